@@ -1,0 +1,172 @@
+/**
+ * The connector interface: everything the engine may ask of a remote system.
+ * One folder per system under src/connectors/<type>/ implements it; nothing
+ * outside that folder names the system. See docs/connectors.md.
+ *
+ * Conventions every implementation keeps:
+ * - timestamps crossing this interface are UTC ISO-8601 strings with milliseconds
+ *   ("2026-01-02T03:04:05.000Z"), whatever the system's own format and zone;
+ * - ids are the system's own record ids (EspoCRM id, ERPNext name, Tryton id as string);
+ * - `values` hold the system's own field names and JSON values (numbers as numbers,
+ *   dates as "YYYY-MM-DD"); child tables are arrays of row objects;
+ * - every failure is thrown as one of the classes in src/errors.ts, and no message
+ *   contains a credential.
+ */
+
+export interface RemoteRecord {
+  id: string;
+  /** Last modification, UTC ISO. */
+  modifiedAt: string;
+  /** Creation, UTC ISO (used by first-created-wins). */
+  createdAt?: string;
+  /** The user id/name that made the last change (for echo suppression), when the system records it. */
+  modifiedBy?: string;
+  /** Opaque optimistic-concurrency token (EspoCRM versionNumber, ERPNext `modified` raw), when the system has one. */
+  version?: string;
+  /** Document state for systems that have one (e.g. ERPNext docstatus 0/1/2 as "draft"|"submitted"|"cancelled"). */
+  state?: string;
+  values: Record<string, unknown>;
+}
+
+/** Position of an incremental read: the (modifiedAt, id) of the last record seen. */
+export interface Cursor {
+  modifiedAt: string; // UTC ISO
+  id: string;
+}
+
+export interface ReadChangesOptions {
+  /** Start after this position; absent = from the beginning. */
+  since?: Cursor;
+  /**
+   * Re-read this many ms before `since.modifiedAt` (clock skew, late commits,
+   * records sharing a timestamp). Re-reads are harmless: the engine dedupes by content.
+   */
+  overlapMs?: number;
+  /** Fields to fetch (system names); absent = all. */
+  fields?: string[];
+  /** Page size; absent = the system's maximum. */
+  pageSize?: number;
+  /** Extra filter in the spec's neutral form. */
+  filter?: FilterExpr[];
+}
+
+export interface RecordPage {
+  records: RemoteRecord[];
+  /** Cursor after the last record of this page (to persist once the page is processed). */
+  cursor?: Cursor;
+}
+
+/** A neutral filter condition; each connector encodes it in its own query syntax, safely. */
+export interface FilterExpr {
+  field: string;
+  op: "=" | "!=" | ">" | ">=" | "<" | "<=" | "in" | "not in" | "like" | "is set" | "is not set";
+  value?: unknown;
+}
+
+export type FieldType =
+  | "string"
+  | "text"
+  | "int"
+  | "float"
+  | "currency"
+  | "bool"
+  | "date"
+  | "datetime"
+  | "enum"
+  | "link"
+  | "table"
+  | "email"
+  | "phone"
+  | "json"
+  | "other";
+
+export interface FieldDescription {
+  name: string;
+  type: FieldType;
+  /** The system's own type name (e.g. "varchar", "Link", "Currency"). */
+  nativeType: string;
+  label?: string;
+  required: boolean;
+  readOnly: boolean;
+  options?: string[]; // picklist options
+  maxLength?: number;
+  /** For link fields: the target entity; for tables: the child entity. */
+  target?: string;
+}
+
+export interface EntityDescription {
+  name: string;
+  fields: Record<string, FieldDescription>;
+  /** Whether documents of this entity have states (draft/submitted/cancelled). */
+  submittable?: boolean;
+}
+
+export interface SchemaDescription {
+  entities: Record<string, EntityDescription>;
+}
+
+export interface WebhookEvent {
+  entity?: string;
+  id: string;
+  kind: "create" | "update" | "delete" | "other";
+  values?: Record<string, unknown>;
+}
+
+export interface WebhookRequest {
+  headers: Record<string, string | string[] | undefined>;
+  rawBody: Buffer;
+  /** Path and query of the incoming request, in case the system encodes the event there. */
+  url: string;
+}
+
+export interface Connector {
+  readonly type: string;
+  /** The id/name of the user Accord authenticates as (echo suppression by author). */
+  whoAmI(): Promise<string>;
+  describe(entities?: string[]): Promise<SchemaDescription>;
+  /** Pages of records changed since the cursor, ordered by (modifiedAt, id) ascending. */
+  readChanges(entity: string, opts?: ReadChangesOptions): AsyncIterable<RecordPage>;
+  readByIds(entity: string, ids: string[], fields?: string[]): Promise<RemoteRecord[]>;
+  /** Exact match on one field; value comes from record data and is encoded safely. */
+  findByField(entity: string, field: string, value: string | number): Promise<RemoteRecord[]>;
+  create(entity: string, values: Record<string, unknown>): Promise<RemoteRecord>;
+  /**
+   * Partial update. With `ifVersion` the write only happens when the record is still at
+   * that version; otherwise VersionConflict is thrown (re-read and re-plan).
+   * A child table given in values replaces the whole table (send all rows).
+   */
+  update(entity: string, id: string, values: Record<string, unknown>, opts?: { ifVersion?: string }): Promise<RemoteRecord>;
+  /** Document states, where the system has them. */
+  submit?(entity: string, id: string): Promise<RemoteRecord>;
+  cancel?(entity: string, id: string): Promise<RemoteRecord>;
+  /** All ids of an entity (deletion detection by comparison), in pages. */
+  listIds?(entity: string): AsyncIterable<string[]>;
+  /** Verify a webhook's signature and parse its events; throws AuthError when the signature is wrong or missing. */
+  parseWebhook?(req: WebhookRequest, secret: string): WebhookEvent[];
+  /** API usage since start (for bench and metrics). */
+  stats(): ConnectorStats;
+  close(): Promise<void>;
+}
+
+export interface ConnectorStats {
+  calls: number;
+  retries: number;
+  errors: Record<string, number>;
+}
+
+export interface ConnectorConfig {
+  url: string;
+  /** Resolved credentials (never logged). Keys are the connector's own (apiKey, apiSecret, user, password …). */
+  credentials: Record<string, string>;
+  /** Connector-specific options from the integration file (timezone, rateLimit, timeoutMs, …). */
+  options?: Record<string, unknown>;
+}
+
+export interface ConnectorDefinition {
+  type: string;
+  /** Human description for `accord --help` and docs. */
+  title: string;
+  /** Which credential keys the connector needs (for spec validation). */
+  credentialKeys: { required: string[]; optional?: string[] };
+  create(config: ConnectorConfig): Connector;
+}

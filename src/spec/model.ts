@@ -1,0 +1,131 @@
+/**
+ * The integration file, as the rest of Accord sees it once loaded and validated.
+ * The zod schema in schema.ts parses YAML into exactly these types (normalised:
+ * defaults filled in, shorthands expanded). Other parts import only this module.
+ */
+
+export type Side = "crm" | "erp";
+export type Direction = "crm->erp" | "erp->crm" | "both";
+
+/** Conflict policy for a field mapped `both` (YAML: `review`, `first-created-wins`, `last-updated-wins`, `prefer: crm`). */
+export type ConflictPolicy =
+  | { kind: "first-created-wins" }
+  | { kind: "last-updated-wins"; skewToleranceMs: number }
+  | { kind: "prefer"; side: Side }
+  | { kind: "review" };
+
+/** What happens when the non-master system edits a mastered (one-way) field. */
+export type MasterEditAction = "revert" | "ignore" | "review";
+
+/** `realtime`, `hourly`, `daily`, or a 5-field cron expression. */
+export type Schedule = { tier: "realtime" | "hourly" | "daily" } | { cron: string };
+
+/**
+ * Create policy of an object: which missing counterparts Accord creates.
+ * `both`: create in whichever system lacks the record; `crm->erp` / `erp->crm`: only in that direction;
+ * `link-only`: only link records matched by identity; `never`: no creates and no new links.
+ */
+export type CreatePolicy = "both" | "crm->erp" | "erp->crm" | "link-only" | "never";
+
+/** What a deletion (or disabling) in one system does to its counterpart. */
+export type DeletePolicy = "propagate" | "flag" | "ignore";
+
+/** One step of a value transform; steps run in order. */
+export type TransformStep =
+  | { map: Record<string, string | number | boolean | null>; unmapped: "error" | "pass" | "default"; default?: unknown }
+  | { scale: number } // multiply (dollars -> cents: 100; cents -> dollars: 0.01)
+  | { round: number } // decimals
+  | { dateFormat: { from: string; to: string } } // tokens YYYY MM DD HH mm ss; "iso" and "epoch-ms" allowed
+  | { normalize: Array<"trim" | "upper" | "lower" | "title" | "collapse-spaces" | "digits-only"> }
+  | { default: unknown } // used when the value is null/undefined/""
+  | { jsonata: string } // `$` is the value, `$record` the whole source record
+  | { type: "string" | "number" | "boolean" | "date" };
+
+export interface FieldMap {
+  /** CRM field name (system name). */
+  crm: string;
+  /** ERP field name (system name). */
+  erp: string;
+  direction: Direction;
+  /** The master: for one-way maps, the source; for `both`, undefined. */
+  master?: Side;
+  /** For `both`: the field's conflict policy (defaults to the object's). */
+  conflict: ConflictPolicy;
+  /** For one-way maps: what to do when the non-master system edits the field. */
+  onMasterEdit: MasterEditAction;
+  /** Transform applied to values travelling CRM -> ERP. */
+  toErp: TransformStep[];
+  /** Transform applied to values travelling ERP -> CRM. */
+  toCrm: TransformStep[];
+  /** The field must have a value for a record to sync (audit reports records missing it). */
+  required: boolean;
+  /** Free text for the mapping document. */
+  note?: string;
+  /** Source position of this mapping in the integration file (for messages). */
+  line?: number;
+}
+
+export interface ObjectSide {
+  /** Remote entity / doctype, e.g. "Account" or "Customer". */
+  entity: string;
+  /** Field holding the shared identifier in this system. */
+  identity: string;
+  /** Extra filter on what this object syncs, in the neutral form of the connector interface. */
+  filter?: Array<{ field: string; op: string; value?: unknown }>;
+}
+
+export interface ObjectSpec {
+  /** Key in `objects:` (e.g. "customer"). */
+  name: string;
+  crm: ObjectSide;
+  erp: ObjectSide;
+  schedule: Schedule;
+  create: CreatePolicy;
+  /** Default conflict policy for fields mapped `both`. */
+  conflict: ConflictPolicy;
+  /** Default action for edits of mastered fields in the non-master system. */
+  onMasterEdit: MasterEditAction;
+  deletes: DeletePolicy;
+  /** Parent object and the fields that point at the parent record in each system (contacts -> customer). */
+  parent?: { object: string; crm: string; erp: string };
+  fields: FieldMap[];
+  line?: number;
+}
+
+export interface SystemSpec {
+  /** Connector type from the connectors' registry. */
+  type: string;
+  url: string;
+  /** Credential name -> environment variable that holds it. Never a literal. */
+  credentials: Record<string, { env: string }>;
+  /** Connector options (timezone, rateLimit {perSecond, dailyBudget}, timeoutMs, concurrency …). */
+  options: Record<string, unknown>;
+}
+
+export interface Person {
+  name: string;
+  email: string;
+  webhook?: string;
+}
+
+export interface IntegrationSpec {
+  version: 1;
+  /** Integration name (unique in a deployment). */
+  name: string;
+  description?: string;
+  systems: { crm: SystemSpec; erp: SystemSpec };
+  owner: Person;
+  secondaryOwner?: Person;
+  /** Objects in file order; parents come before children when the engine orders writes. */
+  objects: ObjectSpec[];
+  sync: {
+    /** Overlap window for incremental reads (ms). */
+    overlapMs: number;
+    /** last-updated-wins: timestamps closer than this become a review (ms). */
+    skewToleranceMs: number;
+    /** Echo cap: a record bouncing more than `maxBounces` times within `windowMs` raises an alert. */
+    bounce: { maxBounces: number; windowMs: number };
+  };
+  /** Where it came from (for messages). */
+  source?: { file: string; text: string };
+}

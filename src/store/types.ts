@@ -1,0 +1,196 @@
+/**
+ * The store: persistence behind one interface (DESIGN.md). SQLite by default,
+ * PostgreSQL when DATABASE_URL is set; one migration set (Kysely).
+ * Business rules live in the engine; the store only keeps and finds.
+ * Every row is scoped by `integration` (the spec's name), so one database can host many.
+ * JSON-valued columns are (de)serialised by the store; callers see plain values.
+ */
+import type { Cursor } from "../connectors/types.ts";
+import type { Side } from "../spec/model.ts";
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+export interface Link {
+  id: number;
+  integration: string;
+  object: string;
+  crmId: string | null;
+  erpId: string | null;
+  /** The shared identifier stamped into both systems (usually the ERP customer id). */
+  sharedId: string | null;
+  /** Base snapshot: last synced canonical value of each mapped field, keyed by FieldMap key "crm|erp". */
+  base: Record<string, Json>;
+  crmVersion: string | null;
+  erpVersion: string | null;
+  /** Pinned by a person: excluded from sync. */
+  pinned: boolean;
+  /** active; or deleted on one side / flagged per the object's delete policy. */
+  status: "active" | "deleted-crm" | "deleted-erp" | "flagged";
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface RunCounts {
+  read: number;
+  applied: number;
+  unchanged: number;
+  held: number;
+  quarantined: number;
+}
+
+export interface Run {
+  id: number;
+  integration: string;
+  object: string;
+  kind: "sync" | "plan" | "link" | "reconcile";
+  startedAt: string;
+  finishedAt: string | null;
+  status: "running" | "ok" | "failed" | "abandoned";
+  counts: RunCounts;
+  error: string | null;
+}
+
+export interface ChangeLogEntry {
+  id?: number;
+  integration: string;
+  object: string;
+  runId: number | null;
+  linkId: number | null;
+  /** System that was written. */
+  target: Side;
+  recordId: string;
+  field: string;
+  before: Json;
+  after: Json;
+  /** System the value came from (or "person" for a review resolution / manual edit). */
+  source: Side | "person";
+  /** The rule that decided it, e.g. "one-sided change", "master crm", "policy prefer:erp", "review resolved by ana". */
+  rule: string;
+  at?: string;
+}
+
+export interface ReviewItem {
+  id: number;
+  integration: string;
+  object: string;
+  linkId: number | null;
+  kind: "conflict" | "master-edit" | "match" | "bounce";
+  field: string | null;
+  base: Json;
+  crm: Json;
+  erp: Json;
+  reason: string;
+  /** Extra detail (e.g. a match score's per-field contributions). */
+  detail: Json;
+  status: "open" | "resolved" | "dismissed";
+  resolution: Json; // { pick: "crm"|"erp" } | { value: ... } | { accept: true } ...
+  resolvedBy: string | null;
+  createdAt: string;
+  resolvedAt: string | null;
+}
+
+export interface CreateIntent {
+  id: number;
+  integration: string;
+  object: string;
+  /** Where the record is being created. */
+  target: Side;
+  /** The record it mirrors, in the other system. */
+  sourceId: string;
+  sharedId: string | null;
+  payload: Record<string, Json>;
+  status: "pending" | "done" | "failed";
+  remoteId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface QuarantineEntry {
+  id: number;
+  integration: string;
+  object: string;
+  side: Side;
+  recordId: string;
+  errorClass: string;
+  reason: string;
+  /** The record as read, editable by a person before a retry. */
+  payload: Record<string, Json>;
+  attempts: number;
+  status: "open" | "released" | "resolved";
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface SchemaSnapshot {
+  integration: string;
+  side: Side;
+  schema: Json;
+  acceptedAt: string;
+}
+
+export interface SpecVersion {
+  id: number;
+  integration: string;
+  hash: string;
+  text: string;
+  author: string | null;
+  why: string | null;
+  plan: Json;
+  at: string;
+}
+
+export interface Store {
+  readonly dialect: "sqlite" | "postgres";
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+  /** Run fn in one transaction (the tx-bound store is passed in). */
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
+
+  // links and base snapshots
+  getLink(integration: string, object: string, by: { crmId?: string; erpId?: string; sharedId?: string; id?: number }): Promise<Link | undefined>;
+  listLinks(integration: string, object: string, opts?: { afterId?: number; limit?: number }): Promise<Link[]>;
+  /** Insert or update by id (id absent = insert). Returns the stored link. */
+  saveLink(link: Omit<Link, "id" | "createdAt" | "updatedAt"> & { id?: number }): Promise<Link>;
+  countLinks(integration: string, object: string): Promise<number>;
+
+  // cursors
+  getCursor(integration: string, object: string, side: Side): Promise<Cursor | undefined>;
+  setCursor(integration: string, object: string, side: Side, cursor: Cursor): Promise<void>;
+
+  // runs
+  startRun(integration: string, object: string, kind: Run["kind"]): Promise<Run>;
+  finishRun(id: number, status: Run["status"], counts: RunCounts, error?: string | null): Promise<void>;
+  listRuns(integration: string, opts?: { object?: string; limit?: number }): Promise<Run[]>;
+
+  // per-record change log (history)
+  logChanges(entries: ChangeLogEntry[]): Promise<void>;
+  history(integration: string, object: string, recordId: string): Promise<ChangeLogEntry[]>;
+
+  // review queue
+  addReview(item: Omit<ReviewItem, "id" | "status" | "resolution" | "resolvedBy" | "createdAt" | "resolvedAt">): Promise<ReviewItem>;
+  listReviews(integration: string, opts?: { status?: ReviewItem["status"]; object?: string; linkId?: number }): Promise<ReviewItem[]>;
+  getReview(id: number): Promise<ReviewItem | undefined>;
+  resolveReview(id: number, resolution: Json, by: string): Promise<void>;
+  closeReview(id: number, status: "resolved" | "dismissed"): Promise<void>;
+
+  // idempotent creates
+  addCreateIntent(intent: Omit<CreateIntent, "id" | "status" | "remoteId" | "createdAt" | "updatedAt">): Promise<CreateIntent>;
+  completeCreateIntent(id: number, remoteId: string): Promise<void>;
+  failCreateIntent(id: number): Promise<void>;
+  pendingCreateIntents(integration: string, object?: string): Promise<CreateIntent[]>;
+
+  // quarantine
+  quarantine(entry: Omit<QuarantineEntry, "id" | "attempts" | "status" | "createdAt" | "updatedAt">): Promise<QuarantineEntry>;
+  listQuarantine(integration: string, opts?: { object?: string; status?: QuarantineEntry["status"] }): Promise<QuarantineEntry[]>;
+  updateQuarantine(id: number, patch: Partial<Pick<QuarantineEntry, "payload" | "status" | "reason" | "errorClass">>): Promise<void>;
+
+  // pins (records excluded from sync by a person, linked or not)
+  setPinned(integration: string, object: string, side: Side, recordId: string, pinned: boolean): Promise<void>;
+  isPinned(integration: string, object: string, side: Side, recordId: string): Promise<boolean>;
+
+  // schema snapshots and spec versions
+  saveSchemaSnapshot(s: SchemaSnapshot): Promise<void>;
+  latestSchemaSnapshot(integration: string, side: Side): Promise<SchemaSnapshot | undefined>;
+  saveSpecVersion(v: Omit<SpecVersion, "id" | "at">): Promise<SpecVersion>;
+  listSpecVersions(integration: string): Promise<SpecVersion[]>;
+}
