@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+/**
+ * The `accord` command. Each command lives in src/cli/commands/<name>.ts and exports
+ * `register(program)`; implementations are imported lazily inside actions so that
+ * `accord --help` and quick commands start fast.
+ */
+import { Command } from "commander";
+import { EXIT, EXIT_HELP } from "./exit-codes.ts";
+import { commands } from "./commands/index.ts";
+
+const program = new Command();
+program
+  .name("accord")
+  .description(
+    "Accord keeps a CRM and an ERP on one version of reality: it audits and links customers,\n" +
+      "syncs mapped fields by declared masters and conflict policies, and runs quote-to-cash.\n" +
+      "Every command takes --help. Start with `accord validate FILE` and `accord doc FILE`.",
+  )
+  .version("0.1.0")
+  .showHelpAfterError("(add --help for usage)")
+  .addHelpText("after", `\n${EXIT_HELP}\n\nEnvironment:\n  DATABASE_URL   use PostgreSQL for the store (default: SQLite in .accord/accord.db)\n  ACCORD_HOME    folder for local state (default: .accord in the current directory)\n`);
+
+program.exitOverride((err) => {
+  // commander: help/version exit 0; usage errors exit 2 (invalid input)
+  if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") process.exit(EXIT.ok);
+  process.exit(EXIT.invalid);
+});
+
+for (const register of commands) register(program);
+
+process.on("SIGINT", () => process.exit(EXIT.interrupted));
+
+await program.parseAsync(process.argv);
