@@ -1,0 +1,705 @@
+/**
+ * The Store on Kysely: the same code for SQLite and PostgreSQL (see ./schema.ts for how
+ * values are kept). A root store owns the connection; `transaction(fn)` hands `fn` a store
+ * bound to one Kysely transaction (nested calls use savepoints).
+ *
+ * Orders: listLinks by id; listRuns and listSpecVersions newest first; history, reviews,
+ * intents and quarantine oldest first (id order breaks ties between equal timestamps).
+ */
+import { type Kysely, type Selectable, sql, type Transaction } from "kysely";
+import type { Cursor } from "../connectors/types.ts";
+import { Duplicate, NotFound, VersionConflict } from "../errors.ts";
+import type { Side } from "../spec/model.ts";
+import type { StoreDialect } from "./migrations/index.ts";
+import type {
+  ChangeLogTable,
+  CreateIntentsTable,
+  LinksTable,
+  QuarantineTable,
+  ReviewItemsTable,
+  RunsTable,
+  SpecVersionsTable,
+  StoreDatabase,
+} from "./schema.ts";
+import type {
+  ChangeLogEntry,
+  CreateIntent,
+  Json,
+  Link,
+  QuarantineEntry,
+  ReviewItem,
+  Run,
+  RunCounts,
+  SchemaSnapshot,
+  SpecVersion,
+  Store,
+} from "./types.ts";
+
+/** What only the store that owns the connection can do. */
+export interface StoreOwner {
+  migrate(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+const now = (): string => new Date().toISOString();
+
+function toText(v: Json | undefined): string {
+  return JSON.stringify(v === undefined ? null : v);
+}
+function fromText<T = Json>(s: string | null): T {
+  return (s === null ? null : JSON.parse(s)) as T;
+}
+function toId(v: number | string | bigint): number {
+  return typeof v === "number" ? v : Number(v);
+}
+function optId(v: number | string | bigint | null): number | null {
+  return v === null ? null : toId(v);
+}
+
+/** True when err is a UNIQUE / primary key violation (either dialect). */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: unknown; errcode?: unknown; message?: unknown } | null;
+  if (!e || typeof e !== "object") return false;
+  if (e.code === "23505") return true; // PostgreSQL unique_violation
+  if (e.errcode === 2067 || e.errcode === 1555) return true; // SQLITE_CONSTRAINT_UNIQUE / _PRIMARYKEY
+  return typeof e.message === "string" && /UNIQUE constraint failed/.test(e.message);
+}
+
+/** The constraint (PostgreSQL) or the columns (SQLite) named by a unique violation. */
+function violatedConstraint(err: unknown): string {
+  const e = err as { constraint?: unknown; message?: unknown };
+  return `${typeof e.constraint === "string" ? e.constraint : ""} ${typeof e.message === "string" ? e.message : ""}`;
+}
+
+function rowToLink(r: Selectable<LinksTable>): Link {
+  return {
+    id: toId(r.id),
+    integration: r.integration,
+    object: r.object,
+    crmId: r.crm_id,
+    erpId: r.erp_id,
+    sharedId: r.shared_id,
+    base: fromText<Record<string, Json>>(r.base) ?? {},
+    crmVersion: r.crm_version,
+    erpVersion: r.erp_version,
+    pinned: Boolean(r.pinned),
+    status: r.status as Link["status"],
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function rowToRun(r: Selectable<RunsTable>): Run {
+  return {
+    id: toId(r.id),
+    integration: r.integration,
+    object: r.object,
+    kind: r.kind as Run["kind"],
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    status: r.status as Run["status"],
+    counts: {
+      read: Number(r.read_count),
+      applied: Number(r.applied_count),
+      unchanged: Number(r.unchanged_count),
+      held: Number(r.held_count),
+      quarantined: Number(r.quarantined_count),
+    },
+    error: r.error,
+  };
+}
+
+function rowToChange(r: Selectable<ChangeLogTable>): ChangeLogEntry {
+  return {
+    id: toId(r.id),
+    integration: r.integration,
+    object: r.object,
+    runId: optId(r.run_id),
+    linkId: optId(r.link_id),
+    target: r.target as Side,
+    recordId: r.record_id,
+    field: r.field,
+    before: fromText(r.before_value),
+    after: fromText(r.after_value),
+    source: r.source as ChangeLogEntry["source"],
+    rule: r.rule,
+    at: r.at,
+  };
+}
+
+function rowToReview(r: Selectable<ReviewItemsTable>): ReviewItem {
+  return {
+    id: toId(r.id),
+    integration: r.integration,
+    object: r.object,
+    linkId: optId(r.link_id),
+    kind: r.kind as ReviewItem["kind"],
+    field: r.field,
+    base: fromText(r.base),
+    crm: fromText(r.crm),
+    erp: fromText(r.erp),
+    reason: r.reason,
+    detail: fromText(r.detail),
+    status: r.status as ReviewItem["status"],
+    resolution: fromText(r.resolution),
+    resolvedBy: r.resolved_by,
+    createdAt: r.created_at,
+    resolvedAt: r.resolved_at,
+  };
+}
+
+function rowToIntent(r: Selectable<CreateIntentsTable>): CreateIntent {
+  return {
+    id: toId(r.id),
+    integration: r.integration,
+    object: r.object,
+    target: r.target as Side,
+    sourceId: r.source_id,
+    sharedId: r.shared_id,
+    payload: fromText<Record<string, Json>>(r.payload) ?? {},
+    status: r.status as CreateIntent["status"],
+    remoteId: r.remote_id,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function rowToQuarantine(r: Selectable<QuarantineTable>): QuarantineEntry {
+  return {
+    id: toId(r.id),
+    integration: r.integration,
+    object: r.object,
+    side: r.side as Side,
+    recordId: r.record_id,
+    errorClass: r.error_class,
+    reason: r.reason,
+    payload: fromText<Record<string, Json>>(r.payload) ?? {},
+    attempts: Number(r.attempts),
+    status: r.status as QuarantineEntry["status"],
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function rowToSpecVersion(r: Selectable<SpecVersionsTable>): SpecVersion {
+  return {
+    id: toId(r.id),
+    integration: r.integration,
+    hash: r.hash,
+    text: r.spec_text,
+    author: r.author,
+    why: r.why,
+    plan: fromText(r.plan),
+    at: r.at,
+  };
+}
+
+/** Rows per INSERT when logging many changes (13 parameters a row; stays far below both dialects' limits). */
+const CHANGE_BATCH = 500;
+
+export class KyselyStore implements Store {
+  readonly dialect: StoreDialect;
+  readonly #db: Kysely<StoreDatabase>;
+  /** Present on the root store only. */
+  readonly #owner: StoreOwner | undefined;
+  /** Savepoint depth of a transaction-bound store (0 = root or outermost transaction). */
+  readonly #depth: number;
+
+  constructor(db: Kysely<StoreDatabase>, dialect: StoreDialect, owner: StoreOwner | undefined, depth = 0) {
+    this.#db = db;
+    this.dialect = dialect;
+    this.#owner = owner;
+    this.#depth = depth;
+  }
+
+  /** The underlying Kysely instance (or transaction), for other parts' read-only reports. Optional extra. */
+  get kysely(): Kysely<StoreDatabase> {
+    return this.#db;
+  }
+
+  async migrate(): Promise<void> {
+    if (!this.#owner) throw new Error("store.migrate() cannot run inside a transaction; call it on the store returned by openStore()");
+    await this.#owner.migrate();
+  }
+
+  async close(): Promise<void> {
+    if (!this.#owner) throw new Error("store.close() cannot be called on a transaction-bound store; close the store returned by openStore()");
+    await this.#owner.destroy();
+  }
+
+  async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    if (this.#owner) {
+      return this.#db.transaction().execute((trx: Transaction<StoreDatabase>) => fn(new KyselyStore(trx, this.dialect, undefined, 1)));
+    }
+    // Already in a transaction: a savepoint, so a failing inner block undoes only its own writes.
+    const name = sql.raw(`accord_sp_${this.#depth}`);
+    await sql`savepoint ${name}`.execute(this.#db);
+    const inner = new KyselyStore(this.#db, this.dialect, undefined, this.#depth + 1);
+    let result: T;
+    try {
+      result = await fn(inner);
+    } catch (err) {
+      await sql`rollback to savepoint ${name}`.execute(this.#db);
+      await sql`release savepoint ${name}`.execute(this.#db);
+      throw err;
+    }
+    await sql`release savepoint ${name}`.execute(this.#db);
+    return result;
+  }
+
+  // ---------------------------------------------------------------- links
+
+  async getLink(integration: string, object: string, by: { crmId?: string; erpId?: string; sharedId?: string; id?: number }): Promise<Link | undefined> {
+    if (by.id === undefined && by.crmId === undefined && by.erpId === undefined && by.sharedId === undefined) {
+      throw new TypeError("store.getLink needs one of id, crmId, erpId or sharedId");
+    }
+    let q = this.#db.selectFrom("links").selectAll().where("integration", "=", integration).where("object", "=", object);
+    if (by.id !== undefined) q = q.where("id", "=", by.id);
+    if (by.crmId !== undefined) q = q.where("crm_id", "=", by.crmId);
+    if (by.erpId !== undefined) q = q.where("erp_id", "=", by.erpId);
+    if (by.sharedId !== undefined) q = q.where("shared_id", "=", by.sharedId);
+    const row = await q.orderBy("id").limit(1).executeTakeFirst();
+    return row ? rowToLink(row) : undefined;
+  }
+
+  async listLinks(integration: string, object: string, opts: { afterId?: number; limit?: number } = {}): Promise<Link[]> {
+    let q = this.#db.selectFrom("links").selectAll().where("integration", "=", integration).where("object", "=", object);
+    if (opts.afterId !== undefined) q = q.where("id", ">", opts.afterId);
+    q = q.orderBy("id");
+    if (opts.limit !== undefined) q = q.limit(opts.limit);
+    return (await q.execute()).map(rowToLink);
+  }
+
+  async saveLink(link: Omit<Link, "id" | "createdAt" | "updatedAt"> & { id?: number }): Promise<Link> {
+    const at = now();
+    const values = {
+      integration: link.integration,
+      object: link.object,
+      crm_id: link.crmId ?? null,
+      erp_id: link.erpId ?? null,
+      shared_id: link.sharedId ?? null,
+      base: JSON.stringify(link.base ?? {}),
+      crm_version: link.crmVersion ?? null,
+      erp_version: link.erpVersion ?? null,
+      pinned: Boolean(link.pinned),
+      status: link.status ?? "active",
+      updated_at: at,
+    };
+    try {
+      if (link.id === undefined) {
+        const row = await this.#db
+          .insertInto("links")
+          .values({ ...values, created_at: at })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return rowToLink(row);
+      }
+      const row = await this.#db.updateTable("links").set(values).where("id", "=", link.id).returningAll().executeTakeFirst();
+      if (!row) {
+        throw new NotFound(`link ${link.id} does not exist in the store`, {
+          where: { object: link.object, record: String(link.id) },
+          hint: "Save it without an id to create it, or re-read the link before updating it.",
+        });
+      }
+      return rowToLink(row);
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      // No further query here: on PostgreSQL the failed statement has aborted the transaction.
+      const side: Side = /erp_id/.test(violatedConstraint(err)) ? "erp" : "crm";
+      const rid = side === "crm" ? link.crmId : link.erpId;
+      throw new Duplicate(`${side} record ${rid} of ${link.integration}/${link.object} is already linked to another record`, {
+        where: { system: side, object: link.object, record: rid ?? undefined },
+        hint: "Update the existing link (getLink by that id) instead of saving a second one, or unlink it first.",
+        cause: err,
+      });
+    }
+  }
+
+  async countLinks(integration: string, object: string): Promise<number> {
+    const row = await this.#db
+      .selectFrom("links")
+      .select((eb) => eb.fn.countAll().as("n"))
+      .where("integration", "=", integration)
+      .where("object", "=", object)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  // ---------------------------------------------------------------- cursors
+
+  async getCursor(integration: string, object: string, side: Side): Promise<Cursor | undefined> {
+    const row = await this.#db
+      .selectFrom("cursors")
+      .select(["modified_at", "record_id"])
+      .where("integration", "=", integration)
+      .where("object", "=", object)
+      .where("side", "=", side)
+      .executeTakeFirst();
+    return row ? { modifiedAt: row.modified_at, id: row.record_id } : undefined;
+  }
+
+  async setCursor(integration: string, object: string, side: Side, cursor: Cursor): Promise<void> {
+    const at = now();
+    await this.#db
+      .insertInto("cursors")
+      .values({ integration, object, side, modified_at: cursor.modifiedAt, record_id: cursor.id, updated_at: at })
+      .onConflict((oc) => oc.columns(["integration", "object", "side"]).doUpdateSet({ modified_at: cursor.modifiedAt, record_id: cursor.id, updated_at: at }))
+      .execute();
+  }
+
+  // ---------------------------------------------------------------- runs
+
+  async startRun(integration: string, object: string, kind: Run["kind"]): Promise<Run> {
+    const row = await this.#db
+      .insertInto("runs")
+      .values({
+        integration,
+        object,
+        kind,
+        status: "running",
+        started_at: now(),
+        finished_at: null,
+        read_count: 0,
+        applied_count: 0,
+        unchanged_count: 0,
+        held_count: 0,
+        quarantined_count: 0,
+        error: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return rowToRun(row);
+  }
+
+  async finishRun(id: number, status: Run["status"], counts: RunCounts, error: string | null = null): Promise<void> {
+    const r = await this.#db
+      .updateTable("runs")
+      .set({
+        status,
+        finished_at: now(),
+        read_count: counts.read,
+        applied_count: counts.applied,
+        unchanged_count: counts.unchanged,
+        held_count: counts.held,
+        quarantined_count: counts.quarantined,
+        error,
+      })
+      .where("id", "=", id)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) throw notFound("run", id);
+  }
+
+  async listRuns(integration: string, opts: { object?: string; limit?: number } = {}): Promise<Run[]> {
+    let q = this.#db.selectFrom("runs").selectAll().where("integration", "=", integration);
+    if (opts.object !== undefined) q = q.where("object", "=", opts.object);
+    q = q.orderBy("id", "desc");
+    if (opts.limit !== undefined) q = q.limit(opts.limit);
+    return (await q.execute()).map(rowToRun);
+  }
+
+  // ---------------------------------------------------------------- change log
+
+  async logChanges(entries: ChangeLogEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const at = now();
+    const rows = entries.map((e) => ({
+      integration: e.integration,
+      object: e.object,
+      run_id: e.runId ?? null,
+      link_id: e.linkId ?? null,
+      target: e.target,
+      record_id: e.recordId,
+      field: e.field,
+      before_value: toText(e.before),
+      after_value: toText(e.after),
+      source: e.source,
+      rule: e.rule,
+      at: e.at ?? at,
+    }));
+    for (let i = 0; i < rows.length; i += CHANGE_BATCH) {
+      await this.#db
+        .insertInto("change_log")
+        .values(rows.slice(i, i + CHANGE_BATCH))
+        .execute();
+    }
+  }
+
+  async history(integration: string, object: string, recordId: string): Promise<ChangeLogEntry[]> {
+    const rows = await this.#db
+      .selectFrom("change_log")
+      .selectAll()
+      .where("integration", "=", integration)
+      .where("object", "=", object)
+      .where("record_id", "=", recordId)
+      .orderBy("at")
+      .orderBy("id")
+      .execute();
+    return rows.map(rowToChange);
+  }
+
+  // ---------------------------------------------------------------- review queue
+
+  async addReview(item: Omit<ReviewItem, "id" | "status" | "resolution" | "resolvedBy" | "createdAt" | "resolvedAt">): Promise<ReviewItem> {
+    const row = await this.#db
+      .insertInto("review_items")
+      .values({
+        integration: item.integration,
+        object: item.object,
+        link_id: item.linkId ?? null,
+        kind: item.kind,
+        field: item.field ?? null,
+        base: toText(item.base),
+        crm: toText(item.crm),
+        erp: toText(item.erp),
+        reason: item.reason,
+        detail: toText(item.detail),
+        status: "open",
+        resolution: toText(null),
+        resolved_by: null,
+        created_at: now(),
+        resolved_at: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return rowToReview(row);
+  }
+
+  async listReviews(integration: string, opts: { status?: ReviewItem["status"]; object?: string; linkId?: number } = {}): Promise<ReviewItem[]> {
+    let q = this.#db.selectFrom("review_items").selectAll().where("integration", "=", integration);
+    if (opts.status !== undefined) q = q.where("status", "=", opts.status);
+    if (opts.object !== undefined) q = q.where("object", "=", opts.object);
+    if (opts.linkId !== undefined) q = q.where("link_id", "=", opts.linkId);
+    return (await q.orderBy("id").execute()).map(rowToReview);
+  }
+
+  async getReview(id: number): Promise<ReviewItem | undefined> {
+    const row = await this.#db.selectFrom("review_items").selectAll().where("id", "=", id).executeTakeFirst();
+    return row ? rowToReview(row) : undefined;
+  }
+
+  /** Records a person's decision on an OPEN item: status becomes "resolved". A second decision is refused (VersionConflict). */
+  async resolveReview(id: number, resolution: Json, by: string): Promise<void> {
+    const r = await this.#db
+      .updateTable("review_items")
+      .set({ status: "resolved", resolution: toText(resolution), resolved_by: by, resolved_at: now() })
+      .where("id", "=", id)
+      .where("status", "=", "open")
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) > 0) return;
+    const existing = await this.getReview(id);
+    if (!existing) throw notFound("review item", id);
+    throw new VersionConflict(`review item ${id} is already ${existing.status}${existing.resolvedBy ? ` (by ${existing.resolvedBy})` : ""}`, {
+      where: { object: existing.object, field: existing.field ?? undefined },
+      hint: "Reload the review queue; the item was decided by someone else or by the engine.",
+    });
+  }
+
+  /** Sets the final status; keeps any resolution already recorded; stamps resolvedAt if not yet set. */
+  async closeReview(id: number, status: "resolved" | "dismissed"): Promise<void> {
+    const r = await this.#db
+      .updateTable("review_items")
+      .set((eb) => ({ status, resolved_at: eb.fn.coalesce("resolved_at", eb.val(now())) }))
+      .where("id", "=", id)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) throw notFound("review item", id);
+  }
+
+  // ---------------------------------------------------------------- idempotent creates
+
+  async addCreateIntent(intent: Omit<CreateIntent, "id" | "status" | "remoteId" | "createdAt" | "updatedAt">): Promise<CreateIntent> {
+    const at = now();
+    try {
+      const row = await this.#db
+        .insertInto("create_intents")
+        .values({
+          integration: intent.integration,
+          object: intent.object,
+          target: intent.target,
+          source_id: intent.sourceId,
+          shared_id: intent.sharedId ?? null,
+          payload: JSON.stringify(intent.payload ?? {}),
+          status: "pending",
+          remote_id: null,
+          created_at: at,
+          updated_at: at,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return rowToIntent(row);
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      throw new Duplicate(`a create in ${intent.target} mirroring record ${intent.sourceId} of ${intent.integration}/${intent.object} is already pending`, {
+        where: { system: intent.target, object: intent.object, record: intent.sourceId },
+        hint: "Recover the pending intent (pendingCreateIntents) — look the record up by its shared id — instead of creating it again.",
+        cause: err,
+      });
+    }
+  }
+
+  async completeCreateIntent(id: number, remoteId: string): Promise<void> {
+    const r = await this.#db.updateTable("create_intents").set({ status: "done", remote_id: remoteId, updated_at: now() }).where("id", "=", id).executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) throw notFound("create intent", id);
+  }
+
+  async failCreateIntent(id: number): Promise<void> {
+    const r = await this.#db.updateTable("create_intents").set({ status: "failed", updated_at: now() }).where("id", "=", id).executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) throw notFound("create intent", id);
+  }
+
+  async pendingCreateIntents(integration: string, object?: string): Promise<CreateIntent[]> {
+    let q = this.#db.selectFrom("create_intents").selectAll().where("integration", "=", integration).where("status", "=", "pending");
+    if (object !== undefined) q = q.where("object", "=", object);
+    return (await q.orderBy("id").execute()).map(rowToIntent);
+  }
+
+  // ---------------------------------------------------------------- quarantine
+
+  /**
+   * Quarantines a record. If the record already has an unresolved entry (open or released),
+   * that entry is reused: attempts + 1, status back to "open", reason/class/payload replaced.
+   */
+  async quarantine(entry: Omit<QuarantineEntry, "id" | "attempts" | "status" | "createdAt" | "updatedAt">): Promise<QuarantineEntry> {
+    const payload = JSON.stringify(entry.payload ?? {});
+    const bump = async () =>
+      this.#db
+        .updateTable("quarantine")
+        .set((eb) => ({
+          attempts: eb("attempts", "+", 1),
+          status: "open",
+          error_class: entry.errorClass,
+          reason: entry.reason,
+          payload,
+          updated_at: now(),
+        }))
+        .where("integration", "=", entry.integration)
+        .where("object", "=", entry.object)
+        .where("side", "=", entry.side)
+        .where("record_id", "=", entry.recordId)
+        .where("status", "<>", "resolved")
+        .returningAll()
+        .executeTakeFirst();
+    const bumped = await bump();
+    if (bumped) return rowToQuarantine(bumped);
+    const at = now();
+    try {
+      const row = await this.#db
+        .insertInto("quarantine")
+        .values({
+          integration: entry.integration,
+          object: entry.object,
+          side: entry.side,
+          record_id: entry.recordId,
+          error_class: entry.errorClass,
+          reason: entry.reason,
+          payload,
+          attempts: 1,
+          status: "open",
+          created_at: at,
+          updated_at: at,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return rowToQuarantine(row);
+    } catch (err) {
+      // Another worker quarantined the same record between our update and insert.
+      // (Not inside a PostgreSQL transaction: the failed insert has aborted it.)
+      if (!isUniqueViolation(err) || (this.dialect === "postgres" && !this.#owner)) throw err;
+      const again = await bump();
+      if (!again) throw err;
+      return rowToQuarantine(again);
+    }
+  }
+
+  async listQuarantine(integration: string, opts: { object?: string; status?: QuarantineEntry["status"] } = {}): Promise<QuarantineEntry[]> {
+    let q = this.#db.selectFrom("quarantine").selectAll().where("integration", "=", integration);
+    if (opts.object !== undefined) q = q.where("object", "=", opts.object);
+    if (opts.status !== undefined) q = q.where("status", "=", opts.status);
+    return (await q.orderBy("id").execute()).map(rowToQuarantine);
+  }
+
+  async updateQuarantine(id: number, patch: Partial<Pick<QuarantineEntry, "payload" | "status" | "reason" | "errorClass">>): Promise<void> {
+    const set: { updated_at: string; payload?: string; status?: string; reason?: string; error_class?: string } = { updated_at: now() };
+    if (patch.payload !== undefined) set.payload = JSON.stringify(patch.payload);
+    if (patch.status !== undefined) set.status = patch.status;
+    if (patch.reason !== undefined) set.reason = patch.reason;
+    if (patch.errorClass !== undefined) set.error_class = patch.errorClass;
+    const r = await this.#db.updateTable("quarantine").set(set).where("id", "=", id).executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) throw notFound("quarantine entry", id);
+  }
+
+  // ---------------------------------------------------------------- pins
+
+  async setPinned(integration: string, object: string, side: Side, recordId: string, pinned: boolean): Promise<void> {
+    if (pinned) {
+      await this.#db
+        .insertInto("pins")
+        .values({ integration, object, side, record_id: recordId, pinned_at: now() })
+        .onConflict((oc) => oc.columns(["integration", "object", "side", "record_id"]).doNothing())
+        .execute();
+    } else {
+      await this.#db
+        .deleteFrom("pins")
+        .where("integration", "=", integration)
+        .where("object", "=", object)
+        .where("side", "=", side)
+        .where("record_id", "=", recordId)
+        .execute();
+    }
+  }
+
+  async isPinned(integration: string, object: string, side: Side, recordId: string): Promise<boolean> {
+    const row = await this.#db
+      .selectFrom("pins")
+      .select("record_id")
+      .where("integration", "=", integration)
+      .where("object", "=", object)
+      .where("side", "=", side)
+      .where("record_id", "=", recordId)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  // ---------------------------------------------------------------- schema snapshots and spec versions
+
+  async saveSchemaSnapshot(s: SchemaSnapshot): Promise<void> {
+    await this.#db
+      .insertInto("schema_snapshots")
+      .values({ integration: s.integration, side: s.side, schema_json: toText(s.schema), accepted_at: s.acceptedAt || now() })
+      .execute();
+  }
+
+  async latestSchemaSnapshot(integration: string, side: Side): Promise<SchemaSnapshot | undefined> {
+    const row = await this.#db
+      .selectFrom("schema_snapshots")
+      .selectAll()
+      .where("integration", "=", integration)
+      .where("side", "=", side)
+      .orderBy("accepted_at", "desc")
+      .orderBy("id", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    return row ? { integration: row.integration, side: row.side as Side, schema: fromText(row.schema_json), acceptedAt: row.accepted_at } : undefined;
+  }
+
+  async saveSpecVersion(v: Omit<SpecVersion, "id" | "at">): Promise<SpecVersion> {
+    const row = await this.#db
+      .insertInto("spec_versions")
+      .values({ integration: v.integration, hash: v.hash, spec_text: v.text, author: v.author ?? null, why: v.why ?? null, plan: toText(v.plan), at: now() })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return rowToSpecVersion(row);
+  }
+
+  /** Newest first. */
+  async listSpecVersions(integration: string): Promise<SpecVersion[]> {
+    const rows = await this.#db.selectFrom("spec_versions").selectAll().where("integration", "=", integration).orderBy("id", "desc").execute();
+    return rows.map(rowToSpecVersion);
+  }
+}
+
+function notFound(what: string, id: number): NotFound {
+  return new NotFound(`${what} ${id} does not exist in the store`, {
+    where: { record: String(id) },
+    hint: `Check the id (list the ${what}s first); it may belong to another database or have been removed.`,
+  });
+}

@@ -1,0 +1,19 @@
+/**
+ * The store's migrations, listed statically (no file globbing: works from any working
+ * directory and in a bundled build). Names sort in order of application; never rename or
+ * edit a migration that has shipped — add a new one.
+ */
+import type { Migration, MigrationProvider } from "kysely";
+import { initial } from "./0001_initial.ts";
+
+export type StoreDialect = "sqlite" | "postgres";
+
+export function storeMigrations(dialect: StoreDialect): Record<string, Migration> {
+  return {
+    "0001_initial": initial(dialect),
+  };
+}
+
+export function migrationProvider(dialect: StoreDialect): MigrationProvider {
+  return { getMigrations: async () => storeMigrations(dialect) };
+}

@@ -1,0 +1,83 @@
+/**
+ * Kysely's SqliteDialect on Node's built-in `node:sqlite` (no native addon to build).
+ *
+ * Kysely's SqliteDriver expects a better-sqlite3-like database: `prepare(sql)` returning a
+ * statement with `reader`, `all(params)`, `run(params)` and `iterate(params)` (parameters
+ * passed as ONE array), and `close()`. This file adapts `DatabaseSync`/`StatementSync` to
+ * exactly that shape (see node_modules/kysely/dist/esm/dialect/sqlite/sqlite-driver.js).
+ *
+ * Also:
+ * - booleans are bound as 1/0 (SQLite has no boolean type; readers map them back);
+ * - Kysely opens transactions with a plain `begin`; we issue `begin immediate` instead,
+ *   so a transaction takes the write lock up front and waits (busy_timeout) for another
+ *   process instead of failing with SQLITE_BUSY when it upgrades from reader to writer;
+ * - pragmas: busy_timeout=5000 (first, so the others wait too), journal_mode=WAL,
+ *   foreign_keys=ON, synchronous=NORMAL.
+ */
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { type SqliteDatabase, SqliteDialect, type SqliteStatement } from "kysely";
+
+/** Convert a Kysely parameter into a value node:sqlite can bind. */
+function bindable(v: unknown): SQLInputValue {
+  if (v === undefined || v === null) return null;
+  if (typeof v === "boolean") return v ? 1 : 0;
+  if (typeof v === "number" || typeof v === "bigint" || typeof v === "string") return v;
+  if (v instanceof Uint8Array) return v;
+  if (v instanceof Date) return v.toISOString();
+  throw new TypeError(`node:sqlite cannot bind a value of type ${typeof v}; serialise it (JSON text) before the query`);
+}
+
+function bindAll(params: ReadonlyArray<unknown>): SQLInputValue[] {
+  return params.map(bindable);
+}
+
+/** Statements that return rows, when StatementSync.columns() is not available (Node < 22.16). */
+const READER_RE = /^\s*(select|with|pragma|values|explain)\b|\breturning\b/i;
+
+class NodeSqliteStatement implements SqliteStatement {
+  readonly reader: boolean;
+  readonly #stmt: StatementSync;
+  constructor(stmt: StatementSync, sql: string) {
+    this.#stmt = stmt;
+    const withColumns = stmt as StatementSync & { columns?: () => unknown[] };
+    this.reader = typeof withColumns.columns === "function" ? withColumns.columns().length > 0 : READER_RE.test(sql);
+  }
+  all(parameters: ReadonlyArray<unknown>): unknown[] {
+    // node:sqlite returns null-prototype objects; give callers ordinary ones.
+    return this.#stmt.all(...bindAll(parameters)).map((row) => ({ ...row }));
+  }
+  run(parameters: ReadonlyArray<unknown>): { changes: number | bigint; lastInsertRowid: number | bigint } {
+    const r = this.#stmt.run(...bindAll(parameters));
+    return { changes: r.changes, lastInsertRowid: r.lastInsertRowid };
+  }
+  *iterate(parameters: ReadonlyArray<unknown>): IterableIterator<unknown> {
+    for (const row of this.#stmt.iterate(...bindAll(parameters))) yield { ...(row as object) };
+  }
+}
+
+/** A better-sqlite3-shaped wrapper around one `node:sqlite` DatabaseSync. */
+export class NodeSqliteDatabase implements SqliteDatabase {
+  readonly #db: DatabaseSync;
+  #open = true;
+  constructor(path: string) {
+    this.#db = new DatabaseSync(path);
+    this.#db.exec("PRAGMA busy_timeout = 5000");
+    this.#db.exec("PRAGMA journal_mode = WAL"); // ":memory:" stays "memory", which is fine
+    this.#db.exec("PRAGMA foreign_keys = ON");
+    this.#db.exec("PRAGMA synchronous = NORMAL");
+  }
+  prepare(sql: string): SqliteStatement {
+    const text = /^\s*begin\s*;?\s*$/i.test(sql) ? "begin immediate" : sql;
+    return new NodeSqliteStatement(this.#db.prepare(text), text);
+  }
+  close(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    this.#db.close();
+  }
+}
+
+/** Kysely dialect for a SQLite file (or ":memory:") through node:sqlite. */
+export function nodeSqliteDialect(path: string): SqliteDialect {
+  return new SqliteDialect({ database: async () => new NodeSqliteDatabase(path) });
+}
