@@ -1,0 +1,597 @@
+/**
+ * Normalisation of organisation names, addresses, phones, e-mails and web sites,
+ * so that comparators see "Müller & Söhne GmbH" and "MULLER AND SOHNE" as the same name.
+ *
+ * Every function is pure and total: any string (RTL, CJK, emoji, empty) gives a result.
+ */
+
+/** Characters that NFKD does not decompose into base + mark. */
+const SPECIAL_LETTERS: Record<string, string> = {
+	ß: "ss",
+	ẞ: "ss",
+	æ: "ae",
+	Æ: "ae",
+	œ: "oe",
+	Œ: "oe",
+	ø: "o",
+	Ø: "o",
+	ł: "l",
+	Ł: "l",
+	đ: "d",
+	Đ: "d",
+	ð: "d",
+	þ: "th",
+	ı: "i",
+};
+const SPECIAL_RE = /[ßẞæÆœŒøØłŁđĐðþı]/g;
+
+/** Lower case, compatibility-decomposed, accents stripped. Non-Latin scripts are kept (only their marks go). */
+export function fold(input: string): string {
+	return input
+		.replace(SPECIAL_RE, (c) => SPECIAL_LETTERS[c] ?? c)
+		.normalize("NFKD")
+		.replace(/\p{M}+/gu, "")
+		.toLowerCase();
+}
+
+/**
+ * Split folded text into word tokens: "&" and "+" become "and", apostrophes join ("art's" → "arts"),
+ * dots inside abbreviations join ("s.a." → "sa"), every other non-letter/digit separates.
+ * Runs of single Latin letters are joined ("s a" → "sa", "a b c" → "abc") so "S. A." equals "SA".
+ */
+export function wordTokens(folded: string): string[] {
+	const s = folded
+		.replace(/\ba\/s\b/g, "as")
+		.replace(/[&+]/g, " and ")
+		.replace(/['’`´]/g, "")
+		.replace(/(\p{L})\.(?=\p{L}\b|\p{L}\.)/gu, "$1")
+		.replace(/\./g, " ")
+		.replace(/[^\p{L}\p{N}]+/gu, " ")
+		.trim();
+	if (s === "") return [];
+	const raw = s.split(" ");
+	const out: string[] = [];
+	let run = "";
+	for (const t of raw) {
+		if (t.length === 1 && /[a-z]/.test(t)) {
+			run += t;
+			continue;
+		}
+		if (run) {
+			out.push(run);
+			run = "";
+		}
+		out.push(t);
+	}
+	if (run) out.push(run);
+	return out;
+}
+
+/** Common abbreviations in organisation names, mapped to one spelling. */
+export const NAME_ABBREVIATIONS: Readonly<Record<string, string>> = {
+	intl: "international",
+	inter: "international",
+	internat: "international",
+	corp: "corporation",
+	co: "company",
+	cos: "companies",
+	cie: "company",
+	mfg: "manufacturing",
+	assn: "association",
+	assoc: "association",
+	bros: "brothers",
+	ctr: "center",
+	cntr: "center",
+	centre: "center",
+	svc: "services",
+	svcs: "services",
+	serv: "services",
+	natl: "national",
+	univ: "university",
+	inst: "institute",
+	mgmt: "management",
+	grp: "group",
+	hosp: "hospital",
+	acad: "academy",
+	elem: "elementary",
+	dept: "department",
+	dev: "development",
+	eng: "engineering",
+	engg: "engineering",
+	tech: "technology",
+	techs: "technologies",
+	ind: "industries",
+	inds: "industries",
+	intercontl: "intercontinental",
+	sys: "systems",
+	mt: "mount",
+	ft: "fort",
+	st: "saint",
+	ste: "sainte",
+	and: "and",
+	und: "and",
+	et: "and",
+	y: "and",
+};
+
+/**
+ * Legal-form tokens and token sequences, stripped from the end (and the start) of a name.
+ * Written as they look after `wordTokens` (dots removed, single letters joined).
+ */
+export const LEGAL_FORMS: readonly string[] = [
+	// English-speaking
+	"inc",
+	"incorporated",
+	"llc",
+	"llp",
+	"lp",
+	"ltd",
+	"limited",
+	"plc",
+	"corporation",
+	"company",
+	"pty ltd",
+	"pty limited",
+	"pty",
+	"pvt ltd",
+	"private limited",
+	"pte ltd",
+	"pte",
+	"company ltd",
+	"company limited",
+	"coltd",
+	"lc",
+	"pllc",
+	"pc",
+	// German-speaking
+	"gmbh",
+	"gmbh and company kg",
+	"gmbh company kg",
+	"gmbh and company",
+	"and company kg",
+	"company kg",
+	"mbh",
+	"ag",
+	"kg",
+	"kgaa",
+	"ohg",
+	"ug",
+	"ev",
+	"ek",
+	"se",
+	// French-speaking
+	"sa",
+	"sarl",
+	"sas",
+	"sasu",
+	"eurl",
+	"snc",
+	"sca",
+	"scs",
+	"gie",
+	"and company",
+	"and cie",
+	// Spanish / Portuguese / Latin America
+	"sl",
+	"slu",
+	"sau",
+	"sa de cv",
+	"sab de cv",
+	"de cv",
+	"srl de cv",
+	"ltda",
+	"lda",
+	"sociedad anonima",
+	"eireli",
+	// Italian
+	"spa",
+	"srl",
+	"sapa",
+	"snc",
+	"sas",
+	// Benelux
+	"bv",
+	"nv",
+	"vof",
+	"cv",
+	"bvba",
+	"sprl",
+	"asbl",
+	// Nordic
+	"oy",
+	"oyj",
+	"ab",
+	"publ",
+	"ab publ",
+	"as",
+	"asa",
+	"aps",
+	"ans",
+	"hf",
+	"ehf",
+	// Central / Eastern Europe
+	"sp zoo",
+	"spzoo",
+	"sro",
+	"as",
+	"kft",
+	"zrt",
+	"nyrt",
+	"doo",
+	"dd",
+	"ooo",
+	"zao",
+	"oao",
+	"pao",
+	"pjsc",
+	"jsc",
+	"ojsc",
+	"cjsc",
+	"tov",
+	// Asia / Pacific / Middle East / Africa
+	"kk",
+	"kabushiki kaisha",
+	"gk",
+	"yk",
+	"株式会社",
+	"有限会社",
+	"合同会社",
+	"有限公司",
+	"股份有限公司",
+	"sdn bhd",
+	"bhd",
+	"tbk",
+	"pt",
+	"cv",
+	"jsc",
+	"wll",
+	"fze",
+	"fzco",
+	"fzllc",
+	"saog",
+	"saoc",
+	"pjsc",
+	"nl",
+];
+
+/** Tokens with no identifying value in names (after abbreviation mapping). */
+const NAME_STOPWORDS = new Set(["the", "and", "of", "a", "an", "der", "die", "das", "le", "la", "les", "el", "los", "las", "il", "lo"]);
+
+const LEGAL_SEQUENCES: string[][] = [...new Set(LEGAL_FORMS)].map((f) => f.split(" ")).sort((a, b) => b.length - a.length);
+
+/** CJK legal forms written without spaces, stripped wherever they appear. */
+const CJK_LEGAL_RE = /株式会社|有限会社|合同会社|股份有限公司|有限公司|（株）|\(株\)|㈱/g;
+
+function endsWith(tokens: string[], seq: string[]): boolean {
+	if (seq.length > tokens.length) return false;
+	const off = tokens.length - seq.length;
+	for (let i = 0; i < seq.length; i++) if (tokens[off + i] !== seq[i]) return false;
+	return true;
+}
+function startsWith(tokens: string[], seq: string[]): boolean {
+	if (seq.length > tokens.length) return false;
+	for (let i = 0; i < seq.length; i++) if (tokens[i] !== seq[i]) return false;
+	return true;
+}
+
+/** Legal forms that are also ordinary words and so are stripped from the end only, never from the start. */
+const NOT_AT_START = new Set(["as", "me", "se", "sa", "ab", "company", "corporation", "and company", "pc", "lp", "nl", "cv", "ag", "pt"]);
+
+export interface NormalisedName {
+	/** Tokens after folding, abbreviation mapping, legal-form and stop-word removal. */
+	tokens: string[];
+	/** The tokens joined by one space: the key for exact-name comparisons. */
+	key: string;
+	/** Legal forms found (canonical spelling), for explanation. */
+	legalForms: string[];
+}
+
+/**
+ * Normalise an organisation name: fold case and accents, map "&" to "and", expand common
+ * abbreviations (Intl → international, Corp → corporation, Co → company, St → saint …),
+ * strip legal forms across languages (Inc, LLC, Ltd, GmbH, AG, S.A., SARL, S.L., B.V., N.V.,
+ * K.K., Co. Ltd, Pty Ltd, PLC, S.p.A., Oy, AB, A/S …) and stop words.
+ * Never returns an empty key for a non-empty name: if stripping would remove everything, the
+ * folded tokens are kept.
+ */
+export function normaliseName(name: string): NormalisedName {
+	const folded = fold(name);
+	const legalForms: string[] = [];
+	const cjkStripped = folded.replace(CJK_LEGAL_RE, (m) => {
+		legalForms.push(m);
+		return " ";
+	});
+	const base = wordTokens(cjkStripped).map((t) => NAME_ABBREVIATIONS[t] ?? t);
+	let tokens = base.slice();
+	// Strip legal forms from the end, repeatedly ("Foo GmbH & Co. KG", "Foo Co., Ltd.").
+	for (let changed = true; changed && tokens.length > 1; ) {
+		changed = false;
+		for (const seq of LEGAL_SEQUENCES) {
+			if (seq.length < tokens.length && endsWith(tokens, seq)) {
+				legalForms.push(seq.join(" "));
+				tokens = tokens.slice(0, tokens.length - seq.length);
+				changed = true;
+				break;
+			}
+		}
+	}
+	// And from the start ("OOO Romashka", "PT Maju", "KK Sony").
+	for (const seq of LEGAL_SEQUENCES) {
+		const s = seq.join(" ");
+		if (NOT_AT_START.has(s)) continue;
+		if (seq.length < tokens.length && startsWith(tokens, seq)) {
+			legalForms.push(s);
+			tokens = tokens.slice(seq.length);
+			break;
+		}
+	}
+	let kept = tokens.filter((t) => !NAME_STOPWORDS.has(t));
+	if (kept.length === 0) kept = tokens.length > 0 ? tokens : base;
+	return { tokens: kept, key: kept.join(" "), legalForms };
+}
+
+// ---------------------------------------------------------------- addresses
+
+/** Street-type and directional words mapped to one short spelling. */
+export const STREET_ABBREVIATIONS: Readonly<Record<string, string>> = {
+	street: "st",
+	str: "st",
+	strasse: "st",
+	stra: "st",
+	avenue: "ave",
+	av: "ave",
+	avn: "ave",
+	aven: "ave",
+	boulevard: "blvd",
+	blv: "blvd",
+	boul: "blvd",
+	bd: "blvd",
+	road: "rd",
+	drive: "dr",
+	drv: "dr",
+	lane: "ln",
+	court: "ct",
+	place: "pl",
+	plaza: "plz",
+	square: "sq",
+	parkway: "pkwy",
+	pky: "pkwy",
+	highway: "hwy",
+	terrace: "ter",
+	circle: "cir",
+	expressway: "expy",
+	freeway: "fwy",
+	way: "way",
+	trail: "trl",
+	alley: "aly",
+	center: "ctr",
+	centre: "ctr",
+	north: "n",
+	south: "s",
+	east: "e",
+	west: "w",
+	northeast: "ne",
+	northwest: "nw",
+	southeast: "se",
+	southwest: "sw",
+	mount: "mt",
+	saint: "st",
+	fort: "ft",
+	first: "1",
+	second: "2",
+	third: "3",
+	fourth: "4",
+	fifth: "5",
+	sixth: "6",
+	seventh: "7",
+	eighth: "8",
+	ninth: "9",
+	tenth: "10",
+};
+
+const STREET_TYPES = new Set(["st", "ave", "blvd", "rd", "dr", "ln", "ct", "pl", "plz", "sq", "pkwy", "hwy", "ter", "cir", "expy", "fwy", "way", "trl", "aly"]);
+const DIRECTIONALS = new Set(["n", "s", "e", "w", "ne", "nw", "se", "sw"]);
+const UNIT_WORDS = new Set(["suite", "ste", "apt", "unit", "floor", "fl", "room", "rm", "no", "bldg", "building", "po", "box", "dept"]);
+
+export interface NormalisedStreet {
+	/** House number as written in digits, with a letter suffix kept ("12a"), or "" if none. */
+	number: string;
+	/** Street-name tokens: no number, no directionals, no street type, no unit. */
+	nameTokens: string[];
+	/** The first street-name word (for blocking: street number + first street word). */
+	firstWord: string;
+	/** All normalised tokens (for display / token comparisons). */
+	tokens: string[];
+}
+
+function streetToken(t: string): string {
+	const mapped = STREET_ABBREVIATIONS[t];
+	if (mapped) return mapped;
+	// German compounds: "hauptstrasse" → "haupt st"; ordinals: "109th" → "109".
+	const ord = /^(\d+)(st|nd|rd|th|k)$/.exec(t);
+	if (ord) return ord[1] as string;
+	return t;
+}
+
+/**
+ * Parse a street line: "435 S. La Cienega Blvd., Suite 200" → number "435", name tokens ["la", "cienega"].
+ * Also handles "Hauptstraße 5" (number after the name) and German compound street names.
+ */
+export function normaliseStreet(street: string): NormalisedStreet {
+	const raw = wordTokens(fold(street));
+	const tokens: string[] = [];
+	for (const t of raw) {
+		const m = /^(\p{L}+)(strasse|str)$/u.exec(t);
+		if (m && (m[1] as string).length >= 3) {
+			tokens.push(m[1] as string, "st");
+			continue;
+		}
+		tokens.push(streetToken(t));
+	}
+	let number = "";
+	const nameTokens: string[] = [];
+	let skipNext = false;
+	for (let i = 0; i < tokens.length; i++) {
+		const t = tokens[i] as string;
+		if (skipNext) {
+			skipNext = false;
+			continue;
+		}
+		if (UNIT_WORDS.has(t)) {
+			skipNext = true;
+			continue;
+		}
+		if (/^\d+[a-z]?$/.test(t)) {
+			if (number === "") number = t;
+			else if (nameTokens.length === 0) nameTokens.push(t); // "1 E 113 St": 113 is the street name
+			continue;
+		}
+		if (STREET_TYPES.has(t) || DIRECTIONALS.has(t)) continue;
+		nameTokens.push(t);
+	}
+	return { number, nameTokens, firstWord: nameTokens[0] ?? "", tokens };
+}
+
+/** Postal code: upper case, no spaces or dashes; US ZIP+4 cut to the five-digit ZIP. */
+export function normalisePostalCode(code: string): string {
+	const s = fold(code).replace(/[^\p{L}\p{N}]/gu, "").toUpperCase();
+	if (/^\d{9}$/.test(s)) return s.slice(0, 5);
+	return s;
+}
+
+/** City: folded tokens joined, "St." → "saint", "Mt." → "mount". */
+export function normaliseCity(city: string): string {
+	return wordTokens(fold(city))
+		.map((t) => (t === "st" ? "saint" : t === "mt" ? "mount" : t === "ft" ? "fort" : t))
+		.join(" ");
+}
+
+const COUNTRY_ALIASES: Record<string, string> = {
+	"united states": "us",
+	"united states of america": "us",
+	usa: "us",
+	america: "us",
+	"united kingdom": "gb",
+	uk: "gb",
+	england: "gb",
+	"great britain": "gb",
+	germany: "de",
+	deutschland: "de",
+	france: "fr",
+	spain: "es",
+	espana: "es",
+	italy: "it",
+	italia: "it",
+	netherlands: "nl",
+	"the netherlands": "nl",
+	holland: "nl",
+	nederland: "nl",
+	belgium: "be",
+	switzerland: "ch",
+	schweiz: "ch",
+	suisse: "ch",
+	austria: "at",
+	osterreich: "at",
+	sweden: "se",
+	sverige: "se",
+	norway: "no",
+	norge: "no",
+	denmark: "dk",
+	danmark: "dk",
+	finland: "fi",
+	suomi: "fi",
+	poland: "pl",
+	polska: "pl",
+	japan: "jp",
+	china: "cn",
+	india: "in",
+	canada: "ca",
+	australia: "au",
+	brazil: "br",
+	brasil: "br",
+	mexico: "mx",
+	ireland: "ie",
+	portugal: "pt",
+};
+
+/** Country: ISO-like two-letter code when known, otherwise the folded name. */
+export function normaliseCountry(country: string): string {
+	const s = wordTokens(fold(country)).join(" ");
+	if (s.length === 2) return s;
+	return COUNTRY_ALIASES[s] ?? s;
+}
+
+/** Digits of a phone number (extensions after "x"/"ext" dropped). */
+export function phoneDigits(phone: string): string {
+	const main = phone.split(/(?:ext\.?|x|#)/i)[0] ?? "";
+	return main.replace(/\D/g, "");
+}
+
+/** Free-mail domains: agreement on them says nothing about the organisation. */
+export const FREE_MAIL_DOMAINS: ReadonlySet<string> = new Set([
+	"gmail.com",
+	"googlemail.com",
+	"yahoo.com",
+	"yahoo.co.uk",
+	"yahoo.fr",
+	"yahoo.de",
+	"ymail.com",
+	"hotmail.com",
+	"hotmail.co.uk",
+	"hotmail.fr",
+	"hotmail.de",
+	"outlook.com",
+	"live.com",
+	"msn.com",
+	"aol.com",
+	"icloud.com",
+	"me.com",
+	"mac.com",
+	"gmx.de",
+	"gmx.net",
+	"gmx.com",
+	"web.de",
+	"t-online.de",
+	"mail.ru",
+	"yandex.ru",
+	"yandex.com",
+	"qq.com",
+	"163.com",
+	"126.com",
+	"protonmail.com",
+	"proton.me",
+	"zoho.com",
+	"mail.com",
+	"free.fr",
+	"orange.fr",
+	"laposte.net",
+	"libero.it",
+	"comcast.net",
+	"verizon.net",
+	"att.net",
+	"sbcglobal.net",
+]);
+
+/** The domain of an e-mail address, lower case, or "" when there is none. */
+export function emailDomain(email: string): string {
+	const at = email.lastIndexOf("@");
+	if (at < 0) return "";
+	return email
+		.slice(at + 1)
+		.trim()
+		.toLowerCase()
+		.replace(/[>\s].*$/, "");
+}
+
+/** The registrable part of a web address: "https://www.Acme.co.uk/about" → "acme.co.uk". */
+export function websiteDomain(url: string): string {
+	let s = url.trim().toLowerCase();
+	s = s.replace(/^[a-z]+:\/\//, "").replace(/^www\d?\./, "");
+	s = s.split(/[/?#:\s]/)[0] ?? "";
+	return s;
+}
+
+/** Tax id: letters and digits only, upper case ("DE 123.456.789" → "DE123456789"). */
+export function normaliseTaxId(taxId: string): string {
+	return fold(taxId).replace(/[^\p{L}\p{N}]/gu, "").toUpperCase();
+}
