@@ -1,0 +1,529 @@
+/**
+ * EspoCRM connector (REST API v1, API key or HMAC). Behaviour per
+ * /work/shared/reference/espocrm-api.md; the traps it handles:
+ * - maxSize above 200 is a 403 → pages are clamped to 200;
+ * - datetimes are UTC "YYYY-MM-DD HH:mm:ss" (ISO with T/Z is rejected) → cursors are formatted so;
+ * - create answers 409 `duplicate` with the existing records in the body → Duplicate(ids);
+ * - update with X-Version-Number answers 409 `modified` → VersionConflict;
+ * - repeated auth failures lock the address out with a reason-less 403 → AuthError, never retried;
+ * - the client cannot choose a record id (the server drops it) → create refuses an `id`.
+ */
+import { createHmac } from "node:crypto";
+import { type AccordError, AuthError, Duplicate, NotFound, Transient, ValidationRejected, VersionConflict } from "../../errors.ts";
+import { defaultClassify, HttpClient, type HttpFailure } from "../http.ts";
+import { readCommonOptions } from "../options.ts";
+import { isoToUtcNaive, utcNaiveToIso } from "../time.ts";
+import type {
+  Connector,
+  ConnectorConfig,
+  ConnectorDefinition,
+  ConnectorStats,
+  Cursor,
+  EntityDescription,
+  FieldDescription,
+  FieldType,
+  ReadChangesOptions,
+  RecordPage,
+  RemoteRecord,
+  SchemaDescription,
+  WebhookEvent,
+  WebhookRequest,
+} from "../types.ts";
+import { header, hmacSha256, parseJsonBody, queryOf, safeEqual, signatureError } from "../webhook.ts";
+import { listQuery, toWhere, type WhereItem } from "./query.ts";
+
+const SYSTEM = "espocrm";
+/** EspoCRM's recordListMaxSizeLimit: a larger maxSize is refused with 403. */
+export const ESPO_MAX_PAGE = 200;
+const SYSTEM_ATTRS = ["id", "modifiedAt", "createdAt", "modifiedById", "createdById"];
+
+type Row = Record<string, unknown>;
+
+interface ListBody {
+  total: number;
+  list: Row[];
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === "string" && v !== "" ? v : typeof v === "number" ? String(v) : undefined;
+}
+
+export function toRecord(row: Row, entity: string): RemoteRecord {
+  const id = str(row.id);
+  if (!id) throw new Transient(`espocrm: a ${entity} row came without an id.`, { where: { system: SYSTEM, object: entity } });
+  const modifiedAt = utcNaiveToIso(str(row.modifiedAt)) ?? utcNaiveToIso(str(row.createdAt)) ?? new Date(0).toISOString();
+  const rec: RemoteRecord = { id, modifiedAt, values: row };
+  const createdAt = utcNaiveToIso(str(row.createdAt));
+  if (createdAt) rec.createdAt = createdAt;
+  const by = str(row.modifiedById) ?? str(row.createdById);
+  if (by) rec.modifiedBy = by;
+  if (row.versionNumber !== undefined && row.versionNumber !== null) rec.version = String(row.versionNumber);
+  return rec;
+}
+
+function classify(f: HttpFailure): AccordError | undefined {
+  const reason = f.headers.get("x-status-reason") ?? "";
+  const where = { system: SYSTEM, ...f.where };
+  if (f.status === 403 && reason === "") {
+    return new AuthError(
+      `espocrm: ${f.action} was forbidden with no reason given (HTTP 403): EspoCRM answers so when this address is locked out after repeated failed logins.`,
+      {
+        where,
+        status: 403,
+        hint: "Fix the API key first (Accord never retries auth failures), then wait about a minute for EspoCRM's failed-login window to pass.",
+      },
+    );
+  }
+  if (f.status === 403 && /max size/i.test(reason)) {
+    return new ValidationRejected(`espocrm: ${f.action}: ${reason} (HTTP 403).`, {
+      where,
+      status: 403,
+      hint: `Page size must be at most ${ESPO_MAX_PAGE}.`,
+    });
+  }
+  if (f.status === 409) {
+    if (/duplicate/i.test(reason) || Array.isArray(f.json)) {
+      const ids = Array.isArray(f.json) ? (f.json as Row[]).map((r) => str(r?.id)).filter((x): x is string => !!x) : [];
+      return new Duplicate(
+        `espocrm: ${f.action} was refused as a suspected duplicate of ${ids.length ? ids.join(", ") : "an existing record"} (HTTP 409).`,
+        { where, status: 409, duplicates: ids, hint: "Link the existing record (its id is listed) instead of creating a new one." },
+      );
+    }
+    if (/modified/i.test(reason)) {
+      const body = (f.json ?? {}) as { versionNumber?: unknown; values?: Record<string, unknown> };
+      const fields = body.values ? Object.keys(body.values).join(", ") : "";
+      return new VersionConflict(
+        `espocrm: ${f.action}: the record was changed since it was read (now at version ${String(body.versionNumber ?? "?")}${fields ? `; conflicting: ${fields}` : ""}).`,
+        { where, status: 409, hint: "Re-read the record and plan the change again." },
+      );
+    }
+    return new VersionConflict(`espocrm: ${f.action} conflicts with the record's current state (HTTP 409${reason ? `: ${reason}` : ""}).`, {
+      where,
+      status: 409,
+      hint: "The record may be locked or changed; re-read it and retry.",
+    });
+  }
+  if (f.status === 400) {
+    const data = (f.json as { messageTranslation?: { data?: { field?: unknown; type?: unknown } } } | undefined)?.messageTranslation?.data;
+    const field = str(data?.field);
+    return new ValidationRejected(`espocrm: ${f.action} was rejected: ${reason || "bad request"} (HTTP 400).`, {
+      where: field ? { ...where, field } : where,
+      status: 400,
+      hint: field ? `Fix the value of ${field} (${String(data?.type ?? "invalid")}).` : "Fix the request values, then retry.",
+    });
+  }
+  return defaultClassify(f, SYSTEM);
+}
+
+function mapFieldType(t: string): FieldType {
+  switch (t) {
+    case "varchar":
+    case "url":
+    case "personName":
+    case "password":
+    case "foreign":
+      return "string";
+    case "text":
+    case "wysiwyg":
+    case "address":
+      return "text";
+    case "enum":
+      return "enum";
+    case "multiEnum":
+    case "array":
+    case "checklist":
+    case "jsonObject":
+    case "jsonArray":
+    case "linkMultiple":
+    case "attachmentMultiple":
+      return "json";
+    case "int":
+    case "autoincrement":
+      return "int";
+    case "float":
+      return "float";
+    case "currency":
+      return "currency";
+    case "bool":
+      return "bool";
+    case "date":
+      return "date";
+    case "datetime":
+    case "datetimeOptional":
+      return "datetime";
+    case "email":
+      return "email";
+    case "phone":
+      return "phone";
+    case "link":
+    case "linkOne":
+    case "linkParent":
+    case "file":
+    case "image":
+      return "link";
+    default:
+      return "other";
+  }
+}
+
+interface EspoFieldDef {
+  type?: string;
+  required?: boolean;
+  readOnly?: boolean;
+  notStorable?: boolean;
+  options?: unknown[];
+  maxLength?: number;
+  label?: string;
+  entity?: string;
+}
+
+/** entityDefs.X → FieldDescriptions keyed by the API attribute a value is written under. */
+export function describeEntity(
+  name: string,
+  defs: { fields?: Record<string, EspoFieldDef>; links?: Record<string, { entity?: string }> },
+): EntityDescription {
+  const fields: Record<string, FieldDescription> = {};
+  const add = (attr: string, d: Partial<FieldDescription> & { type: FieldType; nativeType: string }) => {
+    fields[attr] = { name: attr, required: false, readOnly: false, ...d };
+  };
+  const RO_SYSTEM = new Set(["id", "createdAt", "modifiedAt", "createdBy", "modifiedBy", "versionNumber", "deleted", "streamUpdatedAt"]);
+  for (const [fname, f] of Object.entries(defs.fields ?? {})) {
+    const t = f.type ?? "varchar";
+    const readOnly = !!f.readOnly || RO_SYSTEM.has(fname);
+    const required = !!f.required;
+    const options = Array.isArray(f.options) ? f.options.map((o) => String(o)) : undefined;
+    const linkTarget = defs.links?.[fname]?.entity ?? f.entity;
+    switch (t) {
+      case "link":
+      case "linkOne":
+      case "file":
+      case "image":
+        add(`${fname}Id`, { type: "link", nativeType: t, required, readOnly: readOnly || t === "linkOne", target: linkTarget });
+        break;
+      case "linkParent":
+        add(`${fname}Id`, { type: "link", nativeType: t, required, readOnly });
+        add(`${fname}Type`, { type: "string", nativeType: t, required, readOnly });
+        break;
+      case "linkMultiple":
+      case "attachmentMultiple":
+        add(`${fname}Ids`, { type: "json", nativeType: t, required, readOnly, target: linkTarget });
+        break;
+      case "address":
+        for (const part of ["Street", "City", "State", "Country", "PostalCode"])
+          add(`${fname}${part}`, { type: part === "Street" ? "text" : "string", nativeType: "address", readOnly });
+        break;
+      case "personName":
+        // The parts are fields of their own (firstName/lastName…); the computed name is read-only.
+        add(fname, { type: "string", nativeType: t, readOnly: true });
+        break;
+      case "currency":
+        add(fname, { type: "currency", nativeType: t, required, readOnly });
+        add(`${fname}Currency`, { type: "string", nativeType: "currency", required: false, readOnly, maxLength: 3 });
+        break;
+      default:
+        add(fname, {
+          type: mapFieldType(t),
+          nativeType: t,
+          required,
+          readOnly,
+          ...(options ? { options } : {}),
+          ...(typeof f.maxLength === "number" ? { maxLength: f.maxLength } : t === "varchar" ? { maxLength: 255 } : {}),
+          ...(typeof f.label === "string" ? { label: f.label } : {}),
+        });
+    }
+  }
+  for (const a of ["id", "createdAt", "modifiedAt", "createdById", "modifiedById"]) {
+    if (!fields[a]) add(a, { type: a.endsWith("At") ? "datetime" : a === "id" ? "string" : "link", nativeType: "system", readOnly: true });
+  }
+  return { name, fields };
+}
+
+export class EspoCrmConnector implements Connector {
+  readonly type = SYSTEM;
+  private readonly http: HttpClient;
+  private readonly pageSize: number;
+  private me?: string;
+
+  constructor(config: ConnectorConfig) {
+    const apiKey = config.credentials.apiKey;
+    const secretKey = config.credentials.secretKey;
+    if (!apiKey)
+      throw new AuthError("espocrm: no API key configured.", {
+        where: { system: SYSTEM },
+        hint: "Set credentials.apiKey (an API user's key from Administration > API Users).",
+      });
+    const opts = readCommonOptions(SYSTEM, config.options);
+    this.pageSize = Math.min(ESPO_MAX_PAGE, Math.max(1, Math.floor(opts.pageSize ?? ESPO_MAX_PAGE)));
+    const base = config.url.replace(/\/+$/, "");
+    const apiBase = /\/api\/v1$/.test(base) ? base : `${base}/api/v1`;
+    this.http = new HttpClient({
+      system: SYSTEM,
+      baseUrl: apiBase,
+      secrets: [apiKey, ...(secretKey ? [secretKey] : [])],
+      authHeaders: (method, path): Record<string, string> => {
+        if (!secretKey) return { "X-Api-Key": apiKey };
+        const digest = createHmac("sha256", secretKey).update(`${method} ${path}`).digest("hex");
+        return { "X-Hmac-Authorization": Buffer.from(`${apiKey}:${digest}`).toString("base64") };
+      },
+      classify,
+      timeoutMs: opts.timeoutMs,
+      concurrency: opts.concurrency,
+      maxRetries: opts.maxRetries,
+      baseDelayMs: opts.baseDelayMs,
+      maxDelayMs: opts.maxDelayMs,
+      maxRetryAfterMs: opts.maxRetryAfterMs,
+      rateLimit: opts.rateLimit,
+      logger: opts.logger,
+    });
+  }
+
+  private path(entity: string, id?: string): string {
+    return `/${encodeURIComponent(entity)}${id === undefined ? "" : `/${encodeURIComponent(id)}`}`;
+  }
+
+  async whoAmI(): Promise<string> {
+    if (this.me) return this.me;
+    const res = await this.http.request<{ user?: { id?: string; userName?: string } }>({
+      method: "GET",
+      path: "/App/user",
+      action: "read the current user (App/user)",
+    });
+    const id = str(res.body?.user?.id);
+    if (!id) throw new Transient("espocrm: App/user answered without a user id.", { where: { system: SYSTEM } });
+    this.me = id;
+    return id;
+  }
+
+  async describe(entities?: string[]): Promise<SchemaDescription> {
+    let names = entities;
+    if (!names) {
+      const res = await this.http.request<Record<string, { entity?: boolean; object?: boolean }> | null>({
+        method: "GET",
+        path: "/Metadata",
+        query: new URLSearchParams({ key: "scopes" }),
+        action: "read metadata scopes",
+      });
+      names = Object.entries(res.body ?? {})
+        .filter(([, s]) => s?.entity && s?.object)
+        .map(([n]) => n);
+    }
+    const out: SchemaDescription = { entities: {} };
+    await Promise.all(
+      names.map(async (name) => {
+        const res = await this.http.request<{ fields?: Record<string, EspoFieldDef>; links?: Record<string, { entity?: string }> } | null>({
+          method: "GET",
+          path: "/Metadata",
+          query: new URLSearchParams({ key: `entityDefs.${name}` }),
+          action: `read metadata of ${name}`,
+          where: { object: name },
+        });
+        if (!res.body || typeof res.body !== "object" || !res.body.fields)
+          throw new NotFound(`espocrm: entity type ${name} does not exist (or the API user's role cannot read it).`, {
+            where: { system: SYSTEM, object: name },
+            hint: "Check the entity name in the integration file (custom entities carry a C prefix) and the role's scope access.",
+          });
+        out.entities[name] = describeEntity(name, res.body);
+      }),
+    );
+    return out;
+  }
+
+  private select(fields: string[] | undefined): string[] | undefined {
+    if (!fields?.length) return undefined;
+    return [...new Set([...SYSTEM_ATTRS, "versionNumber", ...fields])];
+  }
+
+  private async list(entity: string, params: Parameters<typeof listQuery>[0], action: string): Promise<ListBody> {
+    const res = await this.http.request<ListBody>({
+      method: "GET",
+      path: this.path(entity),
+      query: listQuery(params),
+      headers: { "X-No-Total": "true" },
+      action,
+      where: { object: entity },
+    });
+    const body = res.body;
+    if (!body || !Array.isArray(body.list))
+      throw new Transient(`espocrm: ${action}: the answer has no list.`, { where: { system: SYSTEM, object: entity } });
+    return body;
+  }
+
+  /**
+   * Keyset walk on (modifiedAt, id): each page asks for rows strictly after the last
+   * (modifiedAt, id) seen — `modifiedAt > t OR (modifiedAt = t AND id > lastId)` — ordered
+   * modifiedAt asc, id asc (Espo appends the id tie-breaker). No offsets: records changed
+   * during the walk move behind the cursor without shifting unread ones, and rows sharing a
+   * timestamp across a page boundary are neither skipped nor repeated.
+   */
+  async *readChanges(entity: string, opts: ReadChangesOptions = {}): AsyncIterable<RecordPage> {
+    const size = Math.min(ESPO_MAX_PAGE, Math.max(1, Math.floor(opts.pageSize ?? this.pageSize)));
+    const extra = toWhere(opts.filter, entity);
+    const select = this.select(opts.fields);
+    let after: { t: string; id: string } | undefined;
+    let from: string | undefined;
+    if (opts.since) {
+      const sinceMs = Date.parse(opts.since.modifiedAt);
+      if (Number.isNaN(sinceMs))
+        throw new ValidationRejected(`espocrm: cursor modifiedAt "${opts.since.modifiedAt}" is not an ISO datetime.`, {
+          where: { system: SYSTEM, object: entity },
+        });
+      if ((opts.overlapMs ?? 0) > 0) from = isoToUtcNaive(sinceMs - (opts.overlapMs ?? 0));
+      else after = { t: isoToUtcNaive(sinceMs), id: opts.since.id };
+    }
+    for (;;) {
+      const where: WhereItem[] = [];
+      if (after)
+        where.push({
+          type: "or",
+          value: [
+            { type: "greaterThan", attribute: "modifiedAt", value: after.t },
+            {
+              type: "and",
+              value: [
+                { type: "equals", attribute: "modifiedAt", value: after.t },
+                { type: "greaterThan", attribute: "id", value: after.id },
+              ],
+            },
+          ],
+        });
+      else if (from) where.push({ type: "greaterThanOrEquals", attribute: "modifiedAt", value: from });
+      where.push(...extra);
+      const body = await this.list(
+        entity,
+        { where, maxSize: size, offset: 0, orderBy: "modifiedAt", order: "asc", select },
+        `list changed ${entity} records`,
+      );
+      const records = body.list.map((r) => toRecord(r, entity));
+      let cursor: Cursor | undefined;
+      const last = body.list[body.list.length - 1];
+      if (last) {
+        after = { t: str(last.modifiedAt) ?? isoToUtcNaive(records[records.length - 1].modifiedAt), id: String(last.id) };
+        cursor = { modifiedAt: records[records.length - 1].modifiedAt, id: records[records.length - 1].id };
+      }
+      if (records.length > 0) yield { records, cursor };
+      // total -2 = "this is the last page" (X-No-Total); a short page also ends the walk.
+      if (records.length < size || body.total === -2) return;
+    }
+  }
+
+  async readByIds(entity: string, ids: string[], fields?: string[]): Promise<RemoteRecord[]> {
+    const out: RemoteRecord[] = [];
+    const unique = [...new Set(ids)];
+    const select = this.select(fields);
+    for (let i = 0; i < unique.length; i += 100) {
+      const chunk = unique.slice(i, i + 100);
+      const body = await this.list(
+        entity,
+        { where: [{ type: "in", attribute: "id", value: chunk }], maxSize: ESPO_MAX_PAGE, orderBy: "id", order: "asc", select },
+        `read ${entity} records by id`,
+      );
+      for (const r of body.list) out.push(toRecord(r, entity));
+    }
+    return out;
+  }
+
+  async findByField(entity: string, field: string, value: string | number): Promise<RemoteRecord[]> {
+    const out: RemoteRecord[] = [];
+    let lastId: string | undefined;
+    for (;;) {
+      const where: WhereItem[] = [{ type: "equals", attribute: field, value }];
+      if (lastId) where.push({ type: "greaterThan", attribute: "id", value: lastId });
+      const body = await this.list(entity, { where, maxSize: ESPO_MAX_PAGE, orderBy: "id", order: "asc" }, `find ${entity} by ${field}`);
+      for (const r of body.list) out.push(toRecord(r, entity));
+      if (body.list.length < ESPO_MAX_PAGE || body.total === -2) return out;
+      lastId = String(body.list[body.list.length - 1].id);
+    }
+  }
+
+  async create(entity: string, values: Record<string, unknown>): Promise<RemoteRecord> {
+    if (values.id !== undefined)
+      throw new ValidationRejected(`espocrm: create ${entity}: a record id cannot be chosen by the client (EspoCRM drops it).`, {
+        where: { system: SYSTEM, object: entity, field: "id" },
+        hint: "Leave `id` out; store the id EspoCRM returns (Accord links records through its own shared identifier field).",
+      });
+    const res = await this.http.request<Row>({
+      method: "POST",
+      path: this.path(entity),
+      body: values,
+      action: `create ${entity}`,
+      where: { object: entity },
+    });
+    return toRecord(res.body ?? {}, entity);
+  }
+
+  async update(entity: string, id: string, values: Record<string, unknown>, opts?: { ifVersion?: string }): Promise<RemoteRecord> {
+    const headers: Record<string, string> = {};
+    if (opts?.ifVersion !== undefined) headers["X-Version-Number"] = opts.ifVersion;
+    const { id: _drop, ...body } = values;
+    const res = await this.http.request<Row>({
+      method: "PUT",
+      path: this.path(entity, id),
+      body,
+      headers,
+      action: `update ${entity} ${id}`,
+      where: { object: entity, record: id },
+    });
+    return toRecord(res.body ?? {}, entity);
+  }
+
+  async *listIds(entity: string): AsyncIterable<string[]> {
+    let lastId: string | undefined;
+    for (;;) {
+      const where: WhereItem[] = lastId ? [{ type: "greaterThan", attribute: "id", value: lastId }] : [];
+      const body = await this.list(
+        entity,
+        { where, maxSize: ESPO_MAX_PAGE, orderBy: "id", order: "asc", select: ["id"] },
+        `list ${entity} ids`,
+      );
+      const ids = body.list.map((r) => String(r.id));
+      if (ids.length) yield ids;
+      if (ids.length < ESPO_MAX_PAGE || body.total === -2) return;
+      lastId = ids[ids.length - 1];
+    }
+  }
+
+  /**
+   * Verifies `Signature: base64(webhookId + ":" + hex HMAC-SHA256(rawBody, secret))`.
+   * The payload carries no event name or entity: subscribe each event with its own URL and
+   * put them in the query, e.g. `?event=Account.update` (or `?entity=Account&kind=update`).
+   */
+  parseWebhook(req: WebhookRequest, secret: string): WebhookEvent[] {
+    const sig = header(req.headers, "signature");
+    if (!sig) throw signatureError(SYSTEM, "the Signature header is missing");
+    const decoded = Buffer.from(sig, "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    if (colon < 0) throw signatureError(SYSTEM, "the Signature header is malformed");
+    const given = Buffer.from(decoded.slice(colon + 1), "utf8");
+    const expected = Buffer.from(hmacSha256(secret, req.rawBody).toString("hex"), "utf8");
+    if (!safeEqual(given, expected)) throw signatureError(SYSTEM, "the signature does not match the body");
+    const q = queryOf(req.url);
+    const event = q.get("event") ?? "";
+    const entity = q.get("entity") ?? (event.includes(".") ? event.slice(0, event.indexOf(".")) : undefined);
+    const action = q.get("kind") ?? (event.includes(".") ? event.slice(event.indexOf(".") + 1) : "");
+    const kind: WebhookEvent["kind"] = action === "create" || action === "update" || action === "delete" ? action : "other";
+    const body = parseJsonBody(SYSTEM, req.rawBody);
+    const items = Array.isArray(body) ? body : [body];
+    return items
+      .filter((it): it is Row => !!it && typeof it === "object" && typeof (it as Row).id === "string")
+      .map((it) => {
+        const ev: WebhookEvent = { id: String(it.id), kind, values: it };
+        if (entity) ev.entity = entity;
+        return ev;
+      });
+  }
+
+  stats(): ConnectorStats {
+    return this.http.stats();
+  }
+
+  async close(): Promise<void> {
+    this.http.close();
+  }
+}
+
+export const definition: ConnectorDefinition = {
+  type: SYSTEM,
+  title: "EspoCRM (REST API v1, API key or HMAC)",
+  credentialKeys: { required: ["apiKey"], optional: ["secretKey"] },
+  create: (config) => new EspoCrmConnector(config),
+};

@@ -1,0 +1,137 @@
+/**
+ * Time conversions at the connector boundary. Everything crossing the Connector interface is
+ * UTC ISO-8601 with milliseconds; systems speak their own formats:
+ * - "YYYY-MM-DD HH:mm:ss" in UTC (EspoCRM),
+ * - "YYYY-MM-DD HH:MM:SS[.ffffff]" naive, in the site's IANA time zone (ERPNext/Frappe).
+ * No library: Intl knows the zones.
+ */
+import { ValidationRejected } from "../errors.ts";
+
+const NAIVE = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$/;
+
+export interface NaiveParts {
+  y: number;
+  mo: number;
+  d: number;
+  h: number;
+  mi: number;
+  s: number;
+  /** Fraction of a second in microseconds (0..999999). */
+  us: number;
+}
+
+export function parseNaive(text: string): NaiveParts | undefined {
+  const m = NAIVE.exec(text.trim());
+  if (!m) return undefined;
+  const frac = (m[7] ?? "").padEnd(6, "0").slice(0, 6);
+  return { y: +m[1], mo: +m[2], d: +m[3], h: +m[4], mi: +m[5], s: +(m[6] ?? 0), us: +frac };
+}
+
+const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+
+/** ms since epoch → "2026-01-02T03:04:05.000Z". */
+export function isoUtc(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** "YYYY-MM-DD HH:mm:ss" (UTC, EspoCRM) → UTC ISO. Returns undefined when unparseable. */
+export function utcNaiveToIso(text: string | null | undefined): string | undefined {
+  if (!text) return undefined;
+  const p = parseNaive(text);
+  if (!p) return undefined;
+  return isoUtc(Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi, p.s, Math.floor(p.us / 1000)));
+}
+
+/** UTC ISO (or ms) → "YYYY-MM-DD HH:mm:ss" UTC, the only datetime form EspoCRM accepts (no T, no Z). */
+export function isoToUtcNaive(iso: string | number): string {
+  const d = new Date(iso);
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** Throws ValidationRejected when the zone is not a known IANA name. */
+export function checkTimeZone(tz: string, system: string): string {
+  try {
+    formatter(tz);
+    return tz;
+  } catch {
+    throw new ValidationRejected(`${system}: "${tz}" is not a known IANA time zone.`, {
+      where: { system },
+      hint: 'Set options.timezone to the site\'s System Settings time zone, e.g. "Europe/Berlin" or "Asia/Kolkata".',
+    });
+  }
+}
+
+function formatter(tz: string): Intl.DateTimeFormat {
+  let f = formatters.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone: tz,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    });
+    formatters.set(tz, f);
+  }
+  return f;
+}
+
+/** Wall-clock fields of an instant in a zone. */
+function wallClock(ms: number, tz: string): { y: number; mo: number; d: number; h: number; mi: number; s: number } {
+  const parts: Record<string, number> = {};
+  for (const p of formatter(tz).formatToParts(new Date(ms))) if (p.type !== "literal") parts[p.type] = Number(p.value);
+  return { y: parts.year, mo: parts.month, d: parts.day, h: parts.hour === 24 ? 0 : parts.hour, mi: parts.minute, s: parts.second };
+}
+
+/** Offset of the zone from UTC at an instant, in ms (local − UTC). */
+export function zoneOffsetMs(ms: number, tz: string): number {
+  const w = wallClock(ms, tz);
+  const asUtc = Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s);
+  return asUtc - Math.floor(ms / 1000) * 1000;
+}
+
+/**
+ * Site-local naive datetime → epoch ms (UTC). In a DST fall-back hour the earlier instant is
+ * chosen; in a spring-forward gap the wall time is read with the offset before the gap.
+ */
+export function localNaiveToMs(text: string, tz: string): number | undefined {
+  const p = parseNaive(text);
+  if (!p) return undefined;
+  const guess = Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi, p.s, Math.floor(p.us / 1000));
+  const o1 = zoneOffsetMs(guess, tz);
+  let ms = guess - o1;
+  const o2 = zoneOffsetMs(ms, tz);
+  if (o2 !== o1) {
+    const alt = guess - o2;
+    // Prefer the candidate whose wall clock really is the given time (and the earlier one on ties).
+    if (zoneOffsetMs(alt, tz) === o2) ms = Math.min(ms, alt);
+  }
+  return ms;
+}
+
+/** Site-local naive → UTC ISO. */
+export function localNaiveToIso(text: string | null | undefined, tz: string): string | undefined {
+  if (!text) return undefined;
+  const ms = localNaiveToMs(text, tz);
+  return ms === undefined ? undefined : isoUtc(ms);
+}
+
+/** UTC ISO (or ms) → site-local "YYYY-MM-DD HH:MM:SS.ffffff" (Frappe's own format for filters). */
+export function isoToLocalNaive(iso: string | number, tz: string): string {
+  const ms = typeof iso === "number" ? iso : Date.parse(iso);
+  const w = wallClock(ms, tz);
+  const frac = pad(((ms % 1000) + 1000) % 1000, 3) + "000";
+  return `${w.y}-${pad(w.mo)}-${pad(w.d)} ${pad(w.h)}:${pad(w.mi)}:${pad(w.s)}.${frac}`;
+}
+
+/** Normalise a Frappe datetime to the 6-digit fraction form, so string comparison orders correctly. */
+export function frappeCanonical(text: string): string {
+  const p = parseNaive(text);
+  if (!p) return text;
+  return `${p.y}-${pad(p.mo)}-${pad(p.d)} ${pad(p.h)}:${pad(p.mi)}:${pad(p.s)}.${pad(p.us, 6)}`;
+}
