@@ -1,0 +1,791 @@
+/**
+ * Loading an integration file: YAML → shape check (schema.ts) → semantic checks → the
+ * normalised IntegrationSpec of model.ts.
+ *
+ * Every problem becomes a SpecIssue with file, line and column of the offending key or value,
+ * its path in the document ("objects.customer.fields[3].direction"), what is wrong and what
+ * would be right. All problems are collected and thrown together as one SpecError.
+ */
+import { readFile } from "node:fs/promises";
+import { Cron } from "croner";
+import jsonata from "jsonata";
+import { isAlias, isMap, isScalar, isSeq, LineCounter, type Document, type Node, parseDocument } from "yaml";
+import type * as z from "zod";
+import { connectorInfo, connectorTypes } from "../connectors/registry.ts";
+import { SpecError, type SpecIssue } from "../errors.ts";
+import type {
+  ConflictPolicy,
+  FieldMap,
+  IntegrationSpec,
+  ObjectSpec,
+  Schedule,
+  Side,
+  SystemSpec,
+  TransformStep,
+} from "./model.ts";
+import {
+  DIRECTIONS,
+  DURATION_RE,
+  ENV_REF_RE,
+  type IntegrationFile,
+  integrationFileSchema,
+  PREFER_STRING_RE,
+  type RawConflict,
+  type RawDuration,
+  type RawSchedule,
+  type RawTransformStep,
+  SCHEDULE_TIERS,
+} from "./schema.ts";
+import { nearest } from "./suggest.ts";
+
+type Seg = string | number;
+type Path = Seg[];
+
+// ---------------------------------------------------------------- public API
+
+/** Parse, check and normalise an integration file. Throws one SpecError listing every problem. */
+export function loadSpec(text: string, file: string): IntegrationSpec {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const ctx = new Issues(file, doc, lineCounter);
+
+  for (const e of doc.errors) {
+    const p = lineCounter.linePos(e.pos[0]);
+    ctx.push({ file, line: p.line, column: p.col, path: "", message: `YAML syntax: ${firstLine(e.message)}`, expected: yamlHint(e.code) });
+  }
+  if (ctx.issues.length) throw ctx.error();
+  if (doc.contents === null || doc.contents === undefined) {
+    ctx.push({ file, line: 1, column: 1, path: "", message: "the file is empty", expected: "an integration file starting with `version: 1`" });
+    throw ctx.error();
+  }
+
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    ctx.push({ file, line: 1, column: 1, path: "", message: `YAML: ${(e as Error).message}` });
+    throw ctx.error();
+  }
+  if (!isRecord(data)) {
+    ctx.add([], "value", "the file must be a mapping of keys (version, name, systems, owner, objects …)", "e.g. `version: 1` on the first line");
+    throw ctx.error();
+  }
+
+  const parsed = integrationFileSchema.safeParse(data);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const path = issue.path.filter((s): s is Seg => typeof s !== "symbol");
+      // credentials are checked (without echoing values) by the semantic pass below
+      if (path[0] === "systems" && path[2] === "credentials" && path.length > 3) continue;
+      mapZodIssue(ctx, data, issue as ZodIssueLike, path);
+    }
+  }
+  semanticChecks(ctx, data);
+  if (ctx.issues.length || !parsed.success) throw ctx.error();
+
+  const spec = normalise(parsed.data, ctx);
+  spec.source = { file, text };
+  return spec;
+}
+
+/** Read and load an integration file from disk. */
+export async function loadSpecFile(path: string): Promise<IntegrationSpec> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const what = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : (e as Error).message;
+    throw new SpecError(`Cannot read the integration file ${path}: ${what}.`, [
+      { file: path, line: 0, column: 0, path: "", message: `cannot read the file: ${what}`, expected: "the path of a YAML integration file, e.g. examples/espocrm-erpnext.yaml" },
+    ]);
+  }
+  return loadSpec(text, path);
+}
+
+/** Parse a duration (`500ms`, `30s`, `5m`, `1h`, `1d`, or a number of ms) into milliseconds. */
+export function parseDuration(value: string | number): number {
+  if (typeof value === "number") return value;
+  const m = DURATION_RE.exec(value);
+  if (!m) throw new Error(`"${value}" is not a duration (use e.g. 500ms, 30s, 5m, 1h, 1d)`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "ms" | "s" | "m" | "h" | "d"];
+  return Math.round(Number(m[1]) * unit);
+}
+
+/**
+ * The credential values of a system, read from the environment variables the file names.
+ * Throws a SpecError naming every missing variable (never any value).
+ */
+export function resolveCredentials(
+  system: SystemSpec,
+  env: Record<string, string | undefined> = process.env,
+  opts: { side?: Side; file?: string } = {},
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  const issues: SpecIssue[] = [];
+  for (const [key, ref] of Object.entries(system.credentials)) {
+    const v = env[ref.env];
+    if (v === undefined || v === "") {
+      issues.push({
+        file: opts.file ?? "(environment)",
+        line: 0,
+        column: 0,
+        path: `systems.${opts.side ?? system.type}.credentials.${key}`,
+        message: `environment variable ${ref.env} is not set (credential \`${key}\` of the ${system.type} system)`,
+        expected: `export ${ref.env}=… before running accord`,
+      });
+    } else out[key] = v;
+  }
+  if (issues.length) {
+    const names = issues.map((i) => /variable (\S+)/.exec(i.message)?.[1]).join(", ");
+    throw new SpecError(`Missing credentials for the ${opts.side ?? system.type} system: set ${names}.`, issues);
+  }
+  return out;
+}
+
+/** The system's base URL with `${VAR}` references replaced from the environment. */
+export function resolveUrl(system: SystemSpec, env: Record<string, string | undefined> = process.env, opts: { side?: Side } = {}): string {
+  const missing: string[] = [];
+  const url = system.url.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+    const v = env[name];
+    if (v === undefined || v === "") missing.push(name);
+    return v ?? "";
+  });
+  if (missing.length) {
+    throw new SpecError(`Missing URL for the ${opts.side ?? system.type} system: set ${missing.join(", ")}.`, [
+      {
+        file: "(environment)",
+        line: 0,
+        column: 0,
+        path: `systems.${opts.side ?? system.type}.url`,
+        message: `environment variable ${missing.join(", ")} is not set`,
+        expected: `export ${missing[0]}=https://… before running accord`,
+      },
+    ]);
+  }
+  return url.replace(/\/+$/, "");
+}
+
+/** `objects.customer.fields[3].direction` */
+export function pathToString(path: readonly Seg[]): string {
+  let s = "";
+  for (const seg of path) {
+    if (typeof seg === "number") s += `[${seg}]`;
+    else if (/^[A-Za-z_$][\w$-]*$/.test(seg)) s += s ? `.${seg}` : seg;
+    else s += `[${JSON.stringify(seg)}]`;
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------- positions and issues
+
+class Issues {
+  readonly issues: SpecIssue[] = [];
+  /** "path|missingKey" pairs already explained by a typo suggestion. */
+  readonly suggested = new Set<string>();
+  readonly file: string;
+  readonly doc: Document;
+  readonly lc: LineCounter;
+  constructor(file: string, doc: Document, lc: LineCounter) {
+    this.file = file;
+    this.doc = doc;
+    this.lc = lc;
+  }
+  push(issue: SpecIssue): void {
+    const dup = this.issues.some((i) => i.path === issue.path && i.message === issue.message && i.line === issue.line);
+    if (!dup) this.issues.push(issue);
+  }
+  /** Add an issue positioned at the key or the value found at `path` (or the nearest existing ancestor). */
+  add(path: Path, at: "key" | "value", message: string, expected?: string): void {
+    const pos = this.position(path, at);
+    this.push({ file: this.file, line: pos.line, column: pos.column, path: pathToString(path), message, ...(expected ? { expected } : {}) });
+  }
+  position(path: Path, at: "key" | "value"): { line: number; column: number } {
+    const found = locate(this.doc, path);
+    const node = at === "key" ? (found.key ?? found.value) : (found.value ?? found.key);
+    const offset = node?.range?.[0] ?? 0;
+    const p = this.lc.linePos(offset);
+    return { line: p.line, column: p.col };
+  }
+  line(path: Path, at: "key" | "value" = "key"): number {
+    return this.position(path, at).line;
+  }
+  error(): SpecError {
+    const sorted = [...this.issues].sort((a, b) => a.line - b.line || a.column - b.column);
+    const n = sorted.length;
+    const first = sorted[0];
+    const summary = first ? ` First: line ${first.line}: ${first.path ? `${first.path}: ` : ""}${first.message}.` : "";
+    return new SpecError(`${this.file}: ${n} problem${n === 1 ? "" : "s"} in the integration file.${summary}`, sorted);
+  }
+}
+
+/** Find the YAML nodes of `path`: the key node and value node of the deepest segment that exists. */
+function locate(doc: Document, path: Path): { key?: Node; value?: Node; complete: boolean } {
+  let node: unknown = doc.contents;
+  let key: Node | undefined;
+  for (const seg of path) {
+    if (isAlias(node)) node = node.resolve(doc);
+    if (isMap(node)) {
+      const pair = node.items.find((p) => keyString(p.key) === String(seg));
+      if (!pair) return { key, value: node as Node, complete: false };
+      key = pair.key as Node;
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === "number" && node.items[seg] !== undefined) {
+      key = undefined;
+      node = node.items[seg];
+    } else {
+      return { key, value: (node ?? undefined) as Node | undefined, complete: false };
+    }
+  }
+  return { key, value: (node ?? undefined) as Node | undefined, complete: true };
+}
+
+function keyString(k: unknown): string {
+  if (isScalar(k)) return String(k.value);
+  return String(k);
+}
+
+function firstLine(s: string): string {
+  return s.split("\n")[0].trim();
+}
+
+function yamlHint(code: string): string | undefined {
+  switch (code) {
+    case "DUPLICATE_KEY":
+      return "each key may appear once in a mapping";
+    case "TAB_AS_INDENT":
+      return "indent with spaces, not tabs";
+    case "BAD_INDENT":
+    case "UNEXPECTED_TOKEN":
+    case "BLOCK_AS_IMPLICIT_KEY":
+      return "check the indentation and the `key: value` syntax on this line";
+    case "MISSING_CHAR":
+      return "a closing bracket or quote is missing";
+    default:
+      return undefined;
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function valueAt(data: unknown, path: Path): { exists: boolean; value: unknown } {
+  let cur: unknown = data;
+  for (const seg of path) {
+    if (Array.isArray(cur) && typeof seg === "number") {
+      if (seg >= cur.length) return { exists: false, value: undefined };
+      cur = cur[seg];
+    } else if (isRecord(cur) && Object.hasOwn(cur, String(seg))) cur = cur[String(seg)];
+    else return { exists: false, value: undefined };
+  }
+  return { exists: true, value: cur };
+}
+
+function show(v: unknown): string {
+  if (typeof v === "string") return v.length > 60 ? `${v.slice(0, 57)}...` : v;
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "object") return "a mapping";
+  return String(v);
+}
+
+function kindOf(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "object") return "a mapping";
+  return `a ${typeof v}`;
+}
+
+function oneOf(values: readonly unknown[], got?: unknown): string {
+  const list = values.map((v) => String(v)).join(", ");
+  const s = typeof got === "string" ? nearest(got, values.map(String)) : undefined;
+  return `one of: ${list}${s ? `; did you mean \`${s}\`?` : ""}`;
+}
+
+// ---------------------------------------------------------------- zod issues → SpecIssues
+
+interface ZodIssueLike {
+  code: string;
+  path: PropertyKey[];
+  message: string;
+  keys?: string[];
+  values?: unknown[];
+  expected?: string;
+  errors?: ZodIssueLike[][];
+}
+
+interface ZodDefLike {
+  type: string;
+  innerType?: z.ZodType;
+  options?: z.ZodType[];
+  shape?: Record<string, z.ZodType>;
+  element?: z.ZodType;
+  valueType?: z.ZodType;
+  in?: z.ZodType;
+  entries?: Record<string, unknown>;
+  values?: unknown[];
+}
+
+function def(s: z.ZodType): ZodDefLike {
+  return (s as unknown as { _zod: { def: ZodDefLike } })._zod.def;
+}
+
+/** Strip wrappers (optional, default, …) and expand unions into their options. */
+function unwrap(s: z.ZodType): z.ZodType[] {
+  const d = def(s);
+  if ((d.type === "optional" || d.type === "default" || d.type === "nullable" || d.type === "prefault" || d.type === "readonly") && d.innerType)
+    return unwrap(d.innerType);
+  if (d.type === "pipe" && d.in) return unwrap(d.in);
+  if (d.type === "union" && d.options) return d.options.flatMap(unwrap);
+  return [s];
+}
+
+function schemasAt(root: z.ZodType, path: Path): z.ZodType[] {
+  let cur: z.ZodType[] = [root];
+  for (const seg of path) {
+    const next: z.ZodType[] = [];
+    for (const s of cur.flatMap(unwrap)) {
+      const d = def(s);
+      if (d.type === "object" && d.shape && typeof seg === "string" && d.shape[seg]) next.push(d.shape[seg]);
+      else if (d.type === "record" && d.valueType) next.push(d.valueType);
+      else if (d.type === "array" && d.element && typeof seg === "number") next.push(d.element);
+    }
+    cur = next;
+  }
+  return cur;
+}
+
+function knownKeys(path: Path): string[] {
+  const keys = new Set<string>();
+  for (const s of schemasAt(integrationFileSchema, path).flatMap(unwrap)) {
+    const d = def(s);
+    if (d.type === "object" && d.shape) for (const k of Object.keys(d.shape)) keys.add(k);
+  }
+  return [...keys];
+}
+
+function describeAt(path: Path): string | undefined {
+  for (let s of schemasAt(integrationFileSchema, path)) {
+    for (;;) {
+      const desc = (s as unknown as { description?: string }).description;
+      if (desc) return desc;
+      const d = def(s);
+      if (d.innerType) s = d.innerType;
+      else break;
+    }
+  }
+  return undefined;
+}
+
+function literalsAt(path: Path): string[] {
+  const out: string[] = [];
+  for (const s of schemasAt(integrationFileSchema, path).flatMap(unwrap)) {
+    const d = def(s);
+    if (d.type === "enum" && d.entries) out.push(...Object.values(d.entries).map(String));
+    if (d.type === "literal" && d.values) out.push(...d.values.map(String));
+  }
+  return out;
+}
+
+function mapZodIssue(ctx: Issues, data: unknown, issue: ZodIssueLike, path: Path): void {
+  const here = valueAt(data, path);
+  if ((issue.code === "invalid_type" || issue.code === "invalid_value") && !here.exists && path.length > 0) {
+    const parent = path.slice(0, -1);
+    const last = String(path[path.length - 1]);
+    if (ctx.suggested.has(`${pathToString(parent)}|${last}`)) return;
+    const desc = describeAt(path);
+    const lits = literalsAt(path);
+    ctx.add(parent, "key", `missing required key \`${last}\``, desc ? `${last}: ${desc}` : lits.length ? `${last}: ${oneOf(lits)}` : undefined);
+    return;
+  }
+  switch (issue.code) {
+    case "unrecognized_keys": {
+      const known = knownKeys(path);
+      for (const k of issue.keys ?? []) {
+        const s = nearest(k, known);
+        if (s) ctx.suggested.add(`${pathToString(path)}|${s}`);
+        ctx.add([...path, k], "key", `unknown key \`${k}\``, s ? `did you mean \`${s}\`?` : `known keys here: ${known.join(", ")}`);
+      }
+      return;
+    }
+    case "invalid_value": {
+      const values = issue.values ?? [];
+      ctx.add(path, "value", `\`${show(here.value)}\` is not a valid value`, oneOf(values, here.value));
+      return;
+    }
+    case "invalid_type": {
+      const desc = describeAt(path);
+      ctx.add(path, "value", `expected ${issue.expected ?? "another type"}, got ${kindOf(here.value)}`, desc);
+      return;
+    }
+    case "invalid_union": {
+      const branches = issue.errors ?? [];
+      const scored = branches
+        .map((errs) => {
+          if (errs.some((e) => e.path.length === 0 && ["invalid_type", "invalid_value", "invalid_format"].includes(e.code))) return undefined;
+          let score = 0;
+          for (const e of errs) {
+            if (e.code === "unrecognized_keys") score += 10 * (e.keys?.length ?? 1);
+            else if ((e.code === "invalid_type" || e.code === "invalid_value") && e.path.length === 1 && !valueAt(here.value, e.path as Path).exists) score += 10;
+            else score += 1;
+          }
+          return { errs, score };
+        })
+        .filter((b): b is { errs: ZodIssueLike[]; score: number } => b !== undefined)
+        .sort((a, b) => a.score - b.score);
+      if (scored.length === 1 || (scored.length > 1 && scored[0].score < scored[1].score)) {
+        const errs = [...scored[0].errs].sort((a, b) => (a.code === "unrecognized_keys" ? -1 : b.code === "unrecognized_keys" ? 1 : 0));
+        for (const e of errs) mapZodIssue(ctx, data, e, [...path, ...(e.path.filter((s) => typeof s !== "symbol") as Path)]);
+        return;
+      }
+      const desc = describeAt(path);
+      if (isRecord(here.value)) {
+        const known = knownKeys(path);
+        const unknown = Object.keys(here.value).filter((k) => !known.includes(k));
+        for (const k of unknown) {
+          const s = nearest(k, known);
+          ctx.add([...path, k], "key", `unknown key \`${k}\``, s ? `did you mean \`${s}\`?` : desc);
+        }
+        if (unknown.length) return;
+      }
+      const lits = literalsAt(path);
+      const s = typeof here.value === "string" ? nearest(here.value, lits) : undefined;
+      ctx.add(path, "value", `\`${show(here.value)}\` is not a valid value`, `${(desc ?? "see `accord schema`").replace(/\.$/, "")}${s ? `; did you mean \`${s}\`?` : ""}`);
+      return;
+    }
+    default: {
+      ctx.add(path, "value", issue.message, describeAt(path));
+    }
+  }
+}
+
+// ---------------------------------------------------------------- semantic checks (on the raw data)
+
+function semanticChecks(ctx: Issues, data: Record<string, unknown>): void {
+  const types = connectorTypes();
+  const systems = isRecord(data.systems) ? data.systems : {};
+  for (const side of ["crm", "erp"] as const) {
+    const sys = systems[side];
+    if (!isRecord(sys)) continue;
+    const base: Path = ["systems", side];
+    const type = sys.type;
+    const info = typeof type === "string" ? connectorInfo(type) : undefined;
+    if (typeof type === "string" && !info) {
+      ctx.add([...base, "type"], "value", `unknown connector type \`${type}\``, oneOf(types, type));
+    }
+    checkCredentials(ctx, sys, base, typeof type === "string" ? type : "?", info?.credentialKeys);
+    if (typeof sys.url === "string") checkUrl(ctx, sys.url, [...base, "url"]);
+    const opts = sys.options;
+    if (isRecord(opts) && typeof opts.timezone === "string" && !validTimezone(opts.timezone)) {
+      ctx.add([...base, "options", "timezone"], "value", `\`${opts.timezone}\` is not a time zone`, "an IANA time zone name such as Europe/Berlin or UTC");
+    }
+  }
+
+  const defaults = isRecord(data.defaults) ? data.defaults : {};
+  if (typeof defaults.schedule === "string") checkScheduleString(ctx, defaults.schedule, ["defaults", "schedule"]);
+  if (isRecord(defaults.schedule) && typeof defaults.schedule.cron === "string") checkCron(ctx, defaults.schedule.cron, ["defaults", "schedule", "cron"]);
+
+  const objects = data.objects;
+  if (isRecord(objects)) {
+    const names = Object.keys(objects);
+    if (names.length === 0) ctx.add(["objects"], "key", "no objects are defined", "at least one object, e.g. `customer:` with crm, erp and fields");
+    names.forEach((name, index) => {
+      const obj = objects[name];
+      const base: Path = ["objects", name];
+      if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(name)) {
+        ctx.add(base, "key", `object name \`${name}\` is not allowed`, "a name starting with a letter, then letters, digits, '-' or '_'");
+      }
+      if (!isRecord(obj)) return;
+      if (typeof obj.schedule === "string") checkScheduleString(ctx, obj.schedule, [...base, "schedule"]);
+      if (isRecord(obj.schedule) && typeof obj.schedule.cron === "string") checkCron(ctx, obj.schedule.cron, [...base, "schedule", "cron"]);
+      if (isRecord(obj.parent) && typeof obj.parent.object === "string") {
+        const p = obj.parent.object;
+        const before = names.slice(0, index);
+        if (p === name) ctx.add([...base, "parent", "object"], "value", `object \`${name}\` cannot be its own parent`, before.length ? oneOf(before, p) : undefined);
+        else if (!before.includes(p)) {
+          const later = names.includes(p);
+          ctx.add(
+            [...base, "parent", "object"],
+            "value",
+            later ? `parent \`${p}\` is defined after \`${name}\`` : `parent \`${p}\` is not an object of this file`,
+            later ? `move \`${p}\` above \`${name}\` (parents come first)` : before.length ? `an object defined above: ${oneOf(before, p)}` : "define the parent object above this one",
+          );
+        }
+      }
+      if (Array.isArray(obj.fields)) checkFields(ctx, obj.fields, [...base, "fields"]);
+    });
+  }
+}
+
+function checkCredentials(ctx: Issues, sys: Record<string, unknown>, base: Path, type: string, keys?: { required: string[]; optional?: string[] }): void {
+  const creds = sys.credentials;
+  const path: Path = [...base, "credentials"];
+  if (creds === undefined) return; // zod reports the missing key
+  if (!isRecord(creds)) {
+    ctx.add(path, "value", "credentials must be a mapping of name → ${ENV_VAR}", 'e.g. credentials: { apiKey: "${ESPOCRM_API_KEY}" }');
+    return;
+  }
+  const side = String(base[1]).toUpperCase();
+  for (const [k, v] of Object.entries(creds)) {
+    if (typeof v !== "string" || !ENV_REF_RE.test(v.trim())) {
+      // never echo the value: it may be a real secret
+      ctx.add(
+        [...path, k],
+        "value",
+        "credentials must be given as ${ENV_VAR} references; a literal secret in the file would end up in git, in backups and in logs",
+        `${k}: "\${${type === "?" ? side : type.toUpperCase()}_${snake(k)}}" and set that environment variable where accord runs`,
+      );
+    }
+    if (keys) {
+      const all = [...keys.required, ...(keys.optional ?? [])];
+      if (!all.includes(k)) {
+        const s = nearest(k, all);
+        ctx.add([...path, k], "key", `unknown credential \`${k}\` for connector ${type}`, s ? `did you mean \`${s}\`?` : `known credentials: ${all.join(", ")}`);
+      }
+    }
+  }
+  if (keys) {
+    for (const req of keys.required) {
+      if (!Object.hasOwn(creds, req)) {
+        ctx.add(path, "key", `missing credential \`${req}\` (required by connector ${type})`, `${req}: "\${${type.toUpperCase()}_${snake(req)}}"`);
+      }
+    }
+  }
+}
+
+function snake(k: string): string {
+  return k.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+}
+
+function checkUrl(ctx: Issues, url: string, path: Path): void {
+  const trimmed = url.trim();
+  if (ENV_REF_RE.test(trimmed)) return;
+  if (trimmed.includes("${") && !/\$\{[A-Za-z_][A-Za-z0-9_]*\}/.test(trimmed)) {
+    ctx.add(path, "value", `malformed environment reference in url \`${show(url)}\``, 'write "${NAME}" with letters, digits and _ only');
+    return;
+  }
+  const probe = trimmed.replace(/\$\{[A-Za-z_][A-Za-z0-9_]*\}/g, "placeholder");
+  let ok = false;
+  try {
+    const u = new URL(probe);
+    ok = u.protocol === "http:" || u.protocol === "https:";
+  } catch {
+    ok = false;
+  }
+  if (!ok) ctx.add(path, "value", `\`${show(url)}\` is not an http(s) URL`, 'an http(s) URL such as https://crm.example.com, or "${ESPOCRM_URL}"');
+}
+
+function validTimezone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const SCHEDULE_EXPECTED = 'realtime, hourly, daily, or a 5-field cron such as "*/15 * * * *"';
+
+function checkScheduleString(ctx: Issues, s: string, path: Path): void {
+  if ((SCHEDULE_TIERS as readonly string[]).includes(s)) return;
+  if (/\s/.test(s.trim())) {
+    checkCron(ctx, s, path);
+    return;
+  }
+  const sug = nearest(s, SCHEDULE_TIERS);
+  ctx.add(path, "value", `\`${show(s)}\` is not a schedule`, `${SCHEDULE_EXPECTED}${sug ? `; did you mean \`${sug}\`?` : ""}`);
+}
+
+function checkCron(ctx: Issues, expr: string, path: Path): void {
+  const fields = expr.trim().split(/\s+/);
+  if (fields.length !== 5) {
+    ctx.add(path, "value", `cron \`${expr}\` has ${fields.length} fields`, "5 fields: minute hour day-of-month month day-of-week, e.g. \"*/15 * * * *\"");
+    return;
+  }
+  try {
+    new Cron(expr.trim(), { paused: true });
+  } catch (e) {
+    ctx.add(path, "value", `invalid cron \`${expr}\`: ${(e as Error).message}`, "5 fields: minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\"");
+  }
+}
+
+function checkFields(ctx: Issues, fields: unknown[], base: Path): void {
+  const pairs = new Map<string, number>();
+  const targets = { crm: new Map<string, number>(), erp: new Map<string, number>() };
+  fields.forEach((f, i) => {
+    if (!isRecord(f)) return;
+    const path: Path = [...base, i];
+    const dir = f.direction;
+    const crm = typeof f.crm === "string" ? f.crm : undefined;
+    const erp = typeof f.erp === "string" ? f.erp : undefined;
+    if (crm && erp) {
+      const k = `${crm}\u0000${erp}`;
+      const prev = pairs.get(k);
+      if (prev !== undefined) ctx.add(path, "value", `the pair ${crm} ↔ ${erp} is mapped twice (also fields[${prev}], line ${ctx.line([...base, prev], "value")})`, "map each field pair once");
+      else pairs.set(k, i);
+    }
+    if (typeof dir === "string" && (DIRECTIONS as readonly string[]).includes(dir)) {
+      const writes: Array<[Side, string | undefined]> = [];
+      if (dir !== "erp->crm") writes.push(["erp", erp]);
+      if (dir !== "crm->erp") writes.push(["crm", crm]);
+      for (const [side, name] of writes) {
+        if (!name) continue;
+        const prev = targets[side].get(name);
+        if (prev !== undefined && pairs.get(`${crm}\u0000${erp}`) === i) {
+          ctx.add(
+            [...path, side],
+            "value",
+            `${side.toUpperCase()} field \`${name}\` is written by two mappings (also fields[${prev}], line ${ctx.line([...base, prev], "value")})`,
+            "a field can have only one source; make one of the mappings one-way the other way, or drop it",
+          );
+        } else targets[side].set(name, i);
+      }
+      if (dir !== "both" && f.conflict !== undefined) {
+        ctx.add([...path, "conflict"], "key", `\`conflict\` applies only to fields mapped \`both\`; this field is ${dir}`, `remove it, or use onMasterEdit (revert | ignore | review) for what an edit in the non-master system does`);
+      }
+      if (dir === "both" && f.onMasterEdit !== undefined) {
+        ctx.add([...path, "onMasterEdit"], "key", "`onMasterEdit` applies only to one-way fields; a field mapped `both` has no master", "remove it, or use conflict (review | first-created-wins | last-updated-wins | prefer) for true conflicts");
+      }
+      if (dir === "erp->crm" && f.toErp !== undefined) {
+        ctx.add([...path, "toErp"], "key", "`toErp` is never applied: this field travels erp->crm only", "use toCrm, or change the direction");
+      }
+      if (dir === "crm->erp" && f.toCrm !== undefined) {
+        ctx.add([...path, "toCrm"], "key", "`toCrm` is never applied: this field travels crm->erp only", "use toErp, or change the direction");
+      }
+    }
+    for (const t of ["toErp", "toCrm"] as const) {
+      const steps = f[t];
+      if (!Array.isArray(steps)) continue;
+      steps.forEach((step, j) => {
+        if (!isRecord(step)) return;
+        const sp: Path = [...path, t, j];
+        if (typeof step.jsonata === "string") {
+          try {
+            jsonata(step.jsonata);
+          } catch (e) {
+            const err = e as { message?: string; position?: number };
+            ctx.add([...sp, "jsonata"], "value", `JSONata syntax error${err.position !== undefined ? ` at character ${err.position}` : ""}: ${err.message ?? String(e)}`, "a JSONata expression; `$` is the value, `$record` the source record");
+          }
+        }
+        if (isRecord(step.dateFormat)) {
+          for (const k of ["from", "to"] as const) {
+            const v = step.dateFormat[k];
+            if (typeof v === "string" && v !== "iso" && v !== "epoch-ms" && !/YYYY|MM|DD|HH|mm|ss/.test(v)) {
+              ctx.add([...sp, "dateFormat", k], "value", `\`${show(v)}\` is not a date format`, 'iso, epoch-ms, or a pattern with tokens YYYY MM DD HH mm ss such as "DD.MM.YYYY"');
+            }
+          }
+        }
+        if (isRecord(step.map) && step.unmapped === "default" && !Object.hasOwn(step, "default")) {
+          ctx.add([...sp, "unmapped"], "value", "unmapped: default needs a `default` value in the same step", 'add e.g. default: "Company"');
+        }
+      });
+    }
+  });
+}
+
+// ---------------------------------------------------------------- normalisation
+
+function normalise(raw: IntegrationFile, ctx: Issues): IntegrationSpec {
+  const dur = (v: RawDuration | undefined, d: string) => parseDuration(v ?? d);
+  const sync = {
+    overlapMs: dur(raw.sync?.overlap, "5m"),
+    skewToleranceMs: dur(raw.sync?.skewTolerance, "2s"),
+    bounce: { maxBounces: raw.sync?.bounce?.max ?? 3, windowMs: dur(raw.sync?.bounce?.window, "10m") },
+  };
+  const skew = sync.skewToleranceMs;
+  const d = raw.defaults ?? {};
+  const defSchedule: Schedule = d.schedule !== undefined ? schedule(d.schedule) : { tier: "hourly" };
+  const defConflict: ConflictPolicy = d.conflict !== undefined ? conflict(d.conflict, skew) : { kind: "review" };
+
+  const system = (s: IntegrationFile["systems"]["crm"]): SystemSpec => {
+    const credentials: SystemSpec["credentials"] = {};
+    for (const [k, v] of Object.entries(s.credentials)) credentials[k] = { env: (ENV_REF_RE.exec(v.trim()) as RegExpExecArray)[1] };
+    return { type: s.type, url: s.url.trim(), credentials, options: { ...(s.options ?? {}) } };
+  };
+
+  const objects: ObjectSpec[] = Object.entries(raw.objects).map(([name, o]) => {
+    const objConflict = o.conflict !== undefined ? conflict(o.conflict, skew) : defConflict;
+    const objOnMasterEdit = o.onMasterEdit ?? d.onMasterEdit ?? "revert";
+    const fields: FieldMap[] = o.fields.map((f, i) => {
+      const master: Side | undefined = f.direction === "crm->erp" ? "crm" : f.direction === "erp->crm" ? "erp" : undefined;
+      const fm: FieldMap = {
+        crm: f.crm,
+        erp: f.erp,
+        direction: f.direction,
+        conflict: f.conflict !== undefined ? conflict(f.conflict, skew) : objConflict,
+        onMasterEdit: f.onMasterEdit ?? objOnMasterEdit,
+        toErp: (f.toErp ?? []).map(step),
+        toCrm: (f.toCrm ?? []).map(step),
+        required: f.required ?? false,
+        line: ctx.line(["objects", name, "fields", i], "value"),
+      };
+      if (master) fm.master = master;
+      if (f.note !== undefined) fm.note = f.note;
+      return fm;
+    });
+    const side = (s: typeof o.crm) => ({ entity: s.entity, identity: s.identity, ...(s.filter ? { filter: s.filter.map((x) => ({ ...x })) } : {}) });
+    const spec: ObjectSpec = {
+      name,
+      crm: side(o.crm),
+      erp: side(o.erp),
+      schedule: o.schedule !== undefined ? schedule(o.schedule) : defSchedule,
+      create: o.create ?? d.create ?? "both",
+      conflict: objConflict,
+      onMasterEdit: objOnMasterEdit,
+      deletes: o.deletes ?? d.deletes ?? "flag",
+      fields,
+      line: ctx.line(["objects", name], "key"),
+    };
+    if (o.parent) spec.parent = { object: o.parent.object, crm: o.parent.crm, erp: o.parent.erp };
+    return spec;
+  });
+
+  const spec: IntegrationSpec = {
+    version: 1,
+    name: raw.name,
+    systems: { crm: system(raw.systems.crm), erp: system(raw.systems.erp) },
+    owner: person(raw.owner),
+    objects,
+    sync,
+  };
+  if (raw.description !== undefined) spec.description = raw.description;
+  if (raw.secondaryOwner) spec.secondaryOwner = person(raw.secondaryOwner);
+  return spec;
+}
+
+function person(p: { name: string; email: string; webhook?: string }): IntegrationSpec["owner"] {
+  return p.webhook !== undefined ? { name: p.name, email: p.email, webhook: p.webhook } : { name: p.name, email: p.email };
+}
+
+function schedule(s: RawSchedule): Schedule {
+  if (typeof s === "string") {
+    const t = s.trim();
+    if ((SCHEDULE_TIERS as readonly string[]).includes(t)) return { tier: t as "realtime" | "hourly" | "daily" };
+    return { cron: t.split(/\s+/).join(" ") };
+  }
+  return { cron: s.cron.trim().split(/\s+/).join(" ") };
+}
+
+function conflict(c: RawConflict, skewToleranceMs: number): ConflictPolicy {
+  if (typeof c === "object") return { kind: "prefer", side: c.prefer };
+  const m = PREFER_STRING_RE.exec(c);
+  if (m) return { kind: "prefer", side: m[1] as Side };
+  if (c === "last-updated-wins") return { kind: "last-updated-wins", skewToleranceMs };
+  if (c === "first-created-wins") return { kind: "first-created-wins" };
+  return { kind: "review" };
+}
+
+function step(s: RawTransformStep): TransformStep {
+  if ("map" in s) {
+    const unmapped = s.unmapped ?? (Object.hasOwn(s, "default") ? "default" : "error");
+    return Object.hasOwn(s, "default") ? { map: { ...s.map }, unmapped, default: s.default } : { map: { ...s.map }, unmapped };
+  }
+  if ("scale" in s) return { scale: s.scale };
+  if ("round" in s) return { round: s.round };
+  if ("dateFormat" in s) return { dateFormat: { from: s.dateFormat.from, to: s.dateFormat.to } };
+  if ("normalize" in s) return { normalize: [...s.normalize] };
+  if ("jsonata" in s) return { jsonata: s.jsonata };
+  if ("type" in s) return { type: s.type };
+  return { default: (s as { default: unknown }).default };
+}

@@ -1,0 +1,180 @@
+/**
+ * The integration file's public format, as a zod (v4) schema of the YAML document.
+ *
+ * This schema checks SHAPE only (keys, types, enum values). It has no transforms, so that
+ * the same schema yields the editor JSON Schema (json-schema.ts). Normalisation into the
+ * model types (durations → ms, schedule → {tier}|{cron}, conflict → ConflictPolicy, defaults,
+ * masters) and the semantic checks (connector types, ${ENV} credentials, parents, unique
+ * targets, cron syntax) live in load.ts.
+ */
+import * as z from "zod";
+
+export const DIRECTIONS = ["crm->erp", "erp->crm", "both"] as const;
+export const SCHEDULE_TIERS = ["realtime", "hourly", "daily"] as const;
+export const CREATE_POLICIES = ["both", "crm->erp", "erp->crm", "link-only", "never"] as const;
+export const DELETE_POLICIES = ["propagate", "flag", "ignore"] as const;
+export const MASTER_EDIT_ACTIONS = ["revert", "ignore", "review"] as const;
+export const CONFLICT_NAMES = ["review", "first-created-wins", "last-updated-wins"] as const;
+export const SIDES = ["crm", "erp"] as const;
+export const NORMALIZE_OPS = ["trim", "upper", "lower", "title", "collapse-spaces", "digits-only"] as const;
+export const VALUE_TYPES = ["string", "number", "boolean", "date"] as const;
+export const FILTER_OPS = ["=", "!=", ">", ">=", "<", "<=", "in", "not in", "like", "is set", "is not set"] as const;
+
+/** `500ms`, `30s`, `5m`, `1h`, `1d`, or a number of milliseconds. */
+export const DURATION_RE = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/;
+/** `${NAME}`: a reference to an environment variable. */
+export const ENV_REF_RE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
+/** `prefer: crm` written as one string. */
+export const PREFER_STRING_RE = /^prefer\s*:\s*(crm|erp)$/;
+
+const nonEmpty = z.string().trim().min(1, "must not be empty");
+
+export const durationSchema = z
+  .union([z.string().regex(DURATION_RE, { message: "not a duration", abort: true }), z.number().nonnegative()])
+  .describe("A duration: a number with a unit (500ms, 30s, 5m, 1h, 1d) or a number of milliseconds.");
+
+export const scheduleSchema = z
+  .union([z.string(), z.strictObject({ cron: z.string() })])
+  .describe('When an object syncs: realtime | hourly | daily | a 5-field cron string ("*/15 * * * *") | { cron: "..." }.');
+
+export const conflictSchema = z
+  .union([
+    z.enum(CONFLICT_NAMES),
+    z.string().regex(PREFER_STRING_RE, { message: "not a prefer policy", abort: true }),
+    z.strictObject({ prefer: z.enum(SIDES) }),
+  ])
+  .describe('Conflict policy for a field mapped `both`: review | first-created-wins | last-updated-wins | { prefer: crm|erp } | "prefer: crm".');
+
+const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+export const transformStepSchema = z
+  .union([
+    z
+      .strictObject({
+        map: z.record(z.string(), scalar).describe("value map: source value → target value"),
+        unmapped: z.enum(["error", "pass", "default"]).optional().describe("what an unmapped value does (default: `default` when a default is given, else `error`)"),
+        default: z.unknown().optional().describe("value for unmapped values when unmapped is `default`"),
+      })
+      .describe("value map"),
+    z.strictObject({ scale: z.number().describe("multiply by (dollars → cents: 100)") }),
+    z.strictObject({ round: z.number().int().min(0).max(12).describe("decimals") }),
+    z.strictObject({
+      dateFormat: z.strictObject({
+        from: nonEmpty.describe('tokens YYYY MM DD HH mm ss, or "iso", or "epoch-ms"'),
+        to: nonEmpty.describe('tokens YYYY MM DD HH mm ss, or "iso", or "epoch-ms"'),
+      }),
+    }),
+    z.strictObject({ normalize: z.array(z.enum(NORMALIZE_OPS)).min(1) }),
+    z.strictObject({ default: z.unknown().describe("value used when the value is null, missing or empty") }),
+    z.strictObject({ jsonata: nonEmpty.describe("JSONata expression; `$` is the value, `$record` the whole source record") }),
+    z.strictObject({ type: z.enum(VALUE_TYPES) }),
+  ])
+  .describe(
+    "A transform step: { map: {...}, unmapped?, default? } | { scale: n } | { round: n } | { dateFormat: { from, to } } | { normalize: [...] } | { default: v } | { jsonata: expr } | { type: string|number|boolean|date }",
+  );
+
+export const transformSchema = z.array(transformStepSchema).describe("Transform steps, applied in order.");
+
+export const fieldMapSchema = z
+  .strictObject({
+    crm: nonEmpty.describe("CRM field (system name)"),
+    erp: nonEmpty.describe("ERP field (system name)"),
+    direction: z.enum(DIRECTIONS).describe("which way values travel; the source of a one-way map is the field's master"),
+    conflict: conflictSchema.optional(),
+    onMasterEdit: z.enum(MASTER_EDIT_ACTIONS).optional().describe("one-way fields: what an edit in the non-master system does"),
+    toErp: transformSchema.optional(),
+    toCrm: transformSchema.optional(),
+    required: z.boolean().optional().describe("a record needs a value here to sync (audit reports records missing it)"),
+    note: z.string().optional().describe("free text for the field-mapping document"),
+  })
+  .describe("One mapped field pair.");
+
+const filterSchema = z.strictObject({ field: nonEmpty, op: z.enum(FILTER_OPS), value: z.unknown().optional() });
+
+export const objectSideSchema = z.strictObject({
+  entity: nonEmpty.describe("remote entity / doctype, e.g. Account or Customer"),
+  identity: nonEmpty.describe("field holding the shared identifier in this system"),
+  filter: z.array(filterSchema).optional().describe("extra conditions on which records this object syncs"),
+});
+
+export const objectSchema = z
+  .strictObject({
+    crm: objectSideSchema,
+    erp: objectSideSchema,
+    schedule: scheduleSchema.optional(),
+    create: z.enum(CREATE_POLICIES).optional().describe("which missing counterparts Accord creates"),
+    conflict: conflictSchema.optional(),
+    onMasterEdit: z.enum(MASTER_EDIT_ACTIONS).optional(),
+    deletes: z.enum(DELETE_POLICIES).optional().describe("what a deletion in one system does to its counterpart"),
+    parent: z
+      .strictObject({
+        object: nonEmpty.describe("an object defined earlier in the file"),
+        crm: nonEmpty.describe("CRM field pointing at the parent record"),
+        erp: nonEmpty.describe("ERP field pointing at the parent record"),
+      })
+      .optional(),
+    fields: z.array(fieldMapSchema).default([]),
+  })
+  .describe("One synced object: a pair of entities linked by a shared identifier.");
+
+export const systemSchema = z.strictObject({
+  type: nonEmpty.describe("connector type (see `accord validate` errors for the list)"),
+  url: nonEmpty.describe("base URL, literal or ${ENV_VAR}"),
+  credentials: z.record(z.string(), z.string()).describe("credential name → ${ENV_VAR} reference (never a literal secret)"),
+  options: z
+    .looseObject({
+      timezone: z.string().optional(),
+      rateLimit: z
+        .strictObject({ perSecond: z.number().positive().optional(), dailyBudget: z.number().int().positive().optional() })
+        .optional(),
+      timeoutMs: z.number().int().positive().optional(),
+      concurrency: z.number().int().positive().optional(),
+    })
+    .optional(),
+});
+
+export const personSchema = z.strictObject({
+  name: nonEmpty,
+  email: z.email("not a valid e-mail address"),
+  webhook: z.url("not a valid URL").optional(),
+});
+
+export const integrationFileSchema = z
+  .strictObject({
+    version: z.literal(1).describe("format version; always 1"),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "must be letters, digits, '-', '_' or '.' (it names the integration in a deployment)")
+      .describe("integration name"),
+    description: z.string().optional(),
+    systems: z.strictObject({ crm: systemSchema, erp: systemSchema }),
+    owner: personSchema.describe("primary owner: alerts go here"),
+    secondaryOwner: personSchema.optional(),
+    sync: z
+      .strictObject({
+        overlap: durationSchema.optional(),
+        skewTolerance: durationSchema.optional(),
+        bounce: z.strictObject({ max: z.number().int().positive().optional(), window: durationSchema.optional() }).optional(),
+      })
+      .optional(),
+    defaults: z
+      .strictObject({
+        schedule: scheduleSchema.optional(),
+        conflict: conflictSchema.optional(),
+        onMasterEdit: z.enum(MASTER_EDIT_ACTIONS).optional(),
+        create: z.enum(CREATE_POLICIES).optional(),
+        deletes: z.enum(DELETE_POLICIES).optional(),
+      })
+      .optional(),
+    objects: z.record(z.string(), objectSchema).describe("synced objects, in order (parents first)"),
+  })
+  .describe("Accord integration file");
+
+/** The integration file as written (before normalisation). */
+export type IntegrationFileInput = z.input<typeof integrationFileSchema>;
+/** The integration file after the shape check (still unnormalised). */
+export type IntegrationFile = z.output<typeof integrationFileSchema>;
+export type RawConflict = z.output<typeof conflictSchema>;
+export type RawSchedule = z.output<typeof scheduleSchema>;
+export type RawDuration = z.output<typeof durationSchema>;
+export type RawTransformStep = z.output<typeof transformStepSchema>;
