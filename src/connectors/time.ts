@@ -103,15 +103,12 @@ export function localNaiveToMs(text: string, tz: string): number | undefined {
   const p = parseNaive(text);
   if (!p) return undefined;
   const guess = Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi, p.s, Math.floor(p.us / 1000));
-  const o1 = zoneOffsetMs(guess, tz);
-  let ms = guess - o1;
-  const o2 = zoneOffsetMs(ms, tz);
-  if (o2 !== o1) {
-    const alt = guess - o2;
-    // Prefer the candidate whose wall clock really is the given time (and the earlier one on ties).
-    if (zoneOffsetMs(alt, tz) === o2) ms = Math.min(ms, alt);
-  }
-  return ms;
+  // The offsets a day either side bracket any transition; a candidate is valid when the zone's
+  // offset at that instant is the one used to compute it (its wall clock is the given time).
+  const before = zoneOffsetMs(guess - 86_400_000, tz);
+  const after = zoneOffsetMs(guess + 86_400_000, tz);
+  const valid = [guess - before, guess - after, guess - zoneOffsetMs(guess, tz)].filter((ms) => zoneOffsetMs(ms, tz) === guess - ms);
+  return valid.length ? Math.min(...valid) : guess - before;
 }
 
 /** Site-local naive → UTC ISO. */

@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { ValidationRejected } from "../../src/errors.ts";
+import {
+  checkTimeZone,
+  frappeCanonical,
+  isoToLocalNaive,
+  isoToUtcNaive,
+  localNaiveToIso,
+  utcNaiveToIso,
+} from "../../src/connectors/time.ts";
+
+describe("connector time conversions", () => {
+  it("EspoCRM UTC naive ↔ ISO, never with T or Z", () => {
+    expect(utcNaiveToIso("2024-05-01 13:45:00")).toBe("2024-05-01T13:45:00.000Z");
+    expect(isoToUtcNaive("2024-05-01T13:45:00.999Z")).toBe("2024-05-01 13:45:00");
+    expect(isoToUtcNaive("2024-05-01T13:45:00.999Z")).not.toMatch(/[TZ]/);
+  });
+
+  it("ERPNext site-local naive → UTC in zones east and west, with and without fraction", () => {
+    expect(localNaiveToIso("2024-01-15 10:30:45.123456", "Asia/Kolkata")).toBe("2024-01-15T05:00:45.123Z");
+    expect(localNaiveToIso("2024-01-15 10:30:45", "America/New_York")).toBe("2024-01-15T15:30:45.000Z");
+    expect(localNaiveToIso("2024-07-15 10:30:45", "America/New_York")).toBe("2024-07-15T14:30:45.000Z"); // EDT
+    expect(localNaiveToIso("2024-07-15 10:30:45", "UTC")).toBe("2024-07-15T10:30:45.000Z");
+  });
+
+  it("across a date line: local date differs from the UTC date", () => {
+    expect(localNaiveToIso("2024-01-01 03:00:00", "Pacific/Auckland")).toBe("2023-12-31T14:00:00.000Z");
+  });
+
+  it("round-trips UTC → site-local → UTC, including DST days", () => {
+    for (const tz of ["Europe/Berlin", "America/Los_Angeles", "Asia/Kolkata", "Australia/Lord_Howe"]) {
+      for (const iso of ["2024-03-31T00:59:59.123Z", "2024-03-31T01:00:00.000Z", "2024-10-27T00:30:00.500Z", "2024-11-03T09:59:00.000Z"]) {
+        const local = isoToLocalNaive(iso, tz);
+        expect(local).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$/);
+        const back = localNaiveToIso(local, tz);
+        // In a fall-back hour the earlier instant is chosen; otherwise exact.
+        const diff = Date.parse(iso) - Date.parse(back ?? "");
+        expect([0, 3_600_000, 1_800_000]).toContain(diff);
+      }
+    }
+  });
+
+  it("canonical Frappe form has six fraction digits", () => {
+    expect(frappeCanonical("2024-01-15 10:30:45")).toBe("2024-01-15 10:30:45.000000");
+    expect(frappeCanonical("2024-01-15 10:30:45.5")).toBe("2024-01-15 10:30:45.500000");
+  });
+
+  it("an unknown zone is a clear ValidationRejected", () => {
+    expect(() => checkTimeZone("Mars/Olympus", "erpnext")).toThrow(ValidationRejected);
+    expect(checkTimeZone("Europe/Paris", "erpnext")).toBe("Europe/Paris");
+  });
+});
