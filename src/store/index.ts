@@ -74,14 +74,36 @@ function sqliteFile(url: string | undefined, file: string | undefined): string {
   );
 }
 
+/**
+ * One Kysely (one connection) per SQLite file per process, shared by every store opened on
+ * it and closed with the last one. node:sqlite is synchronous: a second connection in the
+ * same thread waiting on the first one's lock would block the very thread that must release it.
+ */
+const sharedSqlite = new Map<string, { db: Kysely<StoreDatabase>; refs: number }>();
+
 async function openSqlite(file: string): Promise<Store> {
-  if (file !== ":memory:" && !file.startsWith("file:")) mkdirSync(dirname(resolve(file)), { recursive: true });
-  const db = new Kysely<StoreDatabase>({ dialect: nodeSqliteDialect(file) });
+  const memory = file === ":memory:" || /mode=memory/.test(file);
+  const key = memory ? undefined : file.startsWith("file:") ? file : resolve(file);
+  if (key && !key.startsWith("file:")) mkdirSync(dirname(key), { recursive: true });
+  let entry = key ? sharedSqlite.get(key) : undefined;
+  if (!entry) {
+    entry = { db: new Kysely<StoreDatabase>({ dialect: nodeSqliteDialect(key ?? file) }), refs: 0 };
+    if (key) sharedSqlite.set(key, entry);
+  }
+  entry.refs++;
+  const shared = entry;
+  let closed = false;
   const owner: StoreOwner = {
-    migrate: () => runMigrations(db, "sqlite", undefined),
-    destroy: () => db.destroy(),
+    migrate: () => runMigrations(shared.db, "sqlite", undefined),
+    destroy: async () => {
+      if (closed) return;
+      closed = true;
+      if (--shared.refs > 0) return;
+      if (key) sharedSqlite.delete(key);
+      await shared.db.destroy();
+    },
   };
-  return new KyselyStore(db, "sqlite", owner);
+  return new KyselyStore(shared.db, "sqlite", owner);
 }
 
 /** int8 (count(*), bigserial ids) as JS numbers; refuses values a number cannot hold exactly. */
@@ -120,9 +142,14 @@ async function openPostgres(url: string, schema: string | undefined): Promise<St
       cause: err,
     });
   }
+  let closed = false;
   const owner: StoreOwner = {
     migrate: () => runMigrations(db, "postgres", schema),
-    destroy: () => db.destroy(),
+    destroy: async () => {
+      if (closed) return;
+      closed = true;
+      await db.destroy();
+    },
   };
   return new KyselyStore(db, "postgres", owner);
 }
@@ -137,7 +164,7 @@ async function runMigrations(db: Kysely<StoreDatabase>, dialect: StoreDialect, s
     }
   };
   if (dialect === "sqlite") {
-    // Kysely's migrator runs in a transaction; our dialect makes it `begin immediate`, so a
+    // Our dialect lets Kysely's migrator run in one `begin immediate` transaction, so a
     // second process waits (busy_timeout) and then finds the migrations already applied.
     await migrate(undefined);
     return;

@@ -11,11 +11,16 @@
  * - Kysely opens transactions with a plain `begin`; we issue `begin immediate` instead,
  *   so a transaction takes the write lock up front and waits (busy_timeout) for another
  *   process instead of failing with SQLITE_BUSY when it upgrades from reader to writer;
+ * - migrations run in one transaction: Kysely's SqliteAdapter says SQLite lacks
+ *   transactional DDL (it has it) and takes no migration lock, so two processes migrating a
+ *   new file at once would both create the tables. With transactional DDL the migrator reads
+ *   the applied migrations inside `begin immediate`: the second process waits, then finds
+ *   nothing to do;
  * - pragmas: busy_timeout=5000 (first, so the others wait too), journal_mode=WAL,
  *   foreign_keys=ON, synchronous=NORMAL.
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import { type SqliteDatabase, SqliteDialect, type SqliteStatement } from "kysely";
+import { type DialectAdapter, type SqliteDatabase, SqliteAdapter, SqliteDialect, type SqliteStatement } from "kysely";
 
 /** Convert a Kysely parameter into a value node:sqlite can bind. */
 function bindable(v: unknown): SQLInputValue {
@@ -77,7 +82,20 @@ export class NodeSqliteDatabase implements SqliteDatabase {
   }
 }
 
+/** SQLite's DDL is transactional; let Kysely's migrator use one transaction (see above). */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+class NodeSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
+}
+
 /** Kysely dialect for a SQLite file (or ":memory:") through node:sqlite. */
 export function nodeSqliteDialect(path: string): SqliteDialect {
-  return new SqliteDialect({ database: async () => new NodeSqliteDatabase(path) });
+  return new NodeSqliteDialect({ database: async () => new NodeSqliteDatabase(path) });
 }
