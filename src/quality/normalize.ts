@@ -420,13 +420,17 @@ function streetToken(t: string): string {
 export function normaliseStreet(street: string): NormalisedStreet {
 	const raw = wordTokens(fold(street));
 	const tokens: string[] = [];
+	const ordinal: number[] = [];
 	for (const t of raw) {
 		const m = /^(\p{L}+)(strasse|str)$/u.exec(t);
 		if (m && (m[1] as string).length >= 3) {
 			tokens.push(m[1] as string, "st");
+			ordinal.push(0, 0);
 			continue;
 		}
-		tokens.push(streetToken(t));
+		const mapped = streetToken(t);
+		tokens.push(mapped);
+		ordinal.push(mapped !== t && /^\d+$/.test(mapped) ? 1 : 0);
 	}
 	let number = "";
 	const nameTokens: string[] = [];
@@ -439,6 +443,11 @@ export function normaliseStreet(street: string): NormalisedStreet {
 		}
 		if (UNIT_WORDS.has(t)) {
 			skipNext = true;
+			continue;
+		}
+		if (ordinal[i] === 1 && nameTokens.length === 0) {
+			// "3rd St", "Fifth Avenue": an ordinal is a street name, never a house number.
+			nameTokens.push(t);
 			continue;
 		}
 		if (/^\d+[a-z]?$/.test(t)) {
@@ -588,10 +597,14 @@ export function websiteDomain(url: string): string {
 	let s = url.trim().toLowerCase();
 	s = s.replace(/^[a-z]+:\/\//, "").replace(/^www\d?\./, "");
 	s = s.split(/[/?#:\s]/)[0] ?? "";
-	return s;
+	// Only something that looks like a domain ("yes", "n/a", "none" are not).
+	return /^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(s) ? s : "";
 }
 
-/** Tax id: letters and digits only, upper case ("DE 123.456.789" → "DE123456789"). */
+/** Tax id: letters and digits only, upper case, a two-letter country prefix dropped ("DE 123.456.789" → "123456789"). */
 export function normaliseTaxId(taxId: string): string {
-	return fold(taxId).replace(/[^\p{L}\p{N}]/gu, "").toUpperCase();
+	const s = fold(taxId).replace(/[^\p{L}\p{N}]/gu, "").toUpperCase();
+	// A VAT number is often written with and without its country prefix ("DE123456789" / "123456789").
+	const m = /^[A-Z]{2}(\d.*)$/.exec(s);
+	return m ? (m[1] as string) : s;
 }

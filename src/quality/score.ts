@@ -16,7 +16,7 @@ import {
 	phoneDigits,
 	websiteDomain,
 } from "./normalize.ts";
-import { FIELD_MODELS, type FieldName, interpolate } from "./settings.ts";
+import { FIELD_MODELS, type FieldName, interpolate, STREET_CONFLICT } from "./settings.ts";
 import type { Contribution, OrgRecord } from "./types.ts";
 
 /** A record with every field normalised once. */
@@ -169,6 +169,8 @@ function postalSimilarity(a: string, b: string): number {
 function citySimilarity(a: string, b: string): number {
 	if (!a || !b) return -1;
 	if (a === b) return 1;
+	// "new york" / "new york city": one is the other plus words.
+	if (a.startsWith(`${b} `) || b.startsWith(`${a} `)) return 0.96;
 	return jaroWinkler(a, b);
 }
 
@@ -219,15 +221,25 @@ export const FIELDS = Object.keys(FIELD_MODELS) as FieldName[];
  */
 export function scorePair(a: PreparedRecord, b: PreparedRecord, out?: Contribution[]): number {
 	let total = 0;
+	let streetConflict = false;
 	for (const field of FIELDS) {
 		const model = FIELD_MODELS[field];
 		const sim = fieldSimilarity(field, a, b);
-		const c = sim < 0 ? 0 : interpolate(model.anchors, sim);
+		let c = sim < 0 ? 0 : interpolate(model.anchors, sim);
+		if (field === "streetNumber" && sim === 0) {
+			// Interaction: a different number on a different street is a different place, stronger
+			// evidence than the two disagreements counted apart.
+			const nameSim = streetNameSimilarity(a, b);
+			if (nameSim >= 0 && nameSim < STREET_CONFLICT.streetNameBelow) {
+				c = STREET_CONFLICT.streetNumberContribution;
+				streetConflict = true;
+			}
+		}
 		total += c;
 		if (out) {
 			out.push({
 				field,
-				comparator: COMPARATOR_NAMES[field],
+				comparator: field === "streetNumber" && streetConflict ? "exact (on a different street)" : COMPARATOR_NAMES[field],
 				value: sim < 0 ? -1 : Math.round(sim * 1000) / 1000,
 				weight: (model.anchors[model.anchors.length - 1] as readonly [number, number])[1],
 				contribution: Math.round(c * 100) / 100,

@@ -51,6 +51,15 @@ export const FIELD_MODELS = {
 	taxId: { anchors: [[0, -10], [1, 12]] },
 } as const satisfies Record<string, FieldModel>;
 
+/**
+ * One interaction term: when the street numbers differ AND the street names differ too
+ * (similarity below `streetNameBelow`), the records describe different places; the street-number
+ * contribution is then `streetNumberContribution` instead of its anchor value (-4). With the
+ * street-name disagreement this makes about -9: enough that a shared name and a shared phone
+ * (e.g. two sites of one organisation with one switchboard) are proposed, not linked.
+ */
+export const STREET_CONFLICT = { streetNameBelow: 0.7, streetNumberContribution: -7 } as const;
+
 export type FieldName = keyof typeof FIELD_MODELS;
 
 /**
