@@ -1,4 +1,7 @@
 /** All commands of the CLI, in the order `accord --help` lists them. */
 import type { Command } from "commander";
+import { register as doc } from "./doc.ts";
+import { register as schema } from "./schema.ts";
+import { register as validate } from "./validate.ts";
 
-export const commands: Array<(program: Command) => void> = [];
+export const commands: Array<(program: Command) => void> = [validate, doc, schema];
