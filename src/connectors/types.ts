@@ -139,6 +139,8 @@ export interface Connector {
   /** Document states, where the system has them. */
   submit?(entity: string, id: string): Promise<RemoteRecord>;
   cancel?(entity: string, id: string): Promise<RemoteRecord>;
+  /** Delete a record (deletes: propagate). Optional: without it the engine flags the link instead. */
+  delete?(entity: string, id: string): Promise<void>;
   /** All ids of an entity (deletion detection by comparison), in pages. */
   listIds?(entity: string): AsyncIterable<string[]>;
   /** Verify a webhook's signature and parse its events; throws AuthError when the signature is wrong or missing. */

@@ -1,0 +1,181 @@
+/**
+ * Idempotent creates (invariant 2).
+ *
+ *  1. store a CreateIntent (target, source id, shared id when known, payload) — BEFORE the remote call;
+ *  2. create the record remotely;
+ *  3. in ONE store transaction: complete the intent and save the link (with its base snapshot);
+ *  4. stamp the shared id into the source record's identity field (the ERP's identity is the shared id).
+ *
+ * After a crash anywhere, the next run first recovers pending intents: it looks the record up
+ *  - by the shared id in the target's identity field when the id was known before the create
+ *    (ERP → CRM creates carry the ERP identity), else
+ *  - by content: records of the target entity having every payload value, created since the
+ *    intent (ERP-assigned ids are unknown before the create),
+ * adopts what it finds (no second create), or marks the intent failed when nothing was created
+ * and re-processes the source record.
+ */
+import type { RemoteRecord } from "../connectors/types.ts";
+import type { Side } from "../spec/model.ts";
+import type { CreateIntent, Json, Link } from "../store/types.ts";
+import { withWriteRecorded } from "./echo.ts";
+import { fieldName } from "./fields.ts";
+import { connectorOf, entityOf } from "./plan.ts";
+import type { CreateOp, FieldChange, ObjectRun } from "./types.ts";
+import { isEmpty, needsIdentityStamp, objectSide, otherSide, sameValue, sharedIdOf, toJson } from "./values.ts";
+
+/** Errors after which the remote system certainly did not create the record. */
+export function certainlyNotCreated(err: unknown): boolean {
+  const cls = err && typeof err === "object" && "errorClass" in err ? (err as { errorClass: unknown }).errorClass : undefined;
+  return cls === "ValidationRejected" || cls === "Duplicate" || cls === "AuthError" || cls === "NotFound" || cls === "SchemaDrift";
+}
+
+/** Execute a planned create. Returns the new link. */
+export async function executeCreate(or: ObjectRun, create: CreateOp, source: RemoteRecord): Promise<Link> {
+  const { store, spec } = or.ctx;
+  const intent = await store.addCreateIntent({
+    integration: spec.name,
+    object: or.obj.name,
+    target: create.target,
+    sourceId: create.sourceId,
+    sharedId: create.sharedId,
+    payload: create.payload,
+  });
+  let created: RemoteRecord;
+  try {
+    created = await connectorOf(or, create.target).create(create.entity, create.payload);
+  } catch (err) {
+    // Only when the system certainly refused is the intent closed; otherwise (timeout, crash) recovery decides.
+    if (certainlyNotCreated(err)) await store.failCreateIntent(intent.id);
+    throw err;
+  }
+  return completeCreate(or, intent, created, source);
+}
+
+/** Link the created record to its source, complete the intent (one transaction), then stamp the shared id. */
+export async function completeCreate(or: ObjectRun, intent: CreateIntent, created: RemoteRecord, source: RemoteRecord): Promise<Link> {
+  const { store, spec } = or.ctx;
+  const target = intent.target;
+  const sourceSide = otherSide(target);
+  const crm = target === "crm" ? created : source;
+  const erp = target === "erp" ? created : source;
+  const sid = target === "erp" ? sharedIdOf(or.obj, created) : (intent.sharedId ?? sharedIdOf(or.obj, source));
+  const base: Record<string, Json> = {};
+  for (const f of or.fields) {
+    const cName = f.map.crm;
+    const eName = f.map.erp;
+    const tName = fieldName(f, target);
+    const createdValue = tName in created.values ? toJson(created.values[tName]) : toJson(intent.payload[tName]);
+    const crmV = target === "crm" ? createdValue : cName in crm.values ? toJson(crm.values[cName]) : null;
+    const erpV = target === "erp" ? createdValue : eName in erp.values ? toJson(erp.values[eName]) : null;
+    base[f.key] = { crm: crmV, erp: erpV };
+  }
+  const nowMs = or.now().getTime();
+  let link = await store.transaction(async (tx) => {
+    await tx.completeCreateIntent(intent.id, created.id);
+    return tx.saveLink({
+      integration: spec.name,
+      object: or.obj.name,
+      crmId: crm.id,
+      erpId: erp.id,
+      sharedId: sid,
+      base: withWriteRecorded(base, nowMs, spec.sync.bounce.windowMs),
+      crmVersion: crm.version ?? null,
+      erpVersion: erp.version ?? null,
+      pinned: false,
+      status: "active",
+    });
+  });
+  const changes = Object.entries(intent.payload).map(([field, after]) => ({
+    integration: spec.name,
+    object: or.obj.name,
+    runId: or.runId,
+    linkId: link.id,
+    target,
+    recordId: created.id,
+    field,
+    before: null,
+    after,
+    source: sourceSide,
+    rule: `create (${or.obj.create})`,
+  }));
+  await store.logChanges(changes);
+
+  // Stamp the shared id into each record whose identity field lacks it (the link is committed first).
+  for (const s of [sourceSide, target] as const) {
+    const rec = s === "crm" ? crm : erp;
+    if (!needsIdentityStamp(or.obj, s, rec, sid)) continue;
+    const identity = objectSide(or.obj, s).identity;
+    const updated = await connectorOf(or, s).update(entityOf(or, s), rec.id, { [identity]: sid });
+    link = await store.saveLink({ ...link, [s === "crm" ? "crmVersion" : "erpVersion"]: updated.version ?? null });
+    await store.logChanges([
+      { integration: spec.name, object: or.obj.name, runId: or.runId, linkId: link.id, target: s, recordId: rec.id, field: identity, before: toJson(rec.values[identity]), after: sid, source: "erp", rule: "stamp shared id" },
+    ]);
+  }
+  return link;
+}
+
+/** Find the record an interrupted create may have made. */
+export async function findCreated(or: ObjectRun, intent: CreateIntent): Promise<RemoteRecord | undefined> {
+  const { store, spec } = or.ctx;
+  const target: Side = intent.target;
+  const conn = connectorOf(or, target);
+  const entity = entityOf(or, target);
+  const identity = objectSide(or.obj, target).identity;
+  const unlinked = async (recs: RemoteRecord[]) => {
+    const out: RemoteRecord[] = [];
+    for (const r of recs) {
+      const l = await store.getLink(spec.name, or.obj.name, target === "crm" ? { crmId: r.id } : { erpId: r.id });
+      if (!l) out.push(r);
+    }
+    return out;
+  };
+  if (intent.sharedId && identity !== "id") {
+    const found = await unlinked(await conn.findByField(entity, identity, intent.sharedId));
+    return found[0];
+  }
+  // By content: the payload's values, among records created since the intent.
+  const entries = Object.entries(intent.payload).filter(([, v]) => !isEmpty(v) && (typeof v === "string" || typeof v === "number"));
+  if (entries.length === 0) return undefined;
+  const [probeField, probeValue] = entries[0];
+  const since = Date.parse(intent.createdAt) - 60_000; // tolerate clock skew between Accord and the system
+  const candidates = (await conn.findByField(entity, probeField, probeValue as string | number)).filter(
+    (r) =>
+      Object.entries(intent.payload).every(([k, v]) => !(k in r.values) || sameValue(toJson(r.values[k]), v)) &&
+      (!r.createdAt || Date.parse(r.createdAt) >= since),
+  );
+  const free = await unlinked(candidates);
+  free.sort((a, b) => (a.createdAt ?? "").localeCompare(b.createdAt ?? "") || a.id.localeCompare(b.id));
+  return free[0];
+}
+
+/**
+ * Recover the object's pending intents (real runs only). Returns source ids (by side) whose
+ * create never happened, for the runner to process again in this run.
+ */
+export async function recoverIntents(or: ObjectRun): Promise<Array<{ side: Side; id: string }>> {
+  const { store, spec } = or.ctx;
+  const again: Array<{ side: Side; id: string }> = [];
+  for (const intent of await store.pendingCreateIntents(spec.name, or.obj.name)) {
+    const sourceSide = otherSide(intent.target);
+    const found = await findCreated(or, intent);
+    if (!found) {
+      await store.failCreateIntent(intent.id);
+      or.ctx.logger?.info({ object: or.obj.name, intent: intent.id }, "interrupted create had not reached the system; the source record is processed again");
+      again.push({ side: sourceSide, id: intent.sourceId });
+      continue;
+    }
+    const [source] = await connectorOf(or, sourceSide).readByIds(entityOf(or, sourceSide), [intent.sourceId]);
+    if (!source) {
+      // the source vanished meanwhile: keep the created record linked to nothing, but never create again
+      await store.completeCreateIntent(intent.id, found.id);
+      or.ctx.logger?.warn({ object: or.obj.name, intent: intent.id, created: found.id }, "interrupted create recovered, but its source record no longer exists");
+      continue;
+    }
+    await completeCreate(or, intent, found, source);
+    or.result.recovered++;
+    or.ctx.logger?.info({ object: or.obj.name, intent: intent.id, created: found.id }, "interrupted create recovered by identity (no duplicate created)");
+  }
+  return again;
+}
+
+export type { FieldChange };

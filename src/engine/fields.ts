@@ -1,0 +1,87 @@
+/**
+ * The fields the engine syncs for an object: the spec's field maps plus, for a child object,
+ * the parent reference (the CRM parent id field ↔ the ERP parent field), which is translated
+ * through the parent object's links instead of a value transform.
+ * And the map step: translating a value from one side's representation into the other's.
+ */
+import type { RemoteRecord } from "../connectors/types.ts";
+import type { FieldMap, ObjectSpec, Side } from "../spec/model.ts";
+import { applyTransform } from "../spec/transform.ts";
+import type { Json, Store } from "../store/types.ts";
+import { fieldKey, isEmpty, otherSide, toJson } from "./values.ts";
+
+export interface EngineField {
+  key: string;
+  map: FieldMap;
+  /** Set for the synthetic parent-reference field. */
+  parent?: { object: string };
+}
+
+export function engineFields(obj: ObjectSpec): EngineField[] {
+  const out: EngineField[] = obj.fields.map((map) => ({ key: fieldKey(map), map }));
+  if (obj.parent) {
+    const map: FieldMap = {
+      crm: obj.parent.crm,
+      erp: obj.parent.erp,
+      direction: "both",
+      conflict: obj.conflict,
+      onMasterEdit: obj.onMasterEdit,
+      toErp: [],
+      toCrm: [],
+      required: true,
+      note: `parent reference to ${obj.parent.object}`,
+    };
+    if (!out.some((f) => f.key === fieldKey(map))) out.push({ key: fieldKey(map), map, parent: { object: obj.parent.object } });
+  }
+  return out;
+}
+
+export function fieldName(f: EngineField, side: Side): string {
+  return side === "crm" ? f.map.crm : f.map.erp;
+}
+
+/** A translation failed: the record is quarantined with this class and reason. */
+export class TranslationFailed extends Error {
+  readonly errorClass: string;
+  readonly side: Side;
+  constructor(errorClass: string, side: Side, message: string) {
+    super(message);
+    this.name = "TranslationFailed";
+    this.errorClass = errorClass;
+    this.side = side;
+  }
+}
+
+/**
+ * Translate `value` (a `from`-side value of field f, read from `rec`) into the other side's representation.
+ * Throws TranslationFailed (ParentNotLinked / TransformFailed / the transform's own class).
+ */
+export async function translate(
+  store: Pick<Store, "getLink">,
+  integration: string,
+  f: EngineField,
+  from: Side,
+  value: Json,
+  rec: RemoteRecord,
+): Promise<Json> {
+  const to = otherSide(from);
+  if (f.parent) {
+    if (isEmpty(value)) return null;
+    const by = from === "crm" ? { crmId: String(value) } : { erpId: String(value) };
+    const link = await store.getLink(integration, f.parent.object, by);
+    const target = link ? (to === "crm" ? link.crmId : link.erpId) : null;
+    if (!link || link.status !== "active" || !target) {
+      throw new TranslationFailed("ParentNotLinked", from, `parent not linked yet: ${f.parent.object} ${from} record ${String(value)} has no active link to a ${to} record (it syncs once the parent is linked)`);
+    }
+    return target;
+  }
+  const steps = from === "crm" ? f.map.toErp : f.map.toCrm;
+  if (steps.length === 0) return value;
+  try {
+    return toJson(await applyTransform(steps, value, rec.values));
+  } catch (err) {
+    const cls = err && typeof err === "object" && "errorClass" in err ? String((err as { errorClass: unknown }).errorClass) : "TransformFailed";
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new TranslationFailed(cls, from, `transform ${from}->${to} of field ${fieldName(f, from)} failed on value ${JSON.stringify(value)}: ${msg}`);
+  }
+}

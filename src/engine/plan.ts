@@ -1,0 +1,409 @@
+/**
+ * Plan: from one record read (and its counterpart) to a RecordPlan — the map step (transforms,
+ * parent ids), reconcile (pure), identity stamping, creates, bounce cap, deletions.
+ * Reads only (remote reads and store reads); a dry run and a real run use exactly this code,
+ * then a real run hands the plan to apply.ts.
+ */
+import type { Connector, RemoteRecord } from "../connectors/types.ts";
+import type { Side } from "../spec/model.ts";
+import type { Json, Link, ReviewItem } from "../store/types.ts";
+import { bounceCapReached, classifyEcho } from "./echo.ts";
+import { type EngineField, fieldName, TranslationFailed, translate } from "./fields.ts";
+import { type BaseValue, type FieldDecision, type FieldInput, neededTranslations, type PendingResolution, reconcileField } from "./reconcile.ts";
+import type { FieldChange, ObjectRun, PlanOp, RecordPlan, RecordReport, UpdateOp } from "./types.ts";
+import {
+  BASE_APPLIED_KEY,
+  carriedSharedId,
+  isEmpty,
+  needsIdentityStamp,
+  objectSide,
+  otherSide,
+  sharedIdOf,
+  toJson,
+} from "./values.ts";
+
+export function connectorOf(or: ObjectRun, side: Side): Connector {
+  return side === "crm" ? or.ctx.crm : or.ctx.erp;
+}
+
+export function entityOf(or: ObjectRun, side: Side): string {
+  return objectSide(or.obj, side).entity;
+}
+
+function emptyPlan(or: ObjectRun, side: Side, rec: RemoteRecord): RecordPlan {
+  return { object: or.obj.name, side, recordId: rec.id, outcome: "unchanged", reason: "", fields: [], updates: [], reviews: [] };
+}
+
+function recordPayload(rec: RemoteRecord): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const [k, v] of Object.entries(rec.values)) out[k] = toJson(v);
+  return out;
+}
+
+function quarantinePlan(or: ObjectRun, side: Side, rec: RemoteRecord, errorClass: string, reason: string, link?: Link): RecordPlan {
+  return {
+    ...emptyPlan(or, side, rec),
+    link,
+    outcome: "quarantined",
+    reason,
+    quarantine: { side, recordId: rec.id, errorClass, reason, payload: recordPayload(rec) },
+  };
+}
+
+function baseOf(link: Link | undefined, key: string): BaseValue | undefined {
+  const b = link?.base[key];
+  if (!b || typeof b !== "object" || Array.isArray(b) || !("crm" in b) || !("erp" in b)) return undefined;
+  return { crm: (b as Record<string, Json>).crm, erp: (b as Record<string, Json>).erp };
+}
+
+export function appliedReviewIds(link: Link | undefined): Set<number> {
+  const a = link?.base[BASE_APPLIED_KEY];
+  return new Set(Array.isArray(a) ? a.filter((x): x is number => typeof x === "number") : []);
+}
+
+/** Resolved review items of a link whose resolution has not been applied yet. */
+export function pendingResolutions(or: ObjectRun, link: Link | undefined): ReviewItem[] {
+  if (!link) return [];
+  const applied = appliedReviewIds(link);
+  return (or.resolvedReviews.get(link.id) ?? []).filter((r) => !applied.has(r.id));
+}
+
+function resolutionOf(item: ReviewItem): { pick?: Side; value?: Json; side?: Side } {
+  const r = item.resolution;
+  if (!r || typeof r !== "object" || Array.isArray(r)) return {};
+  const o = r as Record<string, Json>;
+  const out: { pick?: Side; value?: Json; side?: Side } = {};
+  if (o.pick === "crm" || o.pick === "erp") out.pick = o.pick;
+  if ("value" in o) out.value = o.value;
+  if (o.side === "crm" || o.side === "erp") out.side = o.side;
+  return out;
+}
+
+/** Plan one record read from `side`. */
+export async function planRecord(or: ObjectRun, side: Side, rec: RemoteRecord): Promise<RecordPlan> {
+  const { store, spec } = or.ctx;
+  const integration = spec.name;
+  if (await store.isPinned(integration, or.obj.name, side, rec.id)) {
+    return { ...emptyPlan(or, side, rec), outcome: "held", reason: "pinned by a person: excluded from sync (unpin to sync it)" };
+  }
+  const link = await store.getLink(integration, or.obj.name, side === "crm" ? { crmId: rec.id } : { erpId: rec.id });
+  if (!link) return planUnlinked(or, side, rec);
+  if (link.pinned) return { ...emptyPlan(or, side, rec), link, outcome: "held", reason: `link #${link.id} is pinned by a person: excluded from sync` };
+  if (link.status === "flagged") return { ...emptyPlan(or, side, rec), link, outcome: "held", reason: `link #${link.id} is flagged: its counterpart was deleted (deletes: flag); a person decides` };
+  if (link.status !== "active") {
+    return { ...emptyPlan(or, side, rec), link, outcome: "unchanged", reason: `counterpart deleted (${link.status}); per deletes: ${or.obj.deletes} it is never re-created` };
+  }
+  const hasResolution = pendingResolutions(or, link).length > 0;
+  const otherId = side === "crm" ? link.erpId : link.crmId;
+  // Echo layer 1 (content) + 2 (author): nothing new on this side, no resolution to apply → no need to read the counterpart.
+  if (!hasResolution && otherId) {
+    const verdict = classifyEcho(side, rec, or.fields, link.base, or.ownUser[side]);
+    const stampOk = !link.sharedId || !needsIdentityStamp(or.obj, side, rec, link.sharedId);
+    if (verdict !== "changed" && stampOk) {
+      return {
+        ...emptyPlan(or, side, rec),
+        link,
+        outcome: "unchanged",
+        echo: verdict === "echo",
+        reason: verdict === "echo" ? "echo of Accord's own write (content equals the base snapshot)" : "no mapped field changed since the last sync",
+      };
+    }
+  }
+  if (!otherId) return { ...emptyPlan(or, side, rec), link, outcome: "unchanged", reason: `link #${link.id} has no ${otherSide(side)} record` };
+  const [other] = await connectorOf(or, otherSide(side)).readByIds(entityOf(or, otherSide(side)), [otherId]);
+  if (!other) return planDeletion(or, link, otherSide(side), side, rec);
+  const crm = side === "crm" ? rec : other;
+  const erp = side === "erp" ? rec : other;
+  return planPair(or, side, rec, link, crm, erp);
+}
+
+/** A record with no link: match by the shared identifier, or create per the object's create policy. */
+async function planUnlinked(or: ObjectRun, side: Side, rec: RemoteRecord): Promise<RecordPlan> {
+  const { store, spec } = or.ctx;
+  const obj = or.obj;
+  const integration = spec.name;
+  const target = otherSide(side);
+  const policy = obj.create;
+  if (policy === "never") return { ...emptyPlan(or, side, rec), outcome: "unchanged", reason: "not linked; create: never (no creates, no new links)" };
+
+  // The shared identifier this record carries (CRM: its identity field; ERP: its own identity).
+  const sid = side === "erp" ? sharedIdOf(obj, rec) : carriedSharedId(obj, "crm", rec);
+  if (sid !== undefined) {
+    const byShared = await store.getLink(integration, obj.name, { sharedId: sid });
+    if (byShared && (side === "crm" ? byShared.crmId : byShared.erpId) !== rec.id) {
+      return quarantinePlan(or, side, rec, "Duplicate", `shared id ${sid} is already linked (link #${byShared.id}) to ${side} record ${side === "crm" ? byShared.crmId : byShared.erpId}; merge the duplicates or clear the identity field`);
+    }
+    const matches = await findBySharedId(or, target, sid);
+    const free: RemoteRecord[] = [];
+    for (const m of matches) {
+      const l = await store.getLink(integration, obj.name, target === "crm" ? { crmId: m.id } : { erpId: m.id });
+      if (!l) free.push(m);
+    }
+    if (free.length > 1) {
+      return quarantinePlan(or, side, rec, "Duplicate", `${free.length} ${target} records carry shared id ${sid} (${free.map((m) => m.id).join(", ")}); merge them first`);
+    }
+    if (free.length === 1) {
+      const other = free[0];
+      const crm = side === "crm" ? rec : other;
+      const erp = side === "erp" ? rec : other;
+      const plan = await planPair(or, side, rec, undefined, crm, erp);
+      plan.newLink = { crmId: crm.id, erpId: erp.id, sharedId: sid };
+      if (plan.outcome === "unchanged") plan.outcome = "applied";
+      plan.reason = `linked by shared id ${sid}${plan.reason ? `; ${plan.reason}` : ""}`;
+      return plan;
+    }
+    if (matches.length > 0) {
+      return quarantinePlan(or, side, rec, "Duplicate", `the ${target} record with shared id ${sid} is already linked to another ${side} record`);
+    }
+    if (side === "crm") {
+      // The CRM record says it belongs to an ERP record that does not exist: never resurrect it.
+      return quarantinePlan(or, side, rec, "NotFound", `carries shared id ${sid} but no erp ${obj.erp.entity} has it (deleted?); not re-created — clear the identity field to create it anew`);
+    }
+  }
+  if (policy === "link-only") return { ...emptyPlan(or, side, rec), outcome: "unchanged", reason: "not linked and no counterpart found by identity; create: link-only" };
+  const allowed = policy === "both" || policy === `${side}->${target}`;
+  if (!allowed) return { ...emptyPlan(or, side, rec), outcome: "unchanged", reason: `not linked; create: ${policy} does not create in ${target}` };
+
+  const pending = or.pendingIntents.get(`${target}:${rec.id}`);
+  // Build the create payload: every field that flows side → target.
+  const payload: Record<string, Json> = {};
+  try {
+    for (const f of or.fields) {
+      const flows = f.map.direction === "both" || f.map.direction === `${side}->${target}`;
+      if (!flows) continue;
+      const name = fieldName(f, side);
+      if (!(name in rec.values) || isEmpty(rec.values[name])) continue;
+      const v = await translate(store, integration, f, side, toJson(rec.values[name]), rec);
+      if (!isEmpty(v)) payload[fieldName(f, target)] = v;
+    }
+  } catch (err) {
+    if (err instanceof TranslationFailed) return quarantinePlan(or, side, rec, err.errorClass, err.message);
+    throw err;
+  }
+  let sharedId: string | null = null;
+  if (target === "crm") {
+    sharedId = sid ?? rec.id;
+    const identity = obj.crm.identity;
+    if (identity !== "id") payload[identity] = sharedId;
+  }
+  return {
+    ...emptyPlan(or, side, rec),
+    outcome: "applied",
+    reason: pending !== undefined ? `recover the interrupted create (intent #${pending})` : `no ${target} counterpart; create: ${policy}`,
+    source: rec,
+    create: {
+      target,
+      entity: objectSide(obj, target).entity,
+      sourceId: rec.id,
+      sharedId,
+      payload,
+      reason: `created from ${side} ${rec.id} (create: ${policy})`,
+      recoversIntent: pending,
+    },
+  };
+}
+
+/** Records of `side` carrying shared id `sid` in their identity field. */
+export async function findBySharedId(or: ObjectRun, side: Side, sid: string): Promise<RemoteRecord[]> {
+  const identity = objectSide(or.obj, side).identity;
+  const conn = connectorOf(or, side);
+  const entity = entityOf(or, side);
+  if (identity === "id") return conn.readByIds(entity, [sid]);
+  const found = await conn.findByField(entity, identity, sid);
+  if (found.length > 0 || side !== "erp") return found;
+  // an ERP identity that is its record id (e.g. ERPNext `name`) may not be filterable everywhere
+  return (await conn.readByIds(entity, [sid])).filter((r) => sharedIdOf(or.obj, r) === sid);
+}
+
+/** Plan a linked (or about to be linked) pair. `trigger` is the record read. */
+export async function planPair(or: ObjectRun, side: Side, trigger: RemoteRecord, link: Link | undefined, crm: RemoteRecord, erp: RemoteRecord): Promise<RecordPlan> {
+  const { store, spec } = or.ctx;
+  const integration = spec.name;
+  const plan: RecordPlan = { ...emptyPlan(or, side, trigger), link, crm, erp };
+  const open = link ? (or.openReviews.get(link.id) ?? []) : [];
+  const resolved = pendingResolutions(or, link);
+
+  const bounceOpen = open.find((r) => r.kind === "bounce");
+  if (bounceOpen) return { ...plan, outcome: "held", reason: `held: review #${bounceOpen.id} (bounce) is open for this pair` };
+  const bounceResolved = resolved.find((r) => r.kind === "bounce");
+  if (bounceResolved) plan.resetBounce = bounceResolved.id;
+
+  // Map step: the inputs of the three-way merge, with the translations it needs.
+  const decisions: FieldDecision[] = [];
+  try {
+    for (const f of or.fields) {
+      const input = fieldInput(or, f, link, crm, erp, open, resolved);
+      if (input.resolution) {
+        const item = resolved.find((r) => r.id === input.resolution?.reviewId);
+        const raw = item ? resolutionOf(item) : {};
+        if (raw.value !== undefined) {
+          // a person's value: in the representation of raw.side (default crm), translated for the other side
+          const from: Side = raw.side ?? "crm";
+          const v = toJson(raw.value);
+          const other = await translate(store, integration, f, from, v, from === "crm" ? crm : erp);
+          input.resolution.value = from === "crm" ? { crm: v, erp: other } : { crm: other, erp: v };
+        }
+      }
+      const need2 = neededTranslations(input);
+      if (need2.asErp) input.asErp = await translate(store, integration, f, "crm", input.crm.value, crm);
+      if (need2.asCrm) input.asCrm = await translate(store, integration, f, "erp", input.erp.value, erp);
+      decisions.push(
+        reconcileField(
+          input,
+          { crm: { createdAt: crm.createdAt, modifiedAt: crm.modifiedAt }, erp: { createdAt: erp.createdAt, modifiedAt: erp.modifiedAt } },
+          { skewToleranceMs: spec.sync.skewToleranceMs },
+        ),
+      );
+    }
+  } catch (err) {
+    if (err instanceof TranslationFailed) {
+      const q = quarantinePlan(or, err.side, err.side === "crm" ? crm : erp, err.errorClass, err.message, link);
+      return { ...q, side, recordId: trigger.id, crm, erp };
+    }
+    throw err;
+  }
+  plan.fields = decisions;
+
+  // Identity: the shared id is the ERP record's identity; stamp it wherever the identity field lacks it.
+  const sid = sharedIdOf(or.obj, erp);
+  plan.sharedId = sid;
+  const byTarget: Record<Side, UpdateOp | undefined> = { crm: undefined, erp: undefined };
+  const opFor = (target: Side): UpdateOp => {
+    const rec = target === "crm" ? crm : erp;
+    byTarget[target] ??= { target, entity: entityOf(or, target), recordId: rec.id, values: {}, ifVersion: rec.version, changes: [] };
+    return byTarget[target];
+  };
+  for (const d of decisions) {
+    for (const w of d.writes) {
+      const name = w.target === "crm" ? d.map.crm : d.map.erp;
+      const op = opFor(w.target);
+      op.values[name] = w.value;
+      op.changes.push({ field: name, key: d.key, before: w.before, after: w.value, source: d.source ?? otherSide(w.target), rule: d.rule, reason: d.reason });
+    }
+  }
+  for (const s of ["crm", "erp"] as const) {
+    const rec = s === "crm" ? crm : erp;
+    if (needsIdentityStamp(or.obj, s, rec, sid)) {
+      const identity = objectSide(or.obj, s).identity;
+      const op = opFor(s);
+      op.values[identity] = sid;
+      const change: FieldChange = { field: identity, key: identity, before: toJson(rec.values[identity]), after: sid, source: "erp", rule: "stamp shared id", reason: `stamp the shared id ${sid} into ${s}.${identity}` };
+      op.changes.push(change);
+    }
+  }
+  plan.updates = [byTarget.erp, byTarget.crm].filter((u): u is UpdateOp => u !== undefined);
+
+  for (const d of decisions) {
+    if (d.action === "hold" && d.review) {
+      plan.reviews.push({ kind: d.review.kind, field: d.key, base: d.review.base, crm: d.review.crm, erp: d.review.erp, reason: d.review.reason, detail: { rule: d.rule, crmId: crm.id, erpId: erp.id } });
+    }
+  }
+
+  // Echo layer 3: the bounce cap.
+  if (plan.updates.length > 0 && link && !plan.resetBounce && bounceCapReached(link.base, or.now().getTime(), spec.sync.bounce)) {
+    const { maxBounces, windowMs } = spec.sync.bounce;
+    plan.updates = [];
+    plan.fields = decisions.map((d) => (d.action === "write" ? { ...d, action: "held", writes: [], reason: `${d.reason} — held: bounce cap reached` } : d));
+    plan.reviews.push({
+      kind: "bounce",
+      field: null,
+      base: null,
+      crm: crm.id,
+      erp: erp.id,
+      reason: `Accord wrote this pair ${maxBounces} times within ${windowMs} ms; further writes are held until a person looks (possible ping-pong between the systems)`,
+      detail: { crmId: crm.id, erpId: erp.id },
+    });
+    plan.outcome = "held";
+    plan.reason = "bounce cap reached: held for review";
+    return plan;
+  }
+
+  const held = decisions.filter((d) => d.action === "hold" || d.action === "held");
+  const skipped = decisions.filter((d) => d.action === "skip");
+  if (held.length > 0) {
+    plan.outcome = "held";
+    plan.reason = `${held.length} field(s) held for review (${held.map((d) => d.key).join(", ")})${plan.updates.length ? "; other fields synced" : ""}`;
+  } else if (plan.updates.length > 0) {
+    plan.outcome = "applied";
+    plan.reason = plan.updates.map((u) => `${u.changes.length} change(s) to ${u.target}`).join(", ");
+  } else {
+    plan.outcome = "unchanged";
+    plan.reason = decisions.some((d) => d.action === "rebase") ? "values already agree (base refreshed)" : "no mapped field changed";
+  }
+  if (skipped.length > 0) plan.reason += `; not synced (absent): ${skipped.map((d) => d.key).join(", ")}`;
+  return plan;
+}
+
+function fieldInput(or: ObjectRun, f: EngineField, link: Link | undefined, crm: RemoteRecord, erp: RemoteRecord, open: ReviewItem[], resolved: ReviewItem[]): FieldInput {
+  const cName = f.map.crm;
+  const eName = f.map.erp;
+  const input: FieldInput = {
+    key: f.key,
+    map: f.map,
+    base: baseOf(link, f.key),
+    crm: { present: cName in crm.values, value: toJson(crm.values[cName]) },
+    erp: { present: eName in erp.values, value: toJson(erp.values[eName]) },
+  };
+  const o = open.find((r) => r.field === f.key && r.kind !== "bounce");
+  if (o) input.openReviewId = o.id;
+  const r = resolved.find((x) => x.field === f.key && x.kind !== "bounce");
+  if (r) {
+    const raw = resolutionOf(r);
+    const res: PendingResolution = { reviewId: r.id, kind: r.kind, by: r.resolvedBy ?? "a person" };
+    if (raw.pick) res.pick = raw.pick;
+    input.resolution = res;
+    delete input.openReviewId;
+  }
+  return input;
+}
+
+/** The counterpart of a linked record is gone: apply the object's delete policy (never re-create it). */
+export function planDeletion(or: ObjectRun, link: Link, deletedSide: Side, side: Side, rec: RemoteRecord | undefined): RecordPlan {
+  const policy = or.obj.deletes;
+  const survivor = otherSide(deletedSide);
+  const survivorId = survivor === "crm" ? link.crmId : link.erpId;
+  const reason =
+    policy === "propagate"
+      ? `the ${deletedSide} record was deleted; deletes: propagate → delete ${survivor} ${survivorId}`
+      : policy === "flag"
+        ? `the ${deletedSide} record was deleted; deletes: flag → the link is flagged for a person`
+        : `the ${deletedSide} record was deleted; deletes: ignore → ${survivor} ${survivorId} is kept and never re-created in ${deletedSide}`;
+  return {
+    object: or.obj.name,
+    side,
+    recordId: rec?.id ?? survivorId ?? "",
+    outcome: policy === "propagate" ? "applied" : policy === "flag" ? "held" : "unchanged",
+    reason,
+    link,
+    fields: [],
+    updates: [],
+    reviews: [],
+    deletion: { deletedSide, policy, survivorId, reason },
+  };
+}
+
+/** A printable report of a plan (what `accord plan` shows). */
+export function reportOf(plan: RecordPlan): RecordReport {
+  const ops: PlanOp[] = [];
+  if (plan.quarantine) ops.push({ kind: "quarantine", target: plan.quarantine.side, recordId: plan.quarantine.recordId, reason: `${plan.quarantine.errorClass}: ${plan.quarantine.reason}` });
+  if (plan.newLink) ops.push({ kind: "link", reason: `link crm ${plan.newLink.crmId} ↔ erp ${plan.newLink.erpId} (shared id ${plan.newLink.sharedId})` });
+  if (plan.create) {
+    const c = plan.create;
+    ops.push({ kind: "create", target: c.target, reason: c.recoversIntent !== undefined ? `recover intent #${c.recoversIntent}: find the record by identity before creating` : c.reason });
+    for (const [field, after] of Object.entries(c.payload)) ops.push({ kind: "create", target: c.target, field, before: null, after, rule: "create", reason: c.reason });
+  }
+  for (const u of plan.updates) {
+    for (const ch of u.changes) ops.push({ kind: "update", target: u.target, recordId: u.recordId, field: ch.field, before: ch.before, after: ch.after, rule: ch.rule, reason: ch.reason });
+  }
+  for (const d of plan.fields) {
+    if (d.action === "rebase" && d.log) ops.push({ kind: "rebase", target: d.log.target, field: d.key, before: d.log.before, after: d.log.after, rule: d.rule, reason: d.reason });
+    if (d.action === "held" || d.action === "skip") ops.push({ kind: "note", field: d.key, rule: d.rule, reason: d.reason });
+  }
+  for (const r of plan.reviews) ops.push({ kind: "review", field: r.field ?? undefined, rule: r.kind, reason: r.reason });
+  if (plan.deletion) {
+    ops.push({ kind: plan.deletion.policy === "propagate" ? "delete" : plan.deletion.policy === "flag" ? "flag" : "note", target: otherSide(plan.deletion.deletedSide), recordId: plan.deletion.survivorId ?? undefined, reason: plan.deletion.reason });
+  }
+  const counterpart = plan.side === "crm" ? (plan.erp?.id ?? plan.link?.erpId ?? plan.newLink?.erpId ?? null) : (plan.crm?.id ?? plan.link?.crmId ?? plan.newLink?.crmId ?? null);
+  return { object: plan.object, side: plan.side, recordId: plan.recordId, counterpartId: counterpart, outcome: plan.outcome, reason: plan.reason, ops };
+}
+

@@ -1,0 +1,311 @@
+/**
+ * The runner: one sync (or dry run) of the integration's objects, in spec order (parents first).
+ *
+ * Per object:
+ *   start the run → (real runs) recover pending create intents → read changes from the CRM, then
+ *   the ERP, page by page (since = stored cursor, overlap = sync.overlapMs); each record is planned
+ *   and applied; the cursor is saved only once its page is fully processed → records whose create
+ *   never happened, quarantined records (retried), links with a resolved review (applied) →
+ *   deletion sweep (listIds) → assert read = applied + unchanged + held + quarantined → finish the run.
+ *
+ * A dry run goes through the very same planner and writes nothing anywhere (no run row, no
+ * cursor, no link, no remote write).
+ */
+import type { RemoteRecord } from "../connectors/types.ts";
+import { isAccordError } from "../errors.ts";
+import type { ObjectSpec, Side } from "../spec/model.ts";
+import type { QuarantineEntry, ReviewItem, RunCounts } from "../store/types.ts";
+import { applyDeletion, applyPlan } from "./apply.ts";
+import { recoverIntents } from "./creates.ts";
+import { engineFields } from "./fields.ts";
+import { connectorOf, entityOf, pendingResolutions, planDeletion, planPair, planRecord, reportOf } from "./plan.ts";
+import type { EngineContext, ObjectResult, ObjectRun, Outcome, RecordPlan, SyncOptions, SyncResult } from "./types.ts";
+import { errorClassOf, messageOf, otherSide, toJson } from "./values.ts";
+
+export function emptyCounts(): RunCounts {
+  return { read: 0, applied: 0, unchanged: 0, held: 0, quarantined: 0 };
+}
+
+/** Invariant 1: every record read ends as applied, unchanged, held or quarantined. */
+export function assertCountsBalance(object: string, c: RunCounts): void {
+  if (c.read !== c.applied + c.unchanged + c.held + c.quarantined) {
+    throw new Error(
+      `invariant 1 violated for ${object}: read ${c.read} ≠ applied ${c.applied} + unchanged ${c.unchanged} + held ${c.held} + quarantined ${c.quarantined} (a record was skipped silently — this is a bug in Accord)`,
+    );
+  }
+}
+
+/** Errors that quarantine the record (the run goes on); others stop the object's run. */
+function quarantinable(err: unknown): boolean {
+  if (!isAccordError(err)) return false;
+  return ["ValidationRejected", "NotFound", "Duplicate", "SchemaDrift", "VersionConflict"].includes(err.errorClass);
+}
+
+function orderObjects(objects: ObjectSpec[]): ObjectSpec[] {
+  // Spec order, but a parent always before its children.
+  const out: ObjectSpec[] = [];
+  const byName = new Map(objects.map((o) => [o.name, o]));
+  const visit = (o: ObjectSpec, seen: Set<string>) => {
+    if (out.includes(o) || seen.has(o.name)) return;
+    seen.add(o.name);
+    const p = o.parent ? byName.get(o.parent.object) : undefined;
+    if (p) visit(p, seen);
+    out.push(o);
+  };
+  for (const o of objects) visit(o, new Set());
+  return out;
+}
+
+export async function runObjects(ctx: EngineContext, opts: SyncOptions & { dry: boolean }): Promise<SyncResult> {
+  const names = opts.objects;
+  if (names) {
+    const unknown = names.filter((n) => !ctx.spec.objects.some((o) => o.name === n));
+    if (unknown.length) {
+      throw new Error(`Unknown object(s) ${unknown.join(", ")} in integration ${ctx.spec.name}. Known: ${ctx.spec.objects.map((o) => o.name).join(", ")}.`);
+    }
+  }
+  const selected = orderObjects(ctx.spec.objects).filter((o) => !names || names.includes(o.name));
+  const ownUser = { crm: await whoAmI(ctx, "crm"), erp: await whoAmI(ctx, "erp") };
+  const result: SyncResult = { integration: ctx.spec.name, dryRun: opts.dry, objects: [], totals: emptyCounts() };
+  for (const obj of selected) {
+    const r = await syncObject(ctx, obj, opts, ownUser);
+    result.objects.push(r);
+    for (const k of Object.keys(result.totals) as Array<keyof RunCounts>) result.totals[k] += r.counts[k];
+  }
+  return result;
+}
+
+async function whoAmI(ctx: EngineContext, side: Side): Promise<string | undefined> {
+  try {
+    return await (side === "crm" ? ctx.crm : ctx.erp).whoAmI();
+  } catch (err) {
+    if (isAccordError(err) && err.errorClass === "AuthError") throw err;
+    ctx.logger?.warn({ side, err: messageOf(err) }, "whoAmI failed; echo detection by author is off (content still decides)");
+    return undefined;
+  }
+}
+
+async function syncObject(ctx: EngineContext, obj: ObjectSpec, opts: SyncOptions & { dry: boolean }, ownUser: { crm?: string; erp?: string }): Promise<ObjectResult> {
+  const { store, spec } = ctx;
+  const integration = spec.name;
+  const counts = emptyCounts();
+  const result: ObjectResult = { object: obj.name, runId: null, counts, echoes: 0, deletions: 0, recovered: 0, records: [] };
+  const or: ObjectRun = {
+    ctx,
+    obj,
+    fields: engineFields(obj),
+    dry: opts.dry,
+    runId: null,
+    counts,
+    result,
+    ownUser,
+    quarantined: new Map(),
+    openReviews: new Map(),
+    resolvedReviews: new Map(),
+    processed: new Set(),
+    pendingIntents: new Map(),
+    verbose: opts.verbose ?? false,
+    maxVersionRetries: opts.maxVersionRetries ?? 3,
+    now: () => (ctx.clock ? ctx.clock() : new Date()),
+  };
+  const progress = (phase: "start" | "read" | "retry" | "deletes" | "done", side?: Side) => opts.onProgress?.({ object: obj.name, phase, side, counts: { ...counts } });
+
+  if (!or.dry) {
+    const run = await store.startRun(integration, obj.name, "sync");
+    or.runId = run.id;
+    result.runId = run.id;
+  }
+  try {
+    progress("start");
+    for (const status of ["open", "released"] as const) {
+      for (const q of await store.listQuarantine(integration, { object: obj.name, status })) or.quarantined.set(`${q.side}:${q.recordId}`, q);
+    }
+    const group = (items: ReviewItem[], into: Map<number, ReviewItem[]>) => {
+      for (const it of items) {
+        if (it.linkId === null) continue;
+        const l = into.get(it.linkId) ?? [];
+        l.push(it);
+        into.set(it.linkId, l);
+      }
+    };
+    group(await store.listReviews(integration, { object: obj.name, status: "open" }), or.openReviews);
+    group(await store.listReviews(integration, { object: obj.name, status: "resolved" }), or.resolvedReviews);
+
+    // 1. interrupted creates
+    let again: Array<{ side: Side; id: string }> = [];
+    if (or.dry) {
+      for (const i of await store.pendingCreateIntents(integration, obj.name)) or.pendingIntents.set(`${i.target}:${i.sourceId}`, i.id);
+    } else {
+      again = await recoverIntents(or);
+    }
+
+    // 2. changes, page by page; the cursor moves only after its page is fully processed
+    for (const side of ["crm", "erp"] as const) {
+      const conn = connectorOf(or, side);
+      const since = await store.getCursor(integration, obj.name, side);
+      const filter = objectFilter(obj, side);
+      for await (const page of conn.readChanges(entityOf(or, side), { since, overlapMs: spec.sync.overlapMs, filter })) {
+        for (const rec of page.records) await processRecord(or, side, rec);
+        if (!or.dry && page.cursor) await store.setCursor(integration, obj.name, side, page.cursor);
+        progress("read", side);
+      }
+    }
+
+    // 3. extra work: creates that never happened, quarantine retries, resolved reviews
+    for (const a of again) await processById(or, a.side, a.id);
+    for (const q of or.quarantined.values()) {
+      if (or.processed.has(`${q.side}:${q.recordId}`)) continue;
+      await retryQuarantined(or, q);
+    }
+    progress("retry");
+    for (const [linkId] of or.resolvedReviews) {
+      const link = await store.getLink(integration, obj.name, { id: linkId });
+      if (!link || !link.crmId || !link.erpId || link.status !== "active" || link.pinned) continue;
+      if (pendingResolutions(or, link).length === 0) continue;
+      if (or.processed.has(`crm:${link.crmId}`) || or.processed.has(`erp:${link.erpId}`)) continue;
+      await processById(or, "crm", link.crmId);
+    }
+
+    // 4. deletions by comparison of id lists
+    if (opts.detectDeletes !== false) await sweepDeletions(or);
+    progress("deletes");
+
+    assertCountsBalance(obj.name, counts);
+    if (!or.dry && or.runId !== null) await store.finishRun(or.runId, "ok", counts);
+    progress("done");
+    return result;
+  } catch (err) {
+    if (!or.dry && or.runId !== null) await store.finishRun(or.runId, "failed", counts, `${errorClassOf(err)}: ${messageOf(err)}`).catch(() => {});
+    throw err;
+  }
+}
+
+function objectFilter(obj: ObjectSpec, side: Side) {
+  const f = (side === "crm" ? obj.crm : obj.erp).filter;
+  return f?.map((x) => ({ field: x.field, op: x.op as "=", value: x.value }));
+}
+
+async function processById(or: ObjectRun, side: Side, id: string): Promise<void> {
+  const [rec] = await connectorOf(or, side).readByIds(entityOf(or, side), [id]);
+  if (rec) await processRecord(or, side, rec);
+}
+
+async function retryQuarantined(or: ObjectRun, q: QuarantineEntry): Promise<void> {
+  const [rec] = await connectorOf(or, q.side).readByIds(entityOf(or, q.side), [q.recordId]);
+  if (!rec) {
+    // Nothing left to sync: the record was deleted in its system.
+    if (!or.dry) await or.ctx.store.updateQuarantine(q.id, { status: "resolved", reason: `${q.reason} — record no longer exists in ${q.side}` });
+    return;
+  }
+  await processRecord(or, q.side, rec);
+}
+
+function count(or: ObjectRun, outcome: Outcome): void {
+  or.counts.read++;
+  or.counts[outcome]++;
+}
+
+/** Plan (and apply, unless dry) one record read; count its outcome exactly once. */
+export async function processRecord(or: ObjectRun, side: Side, first: RemoteRecord): Promise<Outcome> {
+  let rec = first;
+  or.processed.add(`${side}:${rec.id}`);
+  for (let attempt = 0; ; attempt++) {
+    let plan: RecordPlan;
+    try {
+      plan = await planRecord(or, side, rec);
+    } catch (err) {
+      if (!quarantinable(err)) throw err;
+      plan = errorPlan(or, side, rec, err);
+    }
+    if (plan.crm) or.processed.add(`crm:${plan.crm.id}`);
+    if (plan.erp) or.processed.add(`erp:${plan.erp.id}`);
+    if (or.dry) return finish(or, plan);
+    try {
+      await applyPlan(or, plan);
+      if (plan.outcome !== "quarantined") await releaseQuarantine(or, side, rec.id);
+      return finish(or, plan);
+    } catch (err) {
+      if (isAccordError(err) && err.errorClass === "VersionConflict" && attempt < or.maxVersionRetries) {
+        // Someone changed a record between our read and our write: re-read and re-plan.
+        const [fresh] = await connectorOf(or, side).readByIds(entityOf(or, side), [rec.id]);
+        if (!fresh) return finish(or, { ...plan, outcome: "unchanged", reason: "the record was deleted while syncing; the deletion sweep handles it", updates: [] });
+        rec = fresh;
+        continue;
+      }
+      if (!quarantinable(err)) throw err;
+      const qp = errorPlan(or, side, rec, err);
+      await applyPlan(or, qp);
+      return finish(or, qp);
+    }
+  }
+}
+
+function errorPlan(or: ObjectRun, side: Side, rec: RemoteRecord, err: unknown): RecordPlan {
+  const cls = errorClassOf(err);
+  const where = isAccordError(err) ? [err.where.system, err.where.record, err.where.field].filter(Boolean).join(" / ") : "";
+  const reason = `${messageOf(err)}${where ? ` [${where}]` : ""}${cls === "VersionConflict" ? ` (still conflicting after ${or.maxVersionRetries} re-reads)` : ""}`;
+  const payload: Record<string, ReturnType<typeof toJson>> = {};
+  for (const [k, v] of Object.entries(rec.values)) payload[k] = toJson(v);
+  return {
+    object: or.obj.name,
+    side,
+    recordId: rec.id,
+    outcome: "quarantined",
+    reason,
+    fields: [],
+    updates: [],
+    reviews: [],
+    quarantine: { side, recordId: rec.id, errorClass: cls, reason, payload },
+  };
+}
+
+async function releaseQuarantine(or: ObjectRun, side: Side, id: string): Promise<void> {
+  const q = or.quarantined.get(`${side}:${id}`);
+  if (!q) return;
+  await or.ctx.store.updateQuarantine(q.id, { status: "resolved" });
+  or.quarantined.delete(`${side}:${id}`);
+}
+
+function finish(or: ObjectRun, plan: RecordPlan): Outcome {
+  count(or, plan.outcome);
+  if (plan.echo) or.result.echoes++;
+  if (or.verbose || plan.outcome !== "unchanged" || plan.updates.length > 0) or.result.records.push(reportOf(plan));
+  const log = or.ctx.logger;
+  if (log && plan.outcome === "quarantined") log.warn({ object: plan.object, side: plan.side, record: plan.recordId, reason: plan.reason }, "record quarantined");
+  return plan.outcome;
+}
+
+/** Deletion detection by comparing every active link against the full id lists (when connectors can list ids). */
+async function sweepDeletions(or: ObjectRun): Promise<void> {
+  const { store, spec } = or.ctx;
+  const ids: Partial<Record<Side, Set<string>>> = {};
+  for (const side of ["crm", "erp"] as const) {
+    const conn = connectorOf(or, side);
+    if (!conn.listIds) continue;
+    const set = new Set<string>();
+    for await (const page of conn.listIds(entityOf(or, side))) for (const id of page) set.add(id);
+    ids[side] = set;
+  }
+  if (!ids.crm && !ids.erp) return;
+  let afterId = 0;
+  for (;;) {
+    const links = await store.listLinks(spec.name, or.obj.name, { afterId, limit: 500 });
+    if (links.length === 0) break;
+    afterId = links[links.length - 1].id;
+    for (const link of links) {
+      if (link.status !== "active" || link.pinned) continue;
+      for (const side of ["crm", "erp"] as const) {
+        const id = side === "crm" ? link.crmId : link.erpId;
+        const set = ids[side];
+        if (!id || !set || set.has(id)) continue;
+        const plan = planDeletion(or, link, side, otherSide(side), undefined);
+        or.result.deletions++;
+        or.result.records.push(reportOf(plan));
+        if (!or.dry) await applyDeletion(or, link, side);
+        break;
+      }
+    }
+  }
+}
+
+export { planPair };

@@ -1,0 +1,199 @@
+/** The engine's public and internal types: context, plans (Ops, each with a reason), results. */
+import type { Connector, RemoteRecord } from "../connectors/types.ts";
+import type { DeletePolicy, IntegrationSpec, ObjectSpec, Side } from "../spec/model.ts";
+import type { Json, Link, QuarantineEntry, ReviewItem, RunCounts, Store } from "../store/types.ts";
+import type { EngineField } from "./fields.ts";
+import type { FieldDecision } from "./reconcile.ts";
+
+/** Structured logger (pino-compatible subset). */
+export interface EngineLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface EngineContext {
+  spec: IntegrationSpec;
+  store: Store;
+  crm: Connector;
+  erp: Connector;
+  logger?: EngineLogger;
+  /** Now (bounce windows); defaults to the system clock. */
+  clock?: () => Date;
+}
+
+export type Outcome = "applied" | "unchanged" | "held" | "quarantined";
+
+/** One change of one field in one system (what the change log records). */
+export interface FieldChange {
+  /** Field name in the target system. */
+  field: string;
+  key: string;
+  before: Json;
+  after: Json;
+  source: Side | "person";
+  rule: string;
+  reason: string;
+}
+
+export interface UpdateOp {
+  target: Side;
+  entity: string;
+  recordId: string;
+  values: Record<string, Json>;
+  /** The version read: the write only happens if the record is still at it. Absent for the identity stamp only. */
+  ifVersion?: string;
+  changes: FieldChange[];
+}
+
+export interface CreateOp {
+  target: Side;
+  entity: string;
+  sourceId: string;
+  /** Known before the create when the target is the CRM (the ERP identity); null when the ERP assigns it. */
+  sharedId: string | null;
+  payload: Record<string, Json>;
+  reason: string;
+  /** A pending intent being recovered instead of a new create (dry run only). */
+  recoversIntent?: number;
+}
+
+export interface ReviewOp {
+  kind: ReviewItem["kind"];
+  field: string | null;
+  base: Json;
+  crm: Json;
+  erp: Json;
+  reason: string;
+  detail: Json;
+}
+
+export interface QuarantineOp {
+  side: Side;
+  recordId: string;
+  errorClass: string;
+  reason: string;
+  payload: Record<string, Json>;
+}
+
+export interface DeletionOp {
+  deletedSide: Side;
+  policy: DeletePolicy;
+  /** The surviving record. */
+  survivorId: string | null;
+  reason: string;
+}
+
+/** The plan of one record read: everything apply would do, each part with its reason. */
+export interface RecordPlan {
+  object: string;
+  side: Side;
+  recordId: string;
+  outcome: Outcome;
+  reason: string;
+  link?: Link;
+  /** A link to create first (records matched by their shared identifier). */
+  newLink?: { crmId: string; erpId: string; sharedId: string };
+  crm?: RemoteRecord;
+  erp?: RemoteRecord;
+  sharedId?: string;
+  fields: FieldDecision[];
+  updates: UpdateOp[];
+  create?: CreateOp;
+  source?: RemoteRecord;
+  reviews: ReviewOp[];
+  quarantine?: QuarantineOp;
+  deletion?: DeletionOp;
+  /** Whether the pair's bounce counter should be reset (a resolved bounce review). */
+  resetBounce?: number;
+  echo?: boolean;
+}
+
+/** A flat, printable operation of a plan. */
+export interface PlanOp {
+  kind: "update" | "create" | "link" | "review" | "quarantine" | "delete" | "flag" | "rebase" | "note";
+  target?: Side;
+  recordId?: string;
+  field?: string;
+  before?: Json;
+  after?: Json;
+  rule?: string;
+  reason: string;
+}
+
+export interface RecordReport {
+  object: string;
+  side: Side;
+  recordId: string;
+  counterpartId: string | null;
+  outcome: Outcome;
+  reason: string;
+  ops: PlanOp[];
+}
+
+export interface ObjectResult {
+  object: string;
+  /** The run's id in the store (null for a dry run). */
+  runId: number | null;
+  counts: RunCounts;
+  /** Records whose echo of Accord's own write was recognised (subset of unchanged). */
+  echoes: number;
+  /** Deletions detected by comparing ids (not records read; not in counts). */
+  deletions: number;
+  /** Create intents recovered after an interrupted run. */
+  recovered: number;
+  /** Per record read: what was (or, in a plan, would be) done. Records with nothing to do are omitted unless `verbose`. */
+  records: RecordReport[];
+}
+
+export interface SyncResult {
+  integration: string;
+  dryRun: boolean;
+  objects: ObjectResult[];
+  totals: RunCounts;
+}
+
+export interface ProgressEvent {
+  object: string;
+  phase: "start" | "read" | "retry" | "deletes" | "done";
+  side?: Side;
+  counts: RunCounts;
+}
+
+export interface SyncOptions {
+  /** Object names to sync (default: all, in spec order). */
+  objects?: string[];
+  onProgress?: (e: ProgressEvent) => void;
+  /** Compare full id lists to detect deletions (when the connectors can list ids). Default true. */
+  detectDeletes?: boolean;
+  /** Include records with nothing to do in the result's `records`. */
+  verbose?: boolean;
+  /** Bounded retries after VersionConflict (re-read and re-plan). Default 3. */
+  maxVersionRetries?: number;
+}
+
+/** What the runner keeps while syncing one object. */
+export interface ObjectRun {
+  ctx: EngineContext;
+  obj: ObjectSpec;
+  fields: EngineField[];
+  dry: boolean;
+  runId: number | null;
+  counts: RunCounts;
+  result: ObjectResult;
+  ownUser: { crm?: string; erp?: string };
+  /** Open quarantine entries of this object by "side:id". */
+  quarantined: Map<string, QuarantineEntry>;
+  /** Open review items by link id. */
+  openReviews: Map<number, ReviewItem[]>;
+  /** Resolved review items by link id (applied ones are filtered through the link's base). */
+  resolvedReviews: Map<number, ReviewItem[]>;
+  /** "side:id" of records processed in this run (extra work items skip them). */
+  processed: Set<string>;
+  /** Pending create intents by "target:sourceId" (dry run: not recovered, only reported). */
+  pendingIntents: Map<string, number>;
+  verbose: boolean;
+  maxVersionRetries: number;
+  now(): Date;
+}

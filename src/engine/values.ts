@@ -1,0 +1,110 @@
+/**
+ * Value helpers of the engine: content equality (the basis of echo suppression, invariant 3),
+ * JSON normalisation, field keys and the shared identifier.
+ * Pure functions only.
+ */
+import type { RemoteRecord } from "../connectors/types.ts";
+import type { FieldMap, ObjectSide, ObjectSpec, Side } from "../spec/model.ts";
+import type { Json } from "../store/types.ts";
+
+export function otherSide(side: Side): Side {
+  return side === "crm" ? "erp" : "crm";
+}
+
+/** The key of a field map in Link.base: "crmField|erpField". */
+export function fieldKey(fm: Pick<FieldMap, "crm" | "erp">): string {
+  return `${fm.crm}|${fm.erp}`;
+}
+
+/** Reserved keys in Link.base (they contain no "|", so they never collide with a field key). */
+export const BASE_WRITES_KEY = "~writes"; // ISO timestamps of Accord's writes to this link's records (bounce cap)
+export const BASE_APPLIED_KEY = "~applied"; // ids of review items whose resolution has been applied
+
+/** null, undefined and "" are the same "no value" for comparison (systems differ in how they return empties). */
+export function isEmpty(v: unknown): boolean {
+  return v === null || v === undefined || v === "";
+}
+
+/** Any value as Json: undefined → null, Date → ISO string, nested objects cleaned. */
+export function toJson(v: unknown): Json {
+  if (v === undefined || v === null) return null;
+  if (v instanceof Date) return v.toISOString();
+  if (typeof v === "number") return Number.isFinite(v) ? v : null;
+  if (typeof v === "string" || typeof v === "boolean") return v;
+  if (typeof v === "bigint") return Number(v);
+  if (Array.isArray(v)) return v.map(toJson);
+  if (typeof v === "object") {
+    const out: { [k: string]: Json } = {};
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (x !== undefined) out[k] = toJson(x);
+    return out;
+  }
+  return String(v);
+}
+
+/**
+ * Content equality of two values in the SAME representation: empties are equal, objects compare
+ * by keys regardless of order, arrays element-wise. No type coercion ("1" ≠ 1).
+ */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (isEmpty(a) && isEmpty(b)) return true;
+  if (isEmpty(a) || isEmpty(b)) return false;
+  if (a === b) return true;
+  if (typeof a === "number" && typeof b === "number") return Number.isNaN(a) && Number.isNaN(b);
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((x, i) => sameValue(x, b[i]));
+  }
+  if (typeof a === "object" && typeof b === "object") {
+    const ao = a as Record<string, unknown>;
+    const bo = b as Record<string, unknown>;
+    const keys = new Set([...Object.keys(ao), ...Object.keys(bo)]);
+    for (const k of keys) if (!sameValue(ao[k], bo[k])) return false;
+    return true;
+  }
+  return false;
+}
+
+/** The entity side of an object for one system. */
+export function objectSide(obj: ObjectSpec, side: Side): ObjectSide {
+  return side === "crm" ? obj.crm : obj.erp;
+}
+
+/**
+ * The shared identifier of a linked pair is the ERP record's identity value
+ * (the identity field's value, or the record id when that field is empty or not returned).
+ */
+export function sharedIdOf(obj: ObjectSpec, erp: RemoteRecord): string {
+  const v = erp.values[obj.erp.identity];
+  return isEmpty(v) || (typeof v !== "string" && typeof v !== "number") ? erp.id : String(v);
+}
+
+/** The shared id a record carries in its identity field (undefined when empty or the identity is the record id). */
+export function carriedSharedId(obj: ObjectSpec, side: Side, rec: RemoteRecord): string | undefined {
+  const identity = objectSide(obj, side).identity;
+  if (identity === "id") return rec.id;
+  const v = rec.values[identity];
+  return isEmpty(v) || (typeof v !== "string" && typeof v !== "number") ? undefined : String(v);
+}
+
+/**
+ * Whether the identity field of `rec` must be written to carry `sharedId`: only a field the record
+ * returns (so a system's native id field that is not in `values` is never written), that differs.
+ */
+export function needsIdentityStamp(obj: ObjectSpec, side: Side, rec: RemoteRecord, sharedId: string): boolean {
+  const identity = objectSide(obj, side).identity;
+  if (identity === "id") return false;
+  if (!(identity in rec.values)) return false;
+  return !sameValue(rec.values[identity], sharedId);
+}
+
+export function errorClassOf(err: unknown): string {
+  if (err && typeof err === "object" && "errorClass" in err && typeof (err as { errorClass: unknown }).errorClass === "string") {
+    return (err as { errorClass: string }).errorClass;
+  }
+  if (err instanceof Error) return err.name && err.name !== "Error" ? err.name : "Error";
+  return "Error";
+}
+
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
