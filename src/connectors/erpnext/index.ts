@@ -698,6 +698,21 @@ export class ErpNextConnector implements Connector {
     return this.setDocstatus(entity, id, 2);
   }
 
+  /** Delete a record. Idempotent: a record that is already gone counts as deleted (a retried delete finds nothing). */
+  async delete(entity: string, id: string): Promise<void> {
+    try {
+      await this.http.request({
+        method: "DELETE",
+        path: this.path(entity, id),
+        action: `delete ${entity} ${id}`,
+        where: { object: entity, record: id },
+      });
+    } catch (e) {
+      if (e instanceof NotFound) return;
+      throw e;
+    }
+  }
+
   async *listIds(entity: string): AsyncIterable<string[]> {
     const size = Math.max(this.pageSize, 1000);
     let last: string | undefined;

@@ -466,6 +466,21 @@ export class EspoCrmConnector implements Connector {
     return toRecord(res.body ?? {}, entity);
   }
 
+  /** Delete a record. Idempotent: a record that is already gone counts as deleted (a retried delete finds nothing). */
+  async delete(entity: string, id: string): Promise<void> {
+    try {
+      await this.http.request({
+        method: "DELETE",
+        path: this.path(entity, id),
+        action: `delete ${entity} ${id}`,
+        where: { object: entity, record: id },
+      });
+    } catch (e) {
+      if (e instanceof NotFound) return;
+      throw e;
+    }
+  }
+
   async *listIds(entity: string): AsyncIterable<string[]> {
     let lastId: string | undefined;
     for (;;) {
