@@ -14,9 +14,9 @@ import { nodeSqliteDialect } from "./node-sqlite-dialect.ts";
 import type { StoreDatabase } from "./schema.ts";
 import type { Store } from "./types.ts";
 
-export type * from "./types.ts";
-export type { StoreDialect } from "./migrations/index.ts";
 export { KyselyStore } from "./kysely-store.ts";
+export type { StoreDialect } from "./migrations/index.ts";
+export type * from "./types.ts";
 
 export interface OpenStoreOptions {
   /** postgres://… or postgresql://… → PostgreSQL; sqlite:PATH, file:PATH or :memory: → SQLite. Default: env DATABASE_URL. */
@@ -117,11 +117,15 @@ const SCHEMA_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 async function openPostgres(url: string, schema: string | undefined): Promise<Store> {
   if (schema !== undefined && !SCHEMA_RE.test(schema)) {
-    throw new Error(`invalid PostgreSQL schema name ${JSON.stringify(schema)}: use letters, digits and _ (max 63), starting with a letter or _`);
+    throw new Error(
+      `invalid PostgreSQL schema name ${JSON.stringify(schema)}: use letters, digits and _ (max 63), starting with a letter or _`,
+    );
   }
   const types = {
     getTypeParser: ((oid: number, format?: "text" | "binary") =>
-      oid === pg.types.builtins.INT8 && format !== "binary" ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      oid === pg.types.builtins.INT8 && format !== "binary"
+        ? parseInt8
+        : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
   };
   const pool = new pg.Pool({
     connectionString: url,
@@ -160,7 +164,9 @@ async function runMigrations(db: Kysely<StoreDatabase>, dialect: StoreDialect, s
     const { error, results } = await migrator.migrateToLatest();
     if (error) {
       const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "(setup)";
-      throw new Error(`store migration ${failed} failed on ${dialect}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new Error(`store migration ${failed} failed on ${dialect}: ${error instanceof Error ? error.message : String(error)}`, {
+        cause: error,
+      });
     }
   };
   if (dialect === "sqlite") {
@@ -173,7 +179,8 @@ async function runMigrations(db: Kysely<StoreDatabase>, dialect: StoreDialect, s
   // while the migrator works on others, so concurrent openers take turns.
   await db.connection().execute(async (conn) => {
     const named = schema ?? (await sql<{ s: string | null }>`select current_schema() as s`.execute(conn)).rows[0]?.s;
-    if (!named) throw new Error("PostgreSQL has no current schema to create the store's tables in: set search_path in the URL or pass a schema");
+    if (!named)
+      throw new Error("PostgreSQL has no current schema to create the store's tables in: set search_path in the URL or pass a schema");
     const key = `accord.store.migrate:${named}`;
     await sql`select pg_advisory_lock(hashtext(${key}))`.execute(conn);
     try {

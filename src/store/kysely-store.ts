@@ -223,7 +223,8 @@ export class KyselyStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (!this.#owner) throw new Error("store.close() cannot be called on a transaction-bound store; close the store returned by openStore()");
+    if (!this.#owner)
+      throw new Error("store.close() cannot be called on a transaction-bound store; close the store returned by openStore()");
     await this.#owner.destroy();
   }
 
@@ -249,7 +250,11 @@ export class KyselyStore implements Store {
 
   // ---------------------------------------------------------------- links
 
-  async getLink(integration: string, object: string, by: { crmId?: string; erpId?: string; sharedId?: string; id?: number }): Promise<Link | undefined> {
+  async getLink(
+    integration: string,
+    object: string,
+    by: { crmId?: string; erpId?: string; sharedId?: string; id?: number },
+  ): Promise<Link | undefined> {
     if (by.id === undefined && by.crmId === undefined && by.erpId === undefined && by.sharedId === undefined) {
       throw new TypeError("store.getLink needs one of id, crmId, erpId or sharedId");
     }
@@ -343,7 +348,9 @@ export class KyselyStore implements Store {
     await this.#db
       .insertInto("cursors")
       .values({ integration, object, side, modified_at: cursor.modifiedAt, record_id: cursor.id, updated_at: at })
-      .onConflict((oc) => oc.columns(["integration", "object", "side"]).doUpdateSet({ modified_at: cursor.modifiedAt, record_id: cursor.id, updated_at: at }))
+      .onConflict((oc) =>
+        oc.columns(["integration", "object", "side"]).doUpdateSet({ modified_at: cursor.modifiedAt, record_id: cursor.id, updated_at: at }),
+      )
       .execute();
   }
 
@@ -464,7 +471,10 @@ export class KyselyStore implements Store {
     return rowToReview(row);
   }
 
-  async listReviews(integration: string, opts: { status?: ReviewItem["status"]; object?: string; linkId?: number } = {}): Promise<ReviewItem[]> {
+  async listReviews(
+    integration: string,
+    opts: { status?: ReviewItem["status"]; object?: string; linkId?: number } = {},
+  ): Promise<ReviewItem[]> {
     let q = this.#db.selectFrom("review_items").selectAll().where("integration", "=", integration);
     if (opts.status !== undefined) q = q.where("status", "=", opts.status);
     if (opts.object !== undefined) q = q.where("object", "=", opts.object);
@@ -488,10 +498,13 @@ export class KyselyStore implements Store {
     if (Number(r.numUpdatedRows) > 0) return;
     const existing = await this.getReview(id);
     if (!existing) throw notFound("review item", id);
-    throw new VersionConflict(`review item ${id} is already ${existing.status}${existing.resolvedBy ? ` (by ${existing.resolvedBy})` : ""}`, {
-      where: { object: existing.object, field: existing.field ?? undefined },
-      hint: "Reload the review queue; the item was decided by someone else or by the engine.",
-    });
+    throw new VersionConflict(
+      `review item ${id} is already ${existing.status}${existing.resolvedBy ? ` (by ${existing.resolvedBy})` : ""}`,
+      {
+        where: { object: existing.object, field: existing.field ?? undefined },
+        hint: "Reload the review queue; the item was decided by someone else or by the engine.",
+      },
+    );
   }
 
   /** Sets the final status; keeps any resolution already recorded; stamps resolvedAt if not yet set. */
@@ -528,21 +541,32 @@ export class KyselyStore implements Store {
       return rowToIntent(row);
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
-      throw new Duplicate(`a create in ${intent.target} mirroring record ${intent.sourceId} of ${intent.integration}/${intent.object} is already pending`, {
-        where: { system: intent.target, object: intent.object, record: intent.sourceId },
-        hint: "Recover the pending intent (pendingCreateIntents) — look the record up by its shared id — instead of creating it again.",
-        cause: err,
-      });
+      throw new Duplicate(
+        `a create in ${intent.target} mirroring record ${intent.sourceId} of ${intent.integration}/${intent.object} is already pending`,
+        {
+          where: { system: intent.target, object: intent.object, record: intent.sourceId },
+          hint: "Recover the pending intent (pendingCreateIntents) — look the record up by its shared id — instead of creating it again.",
+          cause: err,
+        },
+      );
     }
   }
 
   async completeCreateIntent(id: number, remoteId: string): Promise<void> {
-    const r = await this.#db.updateTable("create_intents").set({ status: "done", remote_id: remoteId, updated_at: now() }).where("id", "=", id).executeTakeFirst();
+    const r = await this.#db
+      .updateTable("create_intents")
+      .set({ status: "done", remote_id: remoteId, updated_at: now() })
+      .where("id", "=", id)
+      .executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) throw notFound("create intent", id);
   }
 
   async failCreateIntent(id: number): Promise<void> {
-    const r = await this.#db.updateTable("create_intents").set({ status: "failed", updated_at: now() }).where("id", "=", id).executeTakeFirst();
+    const r = await this.#db
+      .updateTable("create_intents")
+      .set({ status: "failed", updated_at: now() })
+      .where("id", "=", id)
+      .executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) throw notFound("create intent", id);
   }
 
@@ -610,7 +634,10 @@ export class KyselyStore implements Store {
     }
   }
 
-  async listQuarantine(integration: string, opts: { object?: string; status?: QuarantineEntry["status"] } = {}): Promise<QuarantineEntry[]> {
+  async listQuarantine(
+    integration: string,
+    opts: { object?: string; status?: QuarantineEntry["status"] } = {},
+  ): Promise<QuarantineEntry[]> {
     let q = this.#db.selectFrom("quarantine").selectAll().where("integration", "=", integration);
     if (opts.object !== undefined) q = q.where("object", "=", opts.object);
     if (opts.status !== undefined) q = q.where("status", "=", opts.status);
@@ -678,13 +705,23 @@ export class KyselyStore implements Store {
       .orderBy("id", "desc")
       .limit(1)
       .executeTakeFirst();
-    return row ? { integration: row.integration, side: row.side as Side, schema: fromText(row.schema_json), acceptedAt: row.accepted_at } : undefined;
+    return row
+      ? { integration: row.integration, side: row.side as Side, schema: fromText(row.schema_json), acceptedAt: row.accepted_at }
+      : undefined;
   }
 
   async saveSpecVersion(v: Omit<SpecVersion, "id" | "at">): Promise<SpecVersion> {
     const row = await this.#db
       .insertInto("spec_versions")
-      .values({ integration: v.integration, hash: v.hash, spec_text: v.text, author: v.author ?? null, why: v.why ?? null, plan: toText(v.plan), at: now() })
+      .values({
+        integration: v.integration,
+        hash: v.hash,
+        spec_text: v.text,
+        author: v.author ?? null,
+        why: v.why ?? null,
+        plan: toText(v.plan),
+        at: now(),
+      })
       .returningAll()
       .executeTakeFirstOrThrow();
     return rowToSpecVersion(row);
@@ -692,7 +729,12 @@ export class KyselyStore implements Store {
 
   /** Newest first. */
   async listSpecVersions(integration: string): Promise<SpecVersion[]> {
-    const rows = await this.#db.selectFrom("spec_versions").selectAll().where("integration", "=", integration).orderBy("id", "desc").execute();
+    const rows = await this.#db
+      .selectFrom("spec_versions")
+      .selectAll()
+      .where("integration", "=", integration)
+      .orderBy("id", "desc")
+      .execute();
     return rows.map(rowToSpecVersion);
   }
 }

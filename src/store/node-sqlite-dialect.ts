@@ -20,7 +20,7 @@
  *   foreign_keys=ON, synchronous=NORMAL.
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import { type DialectAdapter, type SqliteDatabase, SqliteAdapter, SqliteDialect, type SqliteStatement } from "kysely";
+import { type DialectAdapter, SqliteAdapter, type SqliteDatabase, SqliteDialect, type SqliteStatement } from "kysely";
 
 /** Convert a Kysely parameter into a value node:sqlite can bind. */
 function bindable(v: unknown): SQLInputValue {

@@ -42,7 +42,7 @@ defineStoreSuite("store [sqlite file]", {
 });
 
 describe("store [sqlite] specifics", () => {
-  it("uses ${ACCORD_HOME:-.accord}/accord.db by default and creates the folder", async () => {
+  it("uses $ACCORD_HOME/accord.db (default .accord/accord.db) and creates the folder", async () => {
     const saved = { home: process.env.ACCORD_HOME, url: process.env.DATABASE_URL };
     try {
       delete process.env.DATABASE_URL;
@@ -65,7 +65,7 @@ describe("store [sqlite] specifics", () => {
     const s = await track(openStore({ url: `sqlite:${join(tmp, "url", "a.db")}` }));
     expect(s.dialect).toBe("sqlite");
     expect(statSync(join(tmp, "url", "a.db")).isFile()).toBe(true);
-    const err = await openStore({ url: "mysql://root:hunter2@127.0.0.1/db" }).catch((e: unknown) => e as Error);
+    const err = (await openStore({ url: "mysql://root:hunter2@127.0.0.1/db" }).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(Error);
     expect(err.message).toMatch(/unsupported database URL/);
     expect(err.message).not.toContain("hunter2");
@@ -84,23 +84,63 @@ describe("store [sqlite] specifics", () => {
   it("keeps booleans as 0/1 and JSON as text on disk, and enforces foreign keys", async () => {
     const s = await track(openStore({ file: ":memory:" }));
     const db = (s as KyselyStore).kysely;
-    const l = await s.saveLink({ integration: "i", object: "o", crmId: "c", erpId: null, sharedId: null, base: { "a|b": [1, "ü"] }, crmVersion: null, erpVersion: null, pinned: true, status: "active" });
+    const l = await s.saveLink({
+      integration: "i",
+      object: "o",
+      crmId: "c",
+      erpId: null,
+      sharedId: null,
+      base: { "a|b": [1, "ü"] },
+      crmVersion: null,
+      erpVersion: null,
+      pinned: true,
+      status: "active",
+    });
     const raw = (await sql<{ pinned: unknown; base: unknown }>`select pinned, base from links where id = ${l.id}`.execute(db)).rows[0];
     expect(raw).toEqual({ pinned: 1, base: '{"a|b":[1,"ü"]}' });
     await expect(
-      s.logChanges([{ integration: "i", object: "o", runId: 4242, linkId: null, target: "erp", recordId: "r", field: "f", before: null, after: 1, source: "crm", rule: "x" }]),
+      s.logChanges([
+        {
+          integration: "i",
+          object: "o",
+          runId: 4242,
+          linkId: null,
+          target: "erp",
+          recordId: "r",
+          field: "f",
+          before: null,
+          after: 1,
+          source: "crm",
+          rule: "x",
+        },
+      ]),
     ).rejects.toThrow(/FOREIGN KEY/);
   });
 
   it("stores opened on the same file in one process share one connection (no self-deadlock)", async () => {
     const file = join(tmp, "shared", "a.db");
     const stores = await Promise.all([1, 2, 3].map(() => track(openStore({ file }))));
-    const link = (crmId: string) => ({ integration: "i", object: "o", crmId, erpId: null, sharedId: null, base: {}, crmVersion: null, erpVersion: null, pinned: false, status: "active" as const });
-    await Promise.all(stores.map((s, i) => s.transaction(async (tx) => {
-      await tx.saveLink(link(`a${i}`));
-      await new Promise((r) => setTimeout(r, 5));
-      await tx.saveLink(link(`b${i}`));
-    })));
+    const link = (crmId: string) => ({
+      integration: "i",
+      object: "o",
+      crmId,
+      erpId: null,
+      sharedId: null,
+      base: {},
+      crmVersion: null,
+      erpVersion: null,
+      pinned: false,
+      status: "active" as const,
+    });
+    await Promise.all(
+      stores.map((s, i) =>
+        s.transaction(async (tx) => {
+          await tx.saveLink(link(`a${i}`));
+          await new Promise((r) => setTimeout(r, 5));
+          await tx.saveLink(link(`b${i}`));
+        }),
+      ),
+    );
     expect(await stores[0].countLinks("i", "o")).toBe(6);
     await stores[0].close();
     expect(await stores[1].countLinks("i", "o")).toBe(6); // still open for the others

@@ -64,7 +64,7 @@ const NASTY: Record<string, Json> = {
   "empty|empty": null,
   "flags|flags": [true, false, null],
   "nul|nul": "a\u0000b",
-  "quote|quote": "it's \"quoted\" \\ back\nslash\ttab",
+  "quote|quote": 'it\'s "quoted" \\ back\nslash\ttab',
   "big|big": 9007199254740991,
   "float|float": 1.5e-7,
   "z|z": 1,
@@ -120,11 +120,21 @@ export function defineStoreSuite(title: string, h: StoreHarness): void {
 
     describe("links", () => {
       it("inserts, then finds by id, crmId, erpId and sharedId; scoped by integration and object", async () => {
-        const l = await store.saveLink(newLink({ crmId: "c1", erpId: "E1", sharedId: "S1", crmVersion: "3", erpVersion: "2026-01-01 00:00:00.000001" }));
+        const l = await store.saveLink(
+          newLink({ crmId: "c1", erpId: "E1", sharedId: "S1", crmVersion: "3", erpVersion: "2026-01-01 00:00:00.000001" }),
+        );
         expect(l.id).toEqual(expect.any(Number));
         expect(l.createdAt).toMatch(ISO);
         expect(l.updatedAt).toBe(l.createdAt);
-        expect(l).toMatchObject({ crmId: "c1", erpId: "E1", sharedId: "S1", crmVersion: "3", erpVersion: "2026-01-01 00:00:00.000001", pinned: false, status: "active" });
+        expect(l).toMatchObject({
+          crmId: "c1",
+          erpId: "E1",
+          sharedId: "S1",
+          crmVersion: "3",
+          erpVersion: "2026-01-01 00:00:00.000001",
+          pinned: false,
+          status: "active",
+        });
         for (const by of [{ id: l.id }, { crmId: "c1" }, { erpId: "E1" }, { sharedId: "S1" }, { crmId: "c1", erpId: "E1" }]) {
           expect(await store.getLink("acme", "customer", by)).toEqual(l);
         }
@@ -138,7 +148,15 @@ export function defineStoreSuite(title: string, h: StoreHarness): void {
       it("updates by id: keeps createdAt, moves updatedAt, stores every field", async () => {
         const l = await store.saveLink(newLink({ crmId: "c1" }));
         await new Promise((r) => setTimeout(r, 5));
-        const u = await store.saveLink({ ...l, erpId: "E9", sharedId: "S9", base: { "a|b": 1 }, pinned: true, status: "deleted-erp", crmVersion: "7" });
+        const u = await store.saveLink({
+          ...l,
+          erpId: "E9",
+          sharedId: "S9",
+          base: { "a|b": 1 },
+          pinned: true,
+          status: "deleted-erp",
+          crmVersion: "7",
+        });
         expect(u.id).toBe(l.id);
         expect(u.createdAt).toBe(l.createdAt);
         expect(u.updatedAt > l.updatedAt).toBe(true);
@@ -214,7 +232,14 @@ export function defineStoreSuite(title: string, h: StoreHarness): void {
     describe("runs", () => {
       it("start, finish with counts and error, list newest first with filters", async () => {
         const r1 = await store.startRun("acme", "customer", "sync");
-        expect(r1).toMatchObject({ integration: "acme", object: "customer", kind: "sync", status: "running", finishedAt: null, error: null });
+        expect(r1).toMatchObject({
+          integration: "acme",
+          object: "customer",
+          kind: "sync",
+          status: "running",
+          finishedAt: null,
+          error: null,
+        });
         expect(r1.counts).toEqual({ read: 0, applied: 0, unchanged: 0, held: 0, quarantined: 0 });
         expect(r1.startedAt).toMatch(ISO);
         const r2 = await store.startRun("acme", "contact", "plan");
@@ -240,8 +265,22 @@ export function defineStoreSuite(title: string, h: StoreHarness): void {
         const run = await store.startRun("acme", "customer", "sync");
         const link = await store.saveLink(newLink({ crmId: "c1", erpId: "CUST-1" }));
         await store.logChanges([
-          change({ runId: run.id, linkId: link.id, field: "b", at: "2026-03-01T00:00:02.000Z", before: null, after: { street: "Rua 1", n: [1, null] } }),
-          change({ runId: run.id, linkId: link.id, field: "a", at: "2026-03-01T00:00:01.000Z", source: "person", rule: "review resolved by ana" }),
+          change({
+            runId: run.id,
+            linkId: link.id,
+            field: "b",
+            at: "2026-03-01T00:00:02.000Z",
+            before: null,
+            after: { street: "Rua 1", n: [1, null] },
+          }),
+          change({
+            runId: run.id,
+            linkId: link.id,
+            field: "a",
+            at: "2026-03-01T00:00:01.000Z",
+            source: "person",
+            rule: "review resolved by ana",
+          }),
           change({ field: "c", at: "2026-03-01T00:00:02.000Z", before: 1.5, after: false }),
           change({ recordId: "CUST-2" }),
           change({ object: "contact" }),
@@ -249,7 +288,15 @@ export function defineStoreSuite(title: string, h: StoreHarness): void {
         await store.logChanges([]);
         const h = await store.history("acme", "customer", "CUST-1");
         expect(h.map((e) => e.field)).toEqual(["a", "b", "c"]);
-        expect(h[0]).toMatchObject({ source: "person", rule: "review resolved by ana", runId: run.id, linkId: link.id, target: "erp", before: "Old", after: "New" });
+        expect(h[0]).toMatchObject({
+          source: "person",
+          rule: "review resolved by ana",
+          runId: run.id,
+          linkId: link.id,
+          target: "erp",
+          before: "Old",
+          after: "New",
+        });
         expect(h[1]).toMatchObject({ before: null, after: { street: "Rua 1", n: [1, null] } });
         expect(h[2]).toMatchObject({ runId: null, linkId: null, before: 1.5, after: false });
         for (const e of h) {
@@ -325,7 +372,14 @@ export function defineStoreSuite(title: string, h: StoreHarness): void {
     });
 
     describe("create intents", () => {
-      const intent = { integration: "acme", object: "customer", target: "erp" as const, sourceId: "c1", sharedId: "S-1", payload: { customer_name: "Zoë", lines: [{ qty: 1 }] } };
+      const intent = {
+        integration: "acme",
+        object: "customer",
+        target: "erp" as const,
+        sourceId: "c1",
+        sharedId: "S-1",
+        payload: { customer_name: "Zoë", lines: [{ qty: 1 }] },
+      };
 
       it("pending → done / failed; one pending create per source record", async () => {
         const i1 = await store.addCreateIntent(intent);
@@ -361,7 +415,15 @@ export function defineStoreSuite(title: string, h: StoreHarness): void {
     });
 
     describe("quarantine", () => {
-      const entry = { integration: "acme", object: "customer", side: "crm" as const, recordId: "c1", errorClass: "ValidationRejected", reason: "tax id missing", payload: { name: "Zoë", taxId: null } };
+      const entry = {
+        integration: "acme",
+        object: "customer",
+        side: "crm" as const,
+        recordId: "c1",
+        errorClass: "ValidationRejected",
+        reason: "tax id missing",
+        payload: { name: "Zoë", taxId: null },
+      };
 
       it("open → edited and released → quarantined again (attempts grow) → resolved", async () => {
         const q1 = await store.quarantine(entry);
@@ -416,7 +478,12 @@ export function defineStoreSuite(title: string, h: StoreHarness): void {
     describe("schema snapshots and spec versions", () => {
       it("returns the latest accepted schema per side", async () => {
         expect(await store.latestSchemaSnapshot("acme", "crm")).toBeUndefined();
-        const s2 = { integration: "acme", side: "crm" as const, schema: { Account: { fields: { name: { type: "varchar" } } } }, acceptedAt: "2026-02-01T00:00:00.000Z" };
+        const s2 = {
+          integration: "acme",
+          side: "crm" as const,
+          schema: { Account: { fields: { name: { type: "varchar" } } } },
+          acceptedAt: "2026-02-01T00:00:00.000Z",
+        };
         const s1 = { ...s2, schema: { Account: { fields: {} } }, acceptedAt: "2026-01-01T00:00:00.000Z" };
         await store.saveSchemaSnapshot(s2);
         await store.saveSchemaSnapshot(s1); // saved later, accepted earlier
@@ -428,8 +495,22 @@ export function defineStoreSuite(title: string, h: StoreHarness): void {
 
       it("keeps spec versions, newest first", async () => {
         expect(await store.listSpecVersions("acme")).toEqual([]);
-        const v1 = await store.saveSpecVersion({ integration: "acme", hash: "h1", text: "name: acme\n# ü\n", author: "ana", why: "first", plan: null });
-        const v2 = await store.saveSpecVersion({ integration: "acme", hash: "h2", text: "name: acme\nobjects: {}\n", author: null, why: null, plan: { ops: [{ kind: "pause", field: "phone" }] } });
+        const v1 = await store.saveSpecVersion({
+          integration: "acme",
+          hash: "h1",
+          text: "name: acme\n# ü\n",
+          author: "ana",
+          why: "first",
+          plan: null,
+        });
+        const v2 = await store.saveSpecVersion({
+          integration: "acme",
+          hash: "h2",
+          text: "name: acme\nobjects: {}\n",
+          author: null,
+          why: null,
+          plan: { ops: [{ kind: "pause", field: "phone" }] },
+        });
         await store.saveSpecVersion({ integration: "other", hash: "h1", text: "x", author: null, why: null, plan: null });
         expect(v1.at).toMatch(ISO);
         expect(v1).toMatchObject({ integration: "acme", hash: "h1", text: "name: acme\n# ü\n", author: "ana", why: "first", plan: null });
@@ -459,7 +540,14 @@ export function defineStoreSuite(title: string, h: StoreHarness): void {
             await tx.logChanges([change({ linkId: link.id })]);
             await tx.setCursor("acme", "customer", "crm", { modifiedAt: "2026-01-01T00:00:00.000Z", id: "c1" });
             await tx.startRun("acme", "customer", "sync");
-            await tx.addCreateIntent({ integration: "acme", object: "customer", target: "erp", sourceId: "c1", sharedId: null, payload: {} });
+            await tx.addCreateIntent({
+              integration: "acme",
+              object: "customer",
+              target: "erp",
+              sourceId: "c1",
+              sharedId: null,
+              payload: {},
+            });
             await tx.setPinned("acme", "customer", "crm", "c1", true);
             throw boom;
           }),

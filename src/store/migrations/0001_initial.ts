@@ -210,7 +210,18 @@ export function initial(dialect: StoreDialect): Migration {
     },
 
     async down(db: AnyDb): Promise<void> {
-      for (const t of ["spec_versions", "schema_snapshots", "pins", "quarantine", "create_intents", "review_items", "change_log", "runs", "cursors", "links"]) {
+      for (const t of [
+        "spec_versions",
+        "schema_snapshots",
+        "pins",
+        "quarantine",
+        "create_intents",
+        "review_items",
+        "change_log",
+        "runs",
+        "cursors",
+        "links",
+      ]) {
         await db.schema.dropTable(t).ifExists().execute();
       }
     },
