@@ -155,6 +155,18 @@ function erpDateTime(ms: number, p: Prng): string {
 function isoDate(ms: number): string {
   return dayString(Math.floor(ms / DAY));
 }
+/**
+ * A phone as typed into EspoCRM: instances since v8.1 accept only international input ("+…",
+ * normalised to E.164), so CRM phones use a "+" rendering; the ERP keeps free-text formats.
+ */
+function crmPhone(p: Prng, loc: Locale, national: string): string {
+  const s = erpPhone(p, loc, national);
+  return s.startsWith("+") && !s.includes("ext") ? s : `+${loc.dial} ${national}`;
+}
+function erpPhone(p: Prng, loc: Locale, national: string): string {
+  return (p.pick(loc.phoneFormats) as (n: string, d: string) => string)(national, loc.dial);
+}
+
 function slug(s: string): string {
   return s
     .normalize("NFKD")
@@ -772,7 +784,7 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
           emailAddress: missing
             ? null
             : p.pick(["info", "sales", "contact", "office", "accounts"]) + `@${p.chance(0.1) ? c.domain.toUpperCase() : c.domain}`,
-          phoneNumber: missing && p.chance(0.7) ? null : (p.pick(loc.phoneFormats) as (n: string, d: string) => string)(c.phone, loc.dial),
+          phoneNumber: missing && p.chance(0.7) ? null : crmPhone(p, loc, c.phone),
           billingAddressStreet: missing ? null : street,
           billingAddressCity: missing ? null : loc.script === "latin" ? c.city.city[0] : short ? c.city.city[1] : c.city.city[0],
           billingAddressState: missing ? null : (c.city.state ?? null),
@@ -867,7 +879,7 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
             pincode: p.pick(loc.postalVariants(c.postal)) || null,
             country: loc.country,
             email_id: null,
-            phone: p.chance(0.5) ? (p.pick(loc.phoneFormats) as (n: string, d: string) => string)(c.phone, loc.dial) : null,
+            phone: p.chance(0.5) ? erpPhone(p, loc, c.phone) : null,
             is_primary_address: 1,
             is_shipping_address: 0,
             disabled: 0,
@@ -944,7 +956,7 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
             title: title || null,
             accountId,
             emailAddress: email && d === 1 ? email.toUpperCase() : email,
-            phoneNumber: p.chance(0.8) ? (p.pick(loc.phoneFormats) as (n: string, d: string) => string)(mobile, loc.dial) : null,
+            phoneNumber: p.chance(0.8) ? crmPhone(p, loc, mobile) : null,
             doNotCall: p.chance(0.03),
             addressCountry: p.chance(0.3) ? loc.country : null,
             ...crmMeta(Math.min(ms, asOfMs - DAY)),
@@ -960,7 +972,7 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
         const ln = useLatin ? last[1] : last[0];
         const cname = erpNames.dashed("Contact", `${fn} ${ln}-${customer}`);
         const erpEmail = email && p.chance(0.2) ? email.replace(/^./, (x) => x.toUpperCase()) : email;
-        const phone = p.chance(0.7) ? (p.pick(loc.phoneFormats) as (n: string, d: string) => string)(mobile, loc.dial) : null;
+        const phone = p.chance(0.7) ? erpPhone(p, loc, mobile) : null;
         erp.Contact.push({
           name: cname,
           first_name: fn,
