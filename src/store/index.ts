@@ -113,12 +113,13 @@ function parseInt8(text: string): number {
   return n;
 }
 
-const SCHEMA_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+// Lower case only: search_path folds unquoted names to lower case, `create schema` quotes them.
+const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
 async function openPostgres(url: string, schema: string | undefined): Promise<Store> {
   if (schema !== undefined && !SCHEMA_RE.test(schema)) {
     throw new Error(
-      `invalid PostgreSQL schema name ${JSON.stringify(schema)}: use letters, digits and _ (max 63), starting with a letter or _`,
+      `invalid PostgreSQL schema name ${JSON.stringify(schema)}: use lower-case letters, digits and _ (max 63), starting with a letter or _`,
     );
   }
   const types = {
