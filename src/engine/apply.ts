@@ -7,10 +7,10 @@
  */
 import type { Side } from "../spec/model.ts";
 import type { ChangeLogEntry, Json, Link } from "../store/types.ts";
-import { withWriteRecorded } from "./echo.ts";
 import { executeCreate } from "./creates.ts";
-import { oneWayMaster } from "./reconcile.ts";
+import { withWriteRecorded } from "./echo.ts";
 import { connectorOf, entityOf } from "./plan.ts";
+import { oneWayMaster } from "./reconcile.ts";
 import type { ObjectRun, RecordPlan } from "./types.ts";
 import { BASE_APPLIED_KEY, BASE_WRITES_KEY, otherSide, toJson } from "./values.ts";
 
@@ -19,7 +19,15 @@ export async function applyPlan(or: ObjectRun, plan: RecordPlan): Promise<void> 
   const integration = spec.name;
   if (plan.quarantine) {
     const q = plan.quarantine;
-    await store.quarantine({ integration, object: or.obj.name, side: q.side, recordId: q.recordId, errorClass: q.errorClass, reason: q.reason, payload: q.payload });
+    await store.quarantine({
+      integration,
+      object: or.obj.name,
+      side: q.side,
+      recordId: q.recordId,
+      errorClass: q.errorClass,
+      reason: q.reason,
+      payload: q.payload,
+    });
     return;
   }
   if (plan.deletion) {
@@ -35,14 +43,36 @@ export async function applyPlan(or: ObjectRun, plan: RecordPlan): Promise<void> 
   if (!link && plan.newLink) {
     const nl = plan.newLink;
     link = await store.transaction((tx) =>
-      tx.saveLink({ integration, object: or.obj.name, crmId: nl.crmId, erpId: nl.erpId, sharedId: nl.sharedId, base: {}, crmVersion: null, erpVersion: null, pinned: false, status: "active" }),
+      tx.saveLink({
+        integration,
+        object: or.obj.name,
+        crmId: nl.crmId,
+        erpId: nl.erpId,
+        sharedId: nl.sharedId,
+        base: {},
+        crmVersion: null,
+        erpVersion: null,
+        pinned: false,
+        status: "active",
+      }),
     );
   }
   if (!link) return;
   const linkId = link.id;
 
   for (const r of plan.reviews) {
-    const item = await store.addReview({ integration, object: or.obj.name, linkId, kind: r.kind, field: r.field, base: r.base, crm: r.crm, erp: r.erp, reason: r.reason, detail: r.detail });
+    const item = await store.addReview({
+      integration,
+      object: or.obj.name,
+      linkId,
+      kind: r.kind,
+      field: r.field,
+      base: r.base,
+      crm: r.crm,
+      erp: r.erp,
+      reason: r.reason,
+      detail: r.detail,
+    });
     const list = or.openReviews.get(linkId) ?? [];
     list.push(item);
     or.openReviews.set(linkId, list);
@@ -71,7 +101,12 @@ export async function applyPlan(or: ObjectRun, plan: RecordPlan): Promise<void> 
         throw new Error(`invariant 4 violated: ${d.key} would be written into its master ${u.target}`);
       }
     }
-    const res = await connectorOf(or, u.target).update(u.entity, u.recordId, u.values, u.ifVersion !== undefined ? { ifVersion: u.ifVersion } : undefined);
+    const res = await connectorOf(or, u.target).update(
+      u.entity,
+      u.recordId,
+      u.values,
+      u.ifVersion !== undefined ? { ifVersion: u.ifVersion } : undefined,
+    );
     versions[u.target] = res.version ?? null;
     for (const d of plan.fields) {
       const w = d.writes.find((x) => x.target === u.target);

@@ -20,7 +20,7 @@ import type { CreateIntent, Json, Link } from "../store/types.ts";
 import { withWriteRecorded } from "./echo.ts";
 import { fieldName } from "./fields.ts";
 import { connectorOf, entityOf } from "./plan.ts";
-import type { CreateOp, FieldChange, ObjectRun } from "./types.ts";
+import type { CreateOp, ObjectRun } from "./types.ts";
 import { isEmpty, needsIdentityStamp, objectSide, otherSide, sameValue, sharedIdOf, toJson } from "./values.ts";
 
 /** Errors after which the remote system certainly did not create the record. */
@@ -108,7 +108,19 @@ export async function completeCreate(or: ObjectRun, intent: CreateIntent, create
     const updated = await connectorOf(or, s).update(entityOf(or, s), rec.id, { [identity]: sid });
     link = await store.saveLink({ ...link, [s === "crm" ? "crmVersion" : "erpVersion"]: updated.version ?? null });
     await store.logChanges([
-      { integration: spec.name, object: or.obj.name, runId: or.runId, linkId: link.id, target: s, recordId: rec.id, field: identity, before: toJson(rec.values[identity]), after: sid, source: "erp", rule: "stamp shared id" },
+      {
+        integration: spec.name,
+        object: or.obj.name,
+        runId: or.runId,
+        linkId: link.id,
+        target: s,
+        recordId: rec.id,
+        field: identity,
+        before: toJson(rec.values[identity]),
+        after: sid,
+        source: "erp",
+        rule: "stamp shared id",
+      },
     ]);
   }
   return link;
@@ -137,7 +149,7 @@ export async function findCreated(or: ObjectRun, intent: CreateIntent): Promise<
   const entries = Object.entries(intent.payload).filter(([, v]) => !isEmpty(v) && (typeof v === "string" || typeof v === "number"));
   if (entries.length === 0) return undefined;
   const [probeField, probeValue] = entries[0];
-  const since = Date.parse(intent.createdAt) - 60_000; // tolerate clock skew between Accord and the system
+  const since = Date.parse(intent.createdAt) - 10 * 60_000; // tolerate clock skew between Accord and the system
   const candidates = (await conn.findByField(entity, probeField, probeValue as string | number)).filter(
     (r) =>
       Object.entries(intent.payload).every(([k, v]) => !(k in r.values) || sameValue(toJson(r.values[k]), v)) &&
@@ -160,7 +172,10 @@ export async function recoverIntents(or: ObjectRun): Promise<Array<{ side: Side;
     const found = await findCreated(or, intent);
     if (!found) {
       await store.failCreateIntent(intent.id);
-      or.ctx.logger?.info({ object: or.obj.name, intent: intent.id }, "interrupted create had not reached the system; the source record is processed again");
+      or.ctx.logger?.info(
+        { object: or.obj.name, intent: intent.id },
+        "interrupted create had not reached the system; the source record is processed again",
+      );
       again.push({ side: sourceSide, id: intent.sourceId });
       continue;
     }
@@ -168,14 +183,18 @@ export async function recoverIntents(or: ObjectRun): Promise<Array<{ side: Side;
     if (!source) {
       // the source vanished meanwhile: keep the created record linked to nothing, but never create again
       await store.completeCreateIntent(intent.id, found.id);
-      or.ctx.logger?.warn({ object: or.obj.name, intent: intent.id, created: found.id }, "interrupted create recovered, but its source record no longer exists");
+      or.ctx.logger?.warn(
+        { object: or.obj.name, intent: intent.id, created: found.id },
+        "interrupted create recovered, but its source record no longer exists",
+      );
       continue;
     }
     await completeCreate(or, intent, found, source);
     or.result.recovered++;
-    or.ctx.logger?.info({ object: or.obj.name, intent: intent.id, created: found.id }, "interrupted create recovered by identity (no duplicate created)");
+    or.ctx.logger?.info(
+      { object: or.obj.name, intent: intent.id, created: found.id },
+      "interrupted create recovered by identity (no duplicate created)",
+    );
   }
   return again;
 }
-
-export type { FieldChange };

@@ -21,7 +21,13 @@ export type EchoVerdict = "echo" | "unchanged" | "changed";
  * Classify one side's record against the base. "changed" when any mapped field present in the
  * record differs from that side's base value, or a field has no base yet.
  */
-export function classifyEcho(side: Side, rec: RemoteRecord, fields: EngineField[], base: Record<string, Json>, ownUser: string | undefined): EchoVerdict {
+export function classifyEcho(
+  side: Side,
+  rec: RemoteRecord,
+  fields: EngineField[],
+  base: Record<string, Json>,
+  ownUser: string | undefined,
+): EchoVerdict {
   for (const f of fields) {
     const name = side === "crm" ? f.map.crm : f.map.erp;
     if (!(name in rec.values)) continue; // absent fields are never a change

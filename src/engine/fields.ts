@@ -70,8 +70,12 @@ export async function translate(
     const by = from === "crm" ? { crmId: String(value) } : { erpId: String(value) };
     const link = await store.getLink(integration, f.parent.object, by);
     const target = link ? (to === "crm" ? link.crmId : link.erpId) : null;
-    if (!link || link.status !== "active" || !target) {
-      throw new TranslationFailed("ParentNotLinked", from, `parent not linked yet: ${f.parent.object} ${from} record ${String(value)} has no active link to a ${to} record (it syncs once the parent is linked)`);
+    if (link?.status !== "active" || !target) {
+      throw new TranslationFailed(
+        "ParentNotLinked",
+        from,
+        `parent not linked yet: ${f.parent.object} ${from} record ${String(value)} has no active link to a ${to} record (it syncs once the parent is linked)`,
+      );
     }
     return target;
   }
@@ -80,8 +84,13 @@ export async function translate(
   try {
     return toJson(await applyTransform(steps, value, rec.values));
   } catch (err) {
-    const cls = err && typeof err === "object" && "errorClass" in err ? String((err as { errorClass: unknown }).errorClass) : "TransformFailed";
+    const cls =
+      err && typeof err === "object" && "errorClass" in err ? String((err as { errorClass: unknown }).errorClass) : "TransformFailed";
     const msg = err instanceof Error ? err.message : String(err);
-    throw new TranslationFailed(cls, from, `transform ${from}->${to} of field ${fieldName(f, from)} failed on value ${JSON.stringify(value)}: ${msg}`);
+    throw new TranslationFailed(
+      cls,
+      from,
+      `transform ${from}->${to} of field ${fieldName(f, from)} failed on value ${JSON.stringify(value)}: ${msg}`,
+    );
   }
 }

@@ -11,6 +11,7 @@ import type { Json, ReviewItem, Store } from "../store/types.ts";
 import { runObjects } from "./runner.ts";
 import type { EngineContext, SyncOptions, SyncResult } from "./types.ts";
 
+export { assertCountsBalance } from "./runner.ts";
 export type {
   EngineContext,
   EngineLogger,
@@ -22,7 +23,6 @@ export type {
   SyncOptions,
   SyncResult,
 } from "./types.ts";
-export { assertCountsBalance } from "./runner.ts";
 
 /** Dry run: what a sync would do, per record and field, and why. Writes nothing anywhere. */
 export async function planSync(ctx: EngineContext, opts: Omit<SyncOptions, "maxVersionRetries"> = {}): Promise<SyncResult> {
@@ -48,13 +48,17 @@ export async function resolveReview(store: Store, id: number, resolution: Resolu
   const item = await store.getReview(id);
   if (!item) throw new ValidationRejected(`review item ${id} does not exist`, { hint: "List the open items with `accord review list`." });
   if (item.status !== "open") {
-    throw new ValidationRejected(`review item ${id} is already ${item.status}${item.resolvedBy ? ` (by ${item.resolvedBy})` : ""}`, { hint: "Only open items can be resolved." });
+    throw new ValidationRejected(`review item ${id} is already ${item.status}${item.resolvedBy ? ` (by ${item.resolvedBy})` : ""}`, {
+      hint: "Only open items can be resolved.",
+    });
   }
   const r = resolution as Record<string, unknown>;
   const ok = r.pick === "crm" || r.pick === "erp" || "value" in r || r.accept === true;
   if (!ok) throw new SpecError("a resolution is { pick: crm|erp } or { value: V } or { accept: true }", []);
   if (item.kind === "conflict" && r.accept === true) {
-    throw new ValidationRejected(`review item ${id} is a conflict: pick a side or give a value`, { hint: "accord review resolve ID --pick crm|erp, or --value V" });
+    throw new ValidationRejected(`review item ${id} is a conflict: pick a side or give a value`, {
+      hint: "accord review resolve ID --pick crm|erp, or --value V",
+    });
   }
   if (!by.trim()) throw new ValidationRejected("a resolution needs the name of the person deciding", { hint: "Pass --by NAME." });
   await store.resolveReview(id, resolution as unknown as Json, by);

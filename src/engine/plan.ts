@@ -9,18 +9,16 @@ import type { Side } from "../spec/model.ts";
 import type { Json, Link, ReviewItem } from "../store/types.ts";
 import { bounceCapReached, classifyEcho } from "./echo.ts";
 import { type EngineField, fieldName, TranslationFailed, translate } from "./fields.ts";
-import { type BaseValue, type FieldDecision, type FieldInput, neededTranslations, type PendingResolution, reconcileField } from "./reconcile.ts";
-import type { FieldChange, ObjectRun, PlanOp, RecordPlan, RecordReport, UpdateOp } from "./types.ts";
 import {
-  BASE_APPLIED_KEY,
-  carriedSharedId,
-  isEmpty,
-  needsIdentityStamp,
-  objectSide,
-  otherSide,
-  sharedIdOf,
-  toJson,
-} from "./values.ts";
+  type BaseValue,
+  type FieldDecision,
+  type FieldInput,
+  neededTranslations,
+  type PendingResolution,
+  reconcileField,
+} from "./reconcile.ts";
+import type { FieldChange, ObjectRun, PlanOp, RecordPlan, RecordReport, UpdateOp } from "./types.ts";
+import { BASE_APPLIED_KEY, carriedSharedId, isEmpty, needsIdentityStamp, objectSide, otherSide, sharedIdOf, toJson } from "./values.ts";
 
 export function connectorOf(or: ObjectRun, side: Side): Connector {
   return side === "crm" ? or.ctx.crm : or.ctx.erp;
@@ -88,10 +86,22 @@ export async function planRecord(or: ObjectRun, side: Side, rec: RemoteRecord): 
   }
   const link = await store.getLink(integration, or.obj.name, side === "crm" ? { crmId: rec.id } : { erpId: rec.id });
   if (!link) return planUnlinked(or, side, rec);
-  if (link.pinned) return { ...emptyPlan(or, side, rec), link, outcome: "held", reason: `link #${link.id} is pinned by a person: excluded from sync` };
-  if (link.status === "flagged") return { ...emptyPlan(or, side, rec), link, outcome: "held", reason: `link #${link.id} is flagged: its counterpart was deleted (deletes: flag); a person decides` };
+  if (link.pinned)
+    return { ...emptyPlan(or, side, rec), link, outcome: "held", reason: `link #${link.id} is pinned by a person: excluded from sync` };
+  if (link.status === "flagged")
+    return {
+      ...emptyPlan(or, side, rec),
+      link,
+      outcome: "held",
+      reason: `link #${link.id} is flagged: its counterpart was deleted (deletes: flag); a person decides`,
+    };
   if (link.status !== "active") {
-    return { ...emptyPlan(or, side, rec), link, outcome: "unchanged", reason: `counterpart deleted (${link.status}); per deletes: ${or.obj.deletes} it is never re-created` };
+    return {
+      ...emptyPlan(or, side, rec),
+      link,
+      outcome: "unchanged",
+      reason: `counterpart deleted (${link.status}); per deletes: ${or.obj.deletes} it is never re-created`,
+    };
   }
   const hasResolution = pendingResolutions(or, link).length > 0;
   const otherId = side === "crm" ? link.erpId : link.crmId;
@@ -105,11 +115,15 @@ export async function planRecord(or: ObjectRun, side: Side, rec: RemoteRecord): 
         link,
         outcome: "unchanged",
         echo: verdict === "echo",
-        reason: verdict === "echo" ? "echo of Accord's own write (content equals the base snapshot)" : "no mapped field changed since the last sync",
+        reason:
+          verdict === "echo"
+            ? "echo of Accord's own write (content equals the base snapshot)"
+            : "no mapped field changed since the last sync",
       };
     }
   }
-  if (!otherId) return { ...emptyPlan(or, side, rec), link, outcome: "unchanged", reason: `link #${link.id} has no ${otherSide(side)} record` };
+  if (!otherId)
+    return { ...emptyPlan(or, side, rec), link, outcome: "unchanged", reason: `link #${link.id} has no ${otherSide(side)} record` };
   const [other] = await connectorOf(or, otherSide(side)).readByIds(entityOf(or, otherSide(side)), [otherId]);
   if (!other) return planDeletion(or, link, otherSide(side), side, rec);
   const crm = side === "crm" ? rec : other;
@@ -124,14 +138,21 @@ async function planUnlinked(or: ObjectRun, side: Side, rec: RemoteRecord): Promi
   const integration = spec.name;
   const target = otherSide(side);
   const policy = obj.create;
-  if (policy === "never") return { ...emptyPlan(or, side, rec), outcome: "unchanged", reason: "not linked; create: never (no creates, no new links)" };
+  if (policy === "never")
+    return { ...emptyPlan(or, side, rec), outcome: "unchanged", reason: "not linked; create: never (no creates, no new links)" };
 
   // The shared identifier this record carries (CRM: its identity field; ERP: its own identity).
   const sid = side === "erp" ? sharedIdOf(obj, rec) : carriedSharedId(obj, "crm", rec);
   if (sid !== undefined) {
     const byShared = await store.getLink(integration, obj.name, { sharedId: sid });
     if (byShared && (side === "crm" ? byShared.crmId : byShared.erpId) !== rec.id) {
-      return quarantinePlan(or, side, rec, "Duplicate", `shared id ${sid} is already linked (link #${byShared.id}) to ${side} record ${side === "crm" ? byShared.crmId : byShared.erpId}; merge the duplicates or clear the identity field`);
+      return quarantinePlan(
+        or,
+        side,
+        rec,
+        "Duplicate",
+        `shared id ${sid} is already linked (link #${byShared.id}) to ${side} record ${side === "crm" ? byShared.crmId : byShared.erpId}; merge the duplicates or clear the identity field`,
+      );
     }
     const matches = await findBySharedId(or, target, sid);
     const free: RemoteRecord[] = [];
@@ -140,7 +161,13 @@ async function planUnlinked(or: ObjectRun, side: Side, rec: RemoteRecord): Promi
       if (!l) free.push(m);
     }
     if (free.length > 1) {
-      return quarantinePlan(or, side, rec, "Duplicate", `${free.length} ${target} records carry shared id ${sid} (${free.map((m) => m.id).join(", ")}); merge them first`);
+      return quarantinePlan(
+        or,
+        side,
+        rec,
+        "Duplicate",
+        `${free.length} ${target} records carry shared id ${sid} (${free.map((m) => m.id).join(", ")}); merge them first`,
+      );
     }
     if (free.length === 1) {
       const other = free[0];
@@ -153,16 +180,34 @@ async function planUnlinked(or: ObjectRun, side: Side, rec: RemoteRecord): Promi
       return plan;
     }
     if (matches.length > 0) {
-      return quarantinePlan(or, side, rec, "Duplicate", `the ${target} record with shared id ${sid} is already linked to another ${side} record`);
+      return quarantinePlan(
+        or,
+        side,
+        rec,
+        "Duplicate",
+        `the ${target} record with shared id ${sid} is already linked to another ${side} record`,
+      );
     }
     if (side === "crm") {
       // The CRM record says it belongs to an ERP record that does not exist: never resurrect it.
-      return quarantinePlan(or, side, rec, "NotFound", `carries shared id ${sid} but no erp ${obj.erp.entity} has it (deleted?); not re-created — clear the identity field to create it anew`);
+      return quarantinePlan(
+        or,
+        side,
+        rec,
+        "NotFound",
+        `carries shared id ${sid} but no erp ${obj.erp.entity} has it (deleted?); not re-created — clear the identity field to create it anew`,
+      );
     }
   }
-  if (policy === "link-only") return { ...emptyPlan(or, side, rec), outcome: "unchanged", reason: "not linked and no counterpart found by identity; create: link-only" };
+  if (policy === "link-only")
+    return {
+      ...emptyPlan(or, side, rec),
+      outcome: "unchanged",
+      reason: "not linked and no counterpart found by identity; create: link-only",
+    };
   const allowed = policy === "both" || policy === `${side}->${target}`;
-  if (!allowed) return { ...emptyPlan(or, side, rec), outcome: "unchanged", reason: `not linked; create: ${policy} does not create in ${target}` };
+  if (!allowed)
+    return { ...emptyPlan(or, side, rec), outcome: "unchanged", reason: `not linked; create: ${policy} does not create in ${target}` };
 
   const pending = or.pendingIntents.get(`${target}:${rec.id}`);
   // Build the create payload: every field that flows side → target.
@@ -216,7 +261,14 @@ export async function findBySharedId(or: ObjectRun, side: Side, sid: string): Pr
 }
 
 /** Plan a linked (or about to be linked) pair. `trigger` is the record read. */
-export async function planPair(or: ObjectRun, side: Side, trigger: RemoteRecord, link: Link | undefined, crm: RemoteRecord, erp: RemoteRecord): Promise<RecordPlan> {
+export async function planPair(
+  or: ObjectRun,
+  side: Side,
+  trigger: RemoteRecord,
+  link: Link | undefined,
+  crm: RemoteRecord,
+  erp: RemoteRecord,
+): Promise<RecordPlan> {
   const { store, spec } = or.ctx;
   const integration = spec.name;
   const plan: RecordPlan = { ...emptyPlan(or, side, trigger), link, crm, erp };
@@ -232,7 +284,7 @@ export async function planPair(or: ObjectRun, side: Side, trigger: RemoteRecord,
   const decisions: FieldDecision[] = [];
   try {
     for (const f of or.fields) {
-      const input = fieldInput(or, f, link, crm, erp, open, resolved);
+      const input = fieldInput(f, link, crm, erp, open, resolved);
       if (input.resolution) {
         const item = resolved.find((r) => r.id === input.resolution?.reviewId);
         const raw = item ? resolutionOf(item) : {};
@@ -278,7 +330,15 @@ export async function planPair(or: ObjectRun, side: Side, trigger: RemoteRecord,
       const name = w.target === "crm" ? d.map.crm : d.map.erp;
       const op = opFor(w.target);
       op.values[name] = w.value;
-      op.changes.push({ field: name, key: d.key, before: w.before, after: w.value, source: d.source ?? otherSide(w.target), rule: d.rule, reason: d.reason });
+      op.changes.push({
+        field: name,
+        key: d.key,
+        before: w.before,
+        after: w.value,
+        source: d.source ?? otherSide(w.target),
+        rule: d.rule,
+        reason: d.reason,
+      });
     }
   }
   for (const s of ["crm", "erp"] as const) {
@@ -287,7 +347,15 @@ export async function planPair(or: ObjectRun, side: Side, trigger: RemoteRecord,
       const identity = objectSide(or.obj, s).identity;
       const op = opFor(s);
       op.values[identity] = sid;
-      const change: FieldChange = { field: identity, key: identity, before: toJson(rec.values[identity]), after: sid, source: "erp", rule: "stamp shared id", reason: `stamp the shared id ${sid} into ${s}.${identity}` };
+      const change: FieldChange = {
+        field: identity,
+        key: identity,
+        before: toJson(rec.values[identity]),
+        after: sid,
+        source: "erp",
+        rule: "stamp shared id",
+        reason: `stamp the shared id ${sid} into ${s}.${identity}`,
+      };
       op.changes.push(change);
     }
   }
@@ -295,7 +363,15 @@ export async function planPair(or: ObjectRun, side: Side, trigger: RemoteRecord,
 
   for (const d of decisions) {
     if (d.action === "hold" && d.review) {
-      plan.reviews.push({ kind: d.review.kind, field: d.key, base: d.review.base, crm: d.review.crm, erp: d.review.erp, reason: d.review.reason, detail: { rule: d.rule, crmId: crm.id, erpId: erp.id } });
+      plan.reviews.push({
+        kind: d.review.kind,
+        field: d.key,
+        base: d.review.base,
+        crm: d.review.crm,
+        erp: d.review.erp,
+        reason: d.review.reason,
+        detail: { rule: d.rule, crmId: crm.id, erpId: erp.id },
+      });
     }
   }
 
@@ -303,7 +379,9 @@ export async function planPair(or: ObjectRun, side: Side, trigger: RemoteRecord,
   if (plan.updates.length > 0 && link && !plan.resetBounce && bounceCapReached(link.base, or.now().getTime(), spec.sync.bounce)) {
     const { maxBounces, windowMs } = spec.sync.bounce;
     plan.updates = [];
-    plan.fields = decisions.map((d) => (d.action === "write" ? { ...d, action: "held", writes: [], reason: `${d.reason} — held: bounce cap reached` } : d));
+    plan.fields = decisions.map((d) =>
+      d.action === "write" ? { ...d, action: "held", writes: [], reason: `${d.reason} — held: bounce cap reached` } : d,
+    );
     plan.reviews.push({
       kind: "bounce",
       field: null,
@@ -334,7 +412,14 @@ export async function planPair(or: ObjectRun, side: Side, trigger: RemoteRecord,
   return plan;
 }
 
-function fieldInput(or: ObjectRun, f: EngineField, link: Link | undefined, crm: RemoteRecord, erp: RemoteRecord, open: ReviewItem[], resolved: ReviewItem[]): FieldInput {
+function fieldInput(
+  f: EngineField,
+  link: Link | undefined,
+  crm: RemoteRecord,
+  erp: RemoteRecord,
+  open: ReviewItem[],
+  resolved: ReviewItem[],
+): FieldInput {
   const cName = f.map.crm;
   const eName = f.map.erp;
   const input: FieldInput = {
@@ -385,25 +470,72 @@ export function planDeletion(or: ObjectRun, link: Link, deletedSide: Side, side:
 /** A printable report of a plan (what `accord plan` shows). */
 export function reportOf(plan: RecordPlan): RecordReport {
   const ops: PlanOp[] = [];
-  if (plan.quarantine) ops.push({ kind: "quarantine", target: plan.quarantine.side, recordId: plan.quarantine.recordId, reason: `${plan.quarantine.errorClass}: ${plan.quarantine.reason}` });
-  if (plan.newLink) ops.push({ kind: "link", reason: `link crm ${plan.newLink.crmId} ↔ erp ${plan.newLink.erpId} (shared id ${plan.newLink.sharedId})` });
+  if (plan.quarantine)
+    ops.push({
+      kind: "quarantine",
+      target: plan.quarantine.side,
+      recordId: plan.quarantine.recordId,
+      reason: `${plan.quarantine.errorClass}: ${plan.quarantine.reason}`,
+    });
+  if (plan.newLink)
+    ops.push({ kind: "link", reason: `link crm ${plan.newLink.crmId} ↔ erp ${plan.newLink.erpId} (shared id ${plan.newLink.sharedId})` });
   if (plan.create) {
     const c = plan.create;
-    ops.push({ kind: "create", target: c.target, reason: c.recoversIntent !== undefined ? `recover intent #${c.recoversIntent}: find the record by identity before creating` : c.reason });
-    for (const [field, after] of Object.entries(c.payload)) ops.push({ kind: "create", target: c.target, field, before: null, after, rule: "create", reason: c.reason });
+    ops.push({
+      kind: "create",
+      target: c.target,
+      reason:
+        c.recoversIntent !== undefined ? `recover intent #${c.recoversIntent}: find the record by identity before creating` : c.reason,
+    });
+    for (const [field, after] of Object.entries(c.payload))
+      ops.push({ kind: "create", target: c.target, field, before: null, after, rule: "create", reason: c.reason });
   }
   for (const u of plan.updates) {
-    for (const ch of u.changes) ops.push({ kind: "update", target: u.target, recordId: u.recordId, field: ch.field, before: ch.before, after: ch.after, rule: ch.rule, reason: ch.reason });
+    for (const ch of u.changes)
+      ops.push({
+        kind: "update",
+        target: u.target,
+        recordId: u.recordId,
+        field: ch.field,
+        before: ch.before,
+        after: ch.after,
+        rule: ch.rule,
+        reason: ch.reason,
+      });
   }
   for (const d of plan.fields) {
-    if (d.action === "rebase" && d.log) ops.push({ kind: "rebase", target: d.log.target, field: d.key, before: d.log.before, after: d.log.after, rule: d.rule, reason: d.reason });
+    if (d.action === "rebase" && d.log)
+      ops.push({
+        kind: "rebase",
+        target: d.log.target,
+        field: d.key,
+        before: d.log.before,
+        after: d.log.after,
+        rule: d.rule,
+        reason: d.reason,
+      });
     if (d.action === "held" || d.action === "skip") ops.push({ kind: "note", field: d.key, rule: d.rule, reason: d.reason });
   }
   for (const r of plan.reviews) ops.push({ kind: "review", field: r.field ?? undefined, rule: r.kind, reason: r.reason });
   if (plan.deletion) {
-    ops.push({ kind: plan.deletion.policy === "propagate" ? "delete" : plan.deletion.policy === "flag" ? "flag" : "note", target: otherSide(plan.deletion.deletedSide), recordId: plan.deletion.survivorId ?? undefined, reason: plan.deletion.reason });
+    ops.push({
+      kind: plan.deletion.policy === "propagate" ? "delete" : plan.deletion.policy === "flag" ? "flag" : "note",
+      target: otherSide(plan.deletion.deletedSide),
+      recordId: plan.deletion.survivorId ?? undefined,
+      reason: plan.deletion.reason,
+    });
   }
-  const counterpart = plan.side === "crm" ? (plan.erp?.id ?? plan.link?.erpId ?? plan.newLink?.erpId ?? null) : (plan.crm?.id ?? plan.link?.crmId ?? plan.newLink?.crmId ?? null);
-  return { object: plan.object, side: plan.side, recordId: plan.recordId, counterpartId: counterpart, outcome: plan.outcome, reason: plan.reason, ops };
+  const counterpart =
+    plan.side === "crm"
+      ? (plan.erp?.id ?? plan.link?.erpId ?? plan.newLink?.erpId ?? null)
+      : (plan.crm?.id ?? plan.link?.crmId ?? plan.newLink?.crmId ?? null);
+  return {
+    object: plan.object,
+    side: plan.side,
+    recordId: plan.recordId,
+    counterpartId: counterpart,
+    outcome: plan.outcome,
+    reason: plan.reason,
+    ops,
+  };
 }
-

@@ -150,7 +150,15 @@ function propagate(f: FieldInput, from: Side, rule: string, reason: string, sour
   const to = otherSide(from);
   const value = translated(f, from);
   if (sameValue(value, current(f, to))) {
-    return { key: f.key, map: f.map, action: "rebase", writes: [], base: { crm: f.crm.value, erp: f.erp.value }, rule, reason: `${reason}; already equal in ${to}` };
+    return {
+      key: f.key,
+      map: f.map,
+      action: "rebase",
+      writes: [],
+      base: { crm: f.crm.value, erp: f.erp.value },
+      rule,
+      reason: `${reason}; already equal in ${to}`,
+    };
   }
   return {
     key: f.key,
@@ -196,7 +204,8 @@ function byPolicy(f: FieldInput, times: RecordTimes, opts: ReconcileOptions, why
     case "first-created-wins": {
       const c = ms(times.crm.createdAt);
       const e = ms(times.erp.createdAt);
-      if (c === undefined || e === undefined) return hold(f, "conflict", label, `${why}; a creation time is unknown, so first-created-wins cannot decide`);
+      if (c === undefined || e === undefined)
+        return hold(f, "conflict", label, `${why}; a creation time is unknown, so first-created-wins cannot decide`);
       if (c === e) return hold(f, "conflict", label, `${why}; both records were created at the same instant`);
       const w: Side = c < e ? "crm" : "erp";
       return propagate(f, w, label, `${why}; the ${w} record was created first`);
@@ -206,7 +215,8 @@ function byPolicy(f: FieldInput, times: RecordTimes, opts: ReconcileOptions, why
       const e = ms(times.erp.modifiedAt);
       const tol = Number.isFinite(p.skewToleranceMs) ? p.skewToleranceMs : opts.skewToleranceMs;
       if (c === undefined || e === undefined) return hold(f, "conflict", label, `${why}; a modification time is unknown`);
-      if (Math.abs(c - e) <= tol) return hold(f, "conflict", label, `${why}; updated ${Math.abs(c - e)} ms apart, within the skew tolerance of ${tol} ms`);
+      if (Math.abs(c - e) <= tol)
+        return hold(f, "conflict", label, `${why}; updated ${Math.abs(c - e)} ms apart, within the skew tolerance of ${tol} ms`);
       const w: Side = c > e ? "crm" : "erp";
       return propagate(f, w, label, `${why}; ${w} was updated last`);
     }
@@ -224,12 +234,38 @@ function applyResolution(f: FieldInput, r: PendingResolution): FieldDecision {
     if (r.value) {
       // a person's value goes into the non-master system only (invariant 4)
       const v = o === "crm" ? r.value.crm : r.value.erp;
-      if (sameValue(v, current(f, o))) return done({ key: f.key, map: f.map, action: "rebase", writes: [], base: { crm: f.crm.value, erp: f.erp.value }, rule, reason: "resolution value already in place" });
-      return done({ key: f.key, map: f.map, action: "write", writes: [{ target: o, value: v, before: current(f, o) }], base: baseWith(f, o, v), source: "person", rule, reason: `a person set the value in ${o}` });
+      if (sameValue(v, current(f, o)))
+        return done({
+          key: f.key,
+          map: f.map,
+          action: "rebase",
+          writes: [],
+          base: { crm: f.crm.value, erp: f.erp.value },
+          rule,
+          reason: "resolution value already in place",
+        });
+      return done({
+        key: f.key,
+        map: f.map,
+        action: "write",
+        writes: [{ target: o, value: v, before: current(f, o) }],
+        base: baseWith(f, o, v),
+        source: "person",
+        rule,
+        reason: `a person set the value in ${o}`,
+      });
     }
     if (r.pick === master) return done(propagate(f, master, rule, `edit in ${o} reverted to the master (${master}) value`));
     // picking the non-master side (or accepting) keeps the edit; the master is never written
-    return done({ key: f.key, map: f.map, action: "rebase", writes: [], base: { crm: f.crm.value, erp: f.erp.value }, rule, reason: `edit in ${o} accepted; the master (${master}) is not written` });
+    return done({
+      key: f.key,
+      map: f.map,
+      action: "rebase",
+      writes: [],
+      base: { crm: f.crm.value, erp: f.erp.value },
+      rule,
+      reason: `edit in ${o} accepted; the master (${master}) is not written`,
+    });
   }
   if (r.value) {
     const writes: FieldWrite[] = [];
@@ -240,10 +276,27 @@ function applyResolution(f: FieldInput, r: PendingResolution): FieldDecision {
     }
     const base: BaseValue = { crm: f.crm.value, erp: f.erp.value };
     for (const w of writes) base[w.target] = w.value;
-    return done({ key: f.key, map: f.map, action: writes.length ? "write" : "rebase", writes, base, source: "person", rule, reason: "a person chose the value" });
+    return done({
+      key: f.key,
+      map: f.map,
+      action: writes.length ? "write" : "rebase",
+      writes,
+      base,
+      source: "person",
+      rule,
+      reason: "a person chose the value",
+    });
   }
   if (r.pick) return done(propagate(f, r.pick, rule, `a person picked the ${r.pick} value`));
-  return done({ key: f.key, map: f.map, action: "rebase", writes: [], base: { crm: f.crm.value, erp: f.erp.value }, rule, reason: "resolution accepted the values as they are" });
+  return done({
+    key: f.key,
+    map: f.map,
+    action: "rebase",
+    writes: [],
+    base: { crm: f.crm.value, erp: f.erp.value },
+    rule,
+    reason: "resolution accepted the values as they are",
+  });
 }
 
 /** Decide one field of one linked pair. */
@@ -262,12 +315,26 @@ function decide(f: FieldInput, times: RecordTimes, opts: ReconcileOptions): Fiel
     const sv = s === "crm" ? f.crm : f.erp;
     if (!sv.present) {
       const name = s === "crm" ? f.map.crm : f.map.erp;
-      return { key: f.key, map: f.map, action: "skip", writes: [], rule: "field absent", reason: `the ${s} record did not return field "${name}"; not synced (a missing field is never written as null)` };
+      return {
+        key: f.key,
+        map: f.map,
+        action: "skip",
+        writes: [],
+        rule: "field absent",
+        reason: `the ${s} record did not return field "${name}"; not synced (a missing field is never written as null)`,
+      };
     }
   }
   if (f.resolution) return applyResolution(f, f.resolution);
   if (f.openReviewId !== undefined) {
-    return { key: f.key, map: f.map, action: "held", writes: [], rule: "held for review", reason: `review #${f.openReviewId} is open for this field` };
+    return {
+      key: f.key,
+      map: f.map,
+      action: "held",
+      writes: [],
+      rule: "held for review",
+      reason: `review #${f.openReviewId} is open for this field`,
+    };
   }
   const ch = changedSides(f);
   const master = oneWayMaster(f.map);
@@ -275,8 +342,15 @@ function decide(f: FieldInput, times: RecordTimes, opts: ReconcileOptions): Fiel
     const o = otherSide(master);
     const rule = `master ${master}`;
     if (!f.base) return propagate(f, master, rule, `first sync of this pair: ${master} is the master`);
-    if (!ch.crm && !ch.erp) return { key: f.key, map: f.map, action: "none", writes: [], rule: "unchanged", reason: "unchanged since the last sync" };
-    if (ch[master]) return propagate(f, master, rule, ch[o] ? `changed in the master (${master}); overrides the edit in ${o}` : `one-sided change in the master (${master})`);
+    if (!ch.crm && !ch.erp)
+      return { key: f.key, map: f.map, action: "none", writes: [], rule: "unchanged", reason: "unchanged since the last sync" };
+    if (ch[master])
+      return propagate(
+        f,
+        master,
+        rule,
+        ch[o] ? `changed in the master (${master}); overrides the edit in ${o}` : `one-sided change in the master (${master})`,
+      );
     // only the non-master system edited a mastered field
     switch (f.map.onMasterEdit) {
       case "revert":
@@ -297,12 +371,31 @@ function decide(f: FieldInput, times: RecordTimes, opts: ReconcileOptions): Fiel
     }
   }
   if (!f.base) {
-    if (converged(f)) return { key: f.key, map: f.map, action: "rebase", writes: [], base: { crm: f.crm.value, erp: f.erp.value }, rule: "first sync", reason: "first sync of this pair: values agree" };
+    if (converged(f))
+      return {
+        key: f.key,
+        map: f.map,
+        action: "rebase",
+        writes: [],
+        base: { crm: f.crm.value, erp: f.erp.value },
+        rule: "first sync",
+        reason: "first sync of this pair: values agree",
+      };
     return byPolicy(f, times, opts, "first sync of this pair: values differ");
   }
-  if (!ch.crm && !ch.erp) return { key: f.key, map: f.map, action: "none", writes: [], rule: "unchanged", reason: "unchanged since the last sync" };
+  if (!ch.crm && !ch.erp)
+    return { key: f.key, map: f.map, action: "none", writes: [], rule: "unchanged", reason: "unchanged since the last sync" };
   if (ch.crm && !ch.erp) return propagate(f, "crm", "one-sided change", "changed in crm only");
   if (ch.erp && !ch.crm) return propagate(f, "erp", "one-sided change", "changed in erp only");
-  if (converged(f)) return { key: f.key, map: f.map, action: "rebase", writes: [], base: { crm: f.crm.value, erp: f.erp.value }, rule: "converged", reason: "changed on both sides to the same value" };
+  if (converged(f))
+    return {
+      key: f.key,
+      map: f.map,
+      action: "rebase",
+      writes: [],
+      base: { crm: f.crm.value, erp: f.erp.value },
+      rule: "converged",
+      reason: "changed on both sides to the same value",
+    };
   return byPolicy(f, times, opts, "true conflict: changed on both sides since the last sync");
 }

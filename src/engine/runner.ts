@@ -61,7 +61,9 @@ export async function runObjects(ctx: EngineContext, opts: SyncOptions & { dry: 
   if (names) {
     const unknown = names.filter((n) => !ctx.spec.objects.some((o) => o.name === n));
     if (unknown.length) {
-      throw new Error(`Unknown object(s) ${unknown.join(", ")} in integration ${ctx.spec.name}. Known: ${ctx.spec.objects.map((o) => o.name).join(", ")}.`);
+      throw new Error(
+        `Unknown object(s) ${unknown.join(", ")} in integration ${ctx.spec.name}. Known: ${ctx.spec.objects.map((o) => o.name).join(", ")}.`,
+      );
     }
   }
   const selected = orderObjects(ctx.spec.objects).filter((o) => !names || names.includes(o.name));
@@ -85,7 +87,12 @@ async function whoAmI(ctx: EngineContext, side: Side): Promise<string | undefine
   }
 }
 
-async function syncObject(ctx: EngineContext, obj: ObjectSpec, opts: SyncOptions & { dry: boolean }, ownUser: { crm?: string; erp?: string }): Promise<ObjectResult> {
+async function syncObject(
+  ctx: EngineContext,
+  obj: ObjectSpec,
+  opts: SyncOptions & { dry: boolean },
+  ownUser: { crm?: string; erp?: string },
+): Promise<ObjectResult> {
   const { store, spec } = ctx;
   const integration = spec.name;
   const counts = emptyCounts();
@@ -108,7 +115,8 @@ async function syncObject(ctx: EngineContext, obj: ObjectSpec, opts: SyncOptions
     maxVersionRetries: opts.maxVersionRetries ?? 3,
     now: () => (ctx.clock ? ctx.clock() : new Date()),
   };
-  const progress = (phase: "start" | "read" | "retry" | "deletes" | "done", side?: Side) => opts.onProgress?.({ object: obj.name, phase, side, counts: { ...counts } });
+  const progress = (phase: "start" | "read" | "retry" | "deletes" | "done", side?: Side) =>
+    opts.onProgress?.({ object: obj.name, phase, side, counts: { ...counts } });
 
   if (!or.dry) {
     const run = await store.startRun(integration, obj.name, "sync");
@@ -118,7 +126,8 @@ async function syncObject(ctx: EngineContext, obj: ObjectSpec, opts: SyncOptions
   try {
     progress("start");
     for (const status of ["open", "released"] as const) {
-      for (const q of await store.listQuarantine(integration, { object: obj.name, status })) or.quarantined.set(`${q.side}:${q.recordId}`, q);
+      for (const q of await store.listQuarantine(integration, { object: obj.name, status }))
+        or.quarantined.set(`${q.side}:${q.recordId}`, q);
     }
     const group = (items: ReviewItem[], into: Map<number, ReviewItem[]>) => {
       for (const it of items) {
@@ -160,7 +169,7 @@ async function syncObject(ctx: EngineContext, obj: ObjectSpec, opts: SyncOptions
     progress("retry");
     for (const [linkId] of or.resolvedReviews) {
       const link = await store.getLink(integration, obj.name, { id: linkId });
-      if (!link || !link.crmId || !link.erpId || link.status !== "active" || link.pinned) continue;
+      if (!link?.crmId || !link.erpId || link.status !== "active" || link.pinned) continue;
       if (pendingResolutions(or, link).length === 0) continue;
       if (or.processed.has(`crm:${link.crmId}`) || or.processed.has(`erp:${link.erpId}`)) continue;
       await processById(or, "crm", link.crmId);
@@ -175,7 +184,8 @@ async function syncObject(ctx: EngineContext, obj: ObjectSpec, opts: SyncOptions
     progress("done");
     return result;
   } catch (err) {
-    if (!or.dry && or.runId !== null) await store.finishRun(or.runId, "failed", counts, `${errorClassOf(err)}: ${messageOf(err)}`).catch(() => {});
+    if (!or.dry && or.runId !== null)
+      await store.finishRun(or.runId, "failed", counts, `${errorClassOf(err)}: ${messageOf(err)}`).catch(() => {});
     throw err;
   }
 }
@@ -194,7 +204,8 @@ async function retryQuarantined(or: ObjectRun, q: QuarantineEntry): Promise<void
   const [rec] = await connectorOf(or, q.side).readByIds(entityOf(or, q.side), [q.recordId]);
   if (!rec) {
     // Nothing left to sync: the record was deleted in its system.
-    if (!or.dry) await or.ctx.store.updateQuarantine(q.id, { status: "resolved", reason: `${q.reason} — record no longer exists in ${q.side}` });
+    if (!or.dry)
+      await or.ctx.store.updateQuarantine(q.id, { status: "resolved", reason: `${q.reason} — record no longer exists in ${q.side}` });
     return;
   }
   await processRecord(or, q.side, rec);
@@ -228,7 +239,13 @@ export async function processRecord(or: ObjectRun, side: Side, first: RemoteReco
       if (isAccordError(err) && err.errorClass === "VersionConflict" && attempt < or.maxVersionRetries) {
         // Someone changed a record between our read and our write: re-read and re-plan.
         const [fresh] = await connectorOf(or, side).readByIds(entityOf(or, side), [rec.id]);
-        if (!fresh) return finish(or, { ...plan, outcome: "unchanged", reason: "the record was deleted while syncing; the deletion sweep handles it", updates: [] });
+        if (!fresh)
+          return finish(or, {
+            ...plan,
+            outcome: "unchanged",
+            reason: "the record was deleted while syncing; the deletion sweep handles it",
+            updates: [],
+          });
         rec = fresh;
         continue;
       }
@@ -271,7 +288,8 @@ function finish(or: ObjectRun, plan: RecordPlan): Outcome {
   if (plan.echo) or.result.echoes++;
   if (or.verbose || plan.outcome !== "unchanged" || plan.updates.length > 0) or.result.records.push(reportOf(plan));
   const log = or.ctx.logger;
-  if (log && plan.outcome === "quarantined") log.warn({ object: plan.object, side: plan.side, record: plan.recordId, reason: plan.reason }, "record quarantined");
+  if (log && plan.outcome === "quarantined")
+    log.warn({ object: plan.object, side: plan.side, record: plan.recordId, reason: plan.reason }, "record quarantined");
   return plan.outcome;
 }
 

@@ -1,0 +1,118 @@
+/** Fixtures for engine tests: a customer + contact spec, two memory connectors, a SQLite :memory: store. */
+import type { EngineContext } from "../../src/engine/index.ts";
+import type { ConflictPolicy, FieldMap, IntegrationSpec, MasterEditAction, ObjectSpec } from "../../src/spec/model.ts";
+import { openStore } from "../../src/store/index.ts";
+import type { Store } from "../../src/store/types.ts";
+import { MemoryConnector, TestClock } from "./memory-connector.ts";
+
+export function field(crm: string, erp: string, over: Partial<FieldMap> = {}): FieldMap {
+  const direction = over.direction ?? "both";
+  return {
+    crm,
+    erp,
+    direction,
+    master: direction === "crm->erp" ? "crm" : direction === "erp->crm" ? "erp" : undefined,
+    conflict: { kind: "review" },
+    onMasterEdit: "revert",
+    toErp: [],
+    toCrm: [],
+    required: false,
+    ...over,
+  };
+}
+
+export interface SpecOptions {
+  conflict?: ConflictPolicy;
+  onMasterEdit?: MasterEditAction;
+  create?: ObjectSpec["create"];
+  deletes?: ObjectSpec["deletes"];
+  bounce?: { maxBounces: number; windowMs: number };
+  skewToleranceMs?: number;
+  withContacts?: boolean;
+}
+
+export function customerObject(o: SpecOptions = {}): ObjectSpec {
+  const conflict = o.conflict ?? { kind: "review" };
+  const onMasterEdit = o.onMasterEdit ?? "revert";
+  return {
+    name: "customer",
+    crm: { entity: "Account", identity: "cErpId" },
+    erp: { entity: "Customer", identity: "name" },
+    schedule: { tier: "hourly" },
+    create: o.create ?? "both",
+    conflict,
+    onMasterEdit,
+    deletes: o.deletes ?? "flag",
+    fields: [
+      field("name", "customer_name", { conflict, required: true }),
+      field("website", "website", { conflict }),
+      // ERP is master of the credit limit; the ERP keeps cents, the CRM dollars
+      field("creditLimit", "credit_limit", { direction: "erp->crm", onMasterEdit, toCrm: [{ scale: 0.01 }], toErp: [{ scale: 100 }] }),
+      // CRM is master of the industry; a value map onto ERP codes (unmapped values are an error)
+      field("industry", "industry_code", {
+        direction: "crm->erp",
+        onMasterEdit,
+        toErp: [{ map: { Tech: "TEC", Retail: "RET" }, unmapped: "error" }],
+      }),
+    ],
+  };
+}
+
+export function contactObject(): ObjectSpec {
+  return {
+    name: "contact",
+    crm: { entity: "Contact", identity: "cErpId" },
+    erp: { entity: "Contact", identity: "name" },
+    schedule: { tier: "hourly" },
+    create: "both",
+    conflict: { kind: "prefer", side: "crm" },
+    onMasterEdit: "revert",
+    deletes: "ignore",
+    parent: { object: "customer", crm: "accountId", erp: "customer" },
+    fields: [
+      field("lastName", "last_name", { conflict: { kind: "prefer", side: "crm" } }),
+      field("emailAddress", "email_id", { conflict: { kind: "prefer", side: "crm" } }),
+    ],
+  };
+}
+
+export function makeSpec(o: SpecOptions = {}): IntegrationSpec {
+  return {
+    version: 1,
+    name: "test",
+    systems: {
+      crm: { type: "memory", url: "mem://crm", credentials: {}, options: {} },
+      erp: { type: "memory", url: "mem://erp", credentials: {}, options: {} },
+    },
+    owner: { name: "Owner", email: "owner@example.com" },
+    objects: o.withContacts ? [customerObject(o), contactObject()] : [customerObject(o)],
+    sync: { overlapMs: 5000, skewToleranceMs: o.skewToleranceMs ?? 2000, bounce: o.bounce ?? { maxBounces: 50, windowMs: 60_000 } },
+  };
+}
+
+export interface World {
+  ctx: EngineContext;
+  store: Store;
+  crm: MemoryConnector;
+  erp: MemoryConnector;
+  clock: TestClock;
+  spec: IntegrationSpec;
+}
+
+export async function makeWorld(o: SpecOptions = {}): Promise<World> {
+  const clock = new TestClock();
+  const crm = new MemoryConnector({ type: "memory-crm", user: "accord-crm", clock, idPrefix: "acc" });
+  const erp = new MemoryConnector({ type: "memory-erp", user: "accord-erp", clock, idPrefix: "CUST", idField: "name" });
+  const store = await openStore({ file: ":memory:" });
+  const spec = makeSpec(o);
+  return { ctx: { spec, store, crm, erp, clock: () => clock.now() }, store, crm, erp, clock, spec };
+}
+
+/** A linked, synced pair to start from: ERP customer + CRM account created by a first sync. */
+export function seedErpCustomer(w: World, values: Record<string, unknown> = {}) {
+  return w.erp.add(
+    "Customer",
+    { customer_name: "Acme GmbH", website: "acme.example", credit_limit: 500000, industry_code: null, ...values },
+    "erika",
+  );
+}
