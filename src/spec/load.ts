@@ -513,7 +513,11 @@ function semanticChecks(ctx: Issues, data: Record<string, unknown>): void {
           );
         }
       }
-      if (Array.isArray(obj.fields)) checkFields(ctx, obj.fields, [...base, "fields"]);
+      const identity = (side: "crm" | "erp") => {
+        const o = obj[side];
+        return isRecord(o) && typeof o.identity === "string" ? o.identity : undefined;
+      };
+      if (Array.isArray(obj.fields)) checkFields(ctx, obj.fields, [...base, "fields"], { crm: identity("crm"), erp: identity("erp") });
     });
   }
 }
@@ -610,7 +614,7 @@ function checkCron(ctx: Issues, expr: string, path: Path): void {
   }
 }
 
-function checkFields(ctx: Issues, fields: unknown[], base: Path): void {
+function checkFields(ctx: Issues, fields: unknown[], base: Path, identity: { crm?: string; erp?: string }): void {
   const pairs = new Map<string, number>();
   const targets = { crm: new Map<string, number>(), erp: new Map<string, number>() };
   fields.forEach((f, i) => {
@@ -631,6 +635,15 @@ function checkFields(ctx: Issues, fields: unknown[], base: Path): void {
       if (dir !== "crm->erp") writes.push(["crm", crm]);
       for (const [side, name] of writes) {
         if (!name) continue;
+        if (name === identity[side]) {
+          ctx.add(
+            [...path, side],
+            "value",
+            `\`${name}\` is the ${side.toUpperCase()} identity field of this object; Accord writes it when it links records`,
+            `do not map into it; to copy the shared identifier elsewhere, map it to another field`,
+          );
+          continue;
+        }
         const prev = targets[side].get(name);
         if (prev !== undefined && pairs.get(`${crm}\u0000${erp}`) === i) {
           ctx.add(

@@ -283,3 +283,12 @@ describe("credentials and urls from the environment", () => {
     expect(() => parseDuration("5 minutes")).toThrow();
   });
 });
+
+describe("identity fields", () => {
+  it("may not be the target of a field mapping", () => {
+    const issues = issuesOf(MINIMAL.replace("      - { crm: cTaxId", "      - { crm: cAccordId, erp: tax_id, direction: erp->crm }\n      - { crm: cTaxId"));
+    const i = issues.find((x) => x.path === "objects.customer.fields[1].crm");
+    expect(i?.message).toContain("identity field");
+    expect(i?.line).toBe(16);
+  });
+});

@@ -22,7 +22,7 @@ describe("applyTransform", () => {
     const p = run([{ map: { Customer: "Company", Partner: "Partnership" }, unmapped: "error" }], "Investor");
     await expect(p).rejects.toBeInstanceOf(ValidationRejected);
     await expect(p).rejects.toThrow(/"Investor".*known values: "Customer", "Partner"/);
-    const err = await p.catch((e: ValidationRejected) => e);
+    const err = (await p.catch((e: unknown) => e)) as ValidationRejected;
     expect(err.hint).toContain("Add");
   });
 
