@@ -5,8 +5,9 @@
  *   2. shared-key         — the ERP id already stamped in the CRM (`sharedId`), or the same tax id
  *                           (only when that tax id is unique on both sides)
  *   3. approved           — a pair a person approved (input `approved`)
- *   4. exact-name-address — the same normalised name, unique on both sides among compatible
- *                           records, with addresses that do not contradict and agree on something
+ *   4. exact-name-address — the same normalised name, unambiguous among compatible records, with
+ *                           addresses that do not contradict and agree on something (or, when
+ *                           there is nothing to compare, a name unique in both systems)
  *   5. fuzzy              — blocked candidate pairs scored (score.ts); one-to-one greedy
  *                           assignment by score; ≥ linkThreshold → link, ≥ reviewThreshold → proposal,
  *                           otherwise the record is new on its side.
@@ -204,13 +205,18 @@ export function matchAcross(crmRecords: readonly OrgRecord[], erpRecords: readon
 			for (const j of js) {
 				const c = addressCompatible(crm.prepared[i] as PreparedRecord, erp.prepared[j] as PreparedRecord);
 				const positive = c.agreeing.filter((x) => x !== "country");
-				if (c.compatible && positive.length > 0) compatible.push([i, j, positive]);
+				// Nothing to agree on (no address on one side) is accepted only when the name is unique on both sides.
+				const alone = is.length === 1 && js.length === 1;
+				if (c.compatible && (positive.length > 0 || alone)) compatible.push([i, j, positive]);
 			}
 		}
 		for (const [i, j, agreeing] of compatible) {
 			const ambiguous = compatible.filter(([x, y]) => x === i || y === j).length > 1;
 			if (ambiguous || !free(i, j)) continue;
-			take(i, j, "exact-name-address", `Same normalised name "${name}" and compatible address (agreeing: ${agreeing.join(", ")})`);
+			const why = agreeing.length
+				? `compatible address (agreeing: ${agreeing.join(", ")})`
+				: "nothing contradicting (no address to compare), and the name is unique in both systems";
+			take(i, j, "exact-name-address", `Same normalised name "${name}" and ${why}`);
 		}
 	}
 

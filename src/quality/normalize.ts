@@ -25,13 +25,49 @@ const SPECIAL_LETTERS: Record<string, string> = {
 };
 const SPECIAL_RE = /[ßẞæÆœŒøØłŁđĐðþı]/g;
 
-/** Lower case, compatibility-decomposed, accents stripped. Non-Latin scripts are kept (only their marks go). */
+/**
+ * Cyrillic and Greek → Latin (a simple letter-by-letter romanisation, close to the Bulgarian
+ * Streamlined System and ELOT 743), so "Иванов Транс" meets "Ivanov Trans". Applied after
+ * lower-casing and accent stripping.
+ */
+const TRANSLIT: Record<string, string> = {
+	а: "a", б: "b", в: "v", г: "g", д: "d", е: "e", ё: "e", ж: "zh", з: "z", и: "i", й: "y", к: "k", л: "l", м: "m", н: "n",
+	о: "o", п: "p", р: "r", с: "s", т: "t", у: "u", ф: "f", х: "h", ц: "ts", ч: "ch", ш: "sh", щ: "sht", ъ: "a", ы: "y",
+	ь: "y", э: "e", ю: "yu", я: "ya", є: "ye", і: "i", ї: "yi", ґ: "g", ј: "j", љ: "lj", њ: "nj", ћ: "c", џ: "dz", ђ: "dj",
+	α: "a", β: "v", γ: "g", δ: "d", ε: "e", ζ: "z", η: "i", θ: "th", ι: "i", κ: "k", λ: "l", μ: "m", ν: "n", ξ: "x",
+	ο: "o", π: "p", ρ: "r", σ: "s", ς: "s", τ: "t", υ: "y", φ: "f", χ: "ch", ψ: "ps", ω: "o",
+};
+const TRANSLIT_RE = /[\u0400-\u04ff\u0370-\u03ff]/g;
+/** Arabic-Indic and Persian digits → ASCII digits. */
+const ARABIC_DIGITS_RE = /[\u0660-\u0669\u06f0-\u06f9]/g;
+
+/**
+ * Lower case, compatibility-decomposed, accents stripped, Cyrillic and Greek romanised,
+ * Arabic-Indic digits made ASCII. Other scripts (CJK, Arabic, Hebrew …) are kept as they are.
+ */
 export function fold(input: string): string {
 	return input
 		.replace(SPECIAL_RE, (c) => SPECIAL_LETTERS[c] ?? c)
+		.replace(ARABIC_DIGITS_RE, (c) => String((c.charCodeAt(0) - (c.charCodeAt(0) >= 0x06f0 ? 0x06f0 : 0x0660)) % 10))
 		.normalize("NFKD")
 		.replace(/\p{M}+/gu, "")
-		.toLowerCase();
+		.toLowerCase()
+		.replace(TRANSLIT_RE, (c) => TRANSLIT[c] ?? c);
+}
+
+const CJK = "\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\p{Script=Hangul}";
+const CJK_THEN_LATIN_RE = new RegExp(`([${CJK}])(?=[a-z0-9])`, "gu");
+const LATIN_THEN_CJK_RE = new RegExp(`([a-z0-9])(?=[${CJK}])`, "gu");
+const CJK_CHAR_RE = new RegExp(`[${CJK}]`, "u");
+
+/** Whether a (folded) string has letters and all of them are Latin. */
+export function isLatin(folded: string): boolean {
+	return /[a-z]/.test(folded) && !/[^\p{Script=Latin}\P{L}]/u.test(folded);
+}
+
+/** Whether a (folded) string has letters and none of them is Latin. */
+export function isNonLatin(folded: string): boolean {
+	return /\p{L}/u.test(folded) && !/\p{Script=Latin}/u.test(folded);
 }
 
 /**
@@ -43,7 +79,10 @@ export function wordTokens(folded: string): string[] {
 	const s = folded
 		.replace(/\ba\/s\b/g, "as")
 		.replace(/[&+]/g, " and ")
-		.replace(/['’`´]/g, "")
+		.replace(/['’`´׳]/g, "")
+		.replace(/(\p{L})["״](?=\p{L})/gu, "$1")
+		.replace(CJK_THEN_LATIN_RE, "$1 ")
+		.replace(LATIN_THEN_CJK_RE, "$1 ")
 		.replace(/(\p{L})\.(?=\p{L}\b|\p{L}\.)/gu, "$1")
 		.replace(/\./g, " ")
 		.replace(/[^\p{L}\p{N}]+/gu, " ")
@@ -53,7 +92,7 @@ export function wordTokens(folded: string): string[] {
 	const out: string[] = [];
 	let run = "";
 	for (const t of raw) {
-		if (t.length === 1 && /[a-z]/.test(t)) {
+		if (t.length === 1 && /\p{L}/u.test(t) && !CJK_CHAR_RE.test(t)) {
 			run += t;
 			continue;
 		}
@@ -228,7 +267,34 @@ export const LEGAL_FORMS: readonly string[] = [
 	"ojsc",
 	"cjsc",
 	"tov",
+	"gmbh u company kg",
+	"u company kg",
+	"aktiengesellschaft",
+	"public limited company",
+	"societe anonyme",
+	"sociedad limitada",
+	"sociedad anonima",
+	// Bulgaria / Greece (after romanisation)
+	"ood",
+	"eood",
+	"ad",
+	"ead",
+	"ae",
+	"epe",
+	"ike",
+	"oe",
+	"ee",
 	// Asia / Pacific / Middle East / Africa
+	"yugen kaisha",
+	"godo kaisha",
+	"goshi kaisha",
+	"gomei kaisha",
+	"fz",
+	"ذمم",
+	"شمع",
+	"شمم",
+	"بعم",
+	"בעמ",
 	"kk",
 	"kabushiki kaisha",
 	"gk",
@@ -260,7 +326,7 @@ const NAME_STOPWORDS = new Set(["the", "and", "of", "a", "an", "der", "die", "da
 const LEGAL_SEQUENCES: string[][] = [...new Set(LEGAL_FORMS)].map((f) => f.split(" ")).sort((a, b) => b.length - a.length);
 
 /** CJK legal forms written without spaces, stripped wherever they appear. */
-const CJK_LEGAL_RE = /株式会社|有限会社|合同会社|股份有限公司|有限公司|（株）|\(株\)|㈱/g;
+const CJK_LEGAL_RE = /株式会社|有限会社|合同会社|合資会社|合名会社|股份有限公司|有限公司|\(株\)|\(有\)|\(合\)|㈱|㈲/g;
 
 function endsWith(tokens: string[], seq: string[]): boolean {
 	if (seq.length > tokens.length) return false;
@@ -275,7 +341,7 @@ function startsWith(tokens: string[], seq: string[]): boolean {
 }
 
 /** Legal forms that are also ordinary words and so are stripped from the end only, never from the start. */
-const NOT_AT_START = new Set(["as", "me", "se", "sa", "ab", "company", "corporation", "and company", "pc", "lp", "nl", "cv", "ag", "pt"]);
+const NOT_AT_START = new Set(["as", "se", "sa", "ab", "company", "corporation", "and company", "pc", "lp", "nl", "cv", "ag", "pt", "ad", "ae", "oe", "ee", "fz"]);
 
 export interface NormalisedName {
 	/** Tokens after folding, abbreviation mapping, legal-form and stop-word removal. */
@@ -391,7 +457,16 @@ export const STREET_ABBREVIATIONS: Readonly<Record<string, string>> = {
 
 const STREET_TYPES = new Set(["st", "ave", "blvd", "rd", "dr", "ln", "ct", "pl", "plz", "sq", "pkwy", "hwy", "ter", "cir", "expy", "fwy", "way", "trl", "aly"]);
 const DIRECTIONALS = new Set(["n", "s", "e", "w", "ne", "nw", "se", "sw"]);
-const UNIT_WORDS = new Set(["suite", "ste", "apt", "unit", "floor", "fl", "room", "rm", "no", "bldg", "building", "po", "box", "dept"]);
+/** Words introducing a unit (the next token is the unit's number, not the house number). */
+const UNIT_WORDS = new Set(["suite", "ste", "apt", "unit", "floor", "fl", "room", "rm", "po", "box", "dept", "etage", "piso", "planta"]);
+/** Words that only mark the next token as the house number ("№ 70", "Nr. 5"). */
+const NUMBER_MARKERS = new Set(["no", "nr", "num", "numero", "nro", "bldg", "building"]);
+/** Street-type words in other languages (after romanisation), skipped like "street". */
+const FOREIGN_STREET_TYPES = new Set([
+	"rue", "bd", "chemin", "allee", "impasse", "calle", "avenida", "avda", "paseo", "carrer", "plaza", "via", "viale", "corso", "piazza",
+	"weg", "gasse", "platz", "allee", "ring", "damm", "straat", "laan", "plein", "gracht", "kade", "singel", "ul", "ulitsa", "bul", "bulevard",
+	"pl", "odos", "leoforos", "rehov", "רחוב", "شارع",
+]);
 
 export interface NormalisedStreet {
 	/** House number as written in digits, with a letter suffix kept ("12a"), or "" if none. */
@@ -418,7 +493,13 @@ function streetToken(t: string): string {
  * Also handles "Hauptstraße 5" (number after the name) and German compound street names.
  */
 export function normaliseStreet(street: string): NormalisedStreet {
-	const raw = wordTokens(fold(street));
+	const prepared = fold(street)
+		// Japanese block addresses: "栄6丁目9番4号" and "栄 6-9-4" are the same place.
+		.replace(/(\d+)\s*丁目\s*(\d+)\s*(?:番地?|-)\s*(\d+)\s*号?/g, " $1-$2-$3")
+		.replace(/(\d+)\s*番地?\s*(\d+)\s*号?/g, " $1-$2")
+		// A chain of three numbers "1-19-5" is one house number (chome-ban-go); kept as one token.
+		.replace(/(\d+)\s*-\s*(\d+)\s*-\s*(\d+)/g, " $1c$2c$3 ");
+	const raw = wordTokens(prepared);
 	const tokens: string[] = [];
 	const ordinal: number[] = [];
 	for (const t of raw) {
@@ -445,12 +526,13 @@ export function normaliseStreet(street: string): NormalisedStreet {
 			skipNext = true;
 			continue;
 		}
+		if (NUMBER_MARKERS.has(t) || FOREIGN_STREET_TYPES.has(t)) continue;
 		if (ordinal[i] === 1 && nameTokens.length === 0) {
 			// "3rd St", "Fifth Avenue": an ordinal is a street name, never a house number.
 			nameTokens.push(t);
 			continue;
 		}
-		if (/^\d+[a-z]?$/.test(t)) {
+		if (/^\d+([a-z]|(c\d+)+)?$/.test(t)) {
 			if (number === "") number = t;
 			else if (nameTokens.length === 0) nameTokens.push(t); // "1 E 113 St": 113 is the street name
 			continue;
@@ -463,7 +545,10 @@ export function normaliseStreet(street: string): NormalisedStreet {
 
 /** Postal code: upper case, no spaces or dashes; US ZIP+4 cut to the five-digit ZIP. */
 export function normalisePostalCode(code: string): string {
-	const s = fold(code).replace(/[^\p{L}\p{N}]/gu, "").toUpperCase();
+	let s = fold(code.replace(/〒/g, "")).replace(/[^\p{L}\p{N}]/gu, "").toUpperCase();
+	// Country prefix written before a numeric code: "D-80479", "F-13011", "BG-4697".
+	const prefixed = /^[A-Z]{1,2}(\d{4,6})$/.exec(s);
+	if (prefixed) s = prefixed[1] as string;
 	if (/^\d{9}$/.test(s)) return s.slice(0, 5);
 	return s;
 }
@@ -483,7 +568,6 @@ const COUNTRY_ALIASES: Record<string, string> = {
 	"united kingdom": "gb",
 	uk: "gb",
 	england: "gb",
-	"great britain": "gb",
 	germany: "de",
 	deutschland: "de",
 	france: "fr",
@@ -492,7 +576,6 @@ const COUNTRY_ALIASES: Record<string, string> = {
 	italy: "it",
 	italia: "it",
 	netherlands: "nl",
-	"the netherlands": "nl",
 	holland: "nl",
 	nederland: "nl",
 	belgium: "be",
@@ -521,13 +604,59 @@ const COUNTRY_ALIASES: Record<string, string> = {
 	mexico: "mx",
 	ireland: "ie",
 	portugal: "pt",
+	"republique francaise": "fr",
+	"united arab emirates": "ae",
+	uae: "ae",
+	emirates: "ae",
+	"الامارات العربية المتحدة": "ae",
+	"الإمارات العربية المتحدة": "ae",
+	israel: "il",
+	ישראל: "il",
+	greece: "gr",
+	hellas: "gr",
+	ellada: "gr",
+	ellas: "gr",
+	bulgaria: "bg",
+	balgariya: "bg",
+	日本: "jp",
+	nippon: "jp",
+	中国: "cn",
+	"south korea": "kr",
+	korea: "kr",
+	"new zealand": "nz",
+	"south africa": "za",
+	luxembourg: "lu",
+	"czech republic": "cz",
+	czechia: "cz",
+	hungary: "hu",
+	romania: "ro",
+	turkey: "tr",
+	turkiye: "tr",
+	russia: "ru",
+	"russian federation": "ru",
+	rossiya: "ru",
+	ukraine: "ua",
+	ukraina: "ua",
+	singapore: "sg",
+	"hong kong": "hk",
+	"saudi arabia": "sa",
+	argentina: "ar",
+	chile: "cl",
+	colombia: "co",
+	peru: "pe",
+	"great britain": "gb",
+	britain: "gb",
+	scotland: "gb",
+	wales: "gb",
+	"northern ireland": "gb",
 };
 
-/** Country: ISO-like two-letter code when known, otherwise the folded name. */
+/** Country: ISO two-letter code when known ("USA", "U.S.A.", "日本", "България" …), otherwise "" (not comparable). */
 export function normaliseCountry(country: string): string {
-	const s = wordTokens(fold(country)).join(" ");
-	if (s.length === 2) return s;
-	return COUNTRY_ALIASES[s] ?? s;
+	let s = wordTokens(fold(country)).join(" ");
+	s = s.replace(/^(the|republic of|kingdom of|state of|federal republic of) /, "");
+	if (/^[a-z]{2}$/.test(s)) return s === "uk" ? "gb" : s;
+	return COUNTRY_ALIASES[s] ?? "";
 }
 
 /** Digits of a phone number (extensions after "x"/"ext" dropped). */

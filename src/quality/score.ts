@@ -7,6 +7,8 @@ import { jaroWinkler, levenshteinRatio, phoneSimilarity } from "./comparators.ts
 import {
 	emailDomain,
 	FREE_MAIL_DOMAINS,
+	isLatin,
+	isNonLatin,
 	normaliseCity,
 	normaliseCountry,
 	normaliseName,
@@ -37,6 +39,19 @@ export interface PreparedRecord {
 	email: string;
 	website: string;
 	taxId: string;
+	/** Script of name / street / city: 1 Latin only, 2 no Latin at all, 0 mixed or empty. Latin vs non-Latin is not comparable. */
+	nameScript: number;
+	streetScript: number;
+	cityScript: number;
+}
+
+function script(folded: string): number {
+	return isLatin(folded) ? 1 : isNonLatin(folded) ? 2 : 0;
+}
+
+/** Values written in different scripts (Latin vs. kanji, Arabic, Hebrew …) cannot be compared letter by letter. */
+function incomparable(x: number, y: number): boolean {
+	return x + y === 3;
 }
 
 export function prepare(record: OrgRecord): PreparedRecord {
@@ -50,6 +65,7 @@ export function prepare(record: OrgRecord): PreparedRecord {
 		if (!postalCode) postalCode = normalisePostalCode(last);
 		streetNameTokens = streetNameTokens.slice(0, -1);
 	}
+	const city = normaliseCity(record.city ?? "");
 	const mail = (record.email ?? "").trim().toLowerCase();
 	const domain = emailDomain(mail);
 	const email = domain === "" ? "" : FREE_MAIL_DOMAINS.has(domain) ? mail : domain;
@@ -62,12 +78,15 @@ export function prepare(record: OrgRecord): PreparedRecord {
 		streetNameTokens,
 		streetFirst: street.firstWord,
 		postalCode,
-		city: normaliseCity(record.city ?? ""),
+		city,
 		country: normaliseCountry(record.country ?? ""),
 		phone: phoneDigits(record.phone ?? ""),
 		email,
 		website: websiteDomain(record.website ?? ""),
 		taxId: normaliseTaxId(record.taxId ?? ""),
+		nameScript: script(name.key),
+		streetScript: script(streetNameTokens.join(" ")),
+		cityScript: script(city),
 	};
 }
 
@@ -91,6 +110,7 @@ function tokenAgreement(a: string, b: string): number {
 export function nameSimilarity(a: PreparedRecord, b: PreparedRecord): number {
 	if (a.nameKey === b.nameKey) return a.nameKey === "" ? -1 : 1;
 	if (a.nameCompact === "" || b.nameCompact === "") return -1;
+	if (incomparable(a.nameScript, b.nameScript)) return -1;
 	if (a.nameCompact === b.nameCompact) return 0.98;
 	const ta = a.nameTokens;
 	const tb = b.nameTokens;
@@ -145,6 +165,7 @@ function streetNumberSimilarity(a: string, b: string): number {
 
 function streetNameSimilarity(a: PreparedRecord, b: PreparedRecord): number {
 	if (a.streetNameTokens.length === 0 || b.streetNameTokens.length === 0) return -1;
+	if (incomparable(a.streetScript, b.streetScript)) return -1;
 	let best = jaroWinkler(a.streetFirst, b.streetFirst);
 	if (best === 1) return 1;
 	// Any shared token of 3+ characters (street names with a prefix: "la cienega" / "cienega").
@@ -199,7 +220,7 @@ export function fieldSimilarity(field: FieldName, a: PreparedRecord, b: Prepared
 		case "postalCode":
 			return postalSimilarity(a.postalCode, b.postalCode);
 		case "city":
-			return citySimilarity(a.city, b.city);
+			return incomparable(a.cityScript, b.cityScript) ? -1 : citySimilarity(a.city, b.city);
 		case "country":
 			return !a.country || !b.country ? -1 : a.country === b.country ? 1 : 0;
 		case "phone":
@@ -278,11 +299,12 @@ export function addressCompatible(a: PreparedRecord, b: PreparedRecord): { compa
 		if (a.streetNumber !== b.streetNumber) return { compatible: false, agreeing };
 		agreeing.push("street number");
 	}
-	if (a.streetNameTokens.length && b.streetNameTokens.length) {
-		if (streetNameSimilarity(a, b) < 0.85) return { compatible: false, agreeing };
+	const street = streetNameSimilarity(a, b);
+	if (street >= 0) {
+		if (street < 0.85) return { compatible: false, agreeing };
 		agreeing.push("street");
 	}
-	if (a.city && b.city) {
+	if (a.city && b.city && !incomparable(a.cityScript, b.cityScript)) {
 		if (citySimilarity(a.city, b.city) < 0.9) return { compatible: false, agreeing };
 		agreeing.push("city");
 	}

@@ -9,7 +9,8 @@
  *
  * Rough m/u reasoning behind the anchors (m = P(agree | match), u = P(agree | non-match)):
  *   - tax id: m ≈ 0.99, u ≈ 1e-4               → +12; disagreement m≈0.01/u≈1 → -10
- *   - phone (last 7–9 digits): m ≈ 0.7, u ≈ 1e-3 → +7; disagreement (0.3 / 1) → about -2
+ *   - phone (last 7–9 digits): m ≈ 0.7, u ≈ 1e-3 → +7; disagreement is weak evidence (a switchboard
+ *     in one system, a person's direct line in the other): -1.5
  *   - exact normalised name: m ≈ 0.6, u ≈ 5e-3   → +7; very different name → -5
  *   - street number equal: m ≈ 0.9, u ≈ 0.08     → +3.5; different → -4
  *   - street name equal: m ≈ 0.9, u ≈ 0.1 within a block → +3
@@ -42,7 +43,7 @@ export const FIELD_MODELS = {
 	/** Country code exact. */
 	country: { anchors: [[0, -5], [1, 0.5]] },
 	/** Phone: last 9 digits 1, last 7 only 0.9, different 0. */
-	phone: { anchors: [[0, -2.5], [0.9, 6], [1, 7]] },
+	phone: { anchors: [[0, -1.5], [0.9, 6], [1, 7]] },
 	/** E-mail domain, free-mail domains ignored (a free-mail address compares as the whole address). */
 	email: { anchors: [[0, -1.5], [1, 5]] },
 	/** Web-site domain. */
