@@ -22,7 +22,8 @@ import {
 } from "./types.ts";
 
 const DAY = 86_400_000;
-const ERP_COMPANY = { name: "Accord Demo Inc.", abbr: "ADI", currency: "USD" };
+/** Matches the ERPNext sandbox's setup-wizard company by default. */
+export const DEFAULT_ERP_COMPANY = { name: "Accord Demo GmbH", abbr: "ADG", currency: "EUR" } as const;
 
 type Presence = "both" | "crm" | "erp";
 
@@ -195,6 +196,14 @@ class CrmIds {
 
 /** ERPNext names: unique per doctype with the suffix rule of the doctype. */
 class ErpNames {
+  /** Names are unique the way MariaDB's utf8mb4_unicode_ci compares them: case, accents and trailing spaces ignored. */
+  private static key(s: string): string {
+    return s
+      .normalize("NFKD")
+      .replace(/[\u0300-\u036f]/g, "")
+      .toLowerCase()
+      .trimEnd();
+  }
   private readonly used = new Map<string, Set<string>>();
   private readonly series = new Map<string, number>();
   private set(doctype: string): Set<string> {
@@ -209,16 +218,16 @@ class ErpNames {
   customer(customerName: string): string {
     const s = this.set("Customer");
     let name = customerName;
-    for (let n = 1; s.has(name); n++) name = `${customerName} - ${n}`;
-    s.add(name);
+    for (let n = 1; s.has(ErpNames.key(name)); n++) name = `${customerName} - ${n}`;
+    s.add(ErpNames.key(name));
     return name;
   }
   /** Contact/Address: base, then base-1, base-2, … */
   dashed(doctype: string, base: string): string {
     const s = this.set(doctype);
     let name = base;
-    for (let n = 1; s.has(name); n++) name = `${base}-${n}`;
-    s.add(name);
+    for (let n = 1; s.has(ErpNames.key(name)); n++) name = `${base}-${n}`;
+    s.add(ErpNames.key(name));
     return name;
   }
   /** Naming series PREFIX-YYYY-#####, counter per resolved prefix. */
@@ -384,6 +393,8 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
   const productCount = Math.max(1, Math.floor(opts.products ?? 50));
   const warehouseCount = Math.min(3, Math.max(2, Math.floor(opts.warehouses ?? 3)));
   const asOf = opts.asOf ?? "2026-11-01";
+  const co = { ...DEFAULT_ERP_COMPANY, ...opts.erpCompany };
+  const cur = co.currency;
   const asOfMs = Date.parse(`${asOf}T00:00:00Z`);
   if (!Number.isFinite(asOfMs)) throw new Error(`generate: asOf "${asOf}" is not a date (expected YYYY-MM-DD)`);
 
@@ -400,9 +411,9 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
   const crm: GeneratedCrm = { Account: [], Contact: [], Opportunity: [], Product: [], Case: [] };
   const erp: GeneratedErp = {
     Company: [],
+    Country: [],
     "Customer Group": [],
     Territory: [],
-    "Industry Type": [],
     UOM: [],
     "Item Group": [],
     Warehouse: [],
@@ -425,7 +436,8 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
   const erpMeta = (ms: number, extra: Record<string, unknown> = {}) => {
     const t = erpDateTime(ms, pTime);
     const m = erpDateTime(Math.min(asOfMs - 1000, ms + pTime.int(0, 200) * DAY), pTime);
-    return { creation: t, modified: m < t ? t : m, docstatus: 0, ...extra };
+    const owner = pTime.chance(0.7) ? "Administrator" : "jane.doe@example.com";
+    return { owner, creation: t, modified: m < t ? t : m, modified_by: owner, docstatus: 0, ...extra };
   };
   const crmMeta = (ms: number) => {
     const created = crmDateTime(ms);
@@ -450,11 +462,11 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
   // ── ERP masters
   const masterMs = asOfMs - 4 * 365 * DAY;
   erp.Company.push({
-    name: ERP_COMPANY.name,
-    company_name: ERP_COMPANY.name,
-    abbr: ERP_COMPANY.abbr,
-    default_currency: ERP_COMPANY.currency,
-    country: "United States",
+    name: co.name,
+    company_name: co.name,
+    abbr: co.abbr,
+    default_currency: co.currency,
+    country: "Germany",
     ...erpMeta(masterMs),
   });
   const groups = ["Commercial", "Government", "Non Profit", "Individual"];
@@ -473,6 +485,14 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
       parent_customer_group: "All Customer Groups",
       ...erpMeta(masterMs),
     });
+  for (const l of LOCALES) {
+    erp.Country.push({
+      name: l.country,
+      country_name: l.country,
+      code: l.code === "UK" ? "gb" : l.code.toLowerCase(),
+      ...erpMeta(masterMs),
+    });
+  }
   erp.Territory.push({
     name: "All Territories",
     territory_name: "All Territories",
@@ -488,7 +508,6 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
       parent_territory: "All Territories",
       ...erpMeta(masterMs),
     });
-  for (const ind of INDUSTRIES) erp["Industry Type"].push({ name: ind, industry: ind, ...erpMeta(masterMs) });
   for (const u of ["Nos", "Unit", "Hour", "Kg", "Meter", "Box"])
     erp.UOM.push({ name: u, uom_name: u, must_be_whole_number: u === "Nos" || u === "Box" ? 1 : 0, ...erpMeta(masterMs) });
   erp["Item Group"].push({
@@ -501,14 +520,14 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
   for (const g of ["Products", "Services", "Raw Material", "Consumable"]) {
     erp["Item Group"].push({ name: g, item_group_name: g, is_group: 0, parent_item_group: "All Item Groups", ...erpMeta(masterMs) });
   }
-  const whNames = ["Stores", "Finished Goods", "Goods In Transit"].slice(0, warehouseCount).map((w) => `${w} - ${ERP_COMPANY.abbr}`);
+  const whNames = ["Stores", "Finished Goods", "Work In Progress"].slice(0, warehouseCount).map((w) => `${w} - ${co.abbr}`);
   for (const wh of whNames) {
-    erp.Warehouse.push({ name: wh, warehouse_name: wh.split(" - ")[0], company: ERP_COMPANY.name, is_group: 0, ...erpMeta(masterMs) });
+    erp.Warehouse.push({ name: wh, warehouse_name: wh.split(" - ")[0], company: co.name, is_group: 0, ...erpMeta(masterMs) });
   }
   erp["Price List"].push({
     name: "Standard Selling",
     price_list_name: "Standard Selling",
-    currency: "USD",
+    currency: cur,
     selling: 1,
     buying: 0,
     enabled: 1,
@@ -517,7 +536,7 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
   erp["Price List"].push({
     name: "Standard Buying",
     price_list_name: "Standard Buying",
-    currency: "USD",
+    currency: cur,
     selling: 0,
     buying: 1,
     enabled: 1,
@@ -569,11 +588,11 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
         partNumber: pProducts.chance(0.1) ? pr.code.toLowerCase() : pr.code,
         status: "Active",
         listPrice: pr.crmPrice,
-        listPriceCurrency: "USD",
+        listPriceCurrency: cur,
         unitPrice: pr.crmPrice,
-        unitPriceCurrency: "USD",
+        unitPriceCurrency: cur,
         costPrice: pr.cost,
-        costPriceCurrency: "USD",
+        costPriceCurrency: cur,
         weight: pr.weight || null,
         description: pr.description,
         ...crmMeta(ms),
@@ -604,7 +623,7 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
         item_name: pr.name.slice(0, 140),
         price_list: "Standard Selling",
         price_list_rate: pr.price,
-        currency: "USD",
+        currency: cur,
         uom: pr.uom,
         selling: 1,
         buying: 0,
@@ -616,7 +635,7 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
         item_name: pr.name.slice(0, 140),
         price_list: "Standard Buying",
         price_list_rate: pr.cost,
-        currency: "USD",
+        currency: cur,
         uom: pr.uom,
         selling: 0,
         buying: 1,
@@ -1090,7 +1109,7 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
         lastStage: stage === "Closed Lost" ? p.pick(["Proposal", "Negotiation"]) : stage,
         probability: prob[stage],
         amount,
-        amountCurrency: "USD",
+        amountCurrency: cur,
         closeDate: isoDate(closeMs),
         leadSource: p.pick(leadSources),
         description: p.chance(0.3) ? `Quoted with ${lines.length} line(s); payment terms Net 30.` : null,
@@ -1206,15 +1225,15 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
       customer: d.customer,
       customer_name: d.customerName,
       territory: d.territory,
-      company: ERP_COMPANY.name,
+      company: co.name,
       order_type: "Sales",
       transaction_date: isoDate(d.ms),
       delivery_date: isoDate(delivery),
       po_no: pOrd.chance(0.6) ? `PO-${pOrd.digits(6)}` : null,
-      currency: "USD",
+      currency: cur,
       conversion_rate: 1,
       selling_price_list: "Standard Selling",
-      price_list_currency: "USD",
+      price_list_currency: cur,
       plc_conversion_rate: 1,
       set_warehouse: whNames[0],
       total_qty: totalQty,
@@ -1269,17 +1288,17 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
       naming_series: "ACC-SINV-.YYYY.-",
       customer: d.so.customer,
       customer_name: d.so.customer_name,
-      company: ERP_COMPANY.name,
+      company: co.name,
       posting_date: isoDate(d.ms),
       posting_time: "10:00:00",
       set_posting_time: 1,
       due_date: isoDate(due),
-      currency: "USD",
+      currency: cur,
       conversion_rate: 1,
       selling_price_list: "Standard Selling",
-      price_list_currency: "USD",
+      price_list_currency: cur,
       plc_conversion_rate: 1,
-      debit_to: `Debtors - ${ERP_COMPANY.abbr}`,
+      debit_to: `Debtors - ${co.abbr}`,
       is_return: 0,
       is_pos: 0,
       update_stock: 0,
@@ -1304,8 +1323,8 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
           amount: it.amount,
           price_list_rate: it.price_list_rate,
           discount_percentage: it.discount_percentage,
-          income_account: `Sales - ${ERP_COMPANY.abbr}`,
-          cost_center: `Main - ${ERP_COMPANY.abbr}`,
+          income_account: `Sales - ${co.abbr}`,
+          cost_center: `Main - ${co.abbr}`,
           warehouse: it.warehouse,
           sales_order: d.so.name,
           so_detail: it.name,
@@ -1327,15 +1346,15 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
       naming_series: "ACC-PAY-.YYYY.-",
       payment_type: "Receive",
       posting_date: isoDate(d.ms),
-      company: ERP_COMPANY.name,
+      company: co.name,
       mode_of_payment: pOrd.pick(["Wire Transfer", "Bank Draft", "Credit Card", "Cheque"]),
       party_type: "Customer",
       party: d.inv.customer,
       party_name: d.inv.customer_name,
-      paid_from: `Debtors - ${ERP_COMPANY.abbr}`,
-      paid_to: `Bank - ${ERP_COMPANY.abbr}`,
-      paid_from_account_currency: "USD",
-      paid_to_account_currency: "USD",
+      paid_from: `Debtors - ${co.abbr}`,
+      paid_to: `Bank - ${co.abbr}`,
+      paid_from_account_currency: cur,
+      paid_to_account_currency: cur,
       paid_amount: d.amount,
       received_amount: d.amount,
       source_exchange_rate: 1,
@@ -1378,7 +1397,7 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
   return {
     seed,
     asOf,
-    erpCompany: { ...ERP_COMPANY },
+    erpCompany: { ...co },
     crm,
     erp,
     truth,

@@ -18,9 +18,9 @@ export interface GeneratedCrm {
  */
 export interface GeneratedErp {
   Company: ErpDoc[];
+  Country: ErpDoc[];
   "Customer Group": ErpDoc[];
   Territory: ErpDoc[];
-  "Industry Type": ErpDoc[];
   UOM: ErpDoc[];
   "Item Group": ErpDoc[];
   Warehouse: ErpDoc[];
@@ -87,6 +87,8 @@ export interface GenerateOptions {
   warehouses?: number;
   /** Reference "today" (YYYY-MM-DD, default 2026-11-01): records are dated before it; invoice overdue status is relative to it. */
   asOf?: string;
+  /** The ERPNext company owning orders, invoices, warehouses and accounts (default: the ERPNext sandbox's "Accord Demo GmbH", ADG, EUR). All money is in its currency. */
+  erpCompany?: { name?: string; abbr?: string; currency?: string };
 }
 
 export interface GeneratedSummary {
