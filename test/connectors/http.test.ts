@@ -6,8 +6,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { AuthError, Duplicate, NotFound, RateLimited, Transient, ValidationRejected } from "../../src/errors.ts";
 import { HttpClient, type HttpClientOptions, parseRetryAfter, redact } from "../../src/connectors/http.ts";
+import { AuthError, Duplicate, NotFound, RateLimited, Transient, ValidationRejected } from "../../src/errors.ts";
 
 type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
 
@@ -286,14 +286,18 @@ describe("HttpClient", () => {
     logs.length = 0;
     handler = (req, res, n) => {
       const echoed = String(req.headers["x-api-key"]);
-      if (n % 2 === 1)
-        json(res, 503, { message: `bad key ${echoed}` }, { "X-Status-Reason": `key ${echoed} refused`, "Retry-After": "0" });
+      if (n % 2 === 1) json(res, 503, { message: `bad key ${echoed}` }, { "X-Status-Reason": `key ${echoed} refused`, "Retry-After": "0" });
       else json(res, 400, { message: `bad key ${echoed}` }, { "X-Status-Reason": `key ${echoed} refused` });
     };
     const c = client({ logger });
     const e = await c.request({ method: "GET", path: `/x?k=${SECRET}` }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ValidationRejected);
-    const dump = JSON.stringify(e) + String((e as Error).message) + String((e as Error).stack) + JSON.stringify((e as ValidationRejected).toJSON()) + logs.join("\n");
+    const dump =
+      JSON.stringify(e) +
+      String((e as Error).message) +
+      String((e as Error).stack) +
+      JSON.stringify((e as ValidationRejected).toJSON()) +
+      logs.join("\n");
     expect(logs.length).toBeGreaterThan(0);
     expect(dump).not.toContain(SECRET);
     expect(dump).toContain("[redacted]");

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { ValidationRejected } from "../../src/errors.ts";
 import {
   checkTimeZone,
   frappeCanonical,
@@ -8,6 +7,7 @@ import {
   localNaiveToIso,
   utcNaiveToIso,
 } from "../../src/connectors/time.ts";
+import { ValidationRejected } from "../../src/errors.ts";
 
 describe("connector time conversions", () => {
   it("EspoCRM UTC naive ↔ ISO, never with T or Z", () => {
