@@ -1,0 +1,124 @@
+/**
+ * In-memory tables of the emulated ERPNext: one Map per doctype (child rows live inside their
+ * parent document, as Frappe returns them), naming-series counters, a case-insensitive name index
+ * (MariaDB's default collation makes `name` lookups case-insensitive) and a per-doctype version
+ * used to cache sorted lists between writes.
+ */
+import type { DocTypeMeta } from "./meta.ts";
+
+export type Doc = Record<string, unknown>;
+
+export class ErpDb {
+  metas: Map<string, DocTypeMeta>;
+  readonly tables = new Map<string, Map<string, Doc>>();
+  readonly lower = new Map<string, Map<string, string>>();
+  counters = new Map<string, number>();
+  readonly versions = new Map<string, number>();
+  readonly sortCache = new Map<string, { version: number; rows: Doc[] }>();
+
+  constructor(metas: Map<string, DocTypeMeta>) {
+    this.metas = metas;
+  }
+
+  meta(doctype: string): DocTypeMeta | undefined {
+    return this.metas.get(doctype);
+  }
+
+  table(doctype: string): Map<string, Doc> {
+    let t = this.tables.get(doctype);
+    if (!t) {
+      t = new Map();
+      this.tables.set(doctype, t);
+      this.lower.set(doctype, new Map());
+    }
+    return t;
+  }
+
+  /** Exact-or-case-insensitive lookup, like `WHERE name = %s` on MariaDB. */
+  get(doctype: string, name: string): Doc | undefined {
+    const t = this.table(doctype);
+    const exact = t.get(name);
+    if (exact) return exact;
+    const real = this.lower.get(doctype)?.get(name.toLowerCase());
+    return real === undefined ? undefined : t.get(real);
+  }
+
+  exists(doctype: string, name: string): boolean {
+    return this.get(doctype, name) !== undefined;
+  }
+
+  put(doctype: string, doc: Doc): void {
+    const name = String(doc.name);
+    this.table(doctype).set(name, doc);
+    this.lower.get(doctype)?.set(name.toLowerCase(), name);
+    this.bump(doctype);
+  }
+
+  remove(doctype: string, name: string): boolean {
+    const t = this.table(doctype);
+    const doc = this.get(doctype, name);
+    if (!doc) return false;
+    t.delete(String(doc.name));
+    this.lower.get(doctype)?.delete(String(doc.name).toLowerCase());
+    this.bump(doctype);
+    return true;
+  }
+
+  /** Mark a doctype's rows changed (invalidates cached sort orders). */
+  bump(doctype: string): void {
+    this.versions.set(doctype, (this.versions.get(doctype) ?? 0) + 1);
+  }
+
+  version(doctype: string): number {
+    return this.versions.get(doctype) ?? 0;
+  }
+
+  all(doctype: string): IterableIterator<Doc> {
+    return this.table(doctype).values();
+  }
+
+  clear(): void {
+    this.tables.clear();
+    this.lower.clear();
+    this.counters.clear();
+    this.sortCache.clear();
+    for (const k of this.versions.keys()) this.bump(k);
+  }
+
+  /**
+   * `make_autoname` for a series like "SAL-ORD-.YYYY.-" or "HOOK-.####": resolves date tokens
+   * from `today` ("YYYY-MM-DD") and appends a zero-padded counter kept per resolved prefix.
+   */
+  nextSeriesName(series: string, today: string): string {
+    let pattern = series;
+    if (!pattern.includes("#")) pattern = `${pattern.endsWith(".") ? pattern : `${pattern}.`}#####`;
+    const parts = pattern.split(".");
+    let prefix = "";
+    let digits = 5;
+    for (const p of parts) {
+      if (/^#+$/.test(p)) {
+        digits = p.length;
+        continue;
+      }
+      switch (p) {
+        case "YYYY":
+          prefix += today.slice(0, 4);
+          break;
+        case "YY":
+          prefix += today.slice(2, 4);
+          break;
+        case "MM":
+          prefix += today.slice(5, 7);
+          break;
+        case "DD":
+          prefix += today.slice(8, 10);
+          break;
+        default:
+          prefix += p;
+      }
+    }
+    const n = (this.counters.get(prefix) ?? 0) + 1;
+    this.counters.set(prefix, n);
+    return `${prefix}${String(n).padStart(digits, "0")}`;
+  }
+}
