@@ -73,7 +73,9 @@ export function loadSpec(text: string, file: string): IntegrationSpec {
 
   const parsed = integrationFileSchema.safeParse(data);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
+    // unknown keys first, so that "missing `owner`" is not reported next to "unknown `ownr`, did you mean `owner`?"
+    const zodIssues = [...parsed.error.issues].sort((a, b) => Number(b.code === "unrecognized_keys") - Number(a.code === "unrecognized_keys"));
+    for (const issue of zodIssues) {
       const path = issue.path.filter((s): s is Seg => typeof s !== "symbol");
       // credentials are checked (without echoing values) by the semantic pass below
       if (path[0] === "systems" && path[2] === "credentials" && path.length > 3) continue;
@@ -684,8 +686,15 @@ function checkFields(ctx: Issues, fields: unknown[], base: Path, identity: { crm
         if (isRecord(step.dateFormat)) {
           for (const k of ["from", "to"] as const) {
             const v = step.dateFormat[k];
-            if (typeof v === "string" && v !== "iso" && v !== "epoch-ms" && !/YYYY|MM|DD|HH|mm|ss/.test(v)) {
-              ctx.add([...sp, "dateFormat", k], "value", `\`${show(v)}\` is not a date format`, 'iso, epoch-ms, or a pattern with tokens YYYY MM DD HH mm ss such as "DD.MM.YYYY"');
+            if (typeof v !== "string" || v === "iso" || v === "epoch-ms") continue;
+            const stray = /([YMDHhmsdy])\1+/.exec(v.replace(/YYYY|MM|DD|HH|mm|ss/g, ""));
+            if (!/YYYY|MM|DD|HH|mm|ss/.test(v) || stray) {
+              ctx.add(
+                [...sp, "dateFormat", k],
+                "value",
+                stray ? `\`${show(v)}\` has an unknown token \`${stray[0]}\`` : `\`${show(v)}\` is not a date format`,
+                'iso, epoch-ms, or a pattern with the tokens YYYY MM DD HH mm ss (case matters) such as "DD.MM.YYYY"',
+              );
             }
           }
         }

@@ -292,3 +292,31 @@ describe("identity fields", () => {
     expect(i?.line).toBe(16);
   });
 });
+
+describe("transform steps in the file", () => {
+  const withSteps = (steps: string) => MINIMAL.replace("direction: erp->crm }", `direction: erp->crm, toCrm: ${steps} }`);
+  it("date patterns: known tokens only, literal letters allowed", () => {
+    expect(loadSpec(withSteps('[ { dateFormat: { from: "YYYY-MM-DDTHH:mm:ss", to: "DD.MM.YYYY" } } ]'), "t.yaml").objects[0].fields[1].toCrm).toHaveLength(1);
+    const [i] = issuesOf(withSteps("[ { dateFormat: { from: dd/mm/yyyy, to: iso } } ]"));
+    expect(i.message).toContain("unknown token `dd`");
+    expect(i.path).toBe("objects.customer.fields[1].toCrm[0].dateFormat.from");
+  });
+  it("JSONata syntax errors are found at load time, with the step's position", () => {
+    const text = withSteps("[ { jsonata: '$sum(' } ]");
+    const [i] = issuesOf(text);
+    expect(i.message).toMatch(/JSONata syntax error/);
+    expect(i.line).toBe(16);
+    expect(i.column).toBe(text.split("\n")[15].indexOf("'$sum(") + 1);
+  });
+  it("a bad step names the forms; a bad value inside a step is pinpointed", () => {
+    const issues = issuesOf(withSteps("[ round, { scale: x }, { map: { a: b }, unmapped: maybe } ]"));
+    expect(issues.find((i) => i.path.endsWith("toCrm[0]"))?.expected).toContain("{ scale: n }");
+    expect(issues.find((i) => i.path.endsWith("toCrm[1].scale"))?.message).toBe("expected number, got a string");
+    expect(issues.find((i) => i.path.endsWith("toCrm[2].unmapped"))?.expected).toBe("one of: error, pass, default");
+  });
+  it("a typo'd top-level key is reported once, with the suggestion", () => {
+    const issues = issuesOf(MINIMAL.replace("owner:", "ownr:"));
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatchObject({ path: "ownr", line: 9, column: 1, expected: "did you mean `owner`?" });
+  });
+});
