@@ -433,13 +433,15 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
     EDGE_CASE_KINDS.map((k) => [k, { crm: [] as string[], erp: [] as string[] }]),
   ) as GeneratedData["edgeCases"];
 
-  const erpMeta = (ms: number, extra: Record<string, unknown> = {}) => {
+  const erpMeta = (msIn: number, extra: Record<string, unknown> = {}) => {
+    const ms = Math.min(msIn, asOfMs - 1000);
     const t = erpDateTime(ms, pTime);
     const m = erpDateTime(Math.min(asOfMs - 1000, ms + pTime.int(0, 200) * DAY), pTime);
     const owner = pTime.chance(0.7) ? "Administrator" : "jane.doe@example.com";
     return { owner, creation: t, modified: m < t ? t : m, modified_by: owner, docstatus: 0, ...extra };
   };
-  const crmMeta = (ms: number) => {
+  const crmMeta = (msIn: number) => {
+    const ms = Math.min(msIn, asOfMs - 1000);
     const created = crmDateTime(ms);
     const modified = crmDateTime(Math.min(asOfMs - 1000, ms + pTime.int(0, 200) * DAY + pTime.int(0, 86_399) * 1000));
     return { createdAt: created, modifiedAt: modified < created ? created : modified };
