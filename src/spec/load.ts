@@ -146,7 +146,11 @@ export function resolveCredentials(
 }
 
 /** The system's base URL with `${VAR}` references replaced from the environment. */
-export function resolveUrl(system: SystemSpec, env: Record<string, string | undefined> = process.env, opts: { side?: Side } = {}): string {
+export function resolveUrl(
+  system: SystemSpec,
+  env: Record<string, string | undefined> = process.env,
+  opts: { side?: Side; file?: string } = {},
+): string {
   const missing: string[] = [];
   const url = system.url.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
     const v = env[name];
@@ -156,7 +160,7 @@ export function resolveUrl(system: SystemSpec, env: Record<string, string | unde
   if (missing.length) {
     throw new SpecError(`Missing URL for the ${opts.side ?? system.type} system: set ${missing.join(", ")}.`, [
       {
-        file: "(environment)",
+        file: opts.file ?? "(environment)",
         line: 0,
         column: 0,
         path: `systems.${opts.side ?? system.type}.url`,

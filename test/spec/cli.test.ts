@@ -107,3 +107,18 @@ describe("accord schema and accord doc", () => {
     }
   });
 });
+
+describe("accord validate --check-env", () => {
+  it("names every unset variable (exit 2) and passes when all are set, never printing values", () => {
+    const missing = accord("validate", "examples/espocrm-erpnext.yaml", "--check-env");
+    expect(missing.code).toBe(2);
+    for (const v of ["ESPOCRM_URL", "ESPOCRM_API_KEY", "ERPNEXT_URL", "ERPNEXT_API_KEY", "ERPNEXT_API_SECRET"]) expect(missing.stderr).toContain(v);
+    const env = { ESPOCRM_URL: "http://crm.local", ESPOCRM_API_KEY: "k-espo-123", ERPNEXT_URL: "http://erp.local", ERPNEXT_API_KEY: "k-erp-456", ERPNEXT_API_SECRET: "s-erp-789" };
+    const r = spawnSync(node, ["--disable-warning=ExperimentalWarning", "src/cli/main.ts", "validate", "examples/espocrm-erpnext.yaml", "--check-env"], {
+      encoding: "utf8",
+      env: { ...process.env, ...env },
+    });
+    expect(r.status).toBe(0);
+    for (const v of Object.values(env).filter((x) => !x.startsWith("http"))) expect(r.stdout + r.stderr).not.toContain(v);
+  });
+});
