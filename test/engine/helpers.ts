@@ -99,11 +99,11 @@ export interface World {
   spec: IntegrationSpec;
 }
 
-export async function makeWorld(o: SpecOptions = {}): Promise<World> {
+export async function makeWorld(o: SpecOptions = {}, storeFile = ":memory:"): Promise<World> {
   const clock = new TestClock();
   const crm = new MemoryConnector({ type: "memory-crm", user: "accord-crm", clock, idPrefix: "acc" });
   const erp = new MemoryConnector({ type: "memory-erp", user: "accord-erp", clock, idPrefix: "CUST", idField: "name" });
-  const store = await openStore({ file: ":memory:" });
+  const store = await openStore({ file: storeFile });
   const spec = makeSpec(o);
   return { ctx: { spec, store, crm, erp, clock: () => clock.now() }, store, crm, erp, clock, spec };
 }

@@ -1,3 +1,7 @@
+import { createHash } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { planSync, resolveReview, runSync } from "../../src/engine/index.ts";
 import { ValidationRejected } from "../../src/errors.ts";
@@ -365,6 +369,32 @@ describe("dry run", () => {
   });
 });
 
+describe("dry run on a file store", () => {
+  it("leaves the SQLite database file byte-identical", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "accord-engine-"));
+    try {
+      const file = join(dir, "accord.db");
+      const w = await world({}, file);
+      const p = await linkedPair(w);
+      w.crm.edit("Account", p.crmId, { name: "Acme Planned", industry: "Mining" });
+      w.erp.add("Customer", { customer_name: "New ERP" }, "erika");
+      w.crm.add("Account", { name: "New CRM", cErpId: null });
+      const hash = async () => {
+        const h = createHash("sha256");
+        for (const f of [file, `${file}-wal`]) h.update(await readFile(f).catch(() => Buffer.alloc(0)));
+        return h.digest("hex");
+      };
+      const before = await hash();
+      const plan = await planSync(w.ctx);
+      expect(plan.totals.read).toBeGreaterThanOrEqual(3);
+      expect(plan.totals.quarantined).toBe(1);
+      expect(await hash()).toBe(before);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("exactly-once creates (invariant 2)", () => {
   it("a crash after the remote CRM create: the next run finds the record by identity and does not duplicate it", async () => {
     const w = await world();
@@ -437,22 +467,26 @@ describe("cursors (invariant 6)", () => {
 });
 
 describe("optimistic concurrency", () => {
-  it("a concurrent edit between read and write: re-read, re-plan, nothing lost", async () => {
-    const w = await world();
+  it("a concurrent edit between read and write: the write is refused, the record re-read and re-planned, nothing lost", async () => {
+    const w = await world(); // conflict: review
     const p = await linkedPair(w);
     w.erp.edit("Customer", p.erpId, { website: "erp.example" }, "erika");
     let once = true;
     w.crm.onUpdate = (_entity, id) => {
       if (once && id === p.crmId) {
         once = false;
-        w.crm.edit("Account", p.crmId, { name: "Concurrent Name" }, "bob");
+        // bob edits the very field Accord is about to write
+        w.crm.edit("Account", p.crmId, { website: "bob.example", name: "Bob's Name" }, "bob");
       }
     };
     const r = await runSync(w.ctx);
     balanced(r.objects[0].counts);
-    expect(w.crm.get("Account", p.crmId)?.values).toMatchObject({ website: "erp.example", name: "Concurrent Name" });
-    await runSync(w.ctx);
-    expect(w.erp.get("Customer", p.erpId)?.values.customer_name).toBe("Concurrent Name");
+    // bob's edit survived (no lost update); re-planned, it is now a true conflict → review
+    expect(w.crm.get("Account", p.crmId)?.values).toMatchObject({ website: "bob.example", name: "Bob's Name" });
+    const open = await w.store.listReviews("test", { status: "open" });
+    expect(open.map((i) => i.field)).toEqual(["website|website"]);
+    // and bob's one-sided name change flowed on
+    expect(w.erp.get("Customer", p.erpId)?.values.customer_name).toBe("Bob's Name");
   });
 });
 
