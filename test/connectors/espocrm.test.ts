@@ -128,6 +128,16 @@ describe("espocrm connector: the system's traps", () => {
     expect(records.length).toBe(3);
   });
 
+  it("a cursor inside a second shared by many records continues exactly after it (second-precision keyset)", async () => {
+    const ids = await h.seed(10, "sec", { sameTimestamp: true });
+    const filter = [{ field: "name", op: "like" as const, value: "sec-%" }];
+    const it1 = c.readChanges("Account", { pageSize: 4, filter })[Symbol.asyncIterator]();
+    const first = (await it1.next()).value as { records: { id: string }[]; cursor: { modifiedAt: string; id: string } };
+    expect(first.records.length).toBe(4);
+    const rest = await walk(c, "Account", { pageSize: 4, filter, since: first.cursor });
+    expect(rest.records.map((r) => r.id).sort()).toEqual(ids.filter((id) => !first.records.some((r) => r.id === id)).sort());
+  });
+
   it("create answered 409 duplicate → Duplicate carrying the existing ids", async () => {
     const first = await c.create("Account", { name: "Dup Industries" });
     const e = await c.create("Account", { name: "Dup Industries" }).catch((x: unknown) => x);

@@ -493,9 +493,11 @@ export class ErpNextConnector implements Connector {
         throw new ValidationRejected(`erpnext: cursor modifiedAt "${opts.since.modifiedAt}" is not an ISO datetime.`, {
           where: { system: SYSTEM, object: entity },
         });
-      // The cursor carries milliseconds; ERPNext stores microseconds. Starting at the cursor's
-      // millisecond re-reads the few rows inside it (harmless) and can never miss one.
-      from = isoToLocalNaive(ms - Math.max(0, opts.overlapMs ?? 0), tz);
+      if ((opts.overlapMs ?? 0) > 0) from = isoToLocalNaive(ms - (opts.overlapMs ?? 0), tz);
+      // The cursor carries milliseconds, ERPNext microseconds: keyset from (t.000, id) re-reads
+      // the rows later inside that millisecond (harmless) and can never skip one — a row at
+      // exactly t.000000 with a name <= id sorted before the cursor's row, so it was read.
+      else after = { t: isoToLocalNaive(ms, tz), name: opts.since.id };
     }
     for (;;) {
       const filters: FilterTuple[] = [];
