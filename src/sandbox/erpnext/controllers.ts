@@ -230,7 +230,28 @@ function computeTotals(doc: Doc): void {
   doc.base_in_words = inWords(money(grand * cr), str(doc.currency));
 }
 
-const ONES = ["", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten", "Eleven", "Twelve", "Thirteen", "Fourteen", "Fifteen", "Sixteen", "Seventeen", "Eighteen", "Nineteen"];
+const ONES = [
+  "",
+  "One",
+  "Two",
+  "Three",
+  "Four",
+  "Five",
+  "Six",
+  "Seven",
+  "Eight",
+  "Nine",
+  "Ten",
+  "Eleven",
+  "Twelve",
+  "Thirteen",
+  "Fourteen",
+  "Fifteen",
+  "Sixteen",
+  "Seventeen",
+  "Eighteen",
+  "Nineteen",
+];
 const TENS = ["", "", "Twenty", "Thirty", "Forty", "Fifty", "Sixty", "Seventy", "Eighty", "Ninety"];
 function words(n: number): string {
   if (n < 20) return ONES[n];
@@ -261,16 +282,25 @@ function checkCreditLimit(doc: Doc, tx: Tx, extra: number): void {
   if (!limit || cint(row?.bypass_credit_limit_check)) return;
   let outstanding = 0;
   for (const inv of tx.all("Sales Invoice")) {
-    if (inv.customer === doc.customer && cint(inv.docstatus) === 1 && inv.company === doc.company) outstanding += flt(inv.outstanding_amount);
+    if (inv.customer === doc.customer && cint(inv.docstatus) === 1 && inv.company === doc.company)
+      outstanding += flt(inv.outstanding_amount);
   }
   for (const so of tx.all("Sales Order")) {
-    if (so.customer === doc.customer && cint(so.docstatus) === 1 && so.company === doc.company && so.name !== doc.name && !["Closed", "Completed"].includes(str(so.status))) {
+    if (
+      so.customer === doc.customer &&
+      cint(so.docstatus) === 1 &&
+      so.company === doc.company &&
+      so.name !== doc.name &&
+      !["Closed", "Completed"].includes(str(so.status))
+    ) {
       outstanding += flt(so.grand_total) * (1 - flt(so.per_billed) / 100);
     }
   }
   const total = money(outstanding + extra);
   if (total > limit) {
-    throw frappeThrow("ValidationError", `Credit limit has been crossed for customer ${doc.customer} (${total}/${limit})`, { title: "Credit Limit Crossed" });
+    throw frappeThrow("ValidationError", `Credit limit has been crossed for customer ${doc.customer} (${total}/${limit})`, {
+      title: "Credit Limit Crossed",
+    });
   }
 }
 
@@ -324,7 +354,9 @@ const salesOrder: Controller = {
         for (const r of rows(doc, "items")) {
           if (!r.delivery_date) r.delivery_date = doc.delivery_date;
           if (str(doc.transaction_date) > str(r.delivery_date)) {
-            throw frappeThrow("ValidationError", "Expected Delivery Date should be after Sales Order Date", { title: "Invalid Delivery Date" });
+            throw frappeThrow("ValidationError", "Expected Delivery Date should be after Sales Order Date", {
+              title: "Invalid Delivery Date",
+            });
           }
         }
       } else {
@@ -339,7 +371,10 @@ const salesOrder: Controller = {
     if (doc.po_no && doc.customer) {
       for (const other of tx.all("Sales Order")) {
         if (other.name !== doc.name && other.po_no === doc.po_no && other.customer === doc.customer && cint(other.docstatus) < 2) {
-          throw frappeThrow("ValidationError", `Sales Order ${bold(other.name)} already exists against Customer's Purchase Order ${bold(doc.po_no)}. To allow multiple Sales Orders, Enable ${bold("Allow Multiple Sales Orders Against a Customer's Purchase Order")} in ${bold("Selling Settings")}`);
+          throw frappeThrow(
+            "ValidationError",
+            `Sales Order ${bold(other.name)} already exists against Customer's Purchase Order ${bold(doc.po_no)}. To allow multiple Sales Orders, Enable ${bold("Allow Multiple Sales Orders Against a Customer's Purchase Order")} in ${bold("Selling Settings")}`,
+          );
         }
       }
     }
@@ -446,7 +481,7 @@ const salesInvoice: Controller = {
     doc.outstanding_amount = doc.docstatus === 1 ? doc.outstanding_amount : flt(doc.rounded_total) || flt(doc.grand_total);
     doc.status = "Draft";
   },
-  beforeSubmit(doc, tx, env) {
+  beforeSubmit(doc, _tx, env) {
     if (!cint(doc.set_posting_time)) {
       doc.posting_date = env.clock.today();
       doc.posting_time = env.clock.nowTime();
@@ -523,7 +558,10 @@ const paymentEntry: Controller = {
           throw frappeThrow("ValidationError", `${r.reference_doctype} ${r.reference_name} must be submitted`);
         }
         if (doc.party && ref.customer && ref.customer !== doc.party) {
-          throw frappeThrow("ValidationError", `Row #${r.idx}: ${r.reference_doctype} ${r.reference_name} does not belong to Customer ${doc.party}`);
+          throw frappeThrow(
+            "ValidationError",
+            `Row #${r.idx}: ${r.reference_doctype} ${r.reference_name} does not belong to Customer ${doc.party}`,
+          );
         }
         r.total_amount = flt(ref.rounded_total) || flt(ref.grand_total);
         r.outstanding_amount =
@@ -575,7 +613,8 @@ function allocate(pe: Doc, tx: Tx, env: Env, sign: 1 | -1): void {
     } else if (dt === "Sales Order") {
       ref.advance_paid = money(flt(ref.advance_paid) + dir * flt(r.allocated_amount));
       const gt = flt(ref.rounded_total) || flt(ref.grand_total);
-      ref.advance_payment_status = flt(ref.advance_paid) <= 0 ? "Not Requested" : flt(ref.advance_paid) >= gt ? "Fully Paid" : "Partially Paid";
+      ref.advance_payment_status =
+        flt(ref.advance_paid) <= 0 ? "Not Requested" : flt(ref.advance_paid) >= gt ? "Fully Paid" : "Partially Paid";
     } else continue;
     ref.modified = env.clock.now();
     ref.modified_by = tx.user;
@@ -613,8 +652,10 @@ const stockEntry: Controller = {
       r.transfer_qty = flt(flt(r.qty) * flt(r.conversion_factor), 6);
       r.basic_amount = money(flt(r.transfer_qty) * flt(r.basic_rate));
       r.amount = r.basic_amount;
-      if (doc.stock_entry_type !== "Material Receipt" && !r.s_warehouse) throw frappeThrow("ValidationError", `Row ${r.idx}: Source Warehouse is mandatory`);
-      if (doc.stock_entry_type !== "Material Issue" && !r.t_warehouse) throw frappeThrow("ValidationError", `Row ${r.idx}: Target Warehouse is mandatory`);
+      if (doc.stock_entry_type !== "Material Receipt" && !r.s_warehouse)
+        throw frappeThrow("ValidationError", `Row ${r.idx}: Source Warehouse is mandatory`);
+      if (doc.stock_entry_type !== "Material Issue" && !r.t_warehouse)
+        throw frappeThrow("ValidationError", `Row ${r.idx}: Target Warehouse is mandatory`);
       if (r.s_warehouse) outVal += flt(r.amount);
       if (r.t_warehouse) inVal += flt(r.amount);
     }
@@ -639,7 +680,10 @@ const stockEntry: Controller = {
 // ------------------------------------------------------------------------------------- parties
 
 function contactFullName(doc: Doc): string {
-  const parts = [doc.first_name, doc.middle_name, doc.last_name].map(str).map((s) => s.trim()).filter(Boolean);
+  const parts = [doc.first_name, doc.middle_name, doc.last_name]
+    .map(str)
+    .map((s) => s.trim())
+    .filter(Boolean);
   return parts.length ? parts.join(" ") : str(doc.company_name).trim();
 }
 
@@ -665,7 +709,8 @@ const contact: Controller = {
       ["is_primary_phone", "phone", "Phone"],
       ["is_primary_mobile_no", "mobile_no", "Mobile No"],
     ] as const) {
-      if (phones.filter((p) => cint(p[flag])).length > 1) throw frappeThrow("ValidationError", `Only one ${bold(label)} can be set as primary.`);
+      if (phones.filter((p) => cint(p[flag])).length > 1)
+        throw frappeThrow("ValidationError", `Only one ${bold(label)} can be set as primary.`);
       doc[field] = str(phones.find((p) => cint(p[flag]))?.phone);
     }
     for (const l of rows(doc, "links")) {
@@ -769,7 +814,10 @@ const customer: Controller = {
     }
     if (doc.customer_primary_address) {
       const a = tx.get("Address", str(doc.customer_primary_address));
-      if (a) doc.primary_address = [a.address_line1, a.address_line2, [a.pincode, a.city].filter(Boolean).join(" "), a.country].filter(Boolean).join("<br>\n");
+      if (a)
+        doc.primary_address = [a.address_line1, a.address_line2, [a.pincode, a.city].filter(Boolean).join(" "), a.country]
+          .filter(Boolean)
+          .join("<br>\n");
     }
   },
   afterInsert(doc, tx, env) {
@@ -821,7 +869,12 @@ const item: Controller = {
   },
   afterInsert(doc, tx, env) {
     if (flt(doc.standard_rate)) {
-      services.docs?.insert(tx, "Item Price", { item_code: doc.name, price_list: env.settings.sellingPriceList, price_list_rate: doc.standard_rate, uom: doc.stock_uom });
+      services.docs?.insert(tx, "Item Price", {
+        item_code: doc.name,
+        price_list: env.settings.sellingPriceList,
+        price_list_rate: doc.standard_rate,
+        uom: doc.stock_uom,
+      });
     }
     if (flt(doc.opening_stock) && cint(doc.is_stock_item)) {
       const wh = str(rows(doc, "item_defaults")[0]?.default_warehouse) || env.settings.defaultWarehouse;
@@ -856,7 +909,13 @@ const itemPrice: Controller = {
     for (const p of tx.all("Item Price")) {
       if (p.name === doc.name) continue;
       if (p.item_code !== doc.item_code || p.price_list !== doc.price_list) continue;
-      if (str(p.uom) !== str(doc.uom) || str(p.customer) !== str(doc.customer) || str(p.supplier) !== str(doc.supplier) || str(p.batch_no) !== str(doc.batch_no)) continue;
+      if (
+        str(p.uom) !== str(doc.uom) ||
+        str(p.customer) !== str(doc.customer) ||
+        str(p.supplier) !== str(doc.supplier) ||
+        str(p.batch_no) !== str(doc.batch_no)
+      )
+        continue;
       const aFrom = str(p.valid_from) || "0001-01-01";
       const aTo = str(p.valid_upto) || "9999-12-31";
       const bFrom = str(doc.valid_from) || "0001-01-01";
@@ -888,7 +947,16 @@ const customField: Controller = {
   afterInsert(doc, tx) {
     const meta = tx.db.meta(str(doc.dt));
     if (!meta) return;
-    const f = makeField([str(doc.fieldname), str(doc.fieldtype) || "Data", (doc.options as string) || null, `${cint(doc.reqd) ? "r" : ""}${cint(doc.read_only) ? "o" : ""}${cint(doc.allow_on_submit) ? "s" : ""}${cint(doc.unique) ? "u" : ""}${cint(doc.hidden) ? "h" : ""}${cint(doc.in_list_view) ? "l" : ""}`, (doc.default as string) ?? null], true);
+    const f = makeField(
+      [
+        str(doc.fieldname),
+        str(doc.fieldtype) || "Data",
+        (doc.options as string) || null,
+        `${cint(doc.reqd) ? "r" : ""}${cint(doc.read_only) ? "o" : ""}${cint(doc.allow_on_submit) ? "s" : ""}${cint(doc.unique) ? "u" : ""}${cint(doc.hidden) ? "h" : ""}${cint(doc.in_list_view) ? "l" : ""}`,
+        (doc.default as string) ?? null,
+      ],
+      true,
+    );
     if (doc.label) f.label = str(doc.label);
     f.insert_after = (doc.insert_after as string) || null;
     const at = f.insert_after ? meta.fields.findIndex((x) => x.fieldname === f.insert_after) : -1;
@@ -943,7 +1011,8 @@ const webhook: Controller = {
     if (doc.request_structure === "JSON" && doc.webhook_json) {
       // frappe checks the template renders valid JSON with a sample doc; we only check braces balance
     }
-    if (cint(doc.enable_security) && !doc.webhook_secret) throw frappeThrow("ValidationError", "Webhook Secret is mandatory when security is enabled");
+    if (cint(doc.enable_security) && !doc.webhook_secret)
+      throw frappeThrow("ValidationError", "Webhook Secret is mandatory when security is enabled");
   },
 };
 

@@ -67,7 +67,13 @@ function coerceValue(df: DocField, v: unknown): unknown {
 }
 
 /** Copy known fields of `body` into `target` (unknown keys ignored, as Frappe does). */
-export function applyValues(meta: DocTypeMeta, target: Doc, body: Doc, childMeta: (dt: string) => DocTypeMeta | undefined, skipTables = false): void {
+export function applyValues(
+  meta: DocTypeMeta,
+  target: Doc,
+  body: Doc,
+  childMeta: (dt: string) => DocTypeMeta | undefined,
+  skipTables = false,
+): void {
   for (const [k, v] of Object.entries(body)) {
     const df = meta.fieldMap.get(k);
     if (!df) continue;
@@ -167,7 +173,11 @@ export class DocumentService {
         const found = tx.get(target, String(v));
         if (!found) bad.push(`${prefix}${df.label}: ${String(v)}`);
         else if (found.name !== v) d[df.fieldname] = found.name;
-        else if (found.docstatus === 2 && tx.db.meta(target)?.is_submittable && !["amended_from", "return_against"].includes(df.fieldname)) {
+        else if (
+          found.docstatus === 2 &&
+          tx.db.meta(target)?.is_submittable &&
+          !["amended_from", "return_against"].includes(df.fieldname)
+        ) {
           throw frappeThrow("CancelledLinkError", `Cannot link cancelled document: ${target} ${String(v)}`);
         }
       }
@@ -328,7 +338,8 @@ export class DocumentService {
     setFieldDefaults(meta, doc, env);
     this.prepareChildren(tx, meta, doc);
     const wantDocstatus = cint(body.docstatus);
-    if (wantDocstatus === 2) throw new FrappeError("DocstatusTransitionError", { exception: "Cannot change docstatus from 0 (Draft) to 2 (Cancelled)" });
+    if (wantDocstatus === 2)
+      throw new FrappeError("DocstatusTransitionError", { exception: "Cannot change docstatus from 0 (Draft) to 2 (Cancelled)" });
     if (wantDocstatus === 1 && !meta.is_submittable) {
       throw frappeThrow("ValidationError", `Cannot submit ${doctype}: it is not submittable`);
     }
@@ -412,9 +423,12 @@ export class DocumentService {
     const current = cint(stored.docstatus);
     const target = body.docstatus === undefined || body.docstatus === null ? current : cint(body.docstatus);
     if (current === 2) throw new FrappeError("ValidationError", { exception: "Cannot edit cancelled document" });
-    if (current === 0 && target === 2) throw new FrappeError("DocstatusTransitionError", { exception: "Cannot change docstatus from 0 (Draft) to 2 (Cancelled)" });
-    if (current === 1 && target === 0) throw new FrappeError("DocstatusTransitionError", { exception: "Cannot change docstatus from 1 (Submitted) to 0 (Draft)" });
-    if (target === 1 && current === 0 && !meta.is_submittable) throw frappeThrow("ValidationError", `Cannot submit ${doctype}: it is not submittable`);
+    if (current === 0 && target === 2)
+      throw new FrappeError("DocstatusTransitionError", { exception: "Cannot change docstatus from 0 (Draft) to 2 (Cancelled)" });
+    if (current === 1 && target === 0)
+      throw new FrappeError("DocstatusTransitionError", { exception: "Cannot change docstatus from 1 (Submitted) to 0 (Draft)" });
+    if (target === 1 && current === 0 && !meta.is_submittable)
+      throw frappeThrow("ValidationError", `Cannot submit ${doctype}: it is not submittable`);
 
     const doc = cloneDoc(stored);
     const patch = { ...body };
@@ -473,7 +487,9 @@ export class DocumentService {
       const before = (stored[tf.fieldname] ?? []) as Doc[];
       const after = (doc[tf.fieldname] ?? []) as Doc[];
       if (before.length !== after.length && !tf.allow_on_submit) {
-        throw frappeThrow("UpdateAfterSubmitError", `Not allowed to change ${bold(tf.label)} after submission`, { title: "Cannot Update After Submit" });
+        throw frappeThrow("UpdateAfterSubmitError", `Not allowed to change ${bold(tf.label)} after submission`, {
+          title: "Cannot Update After Submit",
+        });
       }
       after.forEach((r, i) => {
         const o = before.find((x) => x.name === r.name) ?? before[i];
@@ -493,7 +509,8 @@ export class DocumentService {
     if (sentModified !== undefined) this.checkIfLatest(stored, sentModified);
     if (!meta.is_submittable) throw frappeThrow("ValidationError", `Cannot submit ${doctype}: it is not submittable`);
     const current = cint(stored.docstatus);
-    if (current === 1 && !alreadyValidated) throw new FrappeError("DocstatusTransitionError", { exception: "Cannot change docstatus from 1 (Submitted) to 1 (Submitted)" });
+    if (current === 1 && !alreadyValidated)
+      throw new FrappeError("DocstatusTransitionError", { exception: "Cannot change docstatus from 1 (Submitted) to 1 (Submitted)" });
     if (current === 2) throw new FrappeError("ValidationError", { exception: "Cannot edit cancelled document" });
     const doc = alreadyValidated ? stored : cloneDoc(stored);
     const ctl = this.controllers.get(doctype);
@@ -519,8 +536,10 @@ export class DocumentService {
     const meta = this.meta(tx, doctype);
     const stored = this.load(tx, doctype, name);
     const current = cint(stored.docstatus);
-    if (current === 0) throw new FrappeError("DocstatusTransitionError", { exception: "Cannot change docstatus from 0 (Draft) to 2 (Cancelled)" });
-    if (current === 2) throw new FrappeError("DocstatusTransitionError", { exception: "Cannot change docstatus from 2 (Cancelled) to 2 (Cancelled)" });
+    if (current === 0)
+      throw new FrappeError("DocstatusTransitionError", { exception: "Cannot change docstatus from 0 (Draft) to 2 (Cancelled)" });
+    if (current === 2)
+      throw new FrappeError("DocstatusTransitionError", { exception: "Cannot change docstatus from 2 (Cancelled) to 2 (Cancelled)" });
     const doc = cloneDoc(stored);
     doc.docstatus = 2;
     const ctl = this.controllers.get(doctype);
@@ -535,7 +554,12 @@ export class DocumentService {
   }
 
   /** Docs (not cancelled; submitted only when `submittedOnly`) that link to `target`. */
-  findLinks(tx: Tx, targetDoctype: string, targetName: string, submittedOnly: boolean): Array<{ doctype: string; name: string; row?: number }> {
+  findLinks(
+    tx: Tx,
+    targetDoctype: string,
+    targetName: string,
+    submittedOnly: boolean,
+  ): Array<{ doctype: string; name: string; row?: number }> {
     const out: Array<{ doctype: string; name: string; row?: number }> = [];
     const ignore = new Set(this.controllers.get(targetDoctype)?.ignoreLinkedDoctypes ?? []);
     for (const m of tx.db.metas.values()) {
@@ -546,7 +570,9 @@ export class DocumentService {
         .filter((x) => x.cm)
         .map((x) => ({
           field: x.tf.fieldname,
-          links: (x.cm as DocTypeMeta).valueFields.filter((f) => (f.fieldtype === "Link" && f.options === targetDoctype) || f.fieldtype === "Dynamic Link"),
+          links: (x.cm as DocTypeMeta).valueFields.filter(
+            (f) => (f.fieldtype === "Link" && f.options === targetDoctype) || f.fieldtype === "Dynamic Link",
+          ),
         }))
         .filter((x) => x.links.length);
       if (!direct.length && !childSpecs.length) continue;
@@ -633,7 +659,12 @@ export class DocumentService {
       const tables = m.tableFields
         .map((tf) => ({ field: tf.fieldname, cm: tx.db.meta(String(tf.options)) }))
         .filter((x) => x.cm)
-        .map((x) => ({ field: x.field, links: (x.cm as DocTypeMeta).valueFields.filter((f) => (f.fieldtype === "Link" && f.options === doctype) || f.fieldtype === "Dynamic Link") }))
+        .map((x) => ({
+          field: x.field,
+          links: (x.cm as DocTypeMeta).valueFields.filter(
+            (f) => (f.fieldtype === "Link" && f.options === doctype) || f.fieldtype === "Dynamic Link",
+          ),
+        }))
         .filter((x) => x.links.length);
       if (!direct.length && !tables.length) continue;
       const hits = (d: Doc, f: DocField) => d[f.fieldname] === old && (f.fieldtype === "Link" || d[String(f.options)] === doctype);

@@ -53,18 +53,14 @@ export class FrappeError extends Error {
   readonly exceptionText: string;
   readonly errorMessage?: string;
 
-  constructor(
-    excType: string,
-    opts: { messages?: ServerMessage[]; exception?: string; status?: number; errorMessage?: string } = {},
-  ) {
+  constructor(excType: string, opts: { messages?: ServerMessage[]; exception?: string; status?: number; errorMessage?: string } = {}) {
     const first = opts.messages?.[0]?.message ?? opts.exception ?? excType;
     super(first);
     this.excType = excType;
     this.status = opts.status ?? STATUS[excType] ?? 500;
     this.messages = opts.messages ?? [];
     const module = excType === "OperationalError" ? "pymysql.err" : excType === "AttributeError" ? "builtins" : "frappe.exceptions";
-    this.exceptionText =
-      opts.exception !== undefined ? `${module}.${excType}: ${opts.exception}` : `${module}.${excType}`;
+    this.exceptionText = opts.exception !== undefined ? `${module}.${excType}: ${opts.exception}` : `${module}.${excType}`;
     this.errorMessage = opts.errorMessage;
   }
 }
@@ -110,7 +106,9 @@ export function v1ErrorBody(err: FrappeError, traceback: boolean): Record<string
   const body: Record<string, unknown> = { exc_type: err.excType };
   if (traceback && err.status !== 404) {
     body.exception = err.exceptionText;
-    body.exc = pyJsonDumps([`Traceback (most recent call last):\n  File "apps/frappe/frappe/app.py", line 114, in application\n    response = frappe.api.handle(request)\n${err.exceptionText}\n`]);
+    body.exc = pyJsonDumps([
+      `Traceback (most recent call last):\n  File "apps/frappe/frappe/app.py", line 114, in application\n    response = frappe.api.handle(request)\n${err.exceptionText}\n`,
+    ]);
   }
   if (err.messages.length) body._server_messages = encodeServerMessages(err.messages);
   if (err.errorMessage) body._error_message = err.errorMessage;

@@ -313,7 +313,10 @@ function makeTest(db: ErpDb, today: string, meta: DocTypeMeta, field: string, op
       let list: unknown[];
       if (Array.isArray(value)) list = value;
       else if (value === null || value === undefined || value === "") list = [];
-      else list = String(value).split(",").map((s) => s.trim());
+      else
+        list = String(value)
+          .split(",")
+          .map((s) => s.trim());
       if (list.length === 0) list = [""];
       const set = new Set(list.map((x) => coerce(kind, x)));
       const negate = op === "not in";
@@ -346,9 +349,7 @@ function makeTest(db: ErpDb, today: string, meta: DocTypeMeta, field: string, op
       if (kind === "datetime") {
         lo = canonicalDatetime(String(from)) ?? String(from);
         const toS = String(to);
-        hi = /^\d{4}-\d{1,2}-\d{1,2}$/.test(toS.trim())
-          ? `${canonicalDate(toS)} 23:59:59.999999`
-          : (canonicalDatetime(toS) ?? toS);
+        hi = /^\d{4}-\d{1,2}-\d{1,2}$/.test(toS.trim()) ? `${canonicalDate(toS)} 23:59:59.999999` : (canonicalDatetime(toS) ?? toS);
       } else {
         lo = coerce(kind, from);
         hi = coerce(kind, to);

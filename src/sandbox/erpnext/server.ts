@@ -193,7 +193,10 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
     const meta = db.meta(String(cf.dt));
     if (!meta || meta.fieldMap.has(String(cf.fieldname))) return;
     const flags = `${cint(cf.reqd) ? "r" : ""}${cint(cf.read_only) ? "o" : ""}${cint(cf.allow_on_submit) ? "s" : ""}${cint(cf.unique) ? "u" : ""}${cint(cf.hidden) ? "h" : ""}`;
-    const f = makeField([String(cf.fieldname), String(cf.fieldtype || "Data"), (cf.options as string) || null, flags, (cf.default as string) ?? null], true);
+    const f = makeField(
+      [String(cf.fieldname), String(cf.fieldtype || "Data"), (cf.options as string) || null, flags, (cf.default as string) ?? null],
+      true,
+    );
     if (cf.label) f.label = String(cf.label);
     f.insert_after = (cf.insert_after as string) || null;
     meta.fields.push(f);
@@ -250,7 +253,12 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
     } catch {
       return false;
     }
-    const st = JSON.parse(raw) as { counters: Array<[string, number]>; offsetMs: number; metas: DocTypeMeta[]; tables: Record<string, Doc[]> };
+    const st = JSON.parse(raw) as {
+      counters: Array<[string, number]>;
+      offsetMs: number;
+      metas: DocTypeMeta[];
+      tables: Record<string, Doc[]>;
+    };
     const metas = new Map<string, DocTypeMeta>();
     for (const m of st.metas) {
       indexMeta(m);
@@ -357,7 +365,14 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
     return docOut(ctx, result, true, doctype);
   }
 
-  function handleResource(ctx: Ctx, method: string, parts: string[], form: Record<string, unknown>, json: unknown, text: string): HttpReply {
+  function handleResource(
+    ctx: Ctx,
+    method: string,
+    parts: string[],
+    form: Record<string, unknown>,
+    json: unknown,
+    text: string,
+  ): HttpReply {
     const doctype = parts[0];
     const name = parts.length > 1 ? parts.slice(1).join("/") : undefined;
     requireUser(ctx, doctype);
@@ -367,11 +382,17 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
       if (method === "GET") {
         if (ctx.v2) {
           const limit = form.limit === undefined ? 20 : Math.max(0, cint(form.limit));
-          const rows = runList(db, clock.today(), m, { ...listParams(form), limit_page_length: undefined, limit: undefined }, {
-            start: cint(form.start),
-            limit: limit || 20,
-            extraRow: true,
-          });
+          const rows = runList(
+            db,
+            clock.today(),
+            m,
+            { ...listParams(form), limit_page_length: undefined, limit: undefined },
+            {
+              start: cint(form.start),
+              limit: limit || 20,
+              extraRow: true,
+            },
+          );
           const hasNext = rows.length > (limit || 20);
           return new HttpReply(200, { data: hasNext ? rows.slice(0, -1) : rows, has_next_page: hasNext });
         }
@@ -454,7 +475,13 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
       payment_terms_template: so.payment_terms_template,
       customer_address: so.customer_address,
       contact_person: so.contact_person,
-      taxes: ((so.taxes ?? []) as Doc[]).map((t) => ({ charge_type: t.charge_type, account_head: t.account_head, description: t.description, rate: t.rate, tax_amount: t.charge_type === "Actual" ? t.tax_amount : 0 })),
+      taxes: ((so.taxes ?? []) as Doc[]).map((t) => ({
+        charge_type: t.charge_type,
+        account_head: t.account_head,
+        description: t.description,
+        rate: t.rate,
+        tax_amount: t.charge_type === "Actual" ? t.tax_amount : 0,
+      })),
       items,
     };
   }
@@ -496,7 +523,8 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
   }
 
   function handleMethod(ctx: Ctx, httpMethod: string, cmd: string, form: Record<string, unknown>): HttpReply {
-    const wrap = (v: unknown, extra: Record<string, unknown> = {}) => new HttpReply(200, ctx.v2 ? { data: v ?? null, ...extra } : v === undefined ? extra : { message: v, ...extra });
+    const wrap = (v: unknown, extra: Record<string, unknown> = {}) =>
+      new HttpReply(200, ctx.v2 ? { data: v ?? null, ...extra } : v === undefined ? extra : { message: v, ...extra });
     switch (cmd) {
       case "ping":
       case "frappe.ping":
@@ -581,7 +609,21 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
         if (typeof values === "string") values = { [values]: form.value };
         const v = values as Doc;
         for (const k of Object.keys(v)) {
-          if (["name", "owner", "creation", "modified", "modified_by", "docstatus", "idx", "doctype", "parent", "parentfield", "parenttype"].includes(k)) {
+          if (
+            [
+              "name",
+              "owner",
+              "creation",
+              "modified",
+              "modified_by",
+              "docstatus",
+              "idx",
+              "doctype",
+              "parent",
+              "parentfield",
+              "parenttype",
+            ].includes(k)
+          ) {
             throw frappeThrow("ValidationError", "Cannot edit standard fields");
           }
         }
@@ -614,7 +656,15 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
         return wrap(undefined);
       }
       case "frappe.client.rename_doc": {
-        const { result } = inTx(ctx.user, (t) => docs.rename(t, doctype, String(form.old_name ?? ""), String(form.new_name ?? ""), cint(parseJsonParam(form.merge) === true ? 1 : form.merge) === 1));
+        const { result } = inTx(ctx.user, (t) =>
+          docs.rename(
+            t,
+            doctype,
+            String(form.old_name ?? ""),
+            String(form.new_name ?? ""),
+            cint(parseJsonParam(form.merge) === true ? 1 : form.merge) === 1,
+          ),
+        );
         return wrap(result);
       }
       case "frappe.model.rename_doc.update_document_title": {
@@ -684,7 +734,9 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
         return wrap(asRead(db, "Sales Order", result));
       }
     }
-    throw frappeThrow("DoesNotExistError", `Failed to get method for command ${cmd}`, { exception: `Failed to get method for command ${cmd}` });
+    throw frappeThrow("DoesNotExistError", `Failed to get method for command ${cmd}`, {
+      exception: `Failed to get method for command ${cmd}`,
+    });
   }
 
   function login(form: Record<string, unknown>): HttpReply {
@@ -708,7 +760,7 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
 
   // ----------------------------------------------------------------------------- control API
 
-  async function handleControl(method: string, path: string, url: URL, form: Record<string, unknown>, json: unknown): Promise<HttpReply> {
+  async function handleControl(method: string, path: string, url: URL, _form: Record<string, unknown>, json: unknown): Promise<HttpReply> {
     const body = (json && typeof json === "object" ? json : {}) as Record<string, unknown>;
     const route = `${method} ${path}`;
     switch (route) {
@@ -776,7 +828,11 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
         const secret = String(body.apiSecret ?? randomHash(15));
         credentials.set(key, { user: email, secret });
         if (body.password) passwords.set(email, String(body.password));
-        if (!db.get("User", email)) seed({ User: [{ name: email, email, first_name: email.split("@")[0], full_name: email.split("@")[0], enabled: 1 }] }, "Administrator");
+        if (!db.get("User", email))
+          seed(
+            { User: [{ name: email, email, first_name: email.split("@")[0], full_name: email.split("@")[0], enabled: 1 }] },
+            "Administrator",
+          );
         return new HttpReply(200, { user: email, apiKey: key, apiSecret: secret });
       }
       case "POST /__sandbox/upgrade":
@@ -814,7 +870,12 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
     switch (body.kind) {
       case "invoice-paid": {
         const { result } = inTx(user, (tx) => {
-          const pe = getPaymentEntry(tx, "Sales Invoice", String(body.invoice ?? ""), body.amount === undefined ? undefined : flt(body.amount));
+          const pe = getPaymentEntry(
+            tx,
+            "Sales Invoice",
+            String(body.invoice ?? ""),
+            body.amount === undefined ? undefined : flt(body.amount),
+          );
           if (body.mode_of_payment) pe.mode_of_payment = body.mode_of_payment;
           const saved = docs.insert(tx, "Payment Entry", pe);
           return docs.submit(tx, "Payment Entry", String(saved.name));
@@ -856,7 +917,10 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
         return { bin: noNulls(result) };
       }
     }
-    throw frappeThrow("ValidationError", `unknown event kind ${String(body.kind)}; expected invoice-paid, stock-moved, price-changed, bin-adjusted`);
+    throw frappeThrow(
+      "ValidationError",
+      `unknown event kind ${String(body.kind)}; expected invoice-paid, stock-moved, price-changed, bin-adjusted`,
+    );
   }
 
   /** Schema drift as an ERPNext upgrade or an administrator would cause it: metadata AND data. */
@@ -902,7 +966,14 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
       changes.push(`removed ${name}`);
     }
     if (body.addRequiredField || body.addField) {
-      const spec = (body.addRequiredField ?? body.addField) as { fieldname: string; fieldtype?: string; label?: string; options?: string; default?: string; reqd?: boolean };
+      const spec = (body.addRequiredField ?? body.addField) as {
+        fieldname: string;
+        fieldtype?: string;
+        label?: string;
+        options?: string;
+        default?: string;
+        reqd?: boolean;
+      };
       if (m.fieldMap.has(spec.fieldname)) throw frappeThrow("ValidationError", `Field ${spec.fieldname} already exists in ${dt}`);
       const reqd = body.addRequiredField ? spec.reqd !== false : Boolean(spec.reqd);
       const f = makeField([spec.fieldname, spec.fieldtype ?? "Data", spec.options ?? null, reqd ? "r" : "", spec.default ?? null]);
@@ -929,7 +1000,11 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
       changes.push(`changed type of ${fieldname} to ${fieldtype}`);
     }
     if (body.setOptions) {
-      const { fieldname, options, mapValues } = body.setOptions as { fieldname: string; options: string | string[]; mapValues?: Record<string, string> };
+      const { fieldname, options, mapValues } = body.setOptions as {
+        fieldname: string;
+        options: string | string[];
+        mapValues?: Record<string, string>;
+      };
       const f = field(fieldname);
       f.options = Array.isArray(options) ? options.join("\n") : options;
       if (mapValues) {
@@ -945,7 +1020,11 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
       field(fieldname).reqd = reqd ? 1 : 0;
       changes.push(`set reqd of ${fieldname} to ${reqd ? 1 : 0}`);
     }
-    if (!changes.length) throw frappeThrow("ValidationError", "upgrade: nothing to do (renameField, removeField, addRequiredField, addField, changeType, setOptions, setReqd)");
+    if (!changes.length)
+      throw frappeThrow(
+        "ValidationError",
+        "upgrade: nothing to do (renameField, removeField, addRequiredField, addField, changeType, setOptions, setReqd)",
+      );
     indexMeta(m);
     m.modified = now;
     scheduleSave();
@@ -1028,7 +1107,9 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
         if (seg[3] === "run_doc_method") {
           const d = parseJsonParam(form.document ?? form.docs) as Doc | undefined;
           requireUser(ctx, String(d?.doctype ?? ""));
-          return new HttpReply(200, { data: runDocMethod(ctx, String(d?.doctype ?? ""), String(d?.name ?? ""), String(form.method ?? ""), method) });
+          return new HttpReply(200, {
+            data: runDocMethod(ctx, String(d?.doctype ?? ""), String(d?.name ?? ""), String(form.method ?? ""), method),
+          });
         }
         return handleMethod(ctx, method, seg.slice(3).join("/"), form);
       }
@@ -1081,7 +1162,11 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
           if (!d) throw frappeThrow("DoesNotExistError", `DocType ${decodeURIComponent(m[1])} not found`);
           reply = new HttpReply(200, { data: noNulls(d) });
         } else {
-          reply = new HttpReply(200, { data: [...db.metas.keys()].slice(0, cint(url.searchParams.get("limit_page_length") ?? 20) || undefined).map((name) => ({ name })) });
+          reply = new HttpReply(200, {
+            data: [...db.metas.keys()]
+              .slice(0, cint(url.searchParams.get("limit_page_length") ?? 20) || undefined)
+              .map((name) => ({ name })),
+          });
         }
       } else {
         const auth = req.headers.authorization || req.headers.cookie ? authenticate(req) : { user: "Guest" };
@@ -1094,10 +1179,17 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
       let err: FrappeError;
       if (e instanceof FrappeError) err = e;
       else {
-        err = new FrappeError((e as Error)?.name === "SyntaxError" ? "JSONDecodeError" : "Exception", { status: 500, exception: String((e as Error)?.message ?? e) });
+        err = new FrappeError((e as Error)?.name === "SyntaxError" ? "JSONDecodeError" : "Exception", {
+          status: 500,
+          exception: String((e as Error)?.message ?? e),
+        });
       }
       if (err.excType === "AuthenticationError") {
-        reply = new HttpReply(401, { exc_type: "AuthenticationError" }, { "Set-Cookie": "sid=Guest; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT" });
+        reply = new HttpReply(
+          401,
+          { exc_type: "AuthenticationError" },
+          { "Set-Cookie": "sid=Guest; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT" },
+        );
       } else {
         if (url.pathname.startsWith("/__sandbox")) v2 = false;
         reply = new HttpReply(err.status, v2 ? v2ErrorBody(err, traceback) : v1ErrorBody(err, traceback));

@@ -142,7 +142,15 @@ export class SiteClock {
   toUtcMs(local: string): number {
     const m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?/.exec(local);
     if (!m) return Number.NaN;
-    const naive = Date.UTC(+m[1], +m[2] - 1, +m[3], +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0), Math.floor(+(m[7] ?? "0").padEnd(6, "0") / 1000));
+    const naive = Date.UTC(
+      +m[1],
+      +m[2] - 1,
+      +m[3],
+      +(m[4] ?? 0),
+      +(m[5] ?? 0),
+      +(m[6] ?? 0),
+      Math.floor(+(m[7] ?? "0").padEnd(6, "0") / 1000),
+    );
     return naive - this.zoneOffset(naive - this.zoneOffset(naive));
   }
 }

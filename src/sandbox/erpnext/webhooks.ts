@@ -14,7 +14,15 @@ import { FLOAT_TYPES } from "./meta.ts";
 import type { DocEvent } from "./tx.ts";
 import { cint, pyDatetimeStr, PyFloat, pyJsonDumps, randomHash, type SiteClock } from "./util.ts";
 
-export const WEBHOOK_EVENTS = new Set(["after_insert", "on_update", "on_submit", "on_cancel", "on_trash", "on_change", "workflow_transition"]);
+export const WEBHOOK_EVENTS = new Set([
+  "after_insert",
+  "on_update",
+  "on_submit",
+  "on_cancel",
+  "on_trash",
+  "on_change",
+  "workflow_transition",
+]);
 
 export interface WebhookDelivery {
   webhook: string;
@@ -34,7 +42,8 @@ export interface WebhookDelivery {
 
 // ------------------------------------------------------------------ Python-condition evaluation
 
-const TOKEN = /\s*(?:(doc(?:\.[A-Za-z_][A-Za-z0-9_]*)+)|("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|(-?\d+(?:\.\d+)?)|(==|!=|<=|>=|<|>|\(|\)|\[|\]|,)|(and|or|not|in|True|False|None)\b)/y;
+const TOKEN =
+  /\s*(?:(doc(?:\.[A-Za-z_][A-Za-z0-9_]*)+)|("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|(-?\d+(?:\.\d+)?)|(==|!=|<=|>=|<|>|\(|\)|\[|\]|,)|(and|or|not|in|True|False|None)\b)/y;
 
 /** Translate a restricted Python condition (`doc.status == "Open" and doc.grand_total > 100`) to a predicate. */
 export function compileCondition(expr: string): (doc: Doc) => boolean {
@@ -47,7 +56,10 @@ export function compileCondition(expr: string): (doc: Doc) => boolean {
     const m = TOKEN.exec(src);
     if (!m) {
       if (/^\s+$/.test(src.slice(pos))) break;
-      throw frappeThrow("ValidationError", `Invalid Condition: unsupported expression near "${src.slice(pos, pos + 20)}" (the sandbox evaluates comparisons of doc fields joined by and/or/not)`);
+      throw frappeThrow(
+        "ValidationError",
+        `Invalid Condition: unsupported expression near "${src.slice(pos, pos + 20)}" (the sandbox evaluates comparisons of doc fields joined by and/or/not)`,
+      );
     }
     pos = TOKEN.lastIndex;
     if (m[1]) js += `__get(${JSON.stringify(m[1].split(".").slice(1))})`;
