@@ -4,10 +4,9 @@ import type { Command } from "commander";
 export function register(program: Command): void {
   program
     .command("doc")
+    .summary("The field-mapping document of an integration file (md, csv, html)")
     .description(
-      "Render the field-mapping document: per object, every field's name in CRM and ERP, data types,\n" +
-        "direction and master, transformations, conflict or master-edit rule, and schedule; with the\n" +
-        "integration's owners and systems. Formats: Markdown (default), CSV (for spreadsheets), HTML.",
+      "Render the field-mapping document: per object, every field's name in CRM and ERP, data types, direction and master, transformations, conflict or master-edit rule, and schedule; with the integration's owners and systems. Formats: Markdown (default), CSV (for spreadsheets), HTML.",
     )
     .argument("<file>", "integration file (YAML)")
     .option("--format <format>", "md | csv | html", "md")

@@ -4,6 +4,7 @@ import type { Command } from "commander";
 export function register(program: Command): void {
   program
     .command("schema")
+    .summary("Print the JSON Schema of the integration file (for editors)")
     .description("Print the JSON Schema of the integration file, for editor completion and checks.")
     .option("--out <file>", "write the schema to a file instead of stdout")
     .addHelpText(

@@ -4,10 +4,9 @@ import type { Command } from "commander";
 export function register(program: Command): void {
   program
     .command("validate")
+    .summary("Check an integration file; every problem with file:line:column and a fix (exit 2 if invalid)")
     .description(
-      "Check an integration file: YAML syntax, keys, directions, conflict policies, transforms,\n" +
-        "schedules, connector types and ${ENV_VAR} credentials. Every problem is listed with its\n" +
-        "file:line:column and what would be right. Environment variables are only referenced, not needed.",
+      "Check an integration file: YAML syntax, keys, directions, conflict policies, transforms, schedules, connector types and ${ENV_VAR} credentials. Every problem is listed with its file:line:column and what would be right. Environment variables are only referenced, not needed.",
     )
     .argument("<file>", "integration file (YAML)")
     .option("--json", "print the result as JSON")
