@@ -29,5 +29,10 @@ program.exitOverride((err) => {
 for (const register of commands) register(program);
 
 process.on("SIGINT", () => process.exit(EXIT.interrupted));
+// `accord … | head` closes the pipe early: that is not an error.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(EXIT.ok);
+  throw err;
+});
 
 await program.parseAsync(process.argv);
