@@ -7,7 +7,7 @@
  * on `close()` (and the CRM's right after seeding).
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type ErpNextSandbox, startErpNextSandbox } from "./erpnext/server.ts";
@@ -48,7 +48,7 @@ export interface Sandboxes {
   /** Ground truth (which records are the same company / contact / product / deal), JSON; CSV beside it. */
   truthFile: string;
   truthCsvFile: string;
-  /** Directory holding the state (the given statePath, or a temporary directory). */
+  /** Directory holding the state (the given statePath, or a temporary directory removed on close). */
   stateDir: string;
   /** False when the data was loaded from statePath instead of generated now. */
   seeded: boolean;
@@ -159,6 +159,7 @@ export async function startSandboxes(opts: StartSandboxesOptions = {}): Promise<
       if (closed) return;
       closed = true;
       await closeBoth();
+      if (!persist) rmSync(stateDir, { recursive: true, force: true });
     },
   };
 }

@@ -4,8 +4,9 @@ import { register as doc } from "./doc.ts";
 import { register as history } from "./history.ts";
 import { register as plan } from "./plan.ts";
 import { register as review } from "./review.ts";
+import { register as sandbox } from "./sandbox.ts";
 import { register as schema } from "./schema.ts";
 import { register as sync } from "./sync.ts";
 import { register as validate } from "./validate.ts";
 
-export const commands: Array<(program: Command) => void> = [validate, doc, schema, plan, sync, review, history];
+export const commands: Array<(program: Command) => void> = [validate, doc, schema, plan, sync, review, history, sandbox];

@@ -440,6 +440,8 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
     const owner = pTime.chance(0.7) ? "Administrator" : "jane.doe@example.com";
     return { owner, creation: t, modified: m < t ? t : m, modified_by: owner, docstatus: 0, ...extra };
   };
+  /** A moment after `from` and before asOf, uniformly (so nothing piles up at a clamp). */
+  const later = (p: Prng, from: number) => from + Math.floor(p.next() * Math.max(0, asOfMs - DAY - from));
   const crmMeta = (msIn: number) => {
     const ms = Math.min(msIn, asOfMs - 1000);
     const created = crmDateTime(ms);
@@ -776,7 +778,7 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
     if (c.presence !== "erp") {
       const copies = c.dupCrm ? 2 : 1;
       for (let k = 0; k < copies; k++) {
-        const ms = k === 0 ? c.createdMs : c.createdMs + p.int(1, 400) * DAY;
+        const ms = k === 0 ? c.createdMs : later(p, c.createdMs);
         const id = crmIds.next(Math.min(ms, asOfMs - DAY));
         const st = k === 0 ? nameStyle(p, c, 0.15) : nameStyle(p, c, 0.9);
         if (edge === "transliterated") st.latin = false;
@@ -836,7 +838,7 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
     if (c.presence !== "crm") {
       const copies = c.dupErp ? 2 : 1;
       for (let k = 0; k < copies; k++) {
-        const ms = k === 0 ? c.createdMs + p.int(-200, 200) * DAY : c.createdMs + p.int(1, 500) * DAY;
+        const ms = k === 0 ? Math.min(c.createdMs + p.int(-200, 200) * DAY, later(p, c.createdMs)) : later(p, c.createdMs);
         const tMs = Math.min(ms, asOfMs - DAY);
         const st = nameStyle(p, c, k === 0 ? 0.6 : 0.9);
         if (edge === "transliterated") st.latin = true;
@@ -963,7 +965,7 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
         : `${c.edge === "longEmail" && j === 0 ? `${latinEmail}.accounts-payable.department.invoices`.slice(0, 64) : latinEmail}@${c.domain}`;
       const mobile = loc.nationalNumber(p);
       const title = p.pick(TITLES);
-      const ms = c.createdMs + p.int(0, 300) * DAY;
+      const ms = later(p, c.createdMs);
       if (where !== "erp" && c.crmIds.length) {
         const copies = c.dupCrm && j === 0 && p.chance(0.5) ? 2 : 1;
         for (let d = 0; d < copies; d++) {
@@ -1150,7 +1152,7 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
     if (p.chance(0.25)) {
       const nCases = p.int(1, 3);
       for (let j = 0; j < nCases; j++) {
-        const ms = Math.min(c.createdMs + p.int(10, 700) * DAY, asOfMs - DAY);
+        const ms = later(p, c.createdMs);
         const contactId = c.crmContactIds.length ? (p.pick(c.crmContactIds) as string) : null;
         crm.Case.push({
           id: crmIds.next(ms),
