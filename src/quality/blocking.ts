@@ -9,7 +9,7 @@
  *   p:   the last 7 phone digits
  *   a:   street number + first street word
  *   z:   postal code + street number
- *   t:   tax id;  e: company e-mail domain;  w: web-site domain
+ *   t:   tax id;  d: web / e-mail domain (or a free-mail address)
  *
  * A block larger than `maxBlockSize` on either side is skipped for that key (the other keys of
  * the same records still apply), which caps the work per key; each record is then compared with
@@ -35,8 +35,7 @@ export function blockingKeys(r: PreparedRecord): string[] {
 	if (r.streetNumber && r.streetFirst) keys.push(`a:${r.streetNumber}|${r.streetFirst}`);
 	if (r.streetNumber && r.postalCode) keys.push(`z:${r.postalCode}|${r.streetNumber}`);
 	if (r.taxId) keys.push(`t:${r.taxId}`);
-	if (r.email && !r.email.includes("@")) keys.push(`e:${r.email}`);
-	if (r.website) keys.push(`w:${r.website}`);
+	for (const d of r.domains) keys.push(`d:${d}`);
 	return keys;
 }
 

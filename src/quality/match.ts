@@ -183,45 +183,50 @@ export function matchAcross(crmRecords: readonly OrgRecord[], erpRecords: readon
 	}
 
 	// 4. Exact normalised name with compatible addresses, unambiguous on both sides.
-	const erpByName = new Map<string, number[]>();
-	erp.prepared.forEach((p, j) => {
-		if (erp.used[j] || !p.nameKey) return;
-		const list = erpByName.get(p.nameKey);
-		if (list) list.push(j);
-		else erpByName.set(p.nameKey, [j]);
-	});
-	const crmByName = new Map<string, number[]>();
-	crm.prepared.forEach((p, i) => {
-		if (crm.used[i] || !p.nameKey) return;
-		const list = crmByName.get(p.nameKey);
-		if (list) list.push(i);
-		else crmByName.set(p.nameKey, [i]);
-	});
-	for (const [name, is] of crmByName) {
-		const js = erpByName.get(name);
-		if (!js) continue;
-		const compatible: Array<[number, number, string[]]> = [];
-		for (const i of is) {
-			for (const j of js) {
-				const c = addressCompatible(crm.prepared[i] as PreparedRecord, erp.prepared[j] as PreparedRecord);
-				const positive = c.agreeing.filter((x) => x !== "country");
-				// Nothing to agree on (no address on one side) is accepted only when the name is unique on both sides.
-				const alone = is.length === 1 && js.length === 1;
-				if (c.compatible && (positive.length > 0 || alone)) compatible.push([i, j, positive]);
+	const exactNamePass = (afterFuzzy: boolean): void => {
+		const byName = (s: Side): Map<string, number[]> => {
+			const m = new Map<string, number[]>();
+			s.prepared.forEach((p, k) => {
+				if (s.used[k] || !p.nameKey) return;
+				const list = m.get(p.nameKey);
+				if (list) list.push(k);
+				else m.set(p.nameKey, [k]);
+			});
+			return m;
+		};
+		const erpByName = byName(erp);
+		for (const [name, is] of byName(crm)) {
+			const js = erpByName.get(name);
+			if (!js) continue;
+			const alone = is.length === 1 && js.length === 1;
+			if (afterFuzzy && !alone) continue;
+			const compatible: Array<[number, number, string[]]> = [];
+			for (const i of is) {
+				for (const j of js) {
+					const c = addressCompatible(crm.prepared[i] as PreparedRecord, erp.prepared[j] as PreparedRecord);
+					const positive = c.agreeing.filter((x) => x !== "country");
+					// Nothing to agree on (no address on one side) is accepted only when the name is unique on both sides.
+					if (c.compatible && (positive.length > 0 || alone)) compatible.push([i, j, positive]);
+				}
+			}
+			for (const [i, j, agreeing] of compatible) {
+				const ambiguous = compatible.filter(([x, y]) => x === i || y === j).length > 1;
+				if (ambiguous || !free(i, j) || rejected.has(pairKey(crm.prepared[i]?.record.id ?? "", erp.prepared[j]?.record.id ?? ""))) continue;
+				const unique = afterFuzzy
+					? "the only unlinked record with this name in both systems once the fuzzy links were made"
+					: "the name is unique in both systems";
+				const why = agreeing.length
+					? `compatible address (agreeing: ${agreeing.join(", ")})`
+					: `nothing contradicting (no address to compare), and ${unique}`;
+				take(i, j, "exact-name-address", `Same normalised name "${name}" and ${why}`);
 			}
 		}
-		for (const [i, j, agreeing] of compatible) {
-			const ambiguous = compatible.filter(([x, y]) => x === i || y === j).length > 1;
-			if (ambiguous || !free(i, j)) continue;
-			const why = agreeing.length
-				? `compatible address (agreeing: ${agreeing.join(", ")})`
-				: "nothing contradicting (no address to compare), and the name is unique in both systems";
-			take(i, j, "exact-name-address", `Same normalised name "${name}" and ${why}`);
-		}
-	}
-
-	// 5. Fuzzy.
+	};
 	const rejected = new Set((opts.rejected ?? []).map((r) => pairKey(r.crmId, r.erpId)));
+	exactNamePass(false);
+
+	// 5. Fuzzy: links (score ≥ linkThreshold) first; then step 4 once more on what is left (a name
+	// that was ambiguous may now be unique); then proposals among the rest.
 	const pairs = scoreCandidates(
 		crm.prepared,
 		erp.prepared,
@@ -236,35 +241,41 @@ export function matchAcross(crmRecords: readonly OrgRecord[], erpRecords: readon
 	const linkedFuzzyCrm = new Uint8Array(crm.prepared.length);
 	const linkedFuzzyErp = new Uint8Array(erp.prepared.length);
 	for (const k of order) {
+		const s = pairs.s[k] as number;
+		if (s < settings.linkThreshold) break;
 		const i = pairs.a[k] as number;
 		const j = pairs.b[k] as number;
-		const s = pairs.s[k] as number;
 		const a = crm.prepared[i] as PreparedRecord;
 		const b = erp.prepared[j] as PreparedRecord;
 		if (rejected.has(pairKey(a.record.id, b.record.id))) continue;
 		if (oneToOne) {
 			if (crm.used[i] || erp.used[j]) continue;
-			crm.used[i] = 1;
-			erp.used[j] = 1;
-			if (s >= settings.linkThreshold) links.push(decision("fuzzy", a, b, "Fuzzy match, best remaining pair for both records: ", settings));
-			else {
-				proposedCrm[i] = 1;
-				proposedErp[j] = 1;
-				proposals.push(decision("fuzzy", a, b, "Fuzzy candidate, best remaining pair for both records: ", settings));
-			}
-		} else if (s >= settings.linkThreshold) {
+			take(i, j, "fuzzy", "Fuzzy match, best remaining pair for both records: ");
+		} else {
 			linkedFuzzyCrm[i] = 1;
 			linkedFuzzyErp[j] = 1;
 			links.push(decision("fuzzy", a, b, "Fuzzy match: ", settings));
-		} else if (!linkedFuzzyCrm[i] && !linkedFuzzyErp[j]) {
-			proposedCrm[i] = 1;
-			proposedErp[j] = 1;
-			proposals.push(decision("fuzzy", a, b, "Fuzzy candidate: ", settings));
 		}
 	}
 	if (!oneToOne) {
 		for (let i = 0; i < crm.used.length; i++) if (linkedFuzzyCrm[i]) crm.used[i] = 1;
 		for (let j = 0; j < erp.used.length; j++) if (linkedFuzzyErp[j]) erp.used[j] = 1;
+	}
+	exactNamePass(true);
+	for (const k of order) {
+		const s = pairs.s[k] as number;
+		if (s >= settings.linkThreshold) continue;
+		const i = pairs.a[k] as number;
+		const j = pairs.b[k] as number;
+		const a = crm.prepared[i] as PreparedRecord;
+		const b = erp.prepared[j] as PreparedRecord;
+		if (crm.used[i] || erp.used[j] || rejected.has(pairKey(a.record.id, b.record.id))) continue;
+		if (oneToOne) {
+			if (proposedCrm[i] || proposedErp[j]) continue;
+			proposals.push(decision("fuzzy", a, b, "Fuzzy candidate, best remaining pair for both records: ", settings));
+		} else proposals.push(decision("fuzzy", a, b, "Fuzzy candidate: ", settings));
+		proposedCrm[i] = 1;
+		proposedErp[j] = 1;
 	}
 	const crmOnly: string[] = [];
 	crm.prepared.forEach((p, i) => {

@@ -35,9 +35,12 @@ export interface PreparedRecord {
 	city: string;
 	country: string;
 	phone: string;
-	/** Company e-mail domain, or the whole address for free-mail. */
-	email: string;
-	website: string;
+	/**
+	 * Internet domains of the organisation: its web site's and its e-mail's (a free-mail address
+	 * counts as the whole address). One field, because a company's e-mail and web domains are
+	 * usually the same piece of evidence and must not be counted twice.
+	 */
+	domains: string[];
 	taxId: string;
 	/** Script of name / street / city: 1 Latin only, 2 no Latin at all, 0 mixed or empty. Latin vs non-Latin is not comparable. */
 	nameScript: number;
@@ -67,8 +70,10 @@ export function prepare(record: OrgRecord): PreparedRecord {
 	}
 	const city = normaliseCity(record.city ?? "");
 	const mail = (record.email ?? "").trim().toLowerCase();
-	const domain = emailDomain(mail);
+	const domain = emailDomain(mail).replace(/^www\d?\./, "");
 	const email = domain === "" ? "" : FREE_MAIL_DOMAINS.has(domain) ? mail : domain;
+	const web = websiteDomain(record.website ?? "");
+	const domains = [...new Set([email, web].filter((d) => d !== ""))];
 	return {
 		record,
 		nameKey: name.key,
@@ -81,8 +86,7 @@ export function prepare(record: OrgRecord): PreparedRecord {
 		city,
 		country: normaliseCountry(record.country ?? ""),
 		phone: phoneDigits(record.phone ?? ""),
-		email,
-		website: websiteDomain(record.website ?? ""),
+		domains,
 		taxId: normaliseTaxId(record.taxId ?? ""),
 		nameScript: script(name.key),
 		streetScript: script(streetNameTokens.join(" ")),
@@ -203,8 +207,7 @@ const COMPARATOR_NAMES: Record<FieldName, string> = {
 	city: "jaro-winkler",
 	country: "exact",
 	phone: "last-7-9-digits",
-	email: "domain (free-mail ignored)",
-	website: "domain",
+	domain: "web/e-mail domain (free-mail: whole address)",
 	taxId: "exact",
 };
 
@@ -225,10 +228,11 @@ export function fieldSimilarity(field: FieldName, a: PreparedRecord, b: Prepared
 			return !a.country || !b.country ? -1 : a.country === b.country ? 1 : 0;
 		case "phone":
 			return phoneSimilarity(a.phone, b.phone);
-		case "email":
-			return !a.email || !b.email ? -1 : a.email === b.email ? 1 : 0;
-		case "website":
-			return !a.website || !b.website ? -1 : a.website === b.website ? 1 : 0;
+		case "domain": {
+			if (a.domains.length === 0 || b.domains.length === 0) return -1;
+			for (const d of a.domains) if (b.domains.includes(d)) return 1;
+			return 0;
+		}
 		case "taxId":
 			return !a.taxId || !b.taxId ? -1 : a.taxId === b.taxId ? 1 : 0;
 	}

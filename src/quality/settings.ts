@@ -15,7 +15,7 @@
  *   - street number equal: m ≈ 0.9, u ≈ 0.08     → +3.5; different → -4
  *   - street name equal: m ≈ 0.9, u ≈ 0.1 within a block → +3
  *   - postal code equal: m ≈ 0.9, u ≈ 0.15 within a block → +2.5
- *   - e-mail / web domain (not free-mail): m ≈ 0.5, u ≈ 0.01 → +5
+ *   - web / e-mail domain (not free-mail), one field: m ≈ 0.6, u ≈ 0.01 → +6
  *   - city equal: weak within a block (+1), different city -1.5
  *   - country different: -5
  */
@@ -44,10 +44,8 @@ export const FIELD_MODELS = {
 	country: { anchors: [[0, -5], [1, 0.5]] },
 	/** Phone: last 9 digits 1, last 7 only 0.9, different 0. */
 	phone: { anchors: [[0, -1.5], [0.9, 6], [1, 7]] },
-	/** E-mail domain, free-mail domains ignored (a free-mail address compares as the whole address). */
-	email: { anchors: [[0, -1.5], [1, 5]] },
-	/** Web-site domain. */
-	website: { anchors: [[0, -1.5], [1, 5]] },
+	/** Any shared internet domain (web site or e-mail; a free-mail address compares as the whole address). */
+	domain: { anchors: [[0, -1.5], [1, 6]] },
 	/** Tax id exact. */
 	taxId: { anchors: [[0, -10], [1, 12]] },
 } as const satisfies Record<string, FieldModel>;
