@@ -94,6 +94,7 @@ export async function applyPlan(or: ObjectRun, plan: RecordPlan): Promise<void> 
   };
 
   const writtenKeys = new Set<string>();
+  let bounceRecorded = false;
   for (const u of plan.updates) {
     // Invariant 4, checked again at the last moment before a write.
     for (const d of plan.fields) {
@@ -118,7 +119,9 @@ export async function applyPlan(or: ObjectRun, plan: RecordPlan): Promise<void> 
       base[d.key] = { ...start, [u.target]: stored };
       if (d.writes.every((x) => x.target === u.target)) markApplied(d.appliesReviewId);
     }
-    base = withWriteRecorded(base, or.now().getTime(), spec.sync.bounce.windowMs);
+    // the bounce cap counts one write per record plan, however many systems it touched
+    if (!bounceRecorded) base = withWriteRecorded(base, or.now().getTime(), spec.sync.bounce.windowMs);
+    bounceRecorded = true;
     link = await store.saveLink({ ...link, base: withApplied(base), crmVersion: versions.crm, erpVersion: versions.erp });
     const entries: ChangeLogEntry[] = u.changes.map((c) => ({
       integration,

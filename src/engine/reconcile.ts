@@ -13,7 +13,7 @@
  */
 import type { ConflictPolicy, FieldMap, Side } from "../spec/model.ts";
 import type { Json, ReviewItem } from "../store/types.ts";
-import { otherSide, sameValue } from "./values.ts";
+import { holdsValue, otherSide, sameValue } from "./values.ts";
 
 export interface BaseValue {
   crm: Json;
@@ -149,7 +149,7 @@ function baseWith(f: FieldInput, target: Side, value: Json): BaseValue {
 function propagate(f: FieldInput, from: Side, rule: string, reason: string, source: Side | "person" = from): FieldDecision {
   const to = otherSide(from);
   const value = translated(f, from);
-  if (sameValue(value, current(f, to))) {
+  if (holdsValue(current(f, to), value)) {
     return {
       key: f.key,
       map: f.map,
@@ -185,7 +185,7 @@ function hold(f: FieldInput, kind: "conflict" | "master-edit", rule: string, rea
 }
 
 function converged(f: FieldInput): boolean {
-  return (f.asErp !== undefined && sameValue(f.asErp, f.erp.value)) || (f.asCrm !== undefined && sameValue(f.asCrm, f.crm.value));
+  return (f.asErp !== undefined && holdsValue(f.erp.value, f.asErp)) || (f.asCrm !== undefined && holdsValue(f.crm.value, f.asCrm));
 }
 
 function ms(iso: string | undefined): number | undefined {
@@ -234,7 +234,7 @@ function applyResolution(f: FieldInput, r: PendingResolution): FieldDecision {
     if (r.value) {
       // a person's value goes into the non-master system only (invariant 4)
       const v = o === "crm" ? r.value.crm : r.value.erp;
-      if (sameValue(v, current(f, o)))
+      if (holdsValue(current(f, o), v))
         return done({
           key: f.key,
           map: f.map,
@@ -272,7 +272,7 @@ function applyResolution(f: FieldInput, r: PendingResolution): FieldDecision {
     for (const s of ["crm", "erp"] as const) {
       const v = s === "crm" ? r.value.crm : r.value.erp;
       if (master === s) continue; // never into the master
-      if (!sameValue(v, current(f, s))) writes.push({ target: s, value: v, before: current(f, s) });
+      if (!holdsValue(current(f, s), v)) writes.push({ target: s, value: v, before: current(f, s) });
     }
     const base: BaseValue = { crm: f.crm.value, erp: f.erp.value };
     for (const w of writes) base[w.target] = w.value;

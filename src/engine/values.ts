@@ -64,6 +64,25 @@ export function sameValue(a: unknown, b: unknown): boolean {
   return false;
 }
 
+/**
+ * Does the target already hold `wanted` (a value translated for it)? Like sameValue, except that
+ * objects (e.g. child-table rows) are compared only on the keys `wanted` has: the system adds its own
+ * keys (row names, positions, parents) that a translation never produces.
+ */
+export function holdsValue(target: unknown, wanted: unknown): boolean {
+  const none = (v: unknown) => isEmpty(v) || (Array.isArray(v) && v.length === 0);
+  if (none(wanted) || none(target)) return none(wanted) && none(target);
+  if (Array.isArray(wanted)) {
+    if (!Array.isArray(target) || target.length !== wanted.length) return false;
+    return wanted.every((w, i) => holdsValue(target[i], w));
+  }
+  if (typeof wanted === "object" && wanted !== null) {
+    if (typeof target !== "object" || target === null || Array.isArray(target)) return false;
+    return Object.entries(wanted as Record<string, unknown>).every(([k, w]) => holdsValue((target as Record<string, unknown>)[k], w));
+  }
+  return sameValue(target, wanted);
+}
+
 /** The entity side of an object for one system. */
 export function objectSide(obj: ObjectSpec, side: Side): ObjectSide {
   return side === "crm" ? obj.crm : obj.erp;

@@ -20,7 +20,7 @@ systems:
     type: erpnext
     url: "\${E2E_ERP_URL}"
     credentials: { apiKey: "\${E2E_ERP_KEY}", apiSecret: "\${E2E_ERP_SECRET}" }
-    options: { timezone: "\${TZ_PLACEHOLDER}" }
+    options: { timezone: "__TZ__" }
 owner: { name: Test Owner, email: owner@example.com }
 sync:
   overlap: 5m
@@ -45,7 +45,7 @@ let opened: OpenedContext;
 
 beforeAll(async () => {
   sb = await startSandboxes({ accounts: 12, seed: 3, scope: "accounts" });
-  const spec = loadSpec(SPEC.replace("${TZ_PLACEHOLDER}", sb.erp.timezone), "e2e.yaml");
+  const spec = loadSpec(SPEC.replace("__TZ__", sb.erp.timezone), "e2e.yaml");
   opened = await openContext(spec, {
     env: {
       E2E_CRM_URL: sb.crm.url,

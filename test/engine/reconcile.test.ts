@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { bounceCapReached, classifyEcho, withWriteRecorded } from "../../src/engine/echo.ts";
 import { engineFields } from "../../src/engine/fields.ts";
 import { changedSides, type FieldInput, neededTranslations, type RecordTimes, reconcileField } from "../../src/engine/reconcile.ts";
-import { needsIdentityStamp, sameValue, sharedIdOf } from "../../src/engine/values.ts";
+import { holdsValue, needsIdentityStamp, sameValue, sharedIdOf } from "../../src/engine/values.ts";
 import type { ConflictPolicy } from "../../src/spec/model.ts";
 import { customerObject, field } from "./helpers.ts";
 
@@ -31,6 +31,15 @@ describe("values", () => {
     expect(sameValue("1", 1)).toBe(false);
     expect(sameValue({ a: 1, b: [1, 2] }, { b: [1, 2], a: 1 })).toBe(true);
     expect(sameValue([1, 2], [2, 1])).toBe(false);
+  });
+  it("a target holds a translated value when it has every key the translation produced (child rows)", () => {
+    const rows = [{ name: "row-1", idx: 1, parent: "C-1", email_id: "a@x.example", is_primary: 1 }];
+    expect(holdsValue(rows, [{ email_id: "a@x.example", is_primary: 1 }])).toBe(true);
+    expect(holdsValue(rows, [{ email_id: "b@x.example", is_primary: 1 }])).toBe(false);
+    expect(holdsValue(rows, [])).toBe(false);
+    expect(holdsValue([], null)).toBe(true);
+    expect(holdsValue("a", "a")).toBe(true);
+    expect(holdsValue({ a: 1 }, { a: 1, b: 2 })).toBe(false);
   });
   it("the shared id is the ERP identity value, falling back to the record id", () => {
     const obj = customerObject();
