@@ -19,7 +19,8 @@ export async function call(
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   const auth = opts.auth ?? "key";
   if (auth === "key") headers["X-Api-Key"] = sb.apiKey;
-  if (auth === "hmac" || auth === "hmac-legacy") headers["X-Hmac-Authorization"] = hmacHeader(sb.apiKey, sb.secretKey, method, path, auth === "hmac-legacy");
+  if (auth === "hmac" || auth === "hmac-legacy")
+    headers["X-Hmac-Authorization"] = hmacHeader(sb.apiKey, sb.secretKey, method, path, auth === "hmac-legacy");
   let body: string | undefined;
   if (opts.rawBody !== undefined) body = opts.rawBody;
   else if (opts.body !== undefined) {
@@ -58,8 +59,9 @@ export async function control(sb: EspoCrmSandbox, method: string, path: string, 
 export function whereQs(items: unknown[], prefix = "where"): string {
   const parts: string[] = [];
   const walk = (v: unknown, key: string) => {
-    if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${key}[${i}]`));
-    else if (v !== null && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, `${key}[${k}]`);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) walk(v[i], `${key}[${i}]`);
+    } else if (v !== null && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, `${key}[${k}]`);
     else parts.push(`${encodeURIComponent(key)}=${encodeURIComponent(String(v))}`);
   };
   walk(items, prefix);

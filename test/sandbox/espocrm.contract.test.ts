@@ -90,9 +90,15 @@ describe("authentication (§1)", () => {
     expect(r.status).toBe(200);
     expect(r.json.token).toMatch(/^[0-9a-f]{32}$/);
     const t = Buffer.from(`jane.doe:${r.json.token}`).toString("base64");
-    const r2 = await call(sb, "GET", "/Account", { auth: "none", headers: { "Espo-Authorization": t, "Espo-Authorization-By-Token": "true" } });
+    const r2 = await call(sb, "GET", "/Account", {
+      auth: "none",
+      headers: { "Espo-Authorization": t, "Espo-Authorization-By-Token": "true" },
+    });
     expect(r2.status).toBe(200);
-    const bad = await call(sb, "GET", "/Account", { auth: "none", headers: { "Espo-Authorization": Buffer.from("nocolon").toString("base64") } });
+    const bad = await call(sb, "GET", "/Account", {
+      auth: "none",
+      headers: { "Espo-Authorization": Buffer.from("nocolon").toString("base64") },
+    });
     expect(bad.status).toBe(400);
     expect(bad.headers.get("x-status-reason")).toBe("Auth: Bad authorization string provided.");
     // Espo-Authorization wins over X-Api-Key.
@@ -194,7 +200,9 @@ describe("list (§2, §7)", () => {
 
   it("searchParams JSON form; its select must be an array, maxSize an integer", async () => {
     await seedAccounts(5);
-    const sp = encodeURIComponent(JSON.stringify({ maxSize: 2, select: ["name"], where: [{ type: "equals", attribute: "name", value: "Acc 0003" }] }));
+    const sp = encodeURIComponent(
+      JSON.stringify({ maxSize: 2, select: ["name"], where: [{ type: "equals", attribute: "name", value: "Acc 0003" }] }),
+    );
     const r = await call(sb, "GET", `/Account?searchParams=${sp}`);
     expect(r.json.total).toBe(1);
     expect(r.json.list[0].name).toBe("Acc 0003");
@@ -205,6 +213,40 @@ describe("list (§2, §7)", () => {
     expect(bad2.headers.get("x-status-reason")).toBe("maxSize must be integer.");
     const bad3 = await call(sb, "GET", "/Account?searchParams=%7Bnope");
     expect(bad3.headers.get("x-status-reason")).toBe("Invalid search params JSON.");
+  });
+
+  it("incremental-sync pattern: modifiedAt >= X ordered by modifiedAt asc pages stably, updates move records to the end", async () => {
+    const recs = Array.from({ length: 30 }, (_, i) => ({
+      id: `m${String(i).padStart(16, "0")}`,
+      name: `M${i}`,
+      modifiedAt: `2024-02-01 00:00:${String(Math.floor(i / 3)).padStart(2, "0")}`,
+    }));
+    await control(sb, "POST", "/seed", { Account: recs });
+    const page = async (from: string, offset: number, order = "asc") => {
+      const q = whereQs([{ type: "greaterThanOrEquals", attribute: "modifiedAt", value: from }]);
+      return (await call(sb, "GET", `/Account?${q}&orderBy=modifiedAt&order=${order}&maxSize=4&offset=${offset}&select=modifiedAt`)).json;
+    };
+    const first = await page("2024-02-01 00:00:05", 0);
+    expect(first.total).toBe(15);
+    expect(first.list.map((r: { id: string }) => r.id)).toEqual([15, 16, 17, 18].map((i) => `m${String(i).padStart(16, "0")}`));
+    const all: string[] = [];
+    for (let off = 0; off < 15; off += 4) all.push(...(await page("2024-02-01 00:00:05", off)).list.map((r: { id: string }) => r.id));
+    expect(all).toEqual(recs.slice(15).map((r) => r.id));
+    const desc = await page("2024-02-01 00:00:05", 0, "desc");
+    expect(desc.total).toBe(15);
+    expect(desc.list[0].id).toBe(recs[29]?.id);
+    // Same answers as the generic path (two items force a full scan).
+    const q2 = whereQs([
+      { type: "greaterThanOrEquals", attribute: "modifiedAt", value: "2024-02-01 00:00:05" },
+      { type: "isNotNull", attribute: "name" },
+    ]);
+    const slow = (await call(sb, "GET", `/Account?${q2}&orderBy=modifiedAt&order=asc&maxSize=200`)).json;
+    expect(slow.list.map((r: { id: string }) => r.id)).toEqual(all);
+    // An update moves the record to the end of the modifiedAt order.
+    await call(sb, "PUT", `/Account/${recs[0]?.id}`, { body: { sicCode: "1" } });
+    const after = await page("2024-02-01 00:00:05", 12);
+    expect(after.total).toBe(16);
+    expect(after.list.map((r: { id: string }) => r.id).at(-1)).toBe(recs[0]?.id);
   });
 
   it("list rows omit emailAddressData and link-multiple attributes unless selected", async () => {
@@ -223,9 +265,30 @@ describe("where items (§2)", () => {
   beforeEach(async () => {
     const seeded = await control(sb, "POST", "/seed", {
       Account: [
-        { id: "acc00000000000001", name: "Alpha Corp", type: "Customer", sicCode: "100", createdAt: "2024-01-01 10:00:00", modifiedAt: "2024-01-01 10:00:00" },
-        { id: "acc00000000000002", name: "beta ltd", type: "Partner", sicCode: null, createdAt: "2024-01-02 10:00:00", modifiedAt: "2024-01-03 12:30:00" },
-        { id: "acc00000000000003", name: "Gamma 50% off", type: "", sicCode: "300", createdAt: "2024-01-03 10:00:00", modifiedAt: "2024-01-03 12:30:00" },
+        {
+          id: "acc00000000000001",
+          name: "Alpha Corp",
+          type: "Customer",
+          sicCode: "100",
+          createdAt: "2024-01-01 10:00:00",
+          modifiedAt: "2024-01-01 10:00:00",
+        },
+        {
+          id: "acc00000000000002",
+          name: "beta ltd",
+          type: "Partner",
+          sicCode: null,
+          createdAt: "2024-01-02 10:00:00",
+          modifiedAt: "2024-01-03 12:30:00",
+        },
+        {
+          id: "acc00000000000003",
+          name: "Gamma 50% off",
+          type: "",
+          sicCode: "300",
+          createdAt: "2024-01-03 10:00:00",
+          modifiedAt: "2024-01-03 12:30:00",
+        },
       ],
       Contact: [
         { id: "con00000000000001", firstName: "Ann", lastName: "Lee", accountId: "acc00000000000001", doNotCall: true },
@@ -263,22 +326,53 @@ describe("where items (§2)", () => {
     ["endsWith", [{ type: "endsWith", attribute: "name", value: "LTD" }], ["beta ltd"]],
     ["greaterThan datetime", [{ type: "greaterThan", attribute: "createdAt", value: "2024-01-02 10:00:00" }], ["Gamma 50% off"]],
     ["after is strict", [{ type: "after", attribute: "modifiedAt", value: "2024-01-03 12:30:00" }], []],
-    ["greaterThanOrEquals catches same second", [{ type: "greaterThanOrEquals", attribute: "modifiedAt", value: "2024-01-03 12:30:00" }], ["beta ltd", "Gamma 50% off"]],
+    [
+      "greaterThanOrEquals catches same second",
+      [{ type: "greaterThanOrEquals", attribute: "modifiedAt", value: "2024-01-03 12:30:00" }],
+      ["beta ltd", "Gamma 50% off"],
+    ],
     ["lessThan", [{ type: "lessThan", attribute: "createdAt", value: "2024-01-02 10:00:00" }], ["Alpha Corp"]],
     ["before", [{ type: "before", attribute: "createdAt", value: "2024-01-02" }], ["Alpha Corp"]],
     ["lessThanOrEquals", [{ type: "lessThanOrEquals", attribute: "createdAt", value: "2024-01-02 10:00:00" }], ["Alpha Corp", "beta ltd"]],
-    ["between is inclusive", [{ type: "between", attribute: "createdAt", value: ["2024-01-02 10:00:00", "2024-01-03 10:00:00"] }], ["beta ltd", "Gamma 50% off"]],
+    [
+      "between is inclusive",
+      [{ type: "between", attribute: "createdAt", value: ["2024-01-02 10:00:00", "2024-01-03 10:00:00"] }],
+      ["beta ltd", "Gamma 50% off"],
+    ],
     [
       "or group",
-      [{ type: "or", value: [{ type: "equals", attribute: "name", value: "Alpha Corp" }, { type: "isNull", attribute: "sicCode" }] }],
+      [
+        {
+          type: "or",
+          value: [
+            { type: "equals", attribute: "name", value: "Alpha Corp" },
+            { type: "isNull", attribute: "sicCode" },
+          ],
+        },
+      ],
       ["Alpha Corp", "beta ltd"],
     ],
     [
       "and group",
-      [{ type: "and", value: [{ type: "isNotNull", attribute: "sicCode" }, { type: "startsWith", attribute: "name", value: "G" }] }],
+      [
+        {
+          type: "and",
+          value: [
+            { type: "isNotNull", attribute: "sicCode" },
+            { type: "startsWith", attribute: "name", value: "G" },
+          ],
+        },
+      ],
       ["Gamma 50% off"],
     ],
-    ["several items are ANDed", [{ type: "isNotNull", attribute: "sicCode" }, { type: "equals", attribute: "type", value: "Customer" }], ["Alpha Corp"]],
+    [
+      "several items are ANDed",
+      [
+        { type: "isNotNull", attribute: "sicCode" },
+        { type: "equals", attribute: "type", value: "Customer" },
+      ],
+      ["Alpha Corp"],
+    ],
     ["field alias of attribute", [{ type: "equals", field: "type", value: "Partner" }], ["beta ltd"]],
   ])("Account %s", async (_label, where, expected) => {
     expect(await names("Account", where)).toEqual(expected);
@@ -321,7 +415,11 @@ describe("where items (§2)", () => {
     ["unknown attribute", [{ type: "equals", attribute: "nope", value: "x" }], "Not existing attribute 'nope' in where."],
     ["unknown key", [{ type: "equals", attribute: "name", value: "x", foo: 1 }], "Unknown parameter 'foo'."],
     ["in needs an array", [{ type: "in", attribute: "name", value: "x" }], "Bad where item 'in'."],
-    ["between needs two values", [{ type: "between", attribute: "createdAt", value: ["2024-01-01 00:00:00"] }], "Bad where item 'between'."],
+    [
+      "between needs two values",
+      [{ type: "between", attribute: "createdAt", value: ["2024-01-01 00:00:00"] }],
+      "Bad where item 'between'.",
+    ],
     ["or needs a list", [{ type: "or", value: "x" }], "Bad 'value'."],
     ["sub-queries refused", [{ type: "subQueryIn", attribute: "id", value: [] }], "Sub-queries are forbidden in where."],
     ["expressions refused", [{ type: "expression", attribute: "id", value: "1" }], "Complex expressions are forbidden in where."],
@@ -445,7 +543,9 @@ describe("read / create / update / delete (§2, §3)", () => {
     const c = await call(sb, "POST", "/Account", { body: { name: "Q" } });
     expect(c.status).toBe(403);
     expect(c.headers.get("x-status-reason")).toBe("No create access.");
-    expect((await call(sb, "PUT", `/Account/${a.json.id}`, { body: { name: "R" } })).headers.get("x-status-reason")).toBe("No edit access.");
+    expect((await call(sb, "PUT", `/Account/${a.json.id}`, { body: { name: "R" } })).headers.get("x-status-reason")).toBe(
+      "No edit access.",
+    );
     expect((await call(sb, "DELETE", `/Account/${a.json.id}`)).headers.get("x-status-reason")).toBe("No delete access.");
     await control(sb, "POST", "/acl", { entity: "Account", read: false });
     const l = await call(sb, "GET", "/Account");
@@ -471,12 +571,17 @@ describe("read / create / update / delete (§2, §3)", () => {
     expect(stale.json).toEqual({ values: { sicCode: "2" }, versionNumber: 2 });
     const noop = await call(sb, "PUT", `/Account/${a.json.id}`, { body: { sicCode: "2" }, headers: { "X-Version-Number": "1" } });
     expect(noop.status).toBe(200);
-    const fresh = await call(sb, "PUT", `/Account/${a.json.id}`, { body: { sicCode: "4" }, headers: { "X-Version-Number": String(noop.json.versionNumber) } });
+    const fresh = await call(sb, "PUT", `/Account/${a.json.id}`, {
+      body: { sicCode: "4" },
+      headers: { "X-Version-Number": String(noop.json.versionNumber) },
+    });
     expect(fresh.status).toBe(200);
     // Contact has no optimistic concurrency: the header is ignored.
     const c = await call(sb, "POST", "/Contact", { body: { lastName: "X" } });
     expect(c.json).not.toHaveProperty("versionNumber");
-    expect((await call(sb, "PUT", `/Contact/${c.json.id}`, { body: { lastName: "Y" }, headers: { "X-Version-Number": "99" } })).status).toBe(200);
+    expect(
+      (await call(sb, "PUT", `/Contact/${c.json.id}`, { body: { lastName: "Y" }, headers: { "X-Version-Number": "99" } })).status,
+    ).toBe(200);
   });
 
   it("Opportunity: stage defaults, probability reset from the stage map on update without probability", async () => {
@@ -493,11 +598,26 @@ describe("read / create / update / delete (§2, §3)", () => {
   it("Opportunity line items (itemList): ids assigned, amounts computed, amount = sum of items", async () => {
     const p = await call(sb, "POST", "/Product", { body: { name: "Widget", partNumber: "W-1", listPrice: 12 } });
     const o = await call(sb, "POST", "/Opportunity", {
-      body: { name: "Items", amount: 0, closeDate: "2024-01-01", itemList: [{ productId: p.json.id, quantity: 3, unitPrice: 10 }, { name: "Svc", quantity: 1, unitPrice: 5.5 }] },
+      body: {
+        name: "Items",
+        amount: 0,
+        closeDate: "2024-01-01",
+        itemList: [
+          { productId: p.json.id, quantity: 3, unitPrice: 10 },
+          { name: "Svc", quantity: 1, unitPrice: 5.5 },
+        ],
+      },
     });
     expect(o.status).toBe(200);
     expect(o.json.amount).toBe(35.5);
-    expect(o.json.itemList[0]).toMatchObject({ productId: p.json.id, productName: "Widget", name: "Widget", quantity: 3, amount: 30, listPrice: 12 });
+    expect(o.json.itemList[0]).toMatchObject({
+      productId: p.json.id,
+      productName: "Widget",
+      name: "Widget",
+      quantity: 3,
+      amount: 30,
+      listPrice: 12,
+    });
     expect(o.json.itemList[0].id).toMatch(/^[0-9a-f]{17}$/);
     const l = await call(sb, "GET", "/Opportunity");
     expect(l.json.list[0]).not.toHaveProperty("itemList");
@@ -555,7 +675,9 @@ describe("merge (POST /{Entity}/action/merge)", () => {
     const s = await call(sb, "POST", "/Account", { body: { name: "Drop", emailAddress: "drop@x.com" } });
     const c = await call(sb, "POST", "/Contact", { body: { lastName: "Child", accountId: s.json.id } });
     const o = await call(sb, "POST", "/Opportunity", { body: { name: "Opp", amount: 1, closeDate: "2024-01-01", accountId: s.json.id } });
-    const m = await call(sb, "POST", "/Account/action/merge", { body: { targetId: t.json.id, sourceIds: [s.json.id], attributes: { sicCode: "77" } } });
+    const m = await call(sb, "POST", "/Account/action/merge", {
+      body: { targetId: t.json.id, sourceIds: [s.json.id], attributes: { sicCode: "77" } },
+    });
     expect(m.status).toBe(200);
     expect(m.text).toBe("true");
     expect((await call(sb, "GET", `/Account/${s.json.id}`)).status).toBe(404);

@@ -22,7 +22,9 @@ describe("control API", () => {
 
   it("seed keeps ids, timestamps and versionNumber; dump returns them; reset empties", async () => {
     const s = await control(sb, "POST", "/seed", {
-      Account: [{ id: "seed0000000000001", name: "S", createdAt: "2020-02-02 02:02:02", modifiedAt: "2021-03-03 03:03:03", versionNumber: 7 }],
+      Account: [
+        { id: "seed0000000000001", name: "S", createdAt: "2020-02-02 02:02:02", modifiedAt: "2021-03-03 03:03:03", versionNumber: 7 },
+      ],
       Case: [{ name: "C1", accountId: "seed0000000000001", number: 41 }, { name: "C2" }],
     });
     expect(s.status).toBe(200);

@@ -66,7 +66,15 @@ describe("webhook subscription", () => {
   it("POST /Webhook → 201 with a 32-hex secretKey, the caller as userId, parsed event parts", async () => {
     const h = await call(sb, "POST", "/Webhook", { body: { event: "Account.fieldUpdate.assignedUser", url: `${base}/x` } });
     expect(h.status).toBe(201);
-    expect(h.json).toMatchObject({ event: "Account.fieldUpdate.assignedUser", entityType: "Account", type: "fieldUpdate", field: "assignedUser", isActive: true, userId: sb.apiUserId, skipOwn: false });
+    expect(h.json).toMatchObject({
+      event: "Account.fieldUpdate.assignedUser",
+      entityType: "Account",
+      type: "fieldUpdate",
+      field: "assignedUser",
+      isActive: true,
+      userId: sb.apiUserId,
+      skipOwn: false,
+    });
     expect(h.json.secretKey).toMatch(/^[0-9a-f]{32}$/);
     const list = await call(sb, "GET", "/Webhook");
     expect(list.json.total).toBe(1);
@@ -141,7 +149,14 @@ describe("webhook delivery", () => {
     await waitFor(() => received.length >= 2);
     const field = received.find((r) => r.path === "/field") as Received;
     expect(field.items).toEqual([
-      { id: a.json.id, billingAddressStreet: null, billingAddressCity: "Berlin", billingAddressState: null, billingAddressCountry: null, billingAddressPostalCode: null },
+      {
+        id: a.json.id,
+        billingAddressStreet: null,
+        billingAddressCity: "Berlin",
+        billingAddressState: null,
+        billingAddressCountry: null,
+        billingAddressPostalCode: null,
+      },
     ]);
     expect((received.find((r) => r.path === "/delete") as Received).items).toEqual([{ id: a.json.id }]);
   });

@@ -1,91 +1,63 @@
 /**
  * PHP `json_encode($value)` with no flags, as EspoCRM writes every API response:
  * `/` is escaped as `\/`, every non-ASCII UTF-16 unit as `\uXXXX` (lower-case hex, surrogate
- * pairs kept as two escapes), control characters as PHP writes them. Numbers follow
- * `serialize_precision = -1` (shortest round-trip, like JS, but `1.0e+25` where JS says `1e+25`).
+ * pairs kept as two escapes), control characters as PHP writes them (`\n`, `\t`, `\u0001`…).
+ * Numbers follow `serialize_precision = -1` (shortest round-trip, like JS).
  * JSON-equivalent to JSON.stringify, byte-different — which is the point: a webhook receiver
- * must verify the signature over the raw bytes, never a re-serialisation.
+ * must verify the signature over the raw bytes, never over a re-serialisation.
+ *
+ * Implementation: JSON.stringify already escapes `"`, `\` and C0 controls exactly as PHP does
+ * (short forms for \b \f \n \r \t, lower-case \u00XX otherwise), so only `/` and non-ASCII
+ * need rewriting afterwards. Exponent numbers get PHP's `.0` mantissa (`1.0e+25`).
  */
+const REWRITE = /[/\u0080-\uffff]/g;
+const EXP_NUMBER = /([:,[]-?\d+)(e[+-]\d+)(?=[,\]}])/g;
+
+function rewrite(ch: string): string {
+  if (ch === "/") return "\\/";
+  return `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`;
+}
+
 export function phpJsonEncode(value: unknown): string {
-  const out: string[] = [];
-  write(value, out);
-  return out.join("");
+  const s = JSON.stringify(value === undefined ? null : value) ?? "null";
+  let out = REWRITE.test(s) ? s.replace(REWRITE, rewrite) : s;
+  REWRITE.lastIndex = 0;
+  if (out.includes("e+") || out.includes("e-")) out = fixExponents(out);
+  return out;
 }
 
-function write(v: unknown, out: string[]): void {
-  if (v === null || v === undefined) {
-    out.push("null");
-    return;
-  }
-  switch (typeof v) {
-    case "string":
-      out.push(phpString(v));
-      return;
-    case "number":
-      out.push(phpNumber(v));
-      return;
-    case "boolean":
-      out.push(v ? "true" : "false");
-      return;
-    case "bigint":
-      out.push(v.toString());
-      return;
-    case "object": {
-      if (Array.isArray(v)) {
-        out.push("[");
-        for (let i = 0; i < v.length; i++) {
-          if (i > 0) out.push(",");
-          write(v[i], out);
-        }
-        out.push("]");
-        return;
+/** `1e+25` → `1.0e+25` outside strings. */
+function fixExponents(s: string): string {
+  let res = "";
+  let i = 0;
+  let inStr = false;
+  let segStart = 0;
+  for (; i < s.length; i++) {
+    const c = s[i];
+    if (inStr) {
+      if (c === "\\") i++;
+      else if (c === '"') {
+        inStr = false;
+        segStart = i + 1;
       }
-      out.push("{");
-      let first = true;
-      for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
-        if (val === undefined) continue;
-        if (!first) out.push(",");
-        first = false;
-        out.push(phpString(k), ":");
-        write(val, out);
+    } else if (c === '"') {
+      res += s.slice(segStart, i).replace(EXP_NUMBER, "$1.0$2");
+      res += '"';
+      inStr = true;
+      segStart = i + 1;
+      // copy the string body verbatim later
+      const start = i + 1;
+      let j = start;
+      for (; j < s.length; j++) {
+        if (s[j] === "\\") j++;
+        else if (s[j] === '"') break;
       }
-      out.push("}");
-      return;
+      res += `${s.slice(start, j)}"`;
+      i = j;
+      inStr = false;
+      segStart = j + 1;
     }
-    default:
-      out.push("null");
   }
-}
-
-function phpNumber(n: number): string {
-  if (!Number.isFinite(n)) return "0"; // PHP fails on INF/NAN; never produced by the sandbox.
-  const s = String(n);
-  const e = s.indexOf("e");
-  if (e >= 0 && !s.slice(0, e).includes(".")) return `${s.slice(0, e)}.0${s.slice(e)}`;
-  return s;
-}
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: escaping them is the purpose
-const NEEDS_ESCAPE = /["\\/\u0000-\u001f\u007f-\uffff]/;
-
-function phpString(s: string): string {
-  if (!NEEDS_ESCAPE.test(s)) return `"${s}"`;
-  let r = '"';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x22) r += '\\"';
-    else if (c === 0x5c) r += "\\\\";
-    else if (c === 0x2f) r += "\\/";
-    else if (c === 0x08) r += "\\b";
-    else if (c === 0x0c) r += "\\f";
-    else if (c === 0x0a) r += "\\n";
-    else if (c === 0x0d) r += "\\r";
-    else if (c === 0x09) r += "\\t";
-    else if (c < 0x20 || c > 0x7e) {
-      // PHP escapes DEL (0x7f)? No: DEL is written raw. Only < 0x20 and non-ASCII are escaped.
-      if (c === 0x7f) r += s[i];
-      else r += `\\u${c.toString(16).padStart(4, "0")}`;
-    } else r += s[i];
-  }
-  return `${r}"`;
+  res += s.slice(segStart).replace(EXP_NUMBER, "$1.0$2");
+  return res;
 }

@@ -5,13 +5,7 @@
  */
 import { type Db, formatDateTime, type Rec, type User } from "./db.ts";
 import { ApiError, badRequest, forbidden, notFound, validationFailure } from "./errors.ts";
-import {
-  ADDRESS_PARTS,
-  type EntityDef,
-  type FieldDef,
-  fieldAttributes,
-  OPPORTUNITY_PROBABILITY,
-} from "./metadata.ts";
+import { ADDRESS_PARTS, type EntityDef, type FieldDef, fieldAttributes, OPPORTUNITY_PROBABILITY } from "./metadata.ts";
 import { type AttrInfo, compileWhere, type WhereContext } from "./where.ts";
 
 export interface AttrMeta {
@@ -66,7 +60,8 @@ const UPDATE_EVENT_EXCLUDED = new Set([
   "followersIds",
   "followersNames",
 ]);
-const EMAIL_RE = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+const EMAIL_RE =
+  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 const DATETIME_RE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?$/;
 
@@ -121,6 +116,8 @@ export class RecordService {
   /** Called after every save/delete; webhooks subscribe here. */
   onEvent: (e: RecordEvent) => void = () => {};
   private attrCache = new Map<string, Map<string, AttrMeta>>();
+  private getterCache = new Map<string, Map<string, (rec: Rec) => unknown>>();
+  private dupIndex = new Map<string, { keys: Map<string, Set<string>>; byId: Map<string, string[]> }>();
   private listAttrCache = new Map<string, string[]>();
 
   constructor(db: Db, opts: ServiceOptions) {
@@ -131,7 +128,9 @@ export class RecordService {
   /** Call after metadata changes. */
   invalidateMetadata(): void {
     this.attrCache.clear();
+    this.getterCache.clear();
     this.listAttrCache.clear();
+    this.dupIndex.clear();
     for (const t of this.db.tables.values()) {
       t.sorted.clear();
       t.version++;
@@ -152,7 +151,13 @@ export class RecordService {
     m.set("id", { name: "id", field: "id", def: { type: "varchar", readOnly: true }, readOnly: true, kind: "string" });
     if (def.fields.name)
       for (const a of fieldAttributes("name", def.fields.name))
-        m.set(a.name, { name: a.name, field: "name", def: def.fields.name, readOnly: a.readOnly, kind: kindOf(def.fields.name, a.name, "name") });
+        m.set(a.name, {
+          name: a.name,
+          field: "name",
+          def: def.fields.name,
+          readOnly: a.readOnly,
+          kind: kindOf(def.fields.name, a.name, "name"),
+        });
     m.set("deleted", { name: "deleted", field: "deleted", def: { type: "bool", readOnly: true }, readOnly: true, kind: "bool" });
     for (const [field, f] of Object.entries(def.fields)) {
       if (field === "name") continue;
@@ -210,22 +215,44 @@ export class RecordService {
 
   /** Value of an attribute for output, computing link names. */
   value(entityType: string, rec: Rec, attr: string): unknown {
-    const meta = this.attributes(entityType).get(attr);
-    if (meta && attr !== meta.field) {
-      if (meta.def.type === "link" && attr === `${meta.field}Name`) return this.nameOf(meta.def.entity, rec[`${meta.field}Id`]);
-      if (meta.def.type === "linkMultiple" && attr === `${meta.field}Names`) {
-        const ids = (rec[`${meta.field}Ids`] as string[] | undefined) ?? [];
-        const o: Record<string, unknown> = {};
-        for (const id of ids) o[id] = this.nameOf(meta.def.entity, id);
-        return o;
-      }
-      if (meta.def.type === "currency" && attr === `${meta.field}Converted`) {
-        const v = rec[meta.field];
-        return v == null ? null : v;
+    const g = this.getters(entityType).get(attr);
+    return g ? g(rec) : (rec[attr] ?? null);
+  }
+
+  /** Per-entity compiled attribute readers (computed names, defaults for missing values). */
+  getters(entityType: string): Map<string, (rec: Rec) => unknown> {
+    let m = this.getterCache.get(entityType);
+    if (m) return m;
+    m = new Map();
+    for (const meta of this.attributes(entityType).values()) {
+      const attr = meta.name;
+      const empty = defaultEmpty(meta);
+      const field = meta.field;
+      if (meta.def.type === "link" && attr === `${field}Name`) {
+        const target = meta.def.entity;
+        const idAttr = `${field}Id`;
+        m.set(attr, (rec) => this.nameOf(target, rec[idAttr]));
+      } else if (meta.def.type === "linkMultiple" && attr === `${field}Names`) {
+        const target = meta.def.entity;
+        const idsAttr = `${field}Ids`;
+        m.set(attr, (rec) => {
+          const o: Record<string, unknown> = {};
+          for (const id of (rec[idsAttr] as string[] | undefined) ?? []) o[id] = this.nameOf(target, id);
+          return o;
+        });
+      } else if (meta.def.type === "currency" && attr === `${field}Converted`) {
+        m.set(attr, (rec) => rec[field] ?? null);
+      } else if (empty === null) {
+        m.set(attr, (rec) => rec[attr] ?? null);
+      } else {
+        m.set(attr, (rec) => {
+          const v = rec[attr];
+          return v === undefined || v === null ? empty : v;
+        });
       }
     }
-    const v = rec[attr];
-    return v === undefined ? defaultEmpty(meta) : v;
+    this.getterCache.set(entityType, m);
+    return m;
   }
 
   private nameOf(entity: string | undefined, id: unknown): unknown {
@@ -239,15 +266,19 @@ export class RecordService {
   /** The full attribute map (read / create / update responses, webhook create payloads). */
   valueMap(entityType: string, rec: Rec): Rec {
     const out: Rec = {};
-    for (const attr of this.attributes(entityType).keys()) out[attr] = this.value(entityType, rec, attr);
+    for (const [attr, g] of this.getters(entityType)) out[attr] = g(rec);
     return out;
   }
 
-  private row(entityType: string, rec: Rec, select: string[] | undefined): Rec {
-    const out: Rec = {};
+  private rowBuilder(entityType: string, select: string[] | undefined): (rec: Rec) => Rec {
     const attrs = select ?? this.listAttributes(entityType);
-    for (const attr of attrs) out[attr] = this.value(entityType, rec, attr);
-    return out;
+    const getters = this.getters(entityType);
+    const pairs = attrs.map((a) => [a, getters.get(a) ?? ((r: Rec) => r[a] ?? null)] as const);
+    return (rec) => {
+      const out: Rec = {};
+      for (const [a, g] of pairs) out[a] = g(rec);
+      return out;
+    };
   }
 
   // ---------------------------------------------------------------- list
@@ -255,25 +286,31 @@ export class RecordService {
   private whereContext(entityType: string): WhereContext {
     const attrs = this.attributes(entityType);
     const def = this.def(entityType);
+    const getters = this.getters(entityType);
     return {
       entityType,
       attribute: (name) => {
         const a = attrs.get(name);
         return a ? { kind: a.kind } : undefined;
       },
-      get: (rec, name) => {
+      getter: (name) => {
         const dot = name.indexOf(".");
-        if (dot < 0) return this.value(entityType, rec, name);
+        if (dot < 0) return getters.get(name) ?? ((rec: Rec) => rec[name] ?? null);
         const link = name.slice(0, dot);
         const f = def.fields[link];
-        if (!f || f.type !== "link" || !f.entity) return null;
-        const target = this.db.tables.get(f.entity)?.byId.get(rec[`${link}Id`] as string);
-        return target ? this.value(f.entity, target, name.slice(dot + 1)) : null;
+        if (f?.type !== "link" || !f.entity) return () => null;
+        const targetType = f.entity;
+        const sub = name.slice(dot + 1);
+        const idAttr = `${link}Id`;
+        return (rec: Rec) => {
+          const target = this.db.tables.get(targetType)?.byId.get(rec[idAttr] as string);
+          return target ? this.value(targetType, target, sub) : null;
+        };
       },
       pathAttribute: (path) => {
         const [link, attr] = path.split(".", 2) as [string, string];
         const f = def.fields[link];
-        if (!f || f.type !== "link" || !f.entity || !this.db.entityDefs[f.entity]) return undefined;
+        if (f?.type !== "link" || !f.entity || !this.db.entityDefs[f.entity]) return undefined;
         const a = this.attributes(f.entity).get(attr);
         return a ? { kind: a.kind } : undefined;
       },
@@ -324,7 +361,7 @@ export class RecordService {
 
   private comparator(entityType: string, attr: string, order: "asc" | "desc"): (a: Rec, b: Rec) => number {
     const dir = order === "asc" ? 1 : -1;
-    const get = (r: Rec) => this.value(entityType, r, attr);
+    const get = this.getters(entityType).get(attr) ?? ((r: Rec) => r[attr] ?? null);
     return (a, b) => {
       const c = compareSql(get(a), get(b));
       if (c !== 0) return c * dir;
@@ -351,8 +388,39 @@ export class RecordService {
       if (attrs.has(attr)) set.add(attr);
       select = [...set];
     }
-    const rows = this.sortedRows(entityType, attr, order, computed);
-    const filter = pred && p.extra ? (r: Rec) => pred(r) && (p.extra as (r: Rec) => boolean)(r) : (pred ?? p.extra);
+    let rows = this.sortedRows(entityType, attr, order, computed);
+    let filter = pred && p.extra ? (r: Rec) => pred(r) && (p.extra as (r: Rec) => boolean)(r) : (pred ?? p.extra);
+    // Incremental-sync fast path: one lower-bound item on the sort attribute → the matches are a
+    // contiguous run of the sorted rows (suffix for asc, prefix for desc); find it by bisection.
+    const only = p.where?.length === 1 ? (p.where[0] as Rec) : undefined;
+    if (
+      pred &&
+      !p.extra &&
+      !computed &&
+      only &&
+      (only.attribute ?? only.field) === attr &&
+      ["greaterThan", "after", "greaterThanOrEquals"].includes(String(only.type)) &&
+      only.dateTime === undefined
+    ) {
+      let lo = 0;
+      let hi = rows.length;
+      if (order === "asc") {
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (pred(rows[mid] as Rec)) hi = mid;
+          else lo = mid + 1;
+        }
+        rows = rows.slice(lo);
+      } else {
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (pred(rows[mid] as Rec)) lo = mid + 1;
+          else hi = mid;
+        }
+        rows = rows.slice(0, lo);
+      }
+      filter = undefined;
+    }
     const page: Rec[] = [];
     let total: number;
     const end = p.offset + p.maxSize;
@@ -381,7 +449,8 @@ export class RecordService {
       total = n;
     }
     if (p.noTotal && !filter) total = rows.length > end ? -1 : -2;
-    return { total, list: page.map((r) => this.row(entityType, r, select)) };
+    const build = this.rowBuilder(entityType, select);
+    return { total, list: page.map(build) };
   }
 
   // ---------------------------------------------------------------- read
@@ -583,45 +652,69 @@ export class RecordService {
         f.type === "link" ? [data[`${field}Id`]] : f.type === "linkMultiple" ? ((data[`${field}Ids`] as unknown[]) ?? []) : [];
       for (const id of ids) {
         if (id == null) continue;
-        if (!this.getLive(f.entity, String(id))) throw forbidden(`Can't relate with non-existing record. entityType: ${f.entity}, id: ${String(id)}.`);
+        if (!this.getLive(f.entity, String(id)))
+          throw forbidden(`Can't relate with non-existing record. entityType: ${f.entity}, id: ${String(id)}.`);
       }
     }
   }
 
-  private findDuplicates(entityType: string, rec: Rec): Rec[] {
+  /** Duplicate-check keys of a record: name (or first|last for persons) and email addresses, lower-cased. */
+  private dupKeys(entityType: string, rec: Rec): string[] {
     const def = this.def(entityType);
     const fields = def.duplicateCheckFieldList;
-    if (!fields || fields.length === 0) return [];
-    const emails = new Set<string>();
-    if (fields.includes("emailAddress")) {
-      for (const e of (rec.emailAddressData as Rec[] | undefined) ?? []) emails.add(String(e.emailAddress).toLowerCase());
+    if (!fields || rec.deleted === true) return [];
+    const keys: string[] = [];
+    const lc = (v: unknown) => String(v ?? "").toLowerCase();
+    if (fields.includes("name")) {
+      if (def.fields.name?.type === "personName") {
+        if (rec.lastName != null && rec.lastName !== "") keys.push(`n:${lc(rec.firstName)}|${lc(rec.lastName)}`);
+      } else if (rec.name != null && rec.name !== "") keys.push(`n:${lc(rec.name)}`);
     }
-    const person = def.fields.name?.type === "personName";
-    const lc = (v: unknown) => (typeof v === "string" ? v.toLowerCase() : v);
+    if (fields.includes("emailAddress"))
+      for (const e of (rec.emailAddressData as Rec[] | undefined) ?? []) keys.push(`e:${lc(e.emailAddress)}`);
+    return keys;
+  }
+
+  private dupIndexOf(entityType: string): { keys: Map<string, Set<string>>; byId: Map<string, string[]> } {
+    let ix = this.dupIndex.get(entityType);
+    if (ix) return ix;
+    ix = { keys: new Map(), byId: new Map() };
+    this.dupIndex.set(entityType, ix);
+    for (const r of this.db.table(entityType).byId.values()) this.reindex(entityType, r);
+    return ix;
+  }
+
+  /** Keep the duplicate index in step with a record (call after every write). */
+  private reindex(entityType: string, rec: Rec): void {
+    const ix = this.dupIndex.get(entityType);
+    if (!ix) return;
+    const id = rec.id as string;
+    for (const k of ix.byId.get(id) ?? []) ix.keys.get(k)?.delete(id);
+    const keys = this.dupKeys(entityType, rec);
+    ix.byId.set(id, keys);
+    for (const k of keys) {
+      let set = ix.keys.get(k);
+      if (!set) {
+        set = new Set();
+        ix.keys.set(k, set);
+      }
+      set.add(id);
+    }
+  }
+
+  private findDuplicates(entityType: string, rec: Rec): Rec[] {
+    const keys = this.dupKeys(entityType, rec);
+    if (keys.length === 0) return [];
+    const ix = this.dupIndexOf(entityType);
+    const table = this.db.table(entityType);
+    const ids = new Set<string>();
+    for (const k of keys) for (const id of ix.keys.get(k) ?? []) if (id !== rec.id) ids.add(id);
     const out: Rec[] = [];
-    for (const r of this.db.table(entityType).byId.values()) {
-      if (r.deleted === true || r.id === rec.id) continue;
-      let hit = false;
-      if (fields.includes("name")) {
-        if (person) {
-          hit =
-            rec.lastName != null &&
-            lc(r.firstName ?? "") === lc(rec.firstName ?? "") &&
-            lc(r.lastName) === lc(rec.lastName);
-        } else hit = rec.name != null && rec.name !== "" && lc(r.name) === lc(rec.name);
-      }
-      if (!hit && emails.size > 0) {
-        for (const e of (r.emailAddressData as Rec[] | undefined) ?? []) {
-          if (emails.has(String(e.emailAddress).toLowerCase())) {
-            hit = true;
-            break;
-          }
-        }
-      }
-      if (hit) {
-        out.push(this.valueMap(entityType, r));
-        if (out.length >= 5) break;
-      }
+    for (const id of ids) {
+      const r = table.byId.get(id);
+      if (!r || r.deleted === true) continue;
+      out.push(this.valueMap(entityType, r));
+      if (out.length >= 5) break;
     }
     return out;
   }
@@ -803,6 +896,7 @@ export class RecordService {
   private insert(entityType: string, rec: Rec): void {
     const t = this.db.table(entityType);
     t.byId.set(rec.id as string, rec);
+    this.reindex(entityType, rec);
     // Keep sorted caches valid: binary-insert instead of invalidating.
     const next = t.version + 1;
     for (const [key, c] of t.sorted) {
@@ -825,18 +919,46 @@ export class RecordService {
     t.version = next;
   }
 
-  /** After an in-place change of `changed` attributes: keep caches not sorted by them. */
-  private touched(entityType: string, changed: Iterable<string>): void {
+  /**
+   * After an in-place change of `changed` attributes: caches not sorted by them stay valid; with
+   * the record at hand, caches sorted by a changed attribute are repaired (remove + binary insert)
+   * instead of dropped, so update-then-list by modifiedAt stays cheap.
+   */
+  private touched(entityType: string, changed: Iterable<string>, rec?: Rec): void {
     const t = this.db.table(entityType);
     const ch = new Set(changed);
     const next = t.version + 1;
     for (const [key, c] of t.sorted) {
       const attr = key.slice(0, key.indexOf(":"));
-      if (c.version === t.version && !ch.has(attr) && !ch.has("deleted")) c.version = next;
-      else t.sorted.delete(key);
+      if (c.version !== t.version) {
+        t.sorted.delete(key);
+        continue;
+      }
+      if (!ch.has(attr) && !ch.has("deleted")) {
+        c.version = next;
+        continue;
+      }
+      if (!rec) {
+        t.sorted.delete(key);
+        continue;
+      }
+      const at = c.rows.indexOf(rec);
+      if (at >= 0) c.rows.splice(at, 1);
+      if (rec.deleted !== true) {
+        const order = key.slice(key.indexOf(":") + 1) as "asc" | "desc";
+        const cmp = this.comparator(entityType, attr, order);
+        let lo = 0;
+        let hi = c.rows.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (cmp(c.rows[mid] as Rec, rec) <= 0) lo = mid + 1;
+          else hi = mid;
+        }
+        c.rows.splice(lo, 0, rec);
+      }
+      c.version = next;
     }
     t.version = next;
-    // Names of this entity appear in other entities' computed sort keys; those are never cached.
   }
 
   update(user: User, entityType: string, id: string, input: Rec, opts: { versionNumber?: number | null } = {}): Rec {
@@ -874,10 +996,11 @@ export class RecordService {
     rec.modifiedAt = this.db.nowString();
     rec.modifiedById = user.id;
     if (def.optimisticConcurrencyControl) rec.versionNumber = ((rec.versionNumber as number | null) ?? 0) + 1;
+    this.reindex(entityType, rec);
     const after = this.valueMap(entityType, rec);
     const changed: string[] = [];
     for (const k of Object.keys(after)) if (!sameValue(before[k], after[k])) changed.push(k);
-    this.touched(entityType, changed);
+    this.touched(entityType, [...changed, "modifiedAt", "modifiedById", "versionNumber"], rec);
     const eventChanged = changed.filter((k) => !UPDATE_EVENT_EXCLUDED.has(k));
     if (eventChanged.length > 0 && !silentChildren) {
       const payload: Rec = { id: rec.id };
@@ -899,7 +1022,8 @@ export class RecordService {
   private softDelete(user: User, entityType: string, rec: Rec): void {
     rec.deleted = true;
     rec.modifiedById = user.id;
-    this.touched(entityType, ["deleted"]);
+    this.reindex(entityType, rec);
+    this.touched(entityType, ["deleted"], rec);
     this.onEvent({ entityType, action: "delete", id: rec.id as string, data: { id: rec.id }, userId: user.id });
   }
 

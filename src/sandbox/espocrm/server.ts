@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { type FaultConfig, FaultConfigError, FaultInjector, parseFaultConfig } from "../common/faults.ts";
 import { Db, formatDateTime, type Rec, randomHex32, type User } from "./db.ts";
 import { ApiError, badRequest, forbidden, notFound } from "./errors.ts";
-import { entityDefsView, FIELD_TYPES, type EspoFieldType, type FieldDef, fieldAttributes, scopeView } from "./metadata.ts";
+import { type EspoFieldType, entityDefsView, FIELD_TYPES, type FieldDef, fieldAttributes, scopeView } from "./metadata.ts";
 import { phpJsonEncode } from "./php-json.ts";
 import { type PhpValue, parsePhpQuery } from "./php-query.ts";
 import { RecordService, type SearchParams } from "./records.ts";
@@ -81,7 +81,6 @@ interface Reply {
 
 function sanitizeReason(s: string): string {
   // Characters outside printable ASCII / Latin-1 become spaces.
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: replacing them is the point
   return s.replace(/[^\x20-\x7e\xa0-\xff]/g, " ");
 }
 
@@ -292,7 +291,7 @@ export async function startEspoCrmSandbox(opts: EspoCrmSandboxOptions = {}): Pro
         const user = [...db.users.values()].find(
           (u) => u.type === "api" && u.apiKey === apiKeyHeader && (u.authMethod === "ApiKey" || u.authMethod === "any"),
         );
-        if (!user || !user.isActive) throw deny(ip);
+        if (!user?.isActive) throw deny(ip);
         return { user };
       }
       const decoded = Buffer.from(String(hmacHeader), "base64");
@@ -303,7 +302,7 @@ export async function startEspoCrmSandbox(opts: EspoCrmSandboxOptions = {}): Pro
       const user = [...db.users.values()].find(
         (u) => u.type === "api" && u.apiKey === key && (u.authMethod === "Hmac" || u.authMethod === "any"),
       );
-      if (!user || !user.isActive) throw deny(ip);
+      if (!user?.isActive) throw deny(ip);
       if (!user.secretKey) throw new ApiError(500);
       const msg = `${method} ${resourcePath}`;
       const hex = Buffer.from(createHmac("sha256", user.secretKey).update(msg).digest("hex"));
@@ -318,7 +317,7 @@ export async function startEspoCrmSandbox(opts: EspoCrmSandboxOptions = {}): Pro
     const userName = decoded.slice(0, colon);
     const secret = decoded.slice(colon + 1);
     const user = [...db.users.values()].find((u) => u.userName === userName && u.type !== "api");
-    if (!user || !user.isActive) throw deny(ip);
+    if (!user?.isActive) throw deny(ip);
     if (byToken) {
       if (!user.tokens.has(secret)) throw deny(ip);
       return { user, token: secret };
@@ -643,7 +642,8 @@ export async function startEspoCrmSandbox(opts: EspoCrmSandboxOptions = {}): Pro
       }
     };
     const checkType = (t: unknown): EspoFieldType => {
-      if (typeof t !== "string" || !FIELD_TYPES.includes(t as EspoFieldType)) throw badRequest(`upgrade: unknown field type '${String(t)}'.`);
+      if (typeof t !== "string" || !FIELD_TYPES.includes(t as EspoFieldType))
+        throw badRequest(`upgrade: unknown field type '${String(t)}'.`);
       return t as EspoFieldType;
     };
     const fieldDefFrom = (o: Rec, required: boolean): FieldDef => {
@@ -664,7 +664,8 @@ export async function startEspoCrmSandbox(opts: EspoCrmSandboxOptions = {}): Pro
       const f = fieldDefFrom(o, required);
       def.fields[name] = f;
       for (const r of table.byId.values())
-        for (const a of fieldAttributes(name, f)) r[a.name] = a.name === name && f.default !== undefined ? f.default : f.type === "bool" ? false : null;
+        for (const a of fieldAttributes(name, f))
+          r[a.name] = a.name === name && f.default !== undefined ? f.default : f.type === "bool" ? false : null;
     };
     let did = false;
     if (change.renameField) {
@@ -682,7 +683,10 @@ export async function startEspoCrmSandbox(opts: EspoCrmSandboxOptions = {}): Pro
       did = true;
     }
     if (change.removeField) {
-      const name = typeof change.removeField === "string" ? change.removeField : String((change.removeField as Rec).field ?? (change.removeField as Rec).name);
+      const name =
+        typeof change.removeField === "string"
+          ? change.removeField
+          : String((change.removeField as Rec).field ?? (change.removeField as Rec).name);
       const f = def.fields[name];
       if (!f) throw badRequest(`upgrade: no field '${name}' on ${entity}.`);
       for (const r of table.byId.values()) for (const a of fieldAttributes(name, f)) delete r[a.name];
@@ -709,7 +713,11 @@ export async function startEspoCrmSandbox(opts: EspoCrmSandboxOptions = {}): Pro
       for (const r of table.byId.values()) r[field] = convertValue(r[field], nt);
       f.type = nt;
       if (nt !== "enum") delete f.options;
-      else if (!f.options) f.options = ["", ...new Set([...table.byId.values()].map((r) => r[field]).filter((v): v is string => typeof v === "string" && v !== ""))];
+      else if (!f.options)
+        f.options = [
+          "",
+          ...new Set([...table.byId.values()].map((r) => r[field]).filter((v): v is string => typeof v === "string" && v !== "")),
+        ];
       if (nt === "int" || nt === "float" || nt === "bool" || nt === "date" || nt === "datetime") delete f.maxLength;
       did = true;
     }
@@ -768,7 +776,9 @@ export async function startEspoCrmSandbox(opts: EspoCrmSandboxOptions = {}): Pro
             adminUserId: adminUser.id,
             now: db.nowString(),
             clockOffsetMs: db.clockOffsetMs,
-            entities: Object.fromEntries([...db.tables].map(([k, t]) => [k, [...t.byId.values()].filter((r) => r.deleted !== true).length])),
+            entities: Object.fromEntries(
+              [...db.tables].map(([k, t]) => [k, [...t.byId.values()].filter((r) => r.deleted !== true).length]),
+            ),
           });
         case "POST /seed":
           return json({ ids: control.seed(body as Record<string, Rec[]>) });
@@ -812,8 +822,15 @@ export async function startEspoCrmSandbox(opts: EspoCrmSandboxOptions = {}): Pro
           });
         case "POST /act": {
           const op = body.op;
-          if (op !== "create" && op !== "update" && op !== "delete") return json({ error: "act: op must be create, update or delete" }, 400);
-          const result = control.actAs(userId(body.userId), op, String(body.entity ?? ""), (body.id as string | undefined) ?? null, (body.data as Rec | undefined) ?? {});
+          if (op !== "create" && op !== "update" && op !== "delete")
+            return json({ error: "act: op must be create, update or delete" }, 400);
+          const result = control.actAs(
+            userId(body.userId),
+            op,
+            String(body.entity ?? ""),
+            (body.id as string | undefined) ?? null,
+            (body.data as Rec | undefined) ?? {},
+          );
           return json({ ok: true, record: result });
         }
         case "POST /users": {
@@ -822,7 +839,8 @@ export async function startEspoCrmSandbox(opts: EspoCrmSandboxOptions = {}): Pro
             userName: String(body.userName ?? `user${db.users.size}`),
             name: String(body.name ?? body.userName ?? "User"),
             type: body.type === "api" || body.type === "admin" ? body.type : "regular",
-            authMethod: body.authMethod === "Hmac" || body.authMethod === "ApiKey" ? body.authMethod : body.type === "api" ? "ApiKey" : undefined,
+            authMethod:
+              body.authMethod === "Hmac" || body.authMethod === "ApiKey" ? body.authMethod : body.type === "api" ? "ApiKey" : undefined,
             apiKey: body.type === "api" ? String(body.apiKey ?? randomHex32()) : undefined,
             secretKey: body.type === "api" && body.authMethod === "Hmac" ? String(body.secretKey ?? randomHex32()) : undefined,
             password: typeof body.password === "string" ? body.password : undefined,
@@ -859,7 +877,8 @@ export async function startEspoCrmSandbox(opts: EspoCrmSandboxOptions = {}): Pro
           return json({ error: `control API: no route ${method} ${path}` }, 404);
       }
     } catch (e) {
-      if (e instanceof ApiError) return json({ error: e.reason ?? `HTTP ${e.status}`, status: e.status, body: e.body }, e.status === 404 ? 404 : 400);
+      if (e instanceof ApiError)
+        return json({ error: e.reason ?? `HTTP ${e.status}`, status: e.status, body: e.body }, e.status === 404 ? 404 : 400);
       if (e instanceof FaultConfigError) return json({ error: e.message }, 400);
       throw e;
     }
@@ -966,7 +985,11 @@ function convertValue(v: unknown, t: EspoFieldType): unknown {
     case "date":
       return typeof v === "string" && /^\d{4}-\d{2}-\d{2}/.test(v) ? v.slice(0, 10) : null;
     case "datetime":
-      return typeof v === "string" && /^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v} 00:00:00` : typeof v === "string" && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(v) ? v : null;
+      return typeof v === "string" && /^\d{4}-\d{2}-\d{2}$/.test(v)
+        ? `${v} 00:00:00`
+        : typeof v === "string" && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(v)
+          ? v
+          : null;
     default:
       return typeof v === "object" ? JSON.stringify(v) : String(v);
   }

@@ -186,7 +186,8 @@ export class WebhookManager {
     const h = this.own(user, id);
     if (body.event !== undefined && body.event !== h.event) throw forbidden("Event can't be changed.");
     if (body.url !== undefined) {
-      if (typeof body.url !== "string" || !/^[a-z][a-z0-9+.-]*:\/\/\S+$/i.test(body.url)) throw validationFailure("Webhook", "url", "valid");
+      if (typeof body.url !== "string" || !/^[a-z][a-z0-9+.-]*:\/\/\S+$/i.test(body.url))
+        throw validationFailure("Webhook", "url", "valid");
       h.url = body.url;
     }
     if (body.isActive !== undefined) h.isActive = body.isActive === true;

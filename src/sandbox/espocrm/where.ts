@@ -4,8 +4,9 @@
  * `notEquals`/`notIn`/`notLike` do not match NULL values), strings compare case-insensitively
  * (MySQL's default collation), LIKE takes the caller's `%`/`_` wildcards unescaped.
  */
-import { badRequest } from "./errors.ts";
+
 import type { Rec } from "./db.ts";
+import { badRequest } from "./errors.ts";
 
 export interface AttrInfo {
   kind: "string" | "number" | "bool" | "date" | "datetime" | "array" | "other";
@@ -15,8 +16,8 @@ export interface WhereContext {
   entityType: string;
   /** Attribute info, or undefined when the attribute does not exist. */
   attribute(name: string): AttrInfo | undefined;
-  /** Read an attribute (including computed `…Name` and `link.attribute` paths). */
-  get(rec: Rec, name: string): unknown;
+  /** A reader of an attribute (including computed `…Name` and `link.attribute` paths). */
+  getter(name: string): (rec: Rec) => unknown;
   /** For `link.attribute` paths: info of the target attribute, or undefined. */
   pathAttribute(path: string): AttrInfo | undefined;
   /** Link names usable in linkedWith / isLinked, and how to read the linked ids. */
@@ -181,7 +182,7 @@ function compileItem(raw: unknown, ctx: WhereContext): Predicate {
 
   const info = attribute.includes(".") ? ctx.pathAttribute(attribute) : ctx.attribute(attribute);
   if (!info) throw badRequest(`Not existing attribute '${attribute}' in where.`);
-  const get = (r: Rec) => ctx.get(r, attribute);
+  const get = ctx.getter(attribute);
   const isDt = info.kind === "datetime";
   const isDateItem = item.dateTime === true || item.dateTime === "true";
   const tz = typeof item.timeZone === "string" && item.timeZone ? item.timeZone : "UTC";
@@ -333,10 +334,11 @@ function compileItem(raw: unknown, ctx: WhereContext): Predicate {
     case "notIn": {
       if (!Array.isArray(value)) throw badRequest(`Bad where item '${type}'.`);
       const set = new Set(value.map((v) => String(lower(scalar(v)))));
-      if (type === "in") return (r) => {
-        const x = get(r);
-        return x != null && set.has(String(lower(x)));
-      };
+      if (type === "in")
+        return (r) => {
+          const x = get(r);
+          return x != null && set.has(String(lower(x)));
+        };
       return (r) => {
         const x = get(r);
         return x != null && !set.has(String(lower(x)));
@@ -351,13 +353,7 @@ function compileItem(raw: unknown, ctx: WhereContext): Predicate {
       if (typeof value !== "string" && typeof value !== "number") throw badRequest(`Bad where item '${type}'.`);
       const s = String(value);
       const pattern =
-        type === "contains" || type === "notContains"
-          ? `%${s}%`
-          : type === "startsWith"
-            ? `${s}%`
-            : type === "endsWith"
-              ? `%${s}`
-              : s;
+        type === "contains" || type === "notContains" ? `%${s}%` : type === "startsWith" ? `${s}%` : type === "endsWith" ? `%${s}` : s;
       const re = likeToRegex(pattern);
       const negate = type === "notLike" || type === "notContains";
       return (r) => {
