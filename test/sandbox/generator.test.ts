@@ -274,7 +274,7 @@ describe("each system's own field names, id formats and links", () => {
     const c = d.erp.Customer[0] as Record<string, unknown>;
     for (const k of ["customer_name", "customer_type", "customer_group", "territory", "tax_id", "creation", "modified"])
       expect(c).toHaveProperty(k);
-    for (const [dt, docs] of Object.entries(d.erp)) {
+    for (const [dt, docs] of Object.entries(d.erp) as Array<[string, Array<{ name: string }>]>) {
       const keys = docs.map((x) => x.name.toLowerCase());
       expect(new Set(keys).size, dt).toBe(keys.length);
     }
