@@ -9,28 +9,28 @@ import { resolveSettings } from "./settings.ts";
 import type { Cluster, Contribution, DedupeOptions, DuplicatePair, OrgRecord } from "./types.ts";
 
 class UnionFind {
-	readonly parent: Int32Array;
-	constructor(n: number) {
-		this.parent = new Int32Array(n);
-		for (let i = 0; i < n; i++) this.parent[i] = i;
-	}
-	find(x: number): number {
-		const p = this.parent;
-		while (p[x] !== x) {
-			p[x] = p[p[x] as number] as number;
-			x = p[x] as number;
-		}
-		return x;
-	}
-	/** Returns false when already in one set. */
-	union(a: number, b: number): boolean {
-		const ra = this.find(a);
-		const rb = this.find(b);
-		if (ra === rb) return false;
-		if (ra < rb) this.parent[rb] = ra;
-		else this.parent[ra] = rb;
-		return true;
-	}
+  readonly parent: Int32Array;
+  constructor(n: number) {
+    this.parent = new Int32Array(n);
+    for (let i = 0; i < n; i++) this.parent[i] = i;
+  }
+  find(x: number): number {
+    const p = this.parent;
+    while (p[x] !== x) {
+      p[x] = p[p[x] as number] as number;
+      x = p[x] as number;
+    }
+    return x;
+  }
+  /** Returns false when already in one set. */
+  union(a: number, b: number): boolean {
+    const ra = this.find(a);
+    const rb = this.find(b);
+    if (ra === rb) return false;
+    if (ra < rb) this.parent[rb] = ra;
+    else this.parent[ra] = rb;
+    return true;
+  }
 }
 
 /**
@@ -38,88 +38,88 @@ class UnionFind {
  * the pairs that joined it (a spanning set, strongest evidence first).
  */
 export function findDuplicates(records: readonly OrgRecord[], opts: DedupeOptions = {}): Cluster[] {
-	const settings = resolveSettings(opts.settings);
-	const prepared = records.map(prepare);
-	const n = prepared.length;
-	const keys = prepared.map(blockingKeys);
-	const index = buildIndex(keys);
-	const finder = new CandidateFinder(index, index, n, settings.maxBlockSize, settings.maxCandidatesPerRecord);
+  const settings = resolveSettings(opts.settings);
+  const prepared = records.map(prepare);
+  const n = prepared.length;
+  const keys = prepared.map(blockingKeys);
+  const index = buildIndex(keys);
+  const finder = new CandidateFinder(index, index, n, settings.maxBlockSize, settings.maxCandidatesPerRecord);
 
-	type Edge = { i: number; j: number; step: DuplicatePair["step"]; score: number; reason: string };
-	const edges: Edge[] = [];
+  type Edge = { i: number; j: number; step: DuplicatePair["step"]; score: number; reason: string };
+  const edges: Edge[] = [];
 
-	// Tax ids shared by a few records: a shared key (a tax id on many records is more likely a group's, left to the fuzzy score).
-	const byTax = new Map<string, number[]>();
-	prepared.forEach((p, i) => {
-		if (!p.taxId) return;
-		const l = byTax.get(p.taxId);
-		if (l) l.push(i);
-		else byTax.set(p.taxId, [i]);
-	});
-	for (const [tax, list] of byTax) {
-		if (list.length < 2 || list.length > 5) continue;
-		for (let k = 1; k < list.length; k++)
-			edges.push({ i: list[0] as number, j: list[k] as number, step: "shared-key", score: Infinity, reason: `Same tax id ${tax}` });
-	}
+  // Tax ids shared by a few records: a shared key (a tax id on many records is more likely a group's, left to the fuzzy score).
+  const byTax = new Map<string, number[]>();
+  prepared.forEach((p, i) => {
+    if (!p.taxId) return;
+    const l = byTax.get(p.taxId);
+    if (l) l.push(i);
+    else byTax.set(p.taxId, [i]);
+  });
+  for (const [tax, list] of byTax) {
+    if (list.length < 2 || list.length > 5) continue;
+    for (let k = 1; k < list.length; k++)
+      edges.push({ i: list[0] as number, j: list[k] as number, step: "shared-key", score: Infinity, reason: `Same tax id ${tax}` });
+  }
 
-	for (let i = 0; i < n; i++) {
-		const a = prepared[i] as PreparedRecord;
-		for (const j of finder.candidates(keys[i] as string[], (j) => j > i)) {
-			const b = prepared[j] as PreparedRecord;
-			if (a.nameKey && a.nameKey === b.nameKey) {
-				const c = addressCompatible(a, b);
-				const positive = c.agreeing.filter((x) => x !== "country");
-				if (c.compatible && positive.length > 0) {
-					edges.push({
-						i,
-						j,
-						step: "exact-name-address",
-						score: Infinity,
-						reason: `Same normalised name "${a.nameKey}" and compatible address (agreeing: ${positive.join(", ")})`,
-					});
-					continue;
-				}
-			}
-			const s = scorePair(a, b);
-			if (s >= settings.linkThreshold) edges.push({ i, j, step: "fuzzy", score: s, reason: "" });
-		}
-	}
+  for (let i = 0; i < n; i++) {
+    const a = prepared[i] as PreparedRecord;
+    for (const j of finder.candidates(keys[i] as string[], (j) => j > i)) {
+      const b = prepared[j] as PreparedRecord;
+      if (a.nameKey && a.nameKey === b.nameKey) {
+        const c = addressCompatible(a, b);
+        const positive = c.agreeing.filter((x) => x !== "country");
+        if (c.compatible && positive.length > 0) {
+          edges.push({
+            i,
+            j,
+            step: "exact-name-address",
+            score: Infinity,
+            reason: `Same normalised name "${a.nameKey}" and compatible address (agreeing: ${positive.join(", ")})`,
+          });
+          continue;
+        }
+      }
+      const s = scorePair(a, b);
+      if (s >= settings.linkThreshold) edges.push({ i, j, step: "fuzzy", score: s, reason: "" });
+    }
+  }
 
-	edges.sort((x, y) => y.score - x.score || x.i - y.i || x.j - y.j);
-	const uf = new UnionFind(n);
-	const joined: Edge[] = [];
-	for (const e of edges) if (uf.union(e.i, e.j)) joined.push(e);
+  edges.sort((x, y) => y.score - x.score || x.i - y.i || x.j - y.j);
+  const uf = new UnionFind(n);
+  const joined: Edge[] = [];
+  for (const e of edges) if (uf.union(e.i, e.j)) joined.push(e);
 
-	const members = new Map<number, number[]>();
-	for (let i = 0; i < n; i++) {
-		const r = uf.find(i);
-		const l = members.get(r);
-		if (l) l.push(i);
-		else members.set(r, [i]);
-	}
-	const pairsByRoot = new Map<number, DuplicatePair[]>();
-	for (const e of joined) {
-		const a = prepared[e.i] as PreparedRecord;
-		const b = prepared[e.j] as PreparedRecord;
-		const contributions: Contribution[] = [];
-		const score = Math.round(scorePair(a, b, contributions) * 100) / 100;
-		const detail = describeContributions(contributions);
-		const explanation =
-			e.step === "fuzzy"
-				? `Fuzzy match: score ${score} ≥ link threshold ${settings.linkThreshold}; ${detail}.`
-				: `${e.reason} (fuzzy score for information: ${score}${detail ? `; ${detail}` : ""}).`;
-		const root = uf.find(e.i);
-		const pair: DuplicatePair = { aId: a.record.id, bId: b.record.id, step: e.step, score, contributions, explanation };
-		const l = pairsByRoot.get(root);
-		if (l) l.push(pair);
-		else pairsByRoot.set(root, [pair]);
-	}
-	const clusters: Cluster[] = [];
-	for (const [root, list] of members) {
-		if (list.length < 2) continue;
-		const recordIds = list.map((i) => (prepared[i] as PreparedRecord).record.id).sort();
-		clusters.push({ id: recordIds[0] as string, recordIds, pairs: pairsByRoot.get(root) ?? [] });
-	}
-	clusters.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
-	return clusters;
+  const members = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    const r = uf.find(i);
+    const l = members.get(r);
+    if (l) l.push(i);
+    else members.set(r, [i]);
+  }
+  const pairsByRoot = new Map<number, DuplicatePair[]>();
+  for (const e of joined) {
+    const a = prepared[e.i] as PreparedRecord;
+    const b = prepared[e.j] as PreparedRecord;
+    const contributions: Contribution[] = [];
+    const score = Math.round(scorePair(a, b, contributions) * 100) / 100;
+    const detail = describeContributions(contributions);
+    const explanation =
+      e.step === "fuzzy"
+        ? `Fuzzy match: score ${score} ≥ link threshold ${settings.linkThreshold}; ${detail}.`
+        : `${e.reason} (fuzzy score for information: ${score}${detail ? `; ${detail}` : ""}).`;
+    const root = uf.find(e.i);
+    const pair: DuplicatePair = { aId: a.record.id, bId: b.record.id, step: e.step, score, contributions, explanation };
+    const l = pairsByRoot.get(root);
+    if (l) l.push(pair);
+    else pairsByRoot.set(root, [pair]);
+  }
+  const clusters: Cluster[] = [];
+  for (const [root, list] of members) {
+    if (list.length < 2) continue;
+    const recordIds = list.map((i) => (prepared[i] as PreparedRecord).record.id).sort();
+    clusters.push({ id: recordIds[0] as string, recordIds, pairs: pairsByRoot.get(root) ?? [] });
+  }
+  clusters.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  return clusters;
 }

@@ -25,29 +25,85 @@ import type { MatchSettings } from "./types.ts";
 export type Anchors = ReadonlyArray<readonly [similarity: number, contribution: number]>;
 
 export interface FieldModel {
-	/** Contribution by similarity. The last anchor's contribution is the field's weight. */
-	anchors: Anchors;
+  /** Contribution by similarity. The last anchor's contribution is the field's weight. */
+  anchors: Anchors;
 }
 
 export const FIELD_MODELS = {
-	/** max(token-set ratio with subset discount, soft token match with abbreviations, Levenshtein ratio of the compact name). */
-	name: { anchors: [[0, -5], [0.6, -3.5], [0.75, -0.5], [0.85, 3], [0.93, 5], [1, 7]] },
-	/** Street number: exact 1, same digits different letter ("12" / "12a") 0.5, different 0. */
-	streetNumber: { anchors: [[0, -4], [0.5, 1], [1, 3.5]] },
-	/** max(Jaro–Winkler of the first street word, token-set ratio of the street-name tokens). */
-	streetName: { anchors: [[0, -2], [0.7, -1], [0.85, 1.5], [1, 3]] },
-	/** Postal code: exact 1, same first three characters 0.5, different 0. */
-	postalCode: { anchors: [[0, -2.5], [0.5, -1], [1, 2.5]] },
-	/** Jaro–Winkler of the normalised city. */
-	city: { anchors: [[0, -1.5], [0.85, -0.5], [0.95, 0.5], [1, 1]] },
-	/** Country code exact. */
-	country: { anchors: [[0, -5], [1, 0.5]] },
-	/** Phone: last 9 digits 1, last 7 only 0.9, different 0. */
-	phone: { anchors: [[0, -1.5], [0.9, 6], [1, 7]] },
-	/** Any shared internet domain (web site or e-mail; a free-mail address compares as the whole address). */
-	domain: { anchors: [[0, -1.5], [1, 6]] },
-	/** Tax id exact. */
-	taxId: { anchors: [[0, -10], [1, 12]] },
+  /** max(token-set ratio with subset discount, soft token match with abbreviations, Levenshtein ratio of the compact name). */
+  name: {
+    anchors: [
+      [0, -5],
+      [0.6, -3.5],
+      [0.75, -0.5],
+      [0.85, 3],
+      [0.93, 5],
+      [1, 7],
+    ],
+  },
+  /** Street number: exact 1, same digits different letter ("12" / "12a") 0.5, different 0. */
+  streetNumber: {
+    anchors: [
+      [0, -4],
+      [0.5, 1],
+      [1, 3.5],
+    ],
+  },
+  /** max(Jaro–Winkler of the first street word, token-set ratio of the street-name tokens). */
+  streetName: {
+    anchors: [
+      [0, -2],
+      [0.7, -1],
+      [0.85, 1.5],
+      [1, 3],
+    ],
+  },
+  /** Postal code: exact 1, same first three characters 0.5, different 0. */
+  postalCode: {
+    anchors: [
+      [0, -2.5],
+      [0.5, -1],
+      [1, 2.5],
+    ],
+  },
+  /** Jaro–Winkler of the normalised city. */
+  city: {
+    anchors: [
+      [0, -1.5],
+      [0.85, -0.5],
+      [0.95, 0.5],
+      [1, 1],
+    ],
+  },
+  /** Country code exact. */
+  country: {
+    anchors: [
+      [0, -5],
+      [1, 0.5],
+    ],
+  },
+  /** Phone: last 9 digits 1, last 7 only 0.9, different 0. */
+  phone: {
+    anchors: [
+      [0, -1.5],
+      [0.9, 6],
+      [1, 7],
+    ],
+  },
+  /** Any shared internet domain (web site or e-mail; a free-mail address compares as the whole address). */
+  domain: {
+    anchors: [
+      [0, -1.5],
+      [1, 6],
+    ],
+  },
+  /** Tax id exact. */
+  taxId: {
+    anchors: [
+      [0, -10],
+      [1, 12],
+    ],
+  },
 } as const satisfies Record<string, FieldModel>;
 
 /**
@@ -67,26 +123,26 @@ export type FieldName = keyof typeof FIELD_MODELS;
  * reviewThreshold 4 ≈ odds 16:1 — worth a person's look.
  */
 export const DEFAULT_SETTINGS: MatchSettings = {
-	linkThreshold: 9,
-	reviewThreshold: 4,
-	maxBlockSize: 60,
-	maxCandidatesPerRecord: 40,
+  linkThreshold: 9,
+  reviewThreshold: 4,
+  maxBlockSize: 60,
+  maxCandidatesPerRecord: 40,
 };
 
 export function resolveSettings(overrides?: Partial<MatchSettings>): MatchSettings {
-	return { ...DEFAULT_SETTINGS, ...(overrides ?? {}) };
+  return { ...DEFAULT_SETTINGS, ...(overrides ?? {}) };
 }
 
 /** Linear interpolation of a contribution from anchors. */
 export function interpolate(anchors: Anchors, x: number): number {
-	const first = anchors[0] as readonly [number, number];
-	if (x <= first[0]) return first[1];
-	for (let i = 1; i < anchors.length; i++) {
-		const [x1, y1] = anchors[i] as readonly [number, number];
-		if (x <= x1) {
-			const [x0, y0] = anchors[i - 1] as readonly [number, number];
-			return y0 + ((y1 - y0) * (x - x0)) / (x1 - x0);
-		}
-	}
-	return (anchors[anchors.length - 1] as readonly [number, number])[1];
+  const first = anchors[0] as readonly [number, number];
+  if (x <= first[0]) return first[1];
+  for (let i = 1; i < anchors.length; i++) {
+    const [x1, y1] = anchors[i] as readonly [number, number];
+    if (x <= x1) {
+      const [x0, y0] = anchors[i - 1] as readonly [number, number];
+      return y0 + ((y1 - y0) * (x - x0)) / (x1 - x0);
+    }
+  }
+  return (anchors[anchors.length - 1] as readonly [number, number])[1];
 }
