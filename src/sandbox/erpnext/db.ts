@@ -15,6 +15,12 @@ export class ErpDb {
   counters = new Map<string, number>();
   readonly versions = new Map<string, number>();
   readonly sortCache = new Map<string, { version: number; rows: Doc[] }>();
+  /** filtered + sorted rows of recent list queries (paging through a result is O(page)) */
+  readonly queryCache = new Map<string, Doc[]>();
+  /** serialised list rows per stored doc object (docs are replaced, never mutated, after commit) */
+  rowJson = new WeakMap<Doc, { sig: string; json: string }>();
+  /** incremented on every write to any doctype */
+  globalVersion = 0;
 
   constructor(metas: Map<string, DocTypeMeta>) {
     this.metas = metas;
@@ -66,6 +72,7 @@ export class ErpDb {
 
   /** Mark a doctype's rows changed (invalidates cached sort orders). */
   bump(doctype: string): void {
+    this.globalVersion++;
     this.versions.set(doctype, (this.versions.get(doctype) ?? 0) + 1);
   }
 
@@ -82,6 +89,8 @@ export class ErpDb {
     this.lower.clear();
     this.counters.clear();
     this.sortCache.clear();
+    this.queryCache.clear();
+    this.rowJson = new WeakMap();
     for (const k of this.versions.keys()) this.bump(k);
   }
 

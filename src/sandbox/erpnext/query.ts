@@ -573,19 +573,13 @@ function parseFields(db: ErpDb, meta: DocTypeMeta, input: unknown): Column[] {
   return cols;
 }
 
-const starCache = new WeakMap<DocTypeMeta, { n: number; cols: string[] }>();
 export function starColumns(meta: DocTypeMeta): string[] {
-  const hit = starCache.get(meta);
-  if (hit && hit.n === meta.fields.length && hit.cols.length) {
-    // fields array identity may change on upgrade; length check + rebuild below covers renames
-  }
   const cols = [
     ...Object.keys(STANDARD_FIELDS),
     ...(meta.istable ? Object.keys(CHILD_STANDARD_FIELDS) : []),
     ...meta.valueFields.map((f) => f.fieldname),
     ...(meta.istable ? [] : OPTIONAL_COLUMNS),
   ];
-  starCache.set(meta, { n: meta.fields.length, cols });
   return cols;
 }
 
@@ -630,8 +624,8 @@ export function runList(
   today: string,
   meta: DocTypeMeta,
   p: ListParams,
-  opts: { start?: number; limit?: number; extraRow?: boolean } = {},
-): unknown[] {
+  opts: { start?: number; limit?: number; extraRow?: boolean; json?: boolean } = {},
+): unknown[] | string {
   const cols = parseFields(db, meta, p.fields);
   const keys = parseOrderBy(meta, p.order_by);
   const { pred, childConds } = filterPredicate(db, today, meta, p.filters, p.or_filters);
@@ -645,7 +639,20 @@ export function runList(
   const asDict = !(p.as_dict === false || p.as_dict === "false" || p.as_dict === 0 || p.as_dict === "0");
 
   const childDts = [...new Set(cols.filter((c) => c.dt !== meta.name).map((c) => c.dt))];
-  const rows = sortedRows(db, meta, keys);
+  const sorted = sortedRows(db, meta, keys);
+  let rows: Doc[] = sorted;
+  if (pred) {
+    const filterText = JSON.stringify([p.filters ?? null, p.or_filters ?? null]);
+    const treeOps = /descendants|ancestors|timespan|previous|next/i.test(filterText);
+    const cacheKey = `${meta.name}|${db.version(meta.name)}|${treeOps ? `${db.globalVersion}|${today}` : ""}|${keys.map((k) => `${k.field}:${k.desc ? "d" : "a"}`).join(",")}|${filterText}`;
+    const hit = db.queryCache.get(cacheKey);
+    if (hit) rows = hit;
+    else {
+      rows = sorted.filter(pred);
+      db.queryCache.set(cacheKey, rows);
+      if (db.queryCache.size > 16) db.queryCache.delete(db.queryCache.keys().next().value as string);
+    }
+  }
   const out: unknown[] = [];
   let skipped = 0;
   const emit = (row: Record<string, unknown>) => {
@@ -656,19 +663,46 @@ export function runList(
     out.push(asDict ? row : cols.map((c) => row[c.key]));
     return limit > 0 && out.length >= limit;
   };
-  for (const doc of rows) {
-    if (pred && !pred(doc)) continue;
-    if (!childDts.length) {
-      if (skipped < start) {
-        skipped++;
+  if (!childDts.length && opts.json && asDict) {
+    // JSON text of the page, reusing each row's serialisation while the stored doc is unchanged
+    const end = limit > 0 ? Math.min(rows.length, start + limit) : rows.length;
+    const sig = cols.map((c) => `${c.key}=${c.field}`).join(",");
+    const parts: string[] = [];
+    const cache = db.rowJson;
+    for (let i = start; i < end; i++) {
+      const doc = rows[i];
+      const hit = cache.get(doc);
+      if (hit && hit.sig === sig) {
+        parts.push(hit.json);
         continue;
       }
       const row: Record<string, unknown> = {};
-      for (const c of cols) row[c.key] = outValue(c, doc[c.field]);
-      out.push(asDict ? row : cols.map((c) => row[c.key]));
-      if (limit > 0 && out.length >= limit) break;
-      continue;
+      for (const c of cols) {
+        const v = doc[c.field];
+        row[c.key] = v === undefined ? null : c.datetime && typeof v === "string" ? pyDatetimeStr(v) : v;
+      }
+      const json = JSON.stringify(row);
+      cache.set(doc, { sig, json });
+      parts.push(json);
     }
+    return `[${parts.join(",")}]`;
+  }
+  if (!childDts.length) {
+    const end = limit > 0 ? Math.min(rows.length, start + limit) : rows.length;
+    const n = cols.length;
+    for (let i = start; i < end; i++) {
+      const doc = rows[i];
+      const row: Record<string, unknown> = {};
+      for (let j = 0; j < n; j++) {
+        const c = cols[j];
+        const v = doc[c.field];
+        row[c.key] = v === undefined ? null : c.datetime && typeof v === "string" ? pyDatetimeStr(v) : v;
+      }
+      out.push(asDict ? row : cols.map((c) => row[c.key]));
+    }
+    return out;
+  }
+  for (const doc of rows) {
     // left join child rows (one output row per combination); child filters restrict joined rows
     let combos: Array<Record<string, Doc | null>> = [{}];
     for (const dt of childDts) {

@@ -76,6 +76,14 @@ const JSON_HEADERS = {
   "Cache-Control": "no-store,no-cache,must-revalidate,max-age=0",
 };
 
+/** A body already serialised as JSON text. */
+class RawJson {
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+}
+
 class HttpReply {
   readonly status: number;
   readonly body: unknown;
@@ -396,7 +404,8 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
           const hasNext = rows.length > (limit || 20);
           return new HttpReply(200, { data: hasNext ? rows.slice(0, -1) : rows, has_next_page: hasNext });
         }
-        return new HttpReply(200, { [env]: runList(db, clock.today(), m, listParams(form)) });
+        const page = runList(db, clock.today(), m, listParams(form), { json: true });
+        return new HttpReply(200, typeof page === "string" ? new RawJson(`{"${env}":${page}}`) : { [env]: page });
       }
       if (method === "POST") {
         if (m.readOnlyApi || m.istable) throw permissionError(doctype, "create");
@@ -950,6 +959,8 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
       const f = field(from);
       if (m.fieldMap.has(to)) throw frappeThrow("ValidationError", `Field ${to} already exists in ${dt}`);
       f.fieldname = to;
+      db.rowJson = new WeakMap();
+      db.queryCache.clear();
       eachRow((r) => {
         r[to] = r[from] ?? null;
         delete r[from];
@@ -1027,6 +1038,9 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
       );
     indexMeta(m);
     m.modified = now;
+    db.rowJson = new WeakMap();
+    db.queryCache.clear();
+    db.sortCache.clear();
     scheduleSave();
     return { doctype: dt, changes, meta: metaAsDoc(m, { includeCustom: true }) };
   }
@@ -1195,7 +1209,7 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
         reply = new HttpReply(err.status, v2 ? v2ErrorBody(err, traceback) : v1ErrorBody(err, traceback));
       }
     }
-    const payload = Buffer.from(JSON.stringify(reply.body));
+    const payload = Buffer.from(reply.body instanceof RawJson ? reply.body.text : JSON.stringify(reply.body));
     if (fault && fault.kind === "truncate") {
       await faults.apply(fault, req, res, payload);
       return;

@@ -17,6 +17,8 @@ export class Tx {
   readonly db: ErpDb;
   readonly user: string;
   private readonly writes = new Map<string, Map<string, Doc | null>>();
+  /** lower-cased name → staged name, per doctype (case-insensitive lookups of staged rows) */
+  private readonly lowerNames = new Map<string, Map<string, string>>();
   private readonly counters = new Map<string, number>();
   readonly events: DocEvent[] = [];
   /** Alerts (msgprint without raise) to return as `_server_messages` on success. */
@@ -40,10 +42,23 @@ export class Tx {
     const p = this.writes.get(doctype);
     if (p) {
       if (p.has(name)) return p.get(name) ?? undefined;
-      const lc = name.toLowerCase();
-      for (const [k, v] of p) if (k.toLowerCase() === lc) return v ?? undefined;
+      const staged = this.lowerNames.get(doctype)?.get(name.toLowerCase());
+      if (staged !== undefined) return p.get(staged) ?? undefined;
+      const fromDb = this.db.get(doctype, name);
+      if (fromDb && p.has(String(fromDb.name))) return p.get(String(fromDb.name)) ?? undefined;
+      return fromDb;
     }
     return this.db.get(doctype, name);
+  }
+
+  private stage(doctype: string, name: string, doc: Doc | null): void {
+    this.pending(doctype).set(name, doc);
+    let l = this.lowerNames.get(doctype);
+    if (!l) {
+      l = new Map();
+      this.lowerNames.set(doctype, l);
+    }
+    l.set(name.toLowerCase(), name);
   }
 
   exists(doctype: string, name: string): boolean {
@@ -51,11 +66,12 @@ export class Tx {
   }
 
   put(doctype: string, doc: Doc): void {
-    this.pending(doctype).set(String(doc.name), doc);
+    this.stage(doctype, String(doc.name), doc);
   }
 
   remove(doctype: string, name: string): void {
-    this.pending(doctype).set(name, null);
+    const real = this.db.get(doctype, name);
+    this.stage(doctype, real ? String(real.name) : name, null);
   }
 
   /** All rows of a doctype as this transaction sees them. */
