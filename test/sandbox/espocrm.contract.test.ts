@@ -669,6 +669,28 @@ describe("read / create / update / delete (§2, §3)", () => {
   });
 });
 
+describe("mass action (§7)", () => {
+  it("POST /MassAction update by ids and by where; delete; idle returns an id with a status", async () => {
+    const a = await call(sb, "POST", "/Account", { body: { name: "M1" } });
+    const b = await call(sb, "POST", "/Account", { body: { name: "M2" } });
+    const u = await call(sb, "POST", "/MassAction", {
+      body: { entityType: "Account", action: "update", params: { ids: [a.json.id, b.json.id] }, data: { sicCode: "9" }, idle: false },
+    });
+    expect(u.json).toEqual({ count: 2, ids: [a.json.id, b.json.id] });
+    expect((await call(sb, "GET", `/Account/${b.json.id}`)).json.sicCode).toBe("9");
+    const bad = await call(sb, "POST", "/MassAction", {
+      body: { entityType: "Account", action: "update", params: { ids: [a.json.id] }, data: { type: "Alien" } },
+    });
+    expect(bad.json.count).toBe(0);
+    const idle = await call(sb, "POST", "/MassAction", {
+      body: { entityType: "Account", action: "delete", params: { where: [{ type: "equals", attribute: "name", value: "M1" }] }, idle: true },
+    });
+    expect(idle.json.id).toMatch(/^[0-9a-f]{17}$/);
+    expect((await call(sb, "GET", `/MassAction/${idle.json.id}/status`)).json).toEqual({ status: "Success", processedCount: 1 });
+    expect((await call(sb, "GET", "/Account")).json.total).toBe(1);
+  });
+});
+
 describe("merge (POST /{Entity}/action/merge)", () => {
   it("relinks children of the sources to the target, merges emails, applies attributes, deletes sources", async () => {
     const t = await call(sb, "POST", "/Account", { body: { name: "Keep", emailAddress: "keep@x.com" } });

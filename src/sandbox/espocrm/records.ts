@@ -1172,6 +1172,40 @@ export class RecordService {
     return true;
   }
 
+  /**
+   * `POST /MassAction` {entityType, action: "update"|"delete", params: {ids}|{where}, data}: applies
+   * the action record by record with the caller's rights; records that fail (ACL, validation) are
+   * skipped, as Espo's mass action does. Returns {count, ids} of the records actually processed.
+   */
+  massAction(user: User, body: Rec): { count: number; ids: string[] } {
+    const entityType = body.entityType;
+    const action = body.action;
+    const params = body.params as Rec | undefined;
+    if (typeof entityType !== "string" || typeof action !== "string" || typeof params !== "object" || params === null)
+      throw badRequest();
+    this.def(entityType);
+    if (action !== "update" && action !== "delete") throw notFound(`Mass action '${action}' does not exist.`);
+    if (!this.acl(user, entityType, action === "update" ? "edit" : "delete")) throw forbidden();
+    let ids: string[];
+    if (Array.isArray(params.ids)) ids = params.ids.map(String);
+    else if (Array.isArray(params.where)) {
+      const pred = compileWhere(params.where, this.whereContext(entityType)) ?? (() => true);
+      ids = [];
+      for (const r of this.db.table(entityType).byId.values()) if (r.deleted !== true && pred(r)) ids.push(r.id as string);
+    } else throw badRequest();
+    const done: string[] = [];
+    for (const id of ids) {
+      try {
+        if (action === "update") this.update(user, entityType, id, (body.data as Rec | undefined) ?? {});
+        else this.remove(user, entityType, id);
+        done.push(id);
+      } catch (e) {
+        if (!(e instanceof ApiError)) throw e;
+      }
+    }
+    return { count: done.length, ids: done };
+  }
+
   /** Seed: insert records keeping given ids/timestamps, skipping duplicate checks and events. */
   seed(user: User, entityType: string, input: Rec): Rec {
     const def = this.def(entityType);

@@ -166,6 +166,7 @@ export async function startEspoCrmSandbox(opts: EspoCrmSandboxOptions = {}): Pro
   let dropAfterApply = false;
   const failedAuth: { ip: string; at: number }[] = [];
   const stats = { requests: 0, byRoute: {} as Record<string, number> };
+  const massActions = new Map<string, { count: number; ids: string[] }>();
 
   // ---------------------------------------------------------------- users
   const apiKey = opts.apiKey ?? randomHex32();
@@ -491,6 +492,24 @@ export async function startEspoCrmSandbox(opts: EspoCrmSandboxOptions = {}): Pro
         if (typeof tree === "string") return { status: 200, headers: espoHeaders(), body: tree };
       }
       return ok(tree);
+    }
+    if (controller === "MassAction") {
+      if (method === "POST" && !second) {
+        const body = parseEspoBody(req, raw);
+        const result = svc.massAction(user, body);
+        if (body.idle === true) {
+          const id = db.generateId();
+          massActions.set(id, result);
+          return ok({ id });
+        }
+        return ok(result);
+      }
+      if (method === "GET" && second && third === "status") {
+        const r = massActions.get(second);
+        if (!r) throw notFound(`Record ${second} does not exist.`);
+        return ok({ status: "Success", processedCount: r.count });
+      }
+      throw notFound(`Action ${method} '${second ?? "index"}' does not exist in controller 'MassAction'.`);
     }
     if (controller === "Webhook") {
       const body = () => parseEspoBody(req, raw);
