@@ -99,11 +99,11 @@ export interface World {
   spec: IntegrationSpec;
 }
 
-export async function makeWorld(o: SpecOptions = {}, storeFile = ":memory:"): Promise<World> {
+export async function makeWorld(o: SpecOptions = {}, storeOrFile: Store | string = ":memory:"): Promise<World> {
   const clock = new TestClock();
   const crm = new MemoryConnector({ type: "memory-crm", user: "accord-crm", clock, idPrefix: "acc" });
   const erp = new MemoryConnector({ type: "memory-erp", user: "accord-erp", clock, idPrefix: "CUST", idField: "name" });
-  const store = await openStore({ file: storeFile });
+  const store = typeof storeOrFile === "string" ? await openStore({ file: storeOrFile }) : storeOrFile;
   const spec = makeSpec(o);
   return { ctx: { spec, store, crm, erp, clock: () => clock.now() }, store, crm, erp, clock, spec };
 }
