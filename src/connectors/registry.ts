@@ -4,7 +4,7 @@
  * Each connector folder exports a `definition: ConnectorDefinition`; it is loaded lazily so
  * that validating a file does not pay for loading every connector.
  */
-import type { ConnectorConfig, Connector, ConnectorDefinition } from "./types.ts";
+import type { Connector, ConnectorConfig, ConnectorDefinition } from "./types.ts";
 
 interface RegistryEntry {
   title: string;

@@ -95,6 +95,8 @@ export function zoneOffsetMs(ms: number, tz: string): number {
   return asUtc - Math.floor(ms / 1000) * 1000;
 }
 
+const offsetCache = new Map<string, number>();
+
 /**
  * Site-local naive datetime → epoch ms (UTC). In a DST fall-back hour the earlier instant is
  * chosen; in a spring-forward gap the wall time is read with the offset before the gap.
@@ -103,6 +105,17 @@ export function localNaiveToMs(text: string, tz: string): number | undefined {
   const p = parseNaive(text);
   if (!p) return undefined;
   const guess = Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi, p.s, Math.floor(p.us / 1000));
+  // Zone transitions happen on minute boundaries: one offset per (zone, local minute).
+  const key = `${tz}|${text.slice(0, 16)}`;
+  const cached = offsetCache.get(key);
+  if (cached !== undefined) return guess - cached;
+  const ms = resolveLocal(guess, tz);
+  if (offsetCache.size > 50_000) offsetCache.clear();
+  offsetCache.set(key, guess - ms);
+  return ms;
+}
+
+function resolveLocal(guess: number, tz: string): number {
   // The offsets a day either side bracket any transition; a candidate is valid when the zone's
   // offset at that instant is the one used to compute it (its wall clock is the given time).
   const before = zoneOffsetMs(guess - 86_400_000, tz);

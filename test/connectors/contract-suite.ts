@@ -262,17 +262,24 @@ export function connectorContractSuite(name: string, setup: () => Promise<Contra
       const prefix = `${run}m`;
       const ids = await h.seed(60, prefix);
       const seen: string[] = [];
-      let touched = false;
+      const touched = new Set<string>();
+      let pageNo = 0;
       for await (const page of c.readChanges(h.entity, { pageSize: 10, filter: byPrefix(prefix) })) {
         seen.push(...page.records.map((r) => r.id));
-        if (!touched) {
-          touched = true;
-          // Move already-read records behind the cursor: an offset walk would now skip some.
-          for (const r of page.records.slice(0, 5)) await h.touch(r.id);
+        if (pageNo++ === 1) {
+          // Move already-read records to the end: a plain offset walk would now skip unread ones.
+          for (const r of page.records.slice(0, 5)) {
+            await h.touch(r.id);
+            touched.add(r.id);
+          }
         }
       }
       const got = counts(seen);
-      for (const id of ids) expect(got.get(id) ?? 0, id).toBeGreaterThanOrEqual(1);
+      for (const id of ids) {
+        // A changed record comes again after its change (its timestamp moved to now); others exactly once.
+        if (touched.has(id)) expect(got.get(id), id).toBe(2);
+        else expect(got.get(id), id).toBe(1);
+      }
     });
 
     it("under faults on 10% of requests (429/5xx/timeouts/drops/truncation) every record is read exactly once per walk", async () => {
@@ -300,7 +307,9 @@ export function connectorContractSuite(name: string, setup: () => Promise<Contra
         expect(r.records.length).toBe(ids.length);
         for (const id of ids) expect(got.get(id), id).toBe(1);
       }
-      expect(result.pages).toBe(20);
+      // 200 records, 10 a page: 20 pages, or up to 23 with the one-row overlap of verified offset paging.
+      expect(result.pages).toBeGreaterThanOrEqual(20);
+      expect(result.pages).toBeLessThanOrEqual(Math.ceil(200 / 9) + 1);
       const st = fc.stats();
       expect(st.retries).toBeGreaterThan(0);
       expect(Object.keys(st.errors).length).toBeGreaterThan(0);

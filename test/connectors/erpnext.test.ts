@@ -61,11 +61,12 @@ async function harness(sb: ErpNextSandbox): Promise<ContractHarness> {
     idAttribute: "name",
     newValues: (label) => ({ customer_name: label, customer_type: "Company" }),
     async seed(n, prefix, opts) {
-      const at = siteLocal(Date.now() - 60_000, sb.timezone);
-      const rows = Array.from({ length: n }, (_, i) => ({
-        customer_name: `${prefix}-${i}`,
-        ...(opts?.sameTimestamp ? { creation: at, modified: at } : {}),
-      }));
+      // In the past, a few records per millisecond: later changes move them to the end of the order.
+      const base = Date.now() - 3_600_000;
+      const rows = Array.from({ length: n }, (_, i) => {
+        const t = siteLocal(opts?.sameTimestamp ? base : base + Math.floor(i / 3), sb.timezone);
+        return { customer_name: `${prefix}-${i}`, creation: t, modified: t };
+      });
       return sb.seed({ Customer: rows }).Customer;
     },
     async touch(id) {

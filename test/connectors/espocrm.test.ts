@@ -39,11 +39,12 @@ async function harness(sb: EspoCrmSandbox): Promise<ContractHarness> {
     idAttribute: "id",
     newValues: (label) => ({ name: label, type: "Customer" }),
     async seed(n, prefix, opts) {
-      const at = espoNow(-60_000);
-      const rows = Array.from({ length: n }, (_, i) => ({
-        name: `${prefix}-${i}`,
-        ...(opts?.sameTimestamp ? { createdAt: at, modifiedAt: at } : {}),
-      }));
+      // In the past, a few records per second: later changes move them to the end of the order.
+      const at = espoNow(-3_600_000);
+      const rows = Array.from({ length: n }, (_, i) => {
+        const t = opts?.sameTimestamp ? at : espoNow(-3_600_000 + Math.floor(i / 3) * 1000);
+        return { name: `${prefix}-${i}`, createdAt: t, modifiedAt: t };
+      });
       return sb.control.seed({ Account: rows }).Account;
     },
     async touch(id) {

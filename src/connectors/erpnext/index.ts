@@ -17,6 +17,7 @@
 import { type AccordError, AuthError, Duplicate, NotFound, Transient, ValidationRejected, VersionConflict } from "../../errors.ts";
 import { defaultClassify, HttpClient, type HttpFailure } from "../http.ts";
 import { readCommonOptions, scalar } from "../options.ts";
+import { verifiedWalk, type WalkKey } from "../paging.ts";
 import { checkTimeZone, frappeCanonical, isoToLocalNaive, localNaiveToIso } from "../time.ts";
 import type {
   Connector,
@@ -274,6 +275,8 @@ export class ErpNextConnector implements Connector {
   private readonly renamePolicy: "reject" | "accept";
   private readonly metaCache = new Map<string, Promise<EntityDescription>>();
   private me?: string;
+  /** Walks that detected a shift (concurrent change) and switched to keyset paging. */
+  shifts = 0;
 
   constructor(config: ConnectorConfig) {
     const key = config.credentials.apiKey;
@@ -474,57 +477,67 @@ export class ErpNextConnector implements Connector {
   }
 
   /**
-   * Keyset walk on (modified, name), modified asc, name asc. After a page ending at (t, n),
-   * the next asks `modified >= t AND (modified > t OR name > n)` (filters + or_filters, both
-   * JSON), so rows sharing a timestamp across a page boundary are neither skipped nor repeated,
-   * and rows modified during the walk move behind the cursor without shifting unread ones.
-   * Timestamps in filters are site-local with microseconds, exactly as the server stores them.
+   * Pages ordered by `modified asc, name asc` through the shared verified walk
+   * (src/connectors/paging.ts): explicit limit_start/limit_page_length (never the 20-row
+   * default, never 0 = everything), one row of overlap per page to detect shifts, and the keyset
+   * `modified >= t AND (modified > t OR name > n)` (filters + or_filters, JSON) once anything
+   * moved. Timestamps in filters are site-local with microseconds, as the server stores them.
    */
   async *readChanges(entity: string, opts: ReadChangesOptions = {}): AsyncIterable<RecordPage> {
     const tz = await this.timezone();
     const size = Math.max(1, Math.floor(opts.pageSize ?? this.pageSize));
-    const extra = filterTuples(opts.filter, entity);
+    const base = filterTuples(opts.filter, entity);
     const { columns, tables } = await this.plan(entity, opts.fields);
-    let after: { t: string; name: string } | undefined;
-    let from: string | undefined;
+    let skipThrough: WalkKey | undefined;
     if (opts.since) {
       const ms = Date.parse(opts.since.modifiedAt);
       if (Number.isNaN(ms))
         throw new ValidationRejected(`erpnext: cursor modifiedAt "${opts.since.modifiedAt}" is not an ISO datetime.`, {
           where: { system: SYSTEM, object: entity },
         });
-      if ((opts.overlapMs ?? 0) > 0) from = isoToLocalNaive(ms - (opts.overlapMs ?? 0), tz);
-      // The cursor carries milliseconds, ERPNext microseconds: keyset from (t.000, id) re-reads
-      // the rows later inside that millisecond (harmless) and can never skip one — a row at
-      // exactly t.000000 with a name <= id sorted before the cursor's row, so it was read.
-      else after = { t: isoToLocalNaive(ms, tz), name: opts.since.id };
+      const overlap = Math.max(0, opts.overlapMs ?? 0);
+      const t = isoToLocalNaive(ms - overlap, tz);
+      base.unshift(["modified", ">=", t]);
+      // The cursor carries milliseconds, ERPNext microseconds: continuing after (t.mmm000, id)
+      // re-reads rows later inside that millisecond (harmless) and can never skip one — a row at
+      // exactly t.mmm000 with a name <= id sorted before the cursor's row, so it was read.
+      if (overlap === 0) skipThrough = { t, id: opts.since.id };
     }
-    for (;;) {
-      const filters: FilterTuple[] = [];
-      let orFilters: FilterTuple[] | undefined;
-      if (after) {
-        filters.push(["modified", ">=", after.t]);
-        orFilters = [
-          ["modified", ">", after.t],
-          ["name", ">", after.name],
-        ];
-      } else if (from) filters.push(["modified", ">=", from]);
-      filters.push(...extra);
-      const rows = await this.list(
-        entity,
-        { fields: columns, filters, orFilters, orderBy: "modified asc, name asc", start: 0, limit: size },
-        `list changed ${entity} documents`,
-      );
+    const walk = verifiedWalk<Row>({
+      size,
+      skipThrough,
+      keyOf: (r) => ({ t: frappeCanonical(String(r.modified ?? "")), id: String(r.name) }),
+      compare: (a, b) => {
+        if (a.t !== b.t) return a.t < b.t ? -1 : 1;
+        // MariaDB's default collation compares names case-insensitively.
+        const x = a.id.toLowerCase();
+        const y = b.id.toLowerCase();
+        return x < y ? -1 : x > y ? 1 : 0;
+      },
+      onShift: () => this.shifts++,
+      fetchPage: async (q) => {
+        const filters: FilterTuple[] = [...base];
+        let orFilters: FilterTuple[] | undefined;
+        if (q.after) {
+          filters.push(["modified", ">=", q.after.t]);
+          orFilters = [
+            ["modified", ">", q.after.t],
+            ["name", ">", q.after.id],
+          ];
+        }
+        const rows = await this.list(
+          entity,
+          { fields: columns, filters, orFilters, orderBy: "modified asc, name asc", start: q.offset, limit: q.limit },
+          `list changed ${entity} documents`,
+        );
+        return { rows };
+      },
+    });
+    for await (const rows of walk) {
       const full = await this.withTables(entity, rows, tables);
       const records = full.map((r) => this.toRecord(r, entity, tz));
-      const last = rows[rows.length - 1];
-      if (last) {
-        after = { t: frappeCanonical(String(last.modified)), name: String(last.name) };
-        const lr = records[records.length - 1];
-        const cursor: Cursor = { modifiedAt: lr.modifiedAt, id: lr.id };
-        yield { records, cursor };
-      }
-      if (rows.length < size) return;
+      const last = records[records.length - 1];
+      yield { records, cursor: { modifiedAt: last.modifiedAt, id: last.id } };
     }
   }
 

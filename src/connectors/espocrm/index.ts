@@ -12,6 +12,7 @@ import { createHmac } from "node:crypto";
 import { type AccordError, AuthError, Duplicate, NotFound, Transient, ValidationRejected, VersionConflict } from "../../errors.ts";
 import { defaultClassify, HttpClient, type HttpFailure } from "../http.ts";
 import { readCommonOptions } from "../options.ts";
+import { verifiedWalk, type WalkKey } from "../paging.ts";
 import { isoToUtcNaive, utcNaiveToIso } from "../time.ts";
 import type {
   Connector,
@@ -243,6 +244,8 @@ export class EspoCrmConnector implements Connector {
   private readonly http: HttpClient;
   private readonly pageSize: number;
   private me?: string;
+  /** Walks that detected a shift (concurrent change) and switched to keyset paging. */
+  shifts = 0;
 
   constructor(config: ConnectorConfig) {
     const apiKey = config.credentials.apiKey;
@@ -349,60 +352,63 @@ export class EspoCrmConnector implements Connector {
   }
 
   /**
-   * Keyset walk on (modifiedAt, id): each page asks for rows strictly after the last
-   * (modifiedAt, id) seen — `modifiedAt > t OR (modifiedAt = t AND id > lastId)` — ordered
-   * modifiedAt asc, id asc (Espo appends the id tie-breaker). No offsets: records changed
-   * during the walk move behind the cursor without shifting unread ones, and rows sharing a
-   * timestamp across a page boundary are neither skipped nor repeated.
+   * Pages ordered by modifiedAt asc, id asc (Espo appends the id tie-breaker), 200 rows a call,
+   * through the shared verified walk (src/connectors/paging.ts): offset pages that overlap by one
+   * row to detect shifts, and the keyset `modifiedAt > t OR (modifiedAt = t AND id > lastId)`
+   * once anything moved. Datetimes in filters are "YYYY-MM-DD HH:mm:ss" UTC (Espo rejects T/Z).
    */
   async *readChanges(entity: string, opts: ReadChangesOptions = {}): AsyncIterable<RecordPage> {
     const size = Math.min(ESPO_MAX_PAGE, Math.max(1, Math.floor(opts.pageSize ?? this.pageSize)));
-    const extra = toWhere(opts.filter, entity);
+    const base = toWhere(opts.filter, entity);
     const select = this.select(opts.fields);
-    let after: { t: string; id: string } | undefined;
-    let from: string | undefined;
+    let skipThrough: WalkKey | undefined;
     if (opts.since) {
       const sinceMs = Date.parse(opts.since.modifiedAt);
       if (Number.isNaN(sinceMs))
         throw new ValidationRejected(`espocrm: cursor modifiedAt "${opts.since.modifiedAt}" is not an ISO datetime.`, {
           where: { system: SYSTEM, object: entity },
         });
-      if ((opts.overlapMs ?? 0) > 0) from = isoToUtcNaive(sinceMs - (opts.overlapMs ?? 0));
-      else after = { t: isoToUtcNaive(sinceMs), id: opts.since.id };
+      const overlap = Math.max(0, opts.overlapMs ?? 0);
+      const t = isoToUtcNaive(sinceMs - overlap);
+      base.unshift({ type: "greaterThanOrEquals", attribute: "modifiedAt", value: t });
+      // Without overlap, continue exactly after the cursor (second precision: same-second rows with a smaller id were read).
+      if (overlap === 0) skipThrough = { t, id: opts.since.id };
     }
-    for (;;) {
-      const where: WhereItem[] = [];
-      if (after)
-        where.push({
-          type: "or",
-          value: [
-            { type: "greaterThan", attribute: "modifiedAt", value: after.t },
-            {
-              type: "and",
-              value: [
-                { type: "equals", attribute: "modifiedAt", value: after.t },
-                { type: "greaterThan", attribute: "id", value: after.id },
-              ],
-            },
-          ],
-        });
-      else if (from) where.push({ type: "greaterThanOrEquals", attribute: "modifiedAt", value: from });
-      where.push(...extra);
-      const body = await this.list(
-        entity,
-        { where, maxSize: size, offset: 0, orderBy: "modifiedAt", order: "asc", select },
-        `list changed ${entity} records`,
-      );
-      const records = body.list.map((r) => toRecord(r, entity));
-      let cursor: Cursor | undefined;
-      const last = body.list[body.list.length - 1];
-      if (last) {
-        after = { t: str(last.modifiedAt) ?? isoToUtcNaive(records[records.length - 1].modifiedAt), id: String(last.id) };
-        cursor = { modifiedAt: records[records.length - 1].modifiedAt, id: records[records.length - 1].id };
-      }
-      if (records.length > 0) yield { records, cursor };
-      // total -2 = "this is the last page" (X-No-Total); a short page also ends the walk.
-      if (records.length < size || body.total === -2) return;
+    const walk = verifiedWalk<Row>({
+      size,
+      skipThrough,
+      keyOf: (r) => ({ t: str(r.modifiedAt) ?? "", id: String(r.id) }),
+      compare: (a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+      onShift: () => this.shifts++,
+      fetchPage: async (q) => {
+        const where: WhereItem[] = [...base];
+        if (q.after)
+          where.push({
+            type: "or",
+            value: [
+              { type: "greaterThan", attribute: "modifiedAt", value: q.after.t },
+              {
+                type: "and",
+                value: [
+                  { type: "equals", attribute: "modifiedAt", value: q.after.t },
+                  { type: "greaterThan", attribute: "id", value: q.after.id },
+                ],
+              },
+            ],
+          });
+        const body = await this.list(
+          entity,
+          { where, maxSize: q.limit, offset: q.offset, orderBy: "modifiedAt", order: "asc", select },
+          `list changed ${entity} records`,
+        );
+        // X-No-Total: total −1 = more pages, −2 = this is the last one.
+        return { rows: body.list, more: body.total === -2 ? false : body.total === -1 ? true : undefined };
+      },
+    });
+    for await (const rows of walk) {
+      const records = rows.map((r) => toRecord(r, entity));
+      const last = records[records.length - 1];
+      yield { records, cursor: { modifiedAt: last.modifiedAt, id: last.id } };
     }
   }
 
