@@ -697,3 +697,165 @@ describe("control API", () => {
     expect(d).toMatchObject({ tax_id: "P1", modified_by: "jane.doe@example.com", owner: sb.user });
   });
 });
+
+describe("more doctypes and routes", () => {
+  it("Address is named {title}-{type} with -1 on clash; is_primary_address moves between a party's addresses", async () => {
+    await create("Customer", { customer_name: "Addr Co" });
+    const link = [{ link_doctype: "Customer", link_name: "Addr Co" }];
+    const a1 = await create("Address", {
+      address_line1: "Main St 1",
+      city: "Berlin",
+      country: "Germany",
+      links: link,
+      is_primary_address: 1,
+    });
+    expect(a1.name).toBe("Addr Co-Billing");
+    expect(a1.address_title).toBe("Addr Co");
+    const a2 = await create("Address", {
+      address_line1: "Side St 2",
+      city: "Bonn",
+      country: "Germany",
+      links: link,
+      is_primary_address: 1,
+    });
+    expect(a2.name).toBe("Addr Co-Billing-1");
+    const first = (await api("GET", path("Address", "Addr Co-Billing"))).body.data as Record<string, unknown>;
+    expect(first.is_primary_address).toBe(0);
+    const noTitle = await api("POST", "/api/resource/Address", { address_line1: "x", city: "y", country: "Germany" });
+    expect(noTitle.status).toBe(417);
+    const badCountry = await api("POST", "/api/resource/Address", { address_line1: "x", city: "y", country: "Atlantis", links: link });
+    expect(badCountry.body.exc_type).toBe("LinkValidationError");
+  });
+
+  it("Customer flat email/mobile on insert create a primary Contact linked to it", async () => {
+    const c = await create("Customer", { customer_name: "Flat", email_id: "flat@x.test", mobile_no: "+49 170" });
+    expect(c.customer_primary_contact).toBe("Flat-Flat");
+    const contact = (await api("GET", path("Contact", "Flat-Flat"))).body.data as Record<string, unknown>;
+    expect(contact).toMatchObject({ email_id: "flat@x.test", mobile_no: "+49 170", is_primary_contact: 1 });
+  });
+
+  it("a cancelled Sales Order can be amended as <name>-1", async () => {
+    await create("Item", { item_code: "AM", item_group: "Services", stock_uom: "Nos", is_stock_item: 0 });
+    await create("Customer", { customer_name: "Amender" });
+    const so = await create("Sales Order", {
+      customer: "Amender",
+      delivery_date: "2099-01-01",
+      items: [{ item_code: "AM", qty: 1, rate: 5 }],
+    });
+    const early = await api("POST", "/api/resource/Sales Order", {
+      customer: "Amender",
+      amended_from: so.name,
+      delivery_date: "2099-01-01",
+      items: [{ item_code: "AM", qty: 1, rate: 5 }],
+    });
+    expect(early.status).toBe(417);
+    await api("POST", path("Sales Order", String(so.name)), { run_method: "submit" });
+    await api("POST", path("Sales Order", String(so.name)), { run_method: "cancel" });
+    const am = await create("Sales Order", {
+      customer: "Amender",
+      amended_from: so.name,
+      delivery_date: "2099-01-01",
+      items: [{ item_code: "AM", qty: 2, rate: 5 }],
+    });
+    expect(am.name).toBe(`${so.name}-1`);
+  });
+
+  it("frappe.client.save replaces the whole document and needs the current modified", async () => {
+    const c = await create("Contact", { first_name: "Sv", last_name: "Old", email_ids: [{ email_id: "sv@x" }] });
+    const stale = await api("POST", "/api/method/frappe.client.save", { doc: { doctype: "Contact", name: c.name, first_name: "Sv" } });
+    expect(stale.body.exc_type).toBe("TimestampMismatchError");
+    const ok = await api("POST", "/api/method/frappe.client.save", {
+      doc: { doctype: "Contact", name: c.name, first_name: "Sv", modified: c.modified },
+    });
+    expect(ok.status, ok.text).toBe(200);
+    const d = ok.body.message as Record<string, unknown>;
+    expect(d.last_name).toBeNull();
+    expect(d.email_ids).toEqual([]);
+  });
+
+  it("child doctype lists need `parent`; Time values read back as H:MM:SS", async () => {
+    const bad = await api("GET", "/api/resource/Sales Order Item");
+    expect(bad.status).toBe(417);
+    await create("Item", { item_code: "CH", item_group: "Services", stock_uom: "Nos", is_stock_item: 0 });
+    await create("Customer", { customer_name: "Kid" });
+    const so = await create("Sales Order", { customer: "Kid", delivery_date: "2099-01-01", items: [{ item_code: "CH", qty: 3, rate: 2 }] });
+    const rows = await list("Sales Order Item", { parent: "Sales Order", fields: ["parent", "item_code", "qty", "amount"] });
+    expect(rows).toEqual([{ parent: so.name, item_code: "CH", qty: 3, amount: 6 }]);
+    await api("POST", "/__sandbox/seed", {
+      "Sales Invoice": [
+        {
+          name: "SINV-T",
+          customer: "Kid",
+          posting_date: "2024-01-01",
+          posting_time: "09:05:00",
+          due_date: "2024-01-01",
+          items: [{ item_code: "CH", qty: 1, rate: 1 }],
+        },
+      ],
+    });
+    const inv = (await api("GET", path("Sales Invoice", "SINV-T"))).body.data as Record<string, unknown>;
+    expect(inv.posting_time).toBe("9:05:00");
+  });
+
+  it("v2: list with has_next_page, doc with nulls, errors in the v2 shape", async () => {
+    for (let i = 0; i < 3; i++) await create("Customer", { customer_name: `V2 ${i}` });
+    const l = await api("GET", "/api/v2/document/Customer?limit=2&order_by=name%20asc");
+    expect(l.body).toEqual({ data: [{ name: "V2 0" }, { name: "V2 1" }], has_next_page: true });
+    const one = await api("GET", "/api/v2/document/Customer/V2%200");
+    expect((one.body.data as Record<string, unknown>).tax_id).toBeNull();
+    const nf = await api("GET", "/api/v2/document/Customer/Nope");
+    expect(nf.status).toBe(404);
+    expect((nf.body.errors as Array<Record<string, unknown>>)[0]).toMatchObject({
+      type: "DoesNotExistError",
+      message: "Customer Nope not found",
+    });
+    const cnt = await api("GET", "/api/v2/doctype/Customer/count");
+    expect(cnt.body).toEqual({ data: 3 });
+  });
+
+  it("upgrade removeField / changeType / setOptions change metadata and data", async () => {
+    await create("Customer", { customer_name: "Shape", website: "42", customer_type: "Individual" });
+    await api("POST", "/__sandbox/upgrade", { doctype: "Customer", changeType: { fieldname: "website", fieldtype: "Int" } });
+    let d = (await api("GET", path("Customer", "Shape"))).body.data as Record<string, unknown>;
+    expect(d.website).toBe(42);
+    await api("POST", "/__sandbox/upgrade", {
+      doctype: "Customer",
+      setOptions: { fieldname: "customer_type", options: ["Company", "Person"], mapValues: { Individual: "Person" } },
+    });
+    d = (await api("GET", path("Customer", "Shape"))).body.data as Record<string, unknown>;
+    expect(d.customer_type).toBe("Person");
+    const badSel = await api("POST", "/api/resource/Customer", { customer_name: "S2", customer_type: "Individual" });
+    expect(badSel.status).toBe(417);
+    await api("POST", "/__sandbox/upgrade", { doctype: "Customer", removeField: "website" });
+    const meta = (await api("GET", "/api/v2/doctype/Customer/meta")).body.data as { fields: Array<{ fieldname: string }> };
+    expect(meta.fields.map((f) => f.fieldname)).not.toContain("website");
+    d = (await api("GET", path("Customer", "Shape"))).body.data as Record<string, unknown>;
+    expect(d).not.toHaveProperty("website");
+  });
+});
+
+describe("persistence", () => {
+  it("statePath keeps data, counters and metadata across restarts", async () => {
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const file = join(mkdtempSync(join(tmpdir(), "erp-")), "state.json");
+    const a = await startErpNextSandbox({ statePath: file, apiKey: "k", apiSecret: "s" });
+    const h = { Authorization: "token k:s", "Content-Type": "application/json" };
+    await fetch(`${a.url}/api/resource/Customer`, { method: "POST", headers: h, body: JSON.stringify({ customer_name: "Persisted" }) });
+    await fetch(`${a.url}/__sandbox/upgrade`, {
+      method: "POST",
+      headers: h,
+      body: JSON.stringify({ doctype: "Customer", renameField: { from: "tax_id", to: "vat_id" } }),
+    });
+    await a.close();
+    const b = await startErpNextSandbox({ statePath: file, apiKey: "k", apiSecret: "s" });
+    const r = await fetch(`${b.url}/api/resource/Customer/Persisted`, { headers: h });
+    expect(r.status).toBe(200);
+    const meta = (await (await fetch(`${b.url}/api/v2/doctype/Customer/meta`, { headers: h })).json()) as {
+      data: { fields: Array<{ fieldname: string }> };
+    };
+    expect(meta.data.fields.map((f) => f.fieldname)).toContain("vat_id");
+    await b.close();
+  });
+});

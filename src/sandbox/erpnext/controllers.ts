@@ -70,7 +70,8 @@ export function saveBin(tx: Tx, env: Env, bin: Doc): void {
   bin.modified = env.clock.now();
   bin.modified_by = tx.user;
   tx.put("Bin", bin);
-  tx.event("Bin", String(bin.name), "on_update");
+  // erpnext updates bins with db_set / set_value: on_change, never on_update (reference §5)
+  tx.event("Bin", String(bin.name), "on_change");
 }
 
 function isStockItem(tx: Tx, item: string): boolean {

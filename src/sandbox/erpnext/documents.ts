@@ -311,6 +311,14 @@ export class DocumentService {
   }
 
   private autoname(tx: Tx, meta: DocTypeMeta, doc: Doc): string {
+    if (meta.is_submittable && typeof doc.amended_from === "string" && doc.amended_from) {
+      // amended documents: <original>-1, -2, …
+      const m = /^(.*)-(\d+)$/.exec(doc.amended_from);
+      const base = m && tx.exists(meta.name, m[1]) ? m[1] : doc.amended_from;
+      let n = m && base === m[1] ? Number(m[2]) + 1 : 1;
+      while (tx.exists(meta.name, `${base}-${n}`)) n++;
+      return `${base}-${n}`;
+    }
     const ctl = this.controllers.get(meta.name);
     if (ctl?.autoname) return ctl.autoname(doc, tx, this.env);
     const an = meta.autoname;
@@ -344,6 +352,11 @@ export class DocumentService {
       throw frappeThrow("ValidationError", `Cannot submit ${doctype}: it is not submittable`);
     }
     doc.docstatus = 0;
+    if (!opts.seed && meta.is_submittable && typeof doc.amended_from === "string" && doc.amended_from) {
+      const orig = tx.get(doctype, doc.amended_from);
+      if (orig && cint(orig.docstatus) !== 2)
+        throw frappeThrow("ValidationError", `${doctype} ${orig.name} is not cancelled; only cancelled documents can be amended`);
+    }
     if (opts.seed) {
       ctl?.setDefaults?.(doc, tx, env, null);
       if (opts.validateLinks) this.validateLinks(tx, meta, doc, null);
@@ -396,10 +409,10 @@ export class DocumentService {
   }
 
   /** Check `modified` sent by a client against the stored one (check_if_latest). */
-  private checkIfLatest(stored: Doc, sent: unknown): void {
-    if (sent === undefined || sent === null || sent === "") return;
+  checkIfLatest(stored: Doc, sent: unknown, required = false): void {
+    if (!required && (sent === undefined || sent === null || sent === "")) return;
     const dbValue = pyDatetimeStr(String(stored.modified));
-    if (String(sent) !== dbValue) {
+    if (String(sent ?? "") !== dbValue) {
       throw new FrappeError("TimestampMismatchError", {
         messages: [
           {
@@ -419,7 +432,7 @@ export class DocumentService {
     const meta = this.meta(tx, doctype);
     if (meta.readOnlyApi) throw permissionError(doctype, "write");
     const stored = this.load(tx, doctype, name);
-    this.checkIfLatest(stored, body.modified ?? (opts.fullDoc ? "" : undefined));
+    this.checkIfLatest(stored, body.modified, Boolean(opts.fullDoc));
     const current = cint(stored.docstatus);
     const target = body.docstatus === undefined || body.docstatus === null ? current : cint(body.docstatus);
     if (current === 2) throw new FrappeError("ValidationError", { exception: "Cannot edit cancelled document" });
@@ -430,12 +443,28 @@ export class DocumentService {
     if (target === 1 && current === 0 && !meta.is_submittable)
       throw frappeThrow("ValidationError", `Cannot submit ${doctype}: it is not submittable`);
 
-    const doc = cloneDoc(stored);
+    let doc = cloneDoc(stored);
+    if (opts.fullDoc) {
+      // frappe.client.save / submit: the dict IS the document — absent fields become empty, absent tables are emptied
+      const blank: Doc = {
+        name: stored.name,
+        owner: stored.owner,
+        creation: stored.creation,
+        modified: stored.modified,
+        modified_by: stored.modified_by,
+        docstatus: stored.docstatus,
+        idx: stored.idx,
+      };
+      for (const tf of meta.tableFields) blank[tf.fieldname] = (stored[tf.fieldname] as Doc[]).map((r) => ({ ...r }));
+      for (const tf of meta.tableFields) if (!(tf.fieldname in body)) blank[tf.fieldname] = [];
+      doc = blank;
+    }
     const patch = { ...body };
     delete patch.name;
     delete patch.docstatus;
     delete patch.modified;
     applyValues(meta, doc, patch, this.childMetaFn(tx));
+    if (opts.fullDoc) setFieldDefaults(meta, doc, this.env);
     this.prepareChildren(tx, meta, doc);
 
     if (current === 1 && target === 1) return this.updateAfterSubmit(tx, meta, stored, doc);

@@ -6,7 +6,7 @@
 import type { Doc, ErpDb } from "./db.ts";
 import { FrappeError, frappeThrow } from "./frappe-errors.ts";
 import { CHILD_STANDARD_FIELDS, type DocTypeMeta, OPTIONAL_COLUMNS, STANDARD_FIELDS, VALUE_NUMERIC } from "./meta.ts";
-import { addDays, addMonths, canonicalDate, canonicalDatetime, flt, pyDatetimeStr } from "./util.ts";
+import { addDays, addMonths, canonicalDate, canonicalDatetime, flt, pyDatetimeStr, pyTimeStr } from "./util.ts";
 
 export const OPERATORS = [
   "=",
@@ -499,7 +499,12 @@ function sortedRows(db: ErpDb, meta: DocTypeMeta, keys: SortKey[]): Doc[] {
   const version = db.version(meta.name);
   const hit = db.sortCache.get(cacheKey);
   if (hit && hit.version === version) return hit.rows;
-  const docs = [...db.all(meta.name)];
+  const rows = sortArray([...db.all(meta.name)], keys);
+  db.sortCache.set(cacheKey, { version, rows });
+  return rows;
+}
+
+function sortArray(docs: Doc[], keys: SortKey[]): Doc[] {
   const decorated = docs.map((d) => ({ d, k: keys.map((k) => sortValue(k.kind, d[k.field])) }));
   decorated.sort((a, b) => {
     for (let i = 0; i < keys.length; i++) {
@@ -515,9 +520,7 @@ function sortedRows(db: ErpDb, meta: DocTypeMeta, keys: SortKey[]): Doc[] {
     }
     return 0;
   });
-  const rows = decorated.map((x) => x.d);
-  db.sortCache.set(cacheKey, { version, rows });
-  return rows;
+  return decorated.map((x) => x.d);
 }
 
 function sortValue(kind: Kind, v: unknown): string | number | null {
@@ -533,7 +536,18 @@ interface Column {
   /** listed doctype or a child doctype */
   dt: string;
   field: string;
-  datetime: boolean;
+  /** 1 = Datetime (Python str), 2 = Time (timedelta str), 0 = as stored */
+  fmt: 0 | 1 | 2;
+}
+
+function fmtOf(ftype: string | undefined): 0 | 1 | 2 {
+  return ftype === "Datetime" ? 1 : ftype === "Time" ? 2 : 0;
+}
+
+function fmtValue(fmt: 0 | 1 | 2, v: unknown): unknown {
+  if (v === undefined) return null;
+  if (fmt === 0 || typeof v !== "string") return v;
+  return fmt === 1 ? pyDatetimeStr(v) : pyTimeStr(v);
 }
 
 function parseFields(db: ErpDb, meta: DocTypeMeta, input: unknown): Column[] {
@@ -560,7 +574,7 @@ function parseFields(db: ErpDb, meta: DocTypeMeta, input: unknown): Column[] {
       const m = dt === meta.name ? meta : db.meta(dt);
       if (!m || (dt !== meta.name && childTables(meta, dt).length === 0)) throw unknownColumn(raw, "field list");
       for (const name of starColumns(m)) {
-        cols.push({ key: name, dt, field: name, datetime: columnType(m, name) === "Datetime" });
+        cols.push({ key: name, dt, field: name, fmt: fmtOf(columnType(m, name)) });
       }
       continue;
     }
@@ -568,7 +582,7 @@ function parseFields(db: ErpDb, meta: DocTypeMeta, input: unknown): Column[] {
     if (!m || (dt !== meta.name && childTables(meta, dt).length === 0)) throw unknownColumn(raw, "field list");
     const ftype = columnType(m, col.field);
     if (!ftype || ftype === "Table" || ftype === "Table MultiSelect") throw unknownColumn(raw, "field list");
-    cols.push({ key: alias ?? col.field, dt, field: col.field, datetime: ftype === "Datetime" });
+    cols.push({ key: alias ?? col.field, dt, field: col.field, fmt: fmtOf(ftype) });
   }
   return cols;
 }
@@ -584,9 +598,7 @@ export function starColumns(meta: DocTypeMeta): string[] {
 }
 
 function outValue(c: Column, v: unknown): unknown {
-  if (v === undefined) return null;
-  if (c.datetime && typeof v === "string") return pyDatetimeStr(v);
-  return v;
+  return fmtValue(c.fmt, v);
 }
 
 export interface ListResult {
@@ -624,7 +636,7 @@ export function runList(
   today: string,
   meta: DocTypeMeta,
   p: ListParams,
-  opts: { start?: number; limit?: number; extraRow?: boolean; json?: boolean } = {},
+  opts: { start?: number; limit?: number; extraRow?: boolean; json?: boolean; source?: Doc[] } = {},
 ): unknown[] | string {
   const cols = parseFields(db, meta, p.fields);
   const keys = parseOrderBy(meta, p.order_by);
@@ -639,9 +651,10 @@ export function runList(
   const asDict = !(p.as_dict === false || p.as_dict === "false" || p.as_dict === 0 || p.as_dict === "0");
 
   const childDts = [...new Set(cols.filter((c) => c.dt !== meta.name).map((c) => c.dt))];
-  const sorted = sortedRows(db, meta, keys);
+  const sorted = opts.source ? sortArray(opts.source, keys) : sortedRows(db, meta, keys);
   let rows: Doc[] = sorted;
-  if (pred) {
+  if (pred && opts.source) rows = sorted.filter(pred);
+  else if (pred) {
     const filterText = JSON.stringify([p.filters ?? null, p.or_filters ?? null]);
     const treeOps = /descendants|ancestors|timespan|previous|next/i.test(filterText);
     const cacheKey = `${meta.name}|${db.version(meta.name)}|${treeOps ? `${db.globalVersion}|${today}` : ""}|${keys.map((k) => `${k.field}:${k.desc ? "d" : "a"}`).join(",")}|${filterText}`;
@@ -679,7 +692,7 @@ export function runList(
       const row: Record<string, unknown> = {};
       for (const c of cols) {
         const v = doc[c.field];
-        row[c.key] = v === undefined ? null : c.datetime && typeof v === "string" ? pyDatetimeStr(v) : v;
+        row[c.key] = v === undefined ? null : c.fmt && typeof v === "string" ? fmtValue(c.fmt, v) : v;
       }
       const json = JSON.stringify(row);
       cache.set(doc, { sig, json });
@@ -696,7 +709,7 @@ export function runList(
       for (let j = 0; j < n; j++) {
         const c = cols[j];
         const v = doc[c.field];
-        row[c.key] = v === undefined ? null : c.datetime && typeof v === "string" ? pyDatetimeStr(v) : v;
+        row[c.key] = v === undefined ? null : c.fmt && typeof v === "string" ? fmtValue(c.fmt, v) : v;
       }
       out.push(asDict ? row : cols.map((c) => row[c.key]));
     }

@@ -15,7 +15,7 @@ import { buildMetas, type DocTypeMeta, FLOAT_TYPES, INT_TYPES, indexMeta, makeFi
 import { countRows, type ListParams, parseJsonParam, runList } from "./query.ts";
 import { defaultSettings, masterData } from "./seed.ts";
 import { Tx } from "./tx.ts";
-import { canonicalDate, cint, flt, pyDatetimeStr, randomHash, SiteClock } from "./util.ts";
+import { canonicalDate, cint, flt, pyDatetimeStr, pyReadValue, randomHash, SiteClock } from "./util.ts";
 import { WebhookDispatcher, type WebhookDelivery } from "./webhooks.ts";
 
 export interface ErpNextSandboxOptions {
@@ -152,9 +152,9 @@ function asRead(db: ErpDb, doctype: string, doc: Doc): Doc {
     if (Array.isArray(v)) {
       const cm = db.meta(String(meta?.fieldMap.get(k)?.options ?? ""));
       out[k] = v.map((r) => asRead(db, cm?.name ?? "", r as Doc));
-    } else if (typeof v === "string" && (k === "creation" || k === "modified" || meta?.fieldMap.get(k)?.fieldtype === "Datetime")) {
+    } else if (typeof v === "string" && (k === "creation" || k === "modified")) {
       out[k] = pyDatetimeStr(v);
-    } else out[k] = v;
+    } else out[k] = pyReadValue(meta?.fieldMap.get(k)?.fieldtype, v);
   }
   return out;
 }
@@ -327,6 +327,22 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
     return tx.messages.length ? { _server_messages: encodeServerMessages(tx.messages) } : {};
   }
 
+  /** Lists of a child doctype need `parent` (frappe.client.get_list → check_parent_permission). */
+  function childSource(m: DocTypeMeta, form: Record<string, unknown>): Doc[] | undefined {
+    if (!m.istable) return undefined;
+    const parent = typeof form.parent === "string" ? form.parent : "";
+    const pm = parent ? db.meta(parent) : undefined;
+    const tables = pm ? pm.tableFields.filter((f) => f.options === m.name) : [];
+    if (!pm || !tables.length) {
+      throw frappeThrow("ValidationError", `Please specify a valid parent DocType for ${bold(m.name)}`, {
+        title: "Invalid Parent DocType",
+      });
+    }
+    const out: Doc[] = [];
+    for (const d of db.all(pm.name)) for (const tf of tables) for (const r of (d[tf.fieldname] ?? []) as Doc[]) out.push(r);
+    return out;
+  }
+
   function listParams(form: Record<string, unknown>): ListParams {
     return {
       fields: form.fields,
@@ -404,7 +420,7 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
           const hasNext = rows.length > (limit || 20);
           return new HttpReply(200, { data: hasNext ? rows.slice(0, -1) : rows, has_next_page: hasNext });
         }
-        const page = runList(db, clock.today(), m, listParams(form), { json: true });
+        const page = runList(db, clock.today(), m, listParams(form), { json: !m.istable, source: childSource(m, form) });
         return new HttpReply(200, typeof page === "string" ? new RawJson(`{"${env}":${page}}`) : { [env]: page });
       }
       if (method === "POST") {
@@ -557,7 +573,7 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
       case "frappe.client.get_list":
       case "frappe.client.get_all": {
         const m = meta(doctype);
-        return wrap(runList(db, clock.today(), m, listParams(form)));
+        return wrap(runList(db, clock.today(), m, listParams(form), { source: childSource(m, form) }));
       }
       case "frappe.client.get_count": {
         const m = meta(doctype);
@@ -640,19 +656,14 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
         return wrap(asRead(db, doctype, result));
       }
       case "frappe.client.submit": {
+        // the dict is the full document and must carry the current `modified`
         const body = parseDocArg(form.doc);
         const dt = String(body.doctype ?? "");
         const { result } = inTx(ctx.user, (t) => {
           const stored = docs.load(t, dt, String(body.name ?? ""));
-          const sent = body.modified ?? "";
-          if (String(sent) !== pyDatetimeStr(String(stored.modified))) {
-            docs.update(t, dt, String(body.name), { ...body, modified: sent }, { fullDoc: true });
-          }
-          const patch: Doc = { ...body };
-          delete patch.modified;
-          delete patch.docstatus;
-          const saved = cint(stored.docstatus) === 0 ? docs.update(t, dt, String(body.name), patch) : stored;
-          return docs.submit(t, dt, String(saved.name));
+          docs.checkIfLatest(stored, body.modified, true);
+          if (cint(stored.docstatus) === 0) docs.update(t, dt, String(stored.name), { ...body, docstatus: 0 }, { fullDoc: true });
+          return docs.submit(t, dt, String(stored.name));
         });
         return wrap(asRead(db, dt, result));
       }

@@ -160,6 +160,22 @@ export function pyDatetimeStr(stored: string): string {
   return stored.length === 26 && stored.endsWith(".000000") ? stored.slice(0, 19) : stored;
 }
 
+/** Python `str(timedelta)` of a stored Time "HH:MM:SS[.ffffff]": hour not padded, zero fraction dropped. */
+export function pyTimeStr(stored: string): string {
+  const m = /^(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?$/.exec(stored);
+  if (!m) return stored;
+  const frac = (m[4] ?? "").padEnd(6, "0");
+  return `${Number(m[1])}:${m[2]}:${m[3]}${frac === "000000" ? "" : `.${frac}`}`;
+}
+
+/** Read-back form of a stored value of a given fieldtype. */
+export function pyReadValue(fieldtype: string | undefined, v: unknown): unknown {
+  if (typeof v !== "string") return v;
+  if (fieldtype === "Datetime") return pyDatetimeStr(v);
+  if (fieldtype === "Time") return pyTimeStr(v);
+  return v;
+}
+
 /** Canonical stored form "YYYY-MM-DD HH:MM:SS.ffffff" of a datetime string; null if unparseable. */
 export function canonicalDatetime(v: unknown): string | null {
   if (typeof v !== "string") return null;
