@@ -344,7 +344,11 @@ describe("writes", () => {
       ],
     });
     expect(two.status).toBe(417);
-    const flat = await api("PUT", path("Contact", String(c.name)), { email_ids: [], email_id: "flat@x" });
+    const invalid = await api("PUT", path("Contact", String(c.name)), { email_ids: [{ email_id: "not-an-email", is_primary: 1 }] });
+    expect(invalid.status).toBe(417);
+    expect(invalid.body.exc_type).toBe("InvalidEmailAddressError");
+    expect(serverMessages(invalid.body)[0].message).toBe("not-an-email is not a valid Email Address");
+    const flat = await api("PUT", path("Contact", String(c.name)), { email_ids: [], email_id: "flat@x.test" });
     expect((flat.body.data as Record<string, unknown>).email_id).toBe(""); // blanked: no rows
   });
 
@@ -761,7 +765,7 @@ describe("more doctypes and routes", () => {
   });
 
   it("frappe.client.save replaces the whole document and needs the current modified", async () => {
-    const c = await create("Contact", { first_name: "Sv", last_name: "Old", email_ids: [{ email_id: "sv@x" }] });
+    const c = await create("Contact", { first_name: "Sv", last_name: "Old", email_ids: [{ email_id: "sv@x.test" }] });
     const stale = await api("POST", "/api/method/frappe.client.save", { doc: { doctype: "Contact", name: c.name, first_name: "Sv" } });
     expect(stale.body.exc_type).toBe("TimestampMismatchError");
     const ok = await api("POST", "/api/method/frappe.client.save", {

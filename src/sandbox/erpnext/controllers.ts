@@ -86,6 +86,12 @@ function fillSellingHeader(doc: Doc, tx: Tx, env: Env): void {
   const company = tx.get("Company", str(doc.company));
   const companyCurrency = str(company?.default_currency) || s.currency;
   const customer = doc.customer ? tx.get("Customer", str(doc.customer)) : undefined;
+  if (customer && cint(doc.docstatus) === 0) {
+    if (cint(customer.disabled))
+      throw frappeThrow("ValidationError", `Customer ${bold(customer.name)} is disabled`, { title: "Party Disabled" });
+    if (cint(customer.is_frozen))
+      throw frappeThrow("ValidationError", `Customer ${bold(customer.name)} is frozen`, { title: "Party Frozen" });
+  }
   if (customer) {
     doc.customer_name = customer.customer_name;
     if (!doc.customer_group) doc.customer_group = customer.customer_group ?? null;
@@ -853,6 +859,11 @@ const customer: Controller = {
 };
 
 const item: Controller = {
+  ignoreLinkedDoctypes: ["Item Price", "Bin"],
+  onTrash(doc, tx) {
+    // erpnext Item.on_trash deletes its prices and bins
+    for (const dt of ["Item Price", "Bin"]) for (const d of [...tx.all(dt)]) if (d.item_code === doc.name) tx.remove(dt, String(d.name));
+  },
   setDefaults(doc, tx, env) {
     if (!doc.item_name) doc.item_name = doc.item_code ?? null;
     if (!doc.description) doc.description = doc.item_name ?? null;

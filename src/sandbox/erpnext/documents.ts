@@ -10,6 +10,12 @@ import { type DocField, type DocTypeMeta, FLOAT_TYPES, INT_TYPES, TABLE_TYPES } 
 import type { Tx } from "./tx.ts";
 import { canonicalDate, canonicalDatetime, cint, flt, pyDatetimeStr, randomHash, type SiteClock } from "./util.ts";
 
+/** frappe.utils.validate_email_address (RFC-ish; the domain needs a dot). */
+const EMAIL_RE =
+  /^(?:[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*)@(?:(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)$/i;
+/** frappe.utils.validate_phone_number */
+const PHONE_RE = /^([0-9 +_\-,.*#()]){1,20}$/;
+
 export interface SiteSettings {
   company: string;
   abbr: string;
@@ -222,6 +228,23 @@ export class DocumentService {
             `${prefix}${bold(df.label)}: '${v.slice(0, 40)}…' (${v.length}) will get truncated, as max characters allowed is 140`,
             { title: "Value too big" },
           );
+        }
+        if (df.fieldtype === "Data" && typeof v === "string" && v.trim() !== "") {
+          // _validate_data_fields: Data with options Email / Phone / URL
+          if (df.options === "Email") {
+            for (const e of v
+              .split(",")
+              .map((x) => x.trim())
+              .filter(Boolean)) {
+              if (!EMAIL_RE.test(e.replace(/^.*<(.*)>$/, "$1"))) {
+                throw frappeThrow("InvalidEmailAddressError", `${e} is not a valid Email Address`, { title: "Invalid Email Address" });
+              }
+            }
+          } else if (df.options === "Phone" && !PHONE_RE.test(v)) {
+            throw frappeThrow("InvalidPhoneNumberError", `${v} is not a valid Phone Number`, { title: "Invalid Phone Number" });
+          } else if (df.options === "URL" && !/^(https?|ftp):\/\/[^\s/$.?#].[^\s]*$/i.test(v)) {
+            throw frappeThrow("ValidationError", `${v} is not a valid URL`, { title: "Invalid URL" });
+          }
         }
         if (df.non_negative && typeof v === "number" && v < 0) {
           throw frappeThrow("NonNegativeError", `${prefix}${bold(df.label)} cannot be negative`);

@@ -21,6 +21,7 @@ const STATUS: Record<string, number> = {
   CharacterLengthExceededError: 417,
   EmptyTableError: 417,
   InvalidEmailAddressError: 417,
+  InvalidPhoneNumberError: 417,
   ItemPriceDuplicateItem: 417,
   NegativeStockError: 417,
   DoesNotExistError: 404,
