@@ -297,7 +297,7 @@ describe("each system's own field names, id formats and links", () => {
       for (const it of si.items as Array<Record<string, unknown>>) {
         const so = orders.get(str(it.sales_order));
         expect(so).toBeTruthy();
-        expect((so?.items as Array<Record<string, unknown>>).some((r) => r.name === it.so_detail)).toBe(true);
+        expect(((so?.items ?? []) as Array<Record<string, unknown>>).some((r) => r.name === it.so_detail)).toBe(true);
       }
     }
     const invoices = new Set(d.erp["Sales Invoice"].map((s) => s.name));

@@ -438,7 +438,10 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
     const t = erpDateTime(ms, pTime);
     const m = erpDateTime(Math.min(asOfMs - 1000, ms + pTime.int(0, 200) * DAY), pTime);
     const owner = pTime.chance(0.7) ? "Administrator" : "jane.doe@example.com";
-    return { owner, creation: t, modified: m < t ? t : m, modified_by: owner, docstatus: 0, ...extra };
+    // same second: the random microseconds could put `modified` before `creation` (strings, not numbers)
+    // biome-ignore lint/complexity/useMathMinMax: comparing datetime strings
+    const modified = m < t ? t : m;
+    return { owner, creation: t, modified, modified_by: owner, docstatus: 0, ...extra };
   };
   /** A moment after `from` and before asOf, uniformly (so nothing piles up at a clamp). */
   const later = (p: Prng, from: number) => from + Math.floor(p.next() * Math.max(0, asOfMs - DAY - from));
@@ -446,7 +449,7 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
     const ms = Math.min(msIn, asOfMs - 1000);
     const created = crmDateTime(ms);
     const modified = crmDateTime(Math.min(asOfMs - 1000, ms + pTime.int(0, 200) * DAY + pTime.int(0, 86_399) * 1000));
-    return { createdAt: created, modifiedAt: modified < created ? created : modified };
+    return { createdAt: created, modifiedAt: modified }; // modified >= created by construction
   };
   // Child rows carry their own name (so_detail etc. refer to it) and idx; parent/parenttype/
   // parentfield/doctype are the server's to fill when seeding, as Frappe does on insert.
