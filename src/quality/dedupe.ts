@@ -4,9 +4,12 @@
  * into clusters with union-find. Every joining pair carries the same explanation as a link.
  */
 import { blockingKeys, buildIndex, CandidateFinder } from "./blocking.ts";
-import { addressCompatible, describeContributions, type PreparedRecord, prepare, scorePair } from "./score.ts";
+import { addressCompatible, annotateFrequencies, describeContributions, type PreparedRecord, prepare, scorePair } from "./score.ts";
 import { resolveSettings } from "./settings.ts";
 import type { Cluster, Contribution, DedupeOptions, DuplicatePair, OrgRecord } from "./types.ts";
+
+/** How many members of each cluster are checked against the other before a merge. */
+const CROSS_CHECK = 8;
 
 class UnionFind {
   readonly parent: Int32Array;
@@ -40,6 +43,7 @@ class UnionFind {
 export function findDuplicates(records: readonly OrgRecord[], opts: DedupeOptions = {}): Cluster[] {
   const settings = resolveSettings(opts.settings);
   const prepared = records.map(prepare);
+  annotateFrequencies([prepared], "dedupe");
   const n = prepared.length;
   const keys = prepared.map(blockingKeys);
   const index = buildIndex(keys);
@@ -86,16 +90,45 @@ export function findDuplicates(records: readonly OrgRecord[], opts: DedupeOption
   }
 
   edges.sort((x, y) => y.score - x.score || x.i - y.i || x.j - y.j);
+  // Union-find with a cannot-link guard against chaining: two clusters are not merged when any
+  // pair across them (up to CROSS_CHECK × CROSS_CHECK, the earliest-joined members) has evidence
+  // against being one organisation (score < 0: e.g. a different building, tax id or country).
   const uf = new UnionFind(n);
-  const joined: Edge[] = [];
-  for (const e of edges) if (uf.union(e.i, e.j)) joined.push(e);
-
   const members = new Map<number, number[]>();
+  const membersOf = (root: number): number[] => members.get(root) ?? [root];
+  const joined: Edge[] = [];
+  for (const e of edges) {
+    const ra = uf.find(e.i);
+    const rb = uf.find(e.j);
+    if (ra === rb) continue;
+    const ma = membersOf(ra);
+    const mb = membersOf(rb);
+    if (ma.length > 1 || mb.length > 1) {
+      let conflict = false;
+      for (let x = 0; x < ma.length && x < CROSS_CHECK && !conflict; x++) {
+        for (let y = 0; y < mb.length && y < CROSS_CHECK; y++) {
+          if (scorePair(prepared[ma[x] as number] as PreparedRecord, prepared[mb[y] as number] as PreparedRecord) < 0) {
+            conflict = true;
+            break;
+          }
+        }
+      }
+      if (conflict) continue;
+    }
+    uf.union(ra, rb);
+    const root = uf.find(ra);
+    members.delete(ra);
+    members.delete(rb);
+    members.set(root, [...ma, ...mb]);
+    joined.push(e);
+  }
+
+  const clusterMembers = new Map<number, number[]>();
   for (let i = 0; i < n; i++) {
     const r = uf.find(i);
-    const l = members.get(r);
+    const l = clusterMembers.get(r);
     if (l) l.push(i);
-    else members.set(r, [i]);
+    else clusterMembers.set(r, [i]);
   }
   const pairsByRoot = new Map<number, DuplicatePair[]>();
   for (const e of joined) {
@@ -115,7 +148,7 @@ export function findDuplicates(records: readonly OrgRecord[], opts: DedupeOption
     else pairsByRoot.set(root, [pair]);
   }
   const clusters: Cluster[] = [];
-  for (const [root, list] of members) {
+  for (const [root, list] of clusterMembers) {
     if (list.length < 2) continue;
     const recordIds = list.map((i) => (prepared[i] as PreparedRecord).record.id).sort();
     clusters.push({ id: recordIds[0] as string, recordIds, pairs: pairsByRoot.get(root) ?? [] });

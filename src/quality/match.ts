@@ -15,7 +15,7 @@
  * A record decided by an earlier step is not considered by later ones.
  */
 import { blockingKeys, buildIndex, CandidateFinder } from "./blocking.ts";
-import { addressCompatible, describeContributions, type PreparedRecord, prepare, scorePair } from "./score.ts";
+import { addressCompatible, annotateFrequencies, describeContributions, type PreparedRecord, prepare, scorePair } from "./score.ts";
 import { resolveSettings } from "./settings.ts";
 import type { Contribution, MatchDecision, MatchOptions, MatchResult, MatchSettings, MatchStep, OrgRecord } from "./types.ts";
 
@@ -124,6 +124,7 @@ export function matchAcross(crmRecords: readonly OrgRecord[], erpRecords: readon
   const oneToOne = opts.oneToOne ?? true;
   const crm = side(crmRecords);
   const erp = side(erpRecords);
+  annotateFrequencies([crm.prepared, erp.prepared], "link");
   const links: MatchDecision[] = [];
   const proposals: MatchDecision[] = [];
 

@@ -566,7 +566,7 @@ const DIRECTIONALS = new Set(["n", "s", "e", "w", "ne", "nw", "se", "sw"]);
 /** Words introducing a unit (the next token is the unit's number, not the house number). */
 const UNIT_WORDS = new Set(["suite", "ste", "apt", "unit", "floor", "fl", "room", "rm", "po", "box", "dept", "etage", "piso", "planta"]);
 /** Words that only mark the next token as the house number ("№ 70", "Nr. 5"). */
-const NUMBER_MARKERS = new Set(["no", "nr", "num", "numero", "nro", "bldg", "building"]);
+const NUMBER_MARKERS = new Set(["no", "nr", "num", "numero", "nro", "bldg", "building", "مبنى", "בניין"]);
 /** Street-type words in other languages (after romanisation), skipped like "street". */
 const FOREIGN_STREET_TYPES = new Set([
   "rue",

@@ -18,7 +18,7 @@ import {
   phoneDigits,
   websiteDomain,
 } from "./normalize.ts";
-import { FIELD_MODELS, type FieldName, interpolate, STREET_CONFLICT } from "./settings.ts";
+import { FIELD_MODELS, type FieldName, FREQUENCY_ADJUSTMENT, interpolate, STREET_CONFLICT } from "./settings.ts";
 import type { Contribution, OrgRecord } from "./types.ts";
 
 /** A record with every field normalised once. */
@@ -43,6 +43,13 @@ export interface PreparedRecord {
   domains: string[];
   taxId: string;
   /** Script of name / street / city: 1 Latin only, 2 no Latin at all, 0 mixed or empty. Latin vs non-Latin is not comparable. */
+  /**
+   * How common this record's name / each of its domains is in the population being matched
+   * (set by `annotateFrequencies`; 1 = unique). Agreement on a value many organisations share is
+   * weaker evidence (Fellegi–Sunter term-frequency adjustment).
+   */
+  nameFreq: number;
+  domainFreqs: number[];
   nameScript: number;
   streetScript: number;
   cityScript: number;
@@ -88,6 +95,8 @@ export function prepare(record: OrgRecord): PreparedRecord {
     phone: phoneDigits(record.phone ?? ""),
     domains,
     taxId: normaliseTaxId(record.taxId ?? ""),
+    nameFreq: 1,
+    domainFreqs: domains.map(() => 1),
     nameScript: script(name.key),
     streetScript: script(streetNameTokens.join(" ")),
     cityScript: script(city),
@@ -244,6 +253,24 @@ export const FIELDS = Object.keys(FIELD_MODELS) as FieldName[];
  * Score a pair (sum of log2-odds contributions). When `out` is given, each field's contribution
  * is appended to it (fields missing on either side too, with value -1 and contribution 0).
  */
+/**
+ * Term-frequency adjustment (log2 odds) for agreeing on a value shared by `freq` organisations:
+ * -log2(freq), at most FREQUENCY_ADJUSTMENT.maxPenalty, scaled by how strong the agreement is.
+ */
+function frequencyPenalty(freq: number, strength: number): number {
+  if (freq <= 1 || strength <= 0) return 0;
+  return -Math.min(FREQUENCY_ADJUSTMENT.maxPenalty, Math.log2(freq)) * strength;
+}
+
+function sharedDomainFreq(a: PreparedRecord, b: PreparedRecord): number {
+  let f = 0;
+  for (let k = 0; k < a.domains.length; k++) {
+    const m = b.domains.indexOf(a.domains[k] as string);
+    if (m >= 0) f = Math.max(f, a.domainFreqs[k] as number, b.domainFreqs[m] as number);
+  }
+  return f;
+}
+
 export function scorePair(a: PreparedRecord, b: PreparedRecord, out?: Contribution[]): number {
   let total = 0;
   let streetConflict = false;
@@ -251,6 +278,15 @@ export function scorePair(a: PreparedRecord, b: PreparedRecord, out?: Contributi
     const model = FIELD_MODELS[field];
     const sim = fieldSimilarity(field, a, b);
     let c = sim < 0 ? 0 : interpolate(model.anchors, sim);
+    let adjust = 0;
+    let freq = 1;
+    if (field === "name" && sim >= FREQUENCY_ADJUSTMENT.nameFrom) {
+      freq = Math.max(a.nameFreq, b.nameFreq);
+      adjust = frequencyPenalty(freq, (sim - FREQUENCY_ADJUSTMENT.nameFrom) / (1 - FREQUENCY_ADJUSTMENT.nameFrom));
+    } else if (field === "domain" && sim === 1) {
+      freq = sharedDomainFreq(a, b);
+      adjust = frequencyPenalty(freq, 1);
+    }
     if (field === "streetNumber" && sim === 0) {
       // Interaction: a different number on a different street is a different place, stronger
       // evidence than the two disagreements counted apart.
@@ -269,9 +305,49 @@ export function scorePair(a: PreparedRecord, b: PreparedRecord, out?: Contributi
         weight: (model.anchors[model.anchors.length - 1] as readonly [number, number])[1],
         contribution: Math.round(c * 100) / 100,
       });
+      if (adjust !== 0) {
+        out.push({
+          field,
+          comparator: `frequency adjustment: ${freq} organisations share this ${field}`,
+          value: Math.round(sim * 1000) / 1000,
+          weight: 0,
+          contribution: Math.round(adjust * 100) / 100,
+        });
+      }
     }
+    total += adjust;
   }
   return total;
+}
+
+/**
+ * Set `nameFreq` / `domainFreqs` from the population being matched. For a linkage pass the two
+ * sides are counted apart and the larger count is used (a name once in each system is unique);
+ * for deduplication within one list, the count of *other* records with the value is used.
+ */
+export function annotateFrequencies(sides: ReadonlyArray<readonly PreparedRecord[]>, mode: "link" | "dedupe"): void {
+  const nameCounts = sides.map((side) => {
+    const m = new Map<string, number>();
+    for (const r of side) if (r.nameKey) m.set(r.nameKey, (m.get(r.nameKey) ?? 0) + 1);
+    return m;
+  });
+  const domainCounts = sides.map((side) => {
+    const m = new Map<string, number>();
+    for (const r of side) for (const d of r.domains) m.set(d, (m.get(d) ?? 0) + 1);
+    return m;
+  });
+  const own = mode === "dedupe" ? 1 : 0;
+  const freqOf = (counts: Array<Map<string, number>>, key: string): number => {
+    let f = 0;
+    for (const c of counts) f = Math.max(f, (c.get(key) ?? 0) - own);
+    return Math.max(1, f);
+  };
+  for (const side of sides) {
+    for (const r of side) {
+      r.nameFreq = r.nameKey ? freqOf(nameCounts, r.nameKey) : 1;
+      r.domainFreqs = r.domains.map((d) => freqOf(domainCounts, d));
+    }
+  }
 }
 
 /** Human-readable list of the fields that moved the score most, e.g. "name 0.95 (+5.6), phone equal (+7)". */

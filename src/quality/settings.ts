@@ -115,6 +115,13 @@ export const FIELD_MODELS = {
  */
 export const STREET_CONFLICT = { streetNameBelow: 0.7, streetNumberContribution: -7 } as const;
 
+/**
+ * Term-frequency adjustment: agreeing on a name (similarity ≥ nameFrom, scaled up to full at 1)
+ * or a domain that `f` organisations in the population share adds -log2(f) (at most maxPenalty),
+ * because the chance that two different organisations agree on it grows with f.
+ */
+export const FREQUENCY_ADJUSTMENT = { nameFrom: 0.85, maxPenalty: 4 } as const;
+
 export type FieldName = keyof typeof FIELD_MODELS;
 
 /**
