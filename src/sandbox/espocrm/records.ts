@@ -117,6 +117,7 @@ export class RecordService {
   onEvent: (e: RecordEvent) => void = () => {};
   private attrCache = new Map<string, Map<string, AttrMeta>>();
   private getterCache = new Map<string, Map<string, (rec: Rec) => unknown>>();
+  private factoryCache = new Map<string, () => Rec>();
   private dupIndex = new Map<string, { keys: Map<string, Set<string>>; byId: Map<string, string[]> }>();
   private listAttrCache = new Map<string, string[]>();
 
@@ -129,6 +130,7 @@ export class RecordService {
   invalidateMetadata(): void {
     this.attrCache.clear();
     this.getterCache.clear();
+    this.factoryCache.clear();
     this.listAttrCache.clear();
     this.dupIndex.clear();
     for (const t of this.db.tables.values()) {
@@ -175,6 +177,37 @@ export class RecordService {
       });
     this.attrCache.set(entityType, m);
     return m;
+  }
+
+  /**
+   * A record with every attribute of the entity, made by an object literal so that all records of
+   * a type share one V8 shape (objects grown key by key fall into slow dictionary mode, which made
+   * list scans ~10× slower).
+   */
+  newRecord(entityType: string): Rec {
+    let make = this.factoryCache.get(entityType);
+    if (!make) {
+      const attrs = [...this.attributes(entityType).values()];
+      const body = attrs.map((a) => `${JSON.stringify(a.name)}: ${JSON.stringify(defaultEmpty(a))}`).join(",\n");
+      make = new Function(`return {\n${body}\n};`) as () => Rec;
+      this.factoryCache.set(entityType, make);
+    }
+    return make();
+  }
+
+  /** Re-create every stored record of a type with the current shape (after a metadata change). */
+  reshape(entityType: string): void {
+    const t = this.db.table(entityType);
+    const next = new Map<string, Rec>();
+    for (const [id, r] of t.byId) {
+      const n = this.newRecord(entityType);
+      for (const k of Object.keys(r)) n[k] = r[k];
+      next.set(id, n);
+    }
+    t.byId = next;
+    t.sorted.clear();
+    t.version++;
+    this.dupIndex.delete(entityType);
   }
 
   /** Attributes of a list row when no `select` is given. */
@@ -862,11 +895,9 @@ export class RecordService {
     this.validate(entityType, data, true);
     this.checkLinks(entityType, data);
     const now = this.db.nowString();
-    const rec: Rec = { id: opts.keep?.id ?? this.db.generateId(), deleted: false };
-    // Initialise every stored attribute so records are uniform.
-    for (const a of this.attributes(entityType).values()) {
-      if (!(a.name in rec)) rec[a.name] = defaultEmpty(a);
-    }
+    const rec = this.newRecord(entityType);
+    rec.id = opts.keep?.id ?? this.db.generateId();
+    rec.deleted = false;
     this.apply(entityType, rec, data, true);
     if (!skipDup && def.duplicateCheckFieldList) {
       const dups = this.findDuplicates(entityType, rec);
@@ -1181,8 +1212,7 @@ export class RecordService {
     const entityType = body.entityType;
     const action = body.action;
     const params = body.params as Rec | undefined;
-    if (typeof entityType !== "string" || typeof action !== "string" || typeof params !== "object" || params === null)
-      throw badRequest();
+    if (typeof entityType !== "string" || typeof action !== "string" || typeof params !== "object" || params === null) throw badRequest();
     this.def(entityType);
     if (action !== "update" && action !== "delete") throw notFound(`Mass action '${action}' does not exist.`);
     if (!this.acl(user, entityType, action === "update" ? "edit" : "delete")) throw forbidden();

@@ -761,6 +761,7 @@ export async function startEspoCrmSandbox(opts: EspoCrmSandboxOptions = {}): Pro
         "upgrade: expected one of renameField {from,to}, removeField, addRequiredField {name,type}, addField {name,type}, changeType {field,type}, setOptions {field,options}, setRequired {field,required}.",
       );
     svc.invalidateMetadata();
+    svc.reshape(entity);
   };
 
   const routeControl = async (req: IncomingMessage, path: string, query: string, raw: Buffer): Promise<Reply> => {

@@ -40,9 +40,7 @@ const DATETIME_RE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?$/;
 
 export function compileWhere(items: unknown, ctx: WhereContext): Predicate | null {
   if (!Array.isArray(items) || items.length === 0) return null;
-  const preds = items.map((it) => compileItem(it, ctx));
-  if (preds.length === 1) return preds[0] as Predicate;
-  return (r) => preds.every((p) => p(r));
+  return compileItem({ type: "and", value: items }, ctx);
 }
 
 function lower(v: unknown): unknown {
@@ -64,6 +62,33 @@ function cmp(a: unknown, b: unknown): number {
   const x = String(lower(a));
   const y = String(lower(b));
   return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * A comparison of stored values against one constant, specialised by attribute kind: dates and
+ * datetimes compare as strings (their format sorts), numbers numerically, other strings
+ * case-insensitively. Returns <0, 0, >0 like `cmp(x, v)`.
+ */
+function comparer(kind: AttrInfo["kind"], v: unknown): (x: unknown) => number {
+  if ((kind === "datetime" || kind === "date") && typeof v === "string") {
+    return (x) => (typeof x === "string" ? (x < v ? -1 : x > v ? 1 : 0) : cmp(x, v));
+  }
+  if (kind === "number") {
+    const y = Number(v);
+    return (x) => {
+      const n = Number(x);
+      return n < y ? -1 : n > y ? 1 : 0;
+    };
+  }
+  if (kind === "string" && typeof v === "string") {
+    const y = v.toLowerCase();
+    return (x) => {
+      if (typeof x !== "string") return cmp(x, v);
+      const l = x.toLowerCase();
+      return l < y ? -1 : l > y ? 1 : 0;
+    };
+  }
+  return (x) => cmp(x, v);
 }
 
 function likeToRegex(pattern: string): RegExp {
@@ -95,9 +120,13 @@ function fmtDateTime(d: Date): string {
 }
 
 /** Offset (ms) of a time zone at an instant; UTC when the zone is unknown. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 function tzOffsetMs(timeZone: string, at: number): number {
+  if (timeZone === "UTC") return 0;
   try {
-    const f = new Intl.DateTimeFormat("en-US", {
+    let f = formatters.get(timeZone);
+    f ??= new Intl.DateTimeFormat("en-US", {
       timeZone,
       hourCycle: "h23",
       year: "numeric",
@@ -107,6 +136,7 @@ function tzOffsetMs(timeZone: string, at: number): number {
       minute: "2-digit",
       second: "2-digit",
     });
+    formatters.set(timeZone, f);
     const parts = Object.fromEntries(f.formatToParts(new Date(at)).map((p) => [p.type, p.value]));
     const asUtc = Date.UTC(
       Number(parts.year),
@@ -153,7 +183,17 @@ function compileItem(raw: unknown, ctx: WhereContext): Predicate {
     if (!Array.isArray(value)) throw badRequest("Bad 'value'.");
     const preds = value.map((v) => compileItem(v, ctx));
     if (preds.length === 0) return () => true;
-    return type === "and" ? (r) => preds.every((p) => p(r)) : (r) => preds.some((p) => p(r));
+    if (preds.length === 1) return preds[0] as Predicate;
+    const n = preds.length;
+    if (type === "and")
+      return (r) => {
+        for (let i = 0; i < n; i++) if (!(preds[i] as Predicate)(r)) return false;
+        return true;
+      };
+    return (r) => {
+      for (let i = 0; i < n; i++) if ((preds[i] as Predicate)(r)) return true;
+      return false;
+    };
   }
 
   const attribute = (item.attribute ?? item.field) as unknown;
@@ -258,7 +298,11 @@ function compileItem(raw: unknown, ctx: WhereContext): Predicate {
   }
 
   const now = ctx.nowMs();
-  const today = localToday(now, isDateItem ? tz : "UTC");
+  let todayCache: string | undefined;
+  const todayOf = () => {
+    todayCache ??= localToday(now, isDateItem ? tz : "UTC");
+    return todayCache;
+  };
   const intValue = (): number => {
     const n = Number(value);
     if (!Number.isFinite(n)) throw badRequest(`Bad where item '${type}'.`);
@@ -271,6 +315,10 @@ function compileItem(raw: unknown, ctx: WhereContext): Predicate {
     case "on": {
       if (value === null || value === undefined) return (r) => get(r) == null;
       const v = lower(scalar(value));
+      if (isDt || info.kind === "date") {
+        const d = String(scalar(value));
+        return (r) => get(r) === d;
+      }
       if (info.kind === "number") return (r) => get(r) != null && Number(get(r)) === Number(value);
       if (info.kind === "bool") return (r) => get(r) != null && cmp(get(r), value) === 0;
       return (r) => {
@@ -281,40 +329,40 @@ function compileItem(raw: unknown, ctx: WhereContext): Predicate {
     case "notEquals":
     case "notOn": {
       if (value === null || value === undefined) return (r) => get(r) != null;
-      const v = scalar(value);
+      const c = comparer(info.kind, scalar(value));
       return (r) => {
         const x = get(r);
-        return x != null && cmp(x, v) !== 0;
+        return x != null && c(x) !== 0;
       };
     }
     case "greaterThan":
     case "after": {
-      const v = isDt ? scalar(value) : info.kind === "date" ? dateArg(value) : value;
+      const c = comparer(info.kind, isDt ? scalar(value) : info.kind === "date" ? dateArg(value) : value);
       return (r) => {
         const x = get(r);
-        return x != null && cmp(x, v) > 0;
+        return x != null && c(x) > 0;
       };
     }
     case "lessThan":
     case "before": {
-      const v = isDt ? scalar(value) : info.kind === "date" ? dateArg(value) : value;
+      const c = comparer(info.kind, isDt ? scalar(value) : info.kind === "date" ? dateArg(value) : value);
       return (r) => {
         const x = get(r);
-        return x != null && cmp(x, v) < 0;
+        return x != null && c(x) < 0;
       };
     }
     case "greaterThanOrEquals": {
-      const v = scalar(value);
+      const c = comparer(info.kind, scalar(value));
       return (r) => {
         const x = get(r);
-        return x != null && cmp(x, v) >= 0;
+        return x != null && c(x) >= 0;
       };
     }
     case "lessThanOrEquals": {
-      const v = scalar(value);
+      const c = comparer(info.kind, scalar(value));
       return (r) => {
         const x = get(r);
-        return x != null && cmp(x, v) <= 0;
+        return x != null && c(x) <= 0;
       };
     }
     case "between": {
@@ -379,7 +427,7 @@ function compileItem(raw: unknown, ctx: WhereContext): Predicate {
     case "isFalse":
       return (r) => get(r) === false || get(r) == null;
     case "today":
-      return dayRange(today, addDays(today, 1));
+      return dayRange(todayOf(), addDays(todayOf(), 1));
     case "past":
       return isDt
         ? (r) => {
@@ -388,7 +436,7 @@ function compileItem(raw: unknown, ctx: WhereContext): Predicate {
           }
         : (r) => {
             const x = get(r);
-            return typeof x === "string" && x < today;
+            return typeof x === "string" && x < todayOf();
           };
     case "future":
       return isDt
@@ -398,22 +446,22 @@ function compileItem(raw: unknown, ctx: WhereContext): Predicate {
           }
         : (r) => {
             const x = get(r);
-            return typeof x === "string" && x > today;
+            return typeof x === "string" && x > todayOf();
           };
     case "lastSevenDays":
-      return dayRange(addDays(today, -7), addDays(today, 1));
+      return dayRange(addDays(todayOf(), -7), addDays(todayOf(), 1));
     case "lastXDays":
-      return dayRange(addDays(today, -intValue()), addDays(today, 1));
+      return dayRange(addDays(todayOf(), -intValue()), addDays(todayOf(), 1));
     case "nextXDays":
-      return dayRange(today, addDays(today, intValue() + 1));
+      return dayRange(todayOf(), addDays(todayOf(), intValue() + 1));
     case "olderThanXDays":
-      return dayRange("0000-01-01", addDays(today, -intValue()));
+      return dayRange("0000-01-01", addDays(todayOf(), -intValue()));
     case "afterXDays":
-      return dayRange(addDays(today, intValue() + 1), "9999-12-31");
+      return dayRange(addDays(todayOf(), intValue() + 1), "9999-12-31");
     case "currentMonth":
     case "lastMonth":
     case "nextMonth": {
-      const [y, m] = today.split("-").map(Number) as [number, number];
+      const [y, m] = todayOf().split("-").map(Number) as [number, number];
       const shift = type === "currentMonth" ? 0 : type === "lastMonth" ? -1 : 1;
       const start = fmtDate(new Date(Date.UTC(y, m - 1 + shift, 1)));
       const end = fmtDate(new Date(Date.UTC(y, m + shift, 1)));
@@ -423,7 +471,7 @@ function compileItem(raw: unknown, ctx: WhereContext): Predicate {
     case "lastQuarter":
     case "currentFiscalQuarter":
     case "lastFiscalQuarter": {
-      const [y, m] = today.split("-").map(Number) as [number, number];
+      const [y, m] = todayOf().split("-").map(Number) as [number, number];
       const q = Math.floor((m - 1) / 3) + (type.startsWith("last") ? -1 : 0);
       const start = fmtDate(new Date(Date.UTC(y, q * 3, 1)));
       const end = fmtDate(new Date(Date.UTC(y, q * 3 + 3, 1)));
@@ -433,7 +481,7 @@ function compileItem(raw: unknown, ctx: WhereContext): Predicate {
     case "lastYear":
     case "currentFiscalYear":
     case "lastFiscalYear": {
-      const y = Number(today.slice(0, 4)) - (type.startsWith("last") ? 1 : 0);
+      const y = Number(todayOf().slice(0, 4)) - (type.startsWith("last") ? 1 : 0);
       return dayRange(`${y}-01-01`, `${y + 1}-01-01`);
     }
     case "arrayAnyOf":
