@@ -21,7 +21,7 @@ import { withWriteRecorded } from "./echo.ts";
 import { fieldName } from "./fields.ts";
 import { connectorOf, entityOf } from "./plan.ts";
 import type { CreateOp, ObjectRun } from "./types.ts";
-import { isEmpty, needsIdentityStamp, objectSide, otherSide, sameValue, sharedIdOf, toJson } from "./values.ts";
+import { isEmpty, needsIdentityStamp, objectSide, otherSide, readField, sameValue, sharedIdOf, toJson } from "./values.ts";
 
 /** Errors after which the remote system certainly did not create the record. */
 export function certainlyNotCreated(err: unknown): boolean {
@@ -65,8 +65,8 @@ export async function completeCreate(or: ObjectRun, intent: CreateIntent, create
     const eName = f.map.erp;
     const tName = fieldName(f, target);
     const createdValue = tName in created.values ? toJson(created.values[tName]) : toJson(intent.payload[tName]);
-    const crmV = target === "crm" ? createdValue : cName in crm.values ? toJson(crm.values[cName]) : null;
-    const erpV = target === "erp" ? createdValue : eName in erp.values ? toJson(erp.values[eName]) : null;
+    const crmV = target === "crm" ? createdValue : readField(crm, cName).value;
+    const erpV = target === "erp" ? createdValue : readField(erp, eName).value;
     base[f.key] = { crm: crmV, erp: erpV };
   }
   const nowMs = or.now().getTime();

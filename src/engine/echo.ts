@@ -13,7 +13,7 @@ import type { RemoteRecord } from "../connectors/types.ts";
 import type { Side } from "../spec/model.ts";
 import type { Json } from "../store/types.ts";
 import type { EngineField } from "./fields.ts";
-import { BASE_WRITES_KEY, sameValue } from "./values.ts";
+import { BASE_WRITES_KEY, readField, sameValue } from "./values.ts";
 
 export type EchoVerdict = "echo" | "unchanged" | "changed";
 
@@ -30,10 +30,11 @@ export function classifyEcho(
 ): EchoVerdict {
   for (const f of fields) {
     const name = side === "crm" ? f.map.crm : f.map.erp;
-    if (!(name in rec.values)) continue; // absent fields are never a change
+    const cur = readField(rec, name);
+    if (!cur.present) continue; // absent fields are never a change
     const b = base[f.key];
     if (!b || typeof b !== "object" || Array.isArray(b) || !(side in b)) return "changed";
-    if (!sameValue(rec.values[name], (b as Record<string, Json>)[side])) return "changed";
+    if (!sameValue(cur.value, (b as Record<string, Json>)[side])) return "changed";
   }
   return ownUser !== undefined && rec.modifiedBy !== undefined && rec.modifiedBy === ownUser ? "echo" : "unchanged";
 }

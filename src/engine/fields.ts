@@ -20,12 +20,15 @@ export interface EngineField {
 export function engineFields(obj: ObjectSpec): EngineField[] {
   const out: EngineField[] = obj.fields.map((map) => ({ key: fieldKey(map), map }));
   if (obj.parent) {
+    // A parent reference held in a side's record id ("id") cannot be written there: the other side follows it.
+    const direction = obj.parent.crm === "id" ? "crm->erp" : obj.parent.erp === "id" ? "erp->crm" : "both";
     const map: FieldMap = {
       crm: obj.parent.crm,
       erp: obj.parent.erp,
-      direction: "both",
+      direction,
+      master: direction === "crm->erp" ? "crm" : direction === "erp->crm" ? "erp" : undefined,
       conflict: obj.conflict,
-      onMasterEdit: obj.onMasterEdit,
+      onMasterEdit: direction === "both" ? obj.onMasterEdit : "revert",
       toErp: [],
       toCrm: [],
       required: true,

@@ -18,7 +18,17 @@ import {
   reconcileField,
 } from "./reconcile.ts";
 import type { FieldChange, ObjectRun, PlanOp, RecordPlan, RecordReport, UpdateOp } from "./types.ts";
-import { BASE_APPLIED_KEY, carriedSharedId, isEmpty, needsIdentityStamp, objectSide, otherSide, sharedIdOf, toJson } from "./values.ts";
+import {
+  BASE_APPLIED_KEY,
+  carriedSharedId,
+  isEmpty,
+  needsIdentityStamp,
+  objectSide,
+  otherSide,
+  readField,
+  sharedIdOf,
+  toJson,
+} from "./values.ts";
 
 export function connectorOf(or: ObjectRun, side: Side): Connector {
   return side === "crm" ? or.ctx.crm : or.ctx.erp;
@@ -188,7 +198,7 @@ async function planUnlinked(or: ObjectRun, side: Side, rec: RemoteRecord): Promi
         `the ${target} record with shared id ${sid} is already linked to another ${side} record`,
       );
     }
-    if (side === "crm") {
+    if (side === "crm" && !identityIsParents(or)) {
       // The CRM record says it belongs to an ERP record that does not exist: never resurrect it.
       return quarantinePlan(
         or,
@@ -217,8 +227,9 @@ async function planUnlinked(or: ObjectRun, side: Side, rec: RemoteRecord): Promi
       const flows = f.map.direction === "both" || f.map.direction === `${side}->${target}`;
       if (!flows) continue;
       const name = fieldName(f, side);
-      if (!(name in rec.values) || isEmpty(rec.values[name])) continue;
-      const v = await translate(store, integration, f, side, toJson(rec.values[name]), rec);
+      const cur = readField(rec, name);
+      if (!cur.present || isEmpty(cur.value)) continue;
+      const v = await translate(store, integration, f, side, cur.value, rec);
       if (!isEmpty(v)) payload[fieldName(f, target)] = v;
     }
   } catch (err) {
@@ -246,6 +257,18 @@ async function planUnlinked(or: ObjectRun, side: Side, rec: RemoteRecord): Promi
       recoversIntent: pending,
     },
   };
+}
+
+/**
+ * Whether the object's CRM identity field is its parent's (a child kept on the parent's own CRM record,
+ * e.g. an account's billing address ↔ an ERP Address): then a carried shared id names the parent, and
+ * a missing counterpart is simply not created yet — not a deleted record.
+ */
+function identityIsParents(or: ObjectRun): boolean {
+  const p = or.obj.parent;
+  if (!p) return false;
+  const parent = or.ctx.spec.objects.find((o) => o.name === p.object);
+  return parent !== undefined && parent.crm.entity === or.obj.crm.entity && parent.crm.identity === or.obj.crm.identity;
 }
 
 /** Records of `side` carrying shared id `sid` in their identity field. */
@@ -426,8 +449,8 @@ function fieldInput(
     key: f.key,
     map: f.map,
     base: baseOf(link, f.key),
-    crm: { present: cName in crm.values, value: toJson(crm.values[cName]) },
-    erp: { present: eName in erp.values, value: toJson(erp.values[eName]) },
+    crm: readField(crm, cName),
+    erp: readField(erp, eName),
   };
   const o = open.find((r) => r.field === f.key && r.kind !== "bounce");
   if (o) input.openReviewId = o.id;

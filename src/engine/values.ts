@@ -83,6 +83,16 @@ export function holdsValue(target: unknown, wanted: unknown): boolean {
   return sameValue(target, wanted);
 }
 
+/**
+ * A field of a record: present when the record returned it. "id" falls back to the record id
+ * (connectors keep the id outside `values`).
+ */
+export function readField(rec: RemoteRecord, name: string): { present: boolean; value: Json } {
+  if (name in rec.values) return { present: true, value: toJson(rec.values[name]) };
+  if (name === "id") return { present: true, value: rec.id };
+  return { present: false, value: null };
+}
+
 /** The entity side of an object for one system. */
 export function objectSide(obj: ObjectSpec, side: Side): ObjectSide {
   return side === "crm" ? obj.crm : obj.erp;

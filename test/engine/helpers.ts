@@ -29,6 +29,7 @@ export interface SpecOptions {
   bounce?: { maxBounces: number; windowMs: number };
   skewToleranceMs?: number;
   withContacts?: boolean;
+  withBilling?: boolean;
 }
 
 export function customerObject(o: SpecOptions = {}): ObjectSpec {
@@ -76,6 +77,22 @@ export function contactObject(): ObjectSpec {
   };
 }
 
+/** A child kept on the parent's own CRM record: the account's billing city ↔ an ERP Address of the customer. */
+export function billingObject(): ObjectSpec {
+  return {
+    name: "billing",
+    crm: { entity: "Account", identity: "cErpId" },
+    erp: { entity: "Address", identity: "customer" },
+    schedule: { tier: "hourly" },
+    create: "crm->erp",
+    conflict: { kind: "prefer", side: "erp" },
+    onMasterEdit: "revert",
+    deletes: "ignore",
+    parent: { object: "customer", crm: "id", erp: "customer" },
+    fields: [field("billingCity", "city", { conflict: { kind: "prefer", side: "erp" } })],
+  };
+}
+
 export function makeSpec(o: SpecOptions = {}): IntegrationSpec {
   return {
     version: 1,
@@ -85,7 +102,7 @@ export function makeSpec(o: SpecOptions = {}): IntegrationSpec {
       erp: { type: "memory", url: "mem://erp", credentials: {}, options: {} },
     },
     owner: { name: "Owner", email: "owner@example.com" },
-    objects: o.withContacts ? [customerObject(o), contactObject()] : [customerObject(o)],
+    objects: [customerObject(o), ...(o.withContacts ? [contactObject()] : []), ...(o.withBilling ? [billingObject()] : [])],
     sync: { overlapMs: 5000, skewToleranceMs: o.skewToleranceMs ?? 2000, bounce: o.bounce ?? { maxBounces: 50, windowMs: 60_000 } },
   };
 }
@@ -101,8 +118,28 @@ export interface World {
 
 export async function makeWorld(o: SpecOptions = {}, storeOrFile: Store | string = ":memory:"): Promise<World> {
   const clock = new TestClock();
-  const crm = new MemoryConnector({ type: "memory-crm", user: "accord-crm", clock, idPrefix: "acc" });
-  const erp = new MemoryConnector({ type: "memory-erp", user: "accord-erp", clock, idPrefix: "CUST", idField: "name" });
+  const crm = new MemoryConnector({
+    type: "memory-crm",
+    user: "accord-crm",
+    clock,
+    idPrefix: "acc",
+    schema: {
+      Account: ["name", "website", "creditLimit", "industry", "cErpId", "billingCity"],
+      Contact: ["lastName", "emailAddress", "accountId", "cErpId"],
+    },
+  });
+  const erp = new MemoryConnector({
+    type: "memory-erp",
+    user: "accord-erp",
+    clock,
+    idPrefix: "CUST",
+    idField: "name",
+    schema: {
+      Customer: ["customer_name", "website", "credit_limit", "industry_code"],
+      Contact: ["last_name", "email_id", "customer"],
+      Address: ["city", "customer"],
+    },
+  });
   const store = typeof storeOrFile === "string" ? await openStore({ file: storeOrFile }) : storeOrFile;
   const spec = makeSpec(o);
   return { ctx: { spec, store, crm, erp, clock: () => clock.now() }, store, crm, erp, clock, spec };

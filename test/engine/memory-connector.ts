@@ -51,6 +51,8 @@ export interface MemoryConnectorOptions {
   /** Field that always mirrors the record id in values (ERPNext `name`). */
   idField?: string;
   pageSize?: number;
+  /** The fields each entity has: a record returns every one of them (null when empty), as real systems do. */
+  schema?: Record<string, string[]>;
 }
 
 export type WriteHook = (op: {
@@ -83,6 +85,11 @@ export class MemoryConnector implements Connector {
     this.#opts = opts;
   }
 
+  #entityOf(r: Row): string {
+    for (const [entity, t] of this.tables) if (t.get(r.id) === r) return entity;
+    return "";
+  }
+
   #table(entity: string): Map<string, Row> {
     let t = this.tables.get(entity);
     if (!t) {
@@ -93,7 +100,9 @@ export class MemoryConnector implements Connector {
   }
 
   #out(r: Row): RemoteRecord {
-    const values = structuredClone(r.values);
+    const values: Record<string, unknown> = {};
+    for (const f of this.#opts.schema?.[this.#entityOf(r)] ?? []) values[f] = null;
+    Object.assign(values, structuredClone(r.values));
     if (this.#opts.idField) values[this.#opts.idField] = r.id;
     return { id: r.id, createdAt: r.createdAt, modifiedAt: r.modifiedAt, modifiedBy: r.modifiedBy, version: String(r.version), values };
   }
