@@ -683,7 +683,12 @@ describe("mass action (§7)", () => {
     });
     expect(bad.json.count).toBe(0);
     const idle = await call(sb, "POST", "/MassAction", {
-      body: { entityType: "Account", action: "delete", params: { where: [{ type: "equals", attribute: "name", value: "M1" }] }, idle: true },
+      body: {
+        entityType: "Account",
+        action: "delete",
+        params: { where: [{ type: "equals", attribute: "name", value: "M1" }] },
+        idle: true,
+      },
     });
     expect(idle.json.id).toMatch(/^[0-9a-f]{17}$/);
     expect((await call(sb, "GET", `/MassAction/${idle.json.id}/status`)).json).toEqual({ status: "Success", processedCount: 1 });
