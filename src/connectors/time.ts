@@ -34,9 +34,41 @@ export function isoUtc(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
+/**
+ * Fast path for the shapes the systems really send — "YYYY-MM-DD HH:mm:ss" with an optional
+ * fraction — with plausible field values: returns the millisecond digits ("000".."999"), or
+ * undefined for anything else (which then takes the careful path).
+ */
+function canonicalShape(t: string): string | undefined {
+  if (
+    t.length < 19 ||
+    t.charCodeAt(4) !== 45 ||
+    t.charCodeAt(7) !== 45 ||
+    t.charCodeAt(10) !== 32 ||
+    t.charCodeAt(13) !== 58 ||
+    t.charCodeAt(16) !== 58
+  )
+    return undefined;
+  for (const i of [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]) if (!isDigit(t.charCodeAt(i))) return undefined;
+  const mo = (t.charCodeAt(5) - 48) * 10 + t.charCodeAt(6) - 48;
+  const d = (t.charCodeAt(8) - 48) * 10 + t.charCodeAt(9) - 48;
+  const h = (t.charCodeAt(11) - 48) * 10 + t.charCodeAt(12) - 48;
+  const mi = (t.charCodeAt(14) - 48) * 10 + t.charCodeAt(15) - 48;
+  const sec = (t.charCodeAt(17) - 48) * 10 + t.charCodeAt(18) - 48;
+  if (mo < 1 || mo > 12 || d < 1 || d > 28 || h > 23 || mi > 59 || sec > 59) return undefined; // day > 28: careful path checks the month
+  if (t.length === 19) return "000";
+  if (t.charCodeAt(19) !== 46 || t.length > 29) return undefined;
+  for (let i = 20; i < t.length; i++) if (!isDigit(t.charCodeAt(i))) return undefined;
+  return `${t.slice(20, 23)}000`.slice(0, 3);
+}
+
 /** "YYYY-MM-DD HH:mm:ss" (UTC, EspoCRM) → UTC ISO. Returns undefined when unparseable. */
 export function utcNaiveToIso(text: string | null | undefined): string | undefined {
   if (!text) return undefined;
+  const fast = canonicalShape(text);
+  if (fast !== undefined) return `${text.slice(0, 10)}T${text.slice(11, 19)}.${fast}Z`;
   const p = parseNaive(text);
   if (!p) return undefined;
   return isoUtc(Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi, p.s, Math.floor(p.us / 1000)));
@@ -125,8 +157,25 @@ function resolveLocal(guess: number, tz: string): number {
 }
 
 /** Site-local naive → UTC ISO. */
+/** Local minute ("YYYY-MM-DD HH:mm" in a zone) → its UTC "YYYY-MM-DDTHH:mm" (whole-minute offsets only). */
+const minuteCache = new Map<string, string>();
+
 export function localNaiveToIso(text: string | null | undefined, tz: string): string | undefined {
   if (!text) return undefined;
+  const frac = canonicalShape(text);
+  if (frac !== undefined) {
+    const key = `${tz}|${text.slice(0, 16)}`;
+    let prefix = minuteCache.get(key);
+    if (prefix === undefined) {
+      const ms = localNaiveToMs(`${text.slice(0, 16)}:00`, tz);
+      if (ms !== undefined && ms % 60_000 === 0) {
+        prefix = isoUtc(ms).slice(0, 16);
+        if (minuteCache.size > 50_000) minuteCache.clear();
+        minuteCache.set(key, prefix);
+      }
+    }
+    if (prefix !== undefined) return `${prefix}:${text.slice(17, 19)}.${frac}Z`;
+  }
   const ms = localNaiveToMs(text, tz);
   return ms === undefined ? undefined : isoUtc(ms);
 }

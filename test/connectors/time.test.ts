@@ -5,6 +5,7 @@ import {
   isoToLocalNaive,
   isoToUtcNaive,
   localNaiveToIso,
+  localNaiveToMs,
   utcNaiveToIso,
 } from "../../src/connectors/time.ts";
 import { ValidationRejected } from "../../src/errors.ts";
@@ -38,6 +39,37 @@ describe("connector time conversions", () => {
         expect([0, 3_600_000, 1_800_000]).toContain(diff);
       }
     }
+  });
+
+  it("the fast paths agree with the careful conversion (random instants, many zones, with and without fractions)", () => {
+    let x = 12345;
+    const rnd = () => {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      return x / 2147483648;
+    };
+    for (const tz of [
+      "UTC",
+      "Europe/Berlin",
+      "America/New_York",
+      "Asia/Kolkata",
+      "Asia/Kathmandu",
+      "Australia/Lord_Howe",
+      "America/St_Johns",
+    ]) {
+      for (let i = 0; i < 300; i++) {
+        const ms = Date.UTC(1995, 0, 1) + Math.floor(rnd() * 40 * 365 * 86_400_000);
+        const local = isoToLocalNaive(ms, tz);
+        const variants = [local, local.slice(0, 19), local.slice(0, 23)];
+        for (const v of variants)
+          expect(localNaiveToIso(v, tz), `${tz} ${v}`).toBe(new Date(localNaiveToMs(v, tz) as number).toISOString());
+        const utc = new Date(ms).toISOString();
+        const naive = `${utc.slice(0, 10)} ${utc.slice(11, 23)}`;
+        expect(utcNaiveToIso(naive)).toBe(utc);
+        expect(utcNaiveToIso(naive.slice(0, 19))).toBe(`${utc.slice(0, 19)}.000Z`);
+      }
+    }
+    expect(utcNaiveToIso("2024-02-30 10:00:00")).toBe("2024-03-01T10:00:00.000Z");
+    expect(utcNaiveToIso("not a date")).toBeUndefined();
   });
 
   it("canonical Frappe form has six fraction digits", () => {
