@@ -33,6 +33,8 @@ interface Company {
   /** Name without legal suffix, native script and Latin. */
   base: Word;
   suffix: LegalSuffix;
+  /** A company in a non-Latin country whose own name is in Latin script. */
+  latinName: boolean;
   /** JP: 株式会社 before the name. */
   suffixFirst: boolean;
   city: City;
@@ -243,54 +245,158 @@ class ErpNames {
 
 const LATIN_LITERAL: Record<string, string | null> = { شركة: null, مجموعة: "Group", את: "&", и: "&" };
 
-function buildBase(p: Prng, loc: Locale, city: City): Word {
-  const tpl = p.pick(loc.templates);
+const ONSETS = [
+  "B",
+  "C",
+  "D",
+  "F",
+  "G",
+  "K",
+  "L",
+  "M",
+  "N",
+  "P",
+  "R",
+  "S",
+  "T",
+  "V",
+  "Z",
+  "Br",
+  "Cr",
+  "Dr",
+  "Gr",
+  "Kr",
+  "Pr",
+  "Tr",
+  "St",
+  "Qu",
+  "Th",
+  "Sk",
+  "Fl",
+  "Gl",
+  "Pl",
+  "Sw",
+];
+const VOWELS = ["a", "e", "i", "o", "u", "a", "e", "o", "ai", "ea", "io", "y"];
+const CODAS = ["n", "r", "x", "s", "l", "m", "tt", "ck", "v", "", "", "", "nt", "rd"];
+/** A coined, pronounceable brand such as "Kravon" or "Zentix" (Latin): ~10^6 combinations. */
+function brand(p: Prng): string {
+  const a = p.pick(ONSETS) + p.pick(VOWELS);
+  const b = p.pick(ONSETS).toLowerCase() + p.pick(VOWELS) + p.pick(CODAS);
+  const c = p.chance(0.25) ? p.pick(["a", "ia", "on", "us", "ex", "is", "o"]) : "";
+  return a + b + c;
+}
+const KANA: ReadonlyArray<readonly [string, string]> = [
+  ["ア", "a"],
+  ["カ", "ka"],
+  ["サ", "sa"],
+  ["タ", "ta"],
+  ["ナ", "na"],
+  ["マ", "ma"],
+  ["ラ", "ra"],
+  ["ミ", "mi"],
+  ["リ", "ri"],
+  ["キ", "ki"],
+  ["ト", "to"],
+  ["ノ", "no"],
+  ["ロ", "ro"],
+  ["ス", "su"],
+  ["ク", "ku"],
+  ["テ", "te"],
+  ["ネ", "ne"],
+  ["セ", "se"],
+  ["ル", "ru"],
+  ["コ", "ko"],
+];
+/** A coined brand in katakana with its romanisation, e.g. ["アクシス", "Akushisu"]. */
+function kanaBrand(p: Prng): Word {
+  const n = p.int(2, 4);
+  let native = "";
+  let latin = "";
+  for (let i = 0; i < n; i++) {
+    const [k, r] = p.pick(KANA);
+    native += k;
+    latin += r;
+  }
+  if (p.chance(0.3)) {
+    native += "ン";
+    latin += "n";
+  }
+  return [native, latin.charAt(0).toUpperCase() + latin.slice(1)];
+}
+
+/** A company's name without legal form, in its own script and in Latin; `latinName` when the company itself uses a Latin name. */
+function buildBase(p: Prng, loc: Locale, city: City, forceNative: boolean): { base: Word; latinName: boolean } {
+  let tpl = p.pick(loc.templates);
+  if (forceNative && tpl.startsWith("~ ")) tpl = loc.templates[0] as string;
+  const latinName = tpl.startsWith("~ ");
+  if (latinName) tpl = tpl.slice(2);
   const s1 = p.pick(loc.surnames);
   let s2 = p.pick(loc.surnames);
   if (s2 === s1) s2 = loc.surnames[(loc.surnames.indexOf(s1) + 1) % loc.surnames.length] as Word;
   const noun = p.pick(loc.nouns);
+  let noun2 = p.pick(loc.nouns);
+  if (noun2 === noun) noun2 = loc.nouns[(loc.nouns.indexOf(noun) + 1) % loc.nouns.length] as Word;
   const adj = p.pick(ADJECTIVES);
   const cityWord: Word = [city.city[0].split(/[,、]/)[0] as string, (city.city[1].split(",").pop() as string).trim()];
   const native: string[] = [];
   const latin: string[] = [];
+  const both = (w: Word) => {
+    native.push(latinName ? w[1] : w[0]);
+    latin.push(w[1]);
+  };
   for (const tok of tpl.split(" ")) {
     switch (tok) {
       case "S":
-        native.push(s1[0]);
-        latin.push(s1[1]);
+        both(s1);
         break;
       case "S2":
-        native.push(s2[0]);
-        latin.push(s2[1]);
+        both(s2);
         break;
       case "N":
-        native.push(noun[0]);
-        latin.push(noun[1]);
+        both(noun);
         break;
       case "A":
-        native.push(adj);
-        latin.push(adj);
+        both([adj, adj]);
         break;
       case "C":
-        native.push(cityWord[0]);
-        latin.push(cityWord[1]);
+        both(cityWord);
+        break;
+      case "B": {
+        const b = brand(p);
+        both([b, b]);
+        break;
+      }
+      case "K":
+        both(kanaBrand(p));
         break;
       case "SN":
         native.push(s1[0] + noun[0]);
         latin.push(`${s1[1]} ${noun[1]}`);
         break;
+      case "SNN":
+        native.push(s1[0] + noun[0] + noun2[0]);
+        latin.push(`${s1[1]} ${noun[1]} ${noun2[1]}`);
+        break;
+      case "KN": {
+        const k = kanaBrand(p);
+        native.push(k[0] + noun[0]);
+        latin.push(`${k[1]} ${noun[1]}`);
+        break;
+      }
       case "CN":
         native.push(cityWord[0].replace(/(都|市).*$/, "") + noun[0]);
         latin.push(`${cityWord[1]} ${noun[1]}`);
         break;
       default: {
-        native.push(tok);
         const l = tok in LATIN_LITERAL ? LATIN_LITERAL[tok] : tok;
+        if (!latinName) native.push(tok);
+        else if (l) native.push(l);
         if (l) latin.push(l);
       }
     }
   }
-  return [native.join(" "), latin.join(" ")];
+  return { base: [native.join(" "), latin.join(" ")], latinName };
 }
 
 interface NameStyle {
@@ -326,7 +432,7 @@ function nameStyle(p: Prng, c: Company, variation: number): NameStyle {
   for (let i = 0; i < k; i++) {
     const kind = p.weighted(
       ["suffix", "drop", "abbr", "expand", "case", "punct", "and", "space", "typo", "script"],
-      [24, 8, 16, 6, 12, 12, 8, 6, 4, c.loc.script === "latin" ? 0 : 10],
+      [24, 8, 16, 6, 12, 12, 8, 6, 4, c.loc.script === "latin" || c.latinName ? 0 : 10],
     );
     if (kind === "suffix") st.suffix = p.int(0, c.suffix.variants.length - 1);
     else if (kind === "drop") st.suffix = -2;
@@ -348,7 +454,7 @@ const ABBR_RE: ReadonlyArray<readonly [RegExp, string]> = ABBREVIATIONS.map(
 
 function renderName(c: Company, st: NameStyle, p: Prng): string {
   if (c.edge === "xss") return c.base[0]; // literally this, in both systems
-  const latin = st.latin || c.loc.script === "latin";
+  const latin = st.latin || c.loc.script === "latin" || c.latinName;
   let base = latin ? c.base[1] : c.base[0];
   let suffix =
     st.suffix === -2
@@ -710,7 +816,8 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
     else if (edge && ["xss", "ampersand", "quotes", "lessThan", "emoji", "sqlLike", "longName", "truncatedInErp"].includes(edge))
       loc = byLoc("US");
     const city = pCompanies.pick(loc.cities);
-    let base = buildBase(pCompanies, loc, city);
+    const built = buildBase(pCompanies, loc, city, edge !== undefined);
+    let base = built.base;
     const suffix = pCompanies.pick(loc.suffixes);
     const street = pCompanies.pick(loc.streets);
     const streetType = loc.streetTypes.length ? pCompanies.pick(loc.streetTypes) : undefined;
@@ -737,6 +844,7 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
       idx: i,
       loc,
       base,
+      latinName: edge === "sameNameDifferentCompany" && sameNameSource ? sameNameSource.latinName : built.latinName,
       suffix: edge === "sameNameDifferentCompany" && sameNameSource ? sameNameSource.suffix : suffix,
       suffixFirst: pCompanies.chance(0.5),
       city: edge === "sameNameDifferentCompany" && sameNameSource ? (loc.cities.find((x) => x !== sameNameSource?.city) ?? city) : city,

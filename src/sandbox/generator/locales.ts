@@ -39,7 +39,12 @@ export interface Locale {
   surnames: readonly Word[];
   firstNames: readonly Word[];
   nouns: readonly Word[];
-  /** Name templates: S surname, N noun, C city, A adjective-ish noun; S2 a second surname. */
+  /**
+   * Name templates, tokens separated by spaces: S surname, S2 a second surname, N noun, C city,
+   * A adjective, B a coined brand (Latin), K a coined brand in katakana; SN / CN / SNN / KN glue
+   * tokens without spaces (Japanese). A leading "~" marks a company of this country whose name is
+   * in Latin script (common in the UAE, Israel, Greece, Bulgaria); other words are literal.
+   */
   templates: readonly string[];
   cities: readonly City[];
   streets: readonly Word[];
@@ -101,7 +106,22 @@ export const LOCALES: readonly Locale[] = [
     nouns: ws(
       "Logistics,Manufacturing,Technologies,Systems,Solutions,Industries,Foods,Supply,Engineering,Holdings,Labs,Analytics,Partners,Freight,Components,Materials,Services,Distribution,Tooling,Robotics,Energy,Health,Media,Brothers,Associates",
     ),
-    templates: ["S N", "S N", "A N", "S & S2", "C N", "S N International", "A N International", "S Brothers N", "N of C"],
+    templates: [
+      "S N",
+      "S N",
+      "A N",
+      "S & S2",
+      "C N",
+      "S N International",
+      "A N International",
+      "S Brothers N",
+      "B N",
+      "B N",
+      "B N",
+      "B",
+      "B N International",
+      "A B N",
+    ],
     cities: US_CITIES,
     streets: ws("Main,Oak,Maple,Washington,Lake,Hill,Park,Pine,Cedar,Elm,Sunset,Market,Mission,Broadway,Highland,River"),
     streetTypes: [
@@ -149,7 +169,7 @@ export const LOCALES: readonly Locale[] = [
     nouns: ws(
       "Engineering,Consulting,Trading,Holdings,Logistics,Foods,Textiles,Instruments,Print,Surveyors,Builders,Motors,Software,Pharmaceuticals,Packaging,Hardware,International,Brewing,Tea Company,Laboratories",
     ),
-    templates: ["S N", "S & S2", "C N", "S N", "A N", "S and Sons", "C N International"],
+    templates: ["S N", "S & S2", "C N", "S N", "A N", "S and Sons", "C N International", "B N", "B N", "B", "B N International"],
     cities: [
       { city: w("London"), postalSeed: "EC1A" },
       { city: w("London"), postalSeed: "SW1A" },
@@ -207,7 +227,7 @@ export const LOCALES: readonly Locale[] = [
     nouns: ws(
       "Maschinenbau,Elektrotechnik,Logistik,Metallbau,Automation,Bäckerei,Baustoffe,Feinmechanik,Kunststofftechnik,Antriebstechnik,Spedition,Medizintechnik,Werkzeugbau,Verpackung,Industrieservice,Software",
     ),
-    templates: ["S N", "S N", "C N", "S & S2 N", "N S"],
+    templates: ["S N", "S N", "C N", "S & S2 N", "N S", "B N", "B N", "B"],
     cities: [
       { city: w("Berlin"), postalSeed: "10" },
       { city: w("München"), postalSeed: "80" },
@@ -261,7 +281,7 @@ export const LOCALES: readonly Locale[] = [
     nouns: ws(
       "Transports,Boulangerie,Électricité,Menuiserie,Conseil,Informatique,Bâtiment,Imprimerie,Distribution,Pharmacie,Équipements,Logistique,Vins,Fromagerie,Ingénierie",
     ),
-    templates: ["N S", "N S", "S & S2", "N de C", "S N", "Groupe S"],
+    templates: ["N S", "N S", "S & S2", "N de C", "S N", "Groupe S", "N B", "N B", "B"],
     cities: [
       { city: w("Paris"), postalSeed: "750" },
       { city: w("Lyon"), postalSeed: "690" },
@@ -316,7 +336,7 @@ export const LOCALES: readonly Locale[] = [
     nouns: ws(
       "Construcciones,Transportes,Distribuciones,Ingeniería,Alimentación,Consultores,Inversiones,Tecnología,Servicios,Suministros,Maquinaria,Comercial,Bodegas,Logística",
     ),
-    templates: ["N S", "N S", "N S y S2", "S N", "N C"],
+    templates: ["N S", "N S", "N S y S2", "S N", "N C", "N B", "N B", "B"],
     cities: [
       { city: w("Madrid"), postalSeed: "280" },
       { city: w("Barcelona"), postalSeed: "080" },
@@ -364,7 +384,7 @@ export const LOCALES: readonly Locale[] = [
     ),
     firstNames: ws("Daan,Emma,Sem,Julia,Lucas,Mila,Levi,Tess,Finn,Sophie,Bram,Sanne,Jeroen,Anouk,Pieter,Femke,Joost,Marieke"),
     nouns: ws("Logistiek,Techniek,Installatietechniek,Bouw,Handelsonderneming,Transport,Automatisering,Adviesgroep,Tuinbouw,Metaal,Data"),
-    templates: ["S N", "S N", "N S", "C N", "S & S2"],
+    templates: ["S N", "S N", "N S", "C N", "S & S2", "B N", "B N", "B"],
     cities: [
       { city: w("Amsterdam"), postalSeed: "10" },
       { city: w("Rotterdam"), postalSeed: "30" },
@@ -445,7 +465,7 @@ export const LOCALES: readonly Locale[] = [
       ["運輸", "Unyu"],
       ["建設", "Kensetsu"],
     ],
-    templates: ["SN", "SN", "CN", "SN"],
+    templates: ["SN", "SN", "CN", "SNN", "KN", "KN", "K"],
     cities: [
       { city: ["東京都千代田区", "Chiyoda-ku, Tokyo"], postalSeed: "100" },
       { city: ["東京都港区", "Minato-ku, Tokyo"], postalSeed: "105" },
@@ -501,6 +521,13 @@ export const LOCALES: readonly Locale[] = [
       ["الريان", "Al Rayyan"],
       ["السلام", "Al Salam"],
       ["الأمل", "Al Amal"],
+      ["الزعابي", "Al Zaabi"],
+      ["الشامسي", "Al Shamsi"],
+      ["النعيمي", "Al Nuaimi"],
+      ["الكعبي", "Al Kaabi"],
+      ["الظاهري", "Al Dhaheri"],
+      ["البحر", "Al Bahar"],
+      ["الواحة", "Al Waha"],
     ],
     firstNames: [
       ["محمد", "Mohammed"],
@@ -519,8 +546,12 @@ export const LOCALES: readonly Locale[] = [
       ["للتقنية", "Technology"],
       ["للاستثمار", "Investments"],
       ["للصناعات", "Industries"],
+      ["للعقارات", "Real Estate"],
+      ["للشحن", "Shipping"],
+      ["للأغذية", "Foods"],
+      ["للمعدات", "Equipment"],
     ],
-    templates: ["شركة S N", "S N", "مجموعة S N"],
+    templates: ["شركة S N", "S N", "مجموعة S N", "شركة S S2 N", "~ B N", "~ B N"],
     cities: [
       { city: ["دبي", "Dubai"], postalSeed: "" },
       { city: ["أبوظبي", "Abu Dhabi"], postalSeed: "" },
@@ -560,6 +591,12 @@ export const LOCALES: readonly Locale[] = [
       ["אברהם", "Avraham"],
       ["פרידמן", "Friedman"],
       ["שפירא", "Shapira"],
+      ["אזולאי", "Azoulay"],
+      ["דהן", "Dahan"],
+      ["אגבאריה", "Agbaria"],
+      ["גולן", "Golan"],
+      ["ברק", "Barak"],
+      ["רוזן", "Rosen"],
     ],
     firstNames: [
       ["נועה", "Noa"],
@@ -578,8 +615,12 @@ export const LOCALES: readonly Locale[] = [
       ["סחר", "Trading"],
       ["תוכנה", "Software"],
       ["אלקטרוניקה", "Electronics"],
+      ["תעשיות", "Industries"],
+      ["שיווק", "Marketing"],
+      ["בנייה", "Construction"],
+      ["ייעוץ", "Consulting"],
     ],
-    templates: ["S N", "N S", "S את S2"],
+    templates: ["S N", "N S", "S את S2", "S את S2 N", "~ B N", "~ B N"],
     cities: [
       { city: ["תל אביב-יפו", "Tel Aviv"], postalSeed: "61" },
       { city: ["ירושלים", "Jerusalem"], postalSeed: "91" },
@@ -623,6 +664,12 @@ export const LOCALES: readonly Locale[] = [
       ["Βασιλείου", "Vasileiou"],
       ["Δημητρίου", "Dimitriou"],
       ["Ιωάννου", "Ioannou"],
+      ["Κωνσταντίνου", "Konstantinou"],
+      ["Αντωνίου", "Antoniou"],
+      ["Μακρής", "Makris"],
+      ["Αλεξίου", "Alexiou"],
+      ["Πετρίδης", "Petridis"],
+      ["Χατζής", "Chatzis"],
     ],
     firstNames: [
       ["Γιώργος", "Giorgos"],
@@ -638,8 +685,12 @@ export const LOCALES: readonly Locale[] = [
       ["Εμπορική", "Trading"],
       ["Κατασκευαστική", "Construction"],
       ["Τρόφιμα", "Foods"],
+      ["Πληροφορική", "Informatics"],
+      ["Ενεργειακή", "Energy"],
+      ["Φαρμακευτική", "Pharmaceuticals"],
+      ["Τουριστική", "Tourism"],
     ],
-    templates: ["S N", "N S", "S & S2"],
+    templates: ["S N", "N S", "S & S2", "S & S2 N", "~ B N", "~ B N"],
     cities: [
       { city: ["Αθήνα", "Athens"], postalSeed: "10" },
       { city: ["Θεσσαλονίκη", "Thessaloniki"], postalSeed: "54" },
@@ -683,6 +734,12 @@ export const LOCALES: readonly Locale[] = [
       ["Стоянов", "Stoyanov"],
       ["Николов", "Nikolov"],
       ["Христов", "Hristov"],
+      ["Тодоров", "Todorov"],
+      ["Илиев", "Iliev"],
+      ["Атанасов", "Atanasov"],
+      ["Петков", "Petkov"],
+      ["Ангелов", "Angelov"],
+      ["Колев", "Kolev"],
     ],
     firstNames: [
       ["Иван", "Ivan"],
@@ -699,8 +756,12 @@ export const LOCALES: readonly Locale[] = [
       ["Инженеринг", "Engineering"],
       ["Софтуер", "Software"],
       ["Логистик", "Logistic"],
+      ["Консулт", "Consult"],
+      ["Агро", "Agro"],
+      ["Енерджи", "Energy"],
+      ["Медикал", "Medical"],
     ],
-    templates: ["S N", "N S", "S и S2"],
+    templates: ["S N", "N S", "S и S2", "N S и S2", "~ B N", "~ B N"],
     cities: [
       { city: ["София", "Sofia"], postalSeed: "1" },
       { city: ["Пловдив", "Plovdiv"], postalSeed: "4" },
