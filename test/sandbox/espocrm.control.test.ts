@@ -157,6 +157,8 @@ describe("state file", () => {
     const two = await startEspoCrmSandbox({ statePath, apiKey: "a".repeat(32) });
     try {
       expect((await call(two, "GET", `/Account/${a.json.id}`)).json.name).toBe("Persisted");
+      expect(two.apiUserId).toBe(one.apiUserId);
+      expect((await call(two, "GET", `/Account/${a.json.id}`)).json.createdByName).toBe("Accord API");
     } finally {
       await two.close();
     }

@@ -118,6 +118,7 @@ export class RecordService {
   private attrCache = new Map<string, Map<string, AttrMeta>>();
   private getterCache = new Map<string, Map<string, (rec: Rec) => unknown>>();
   private factoryCache = new Map<string, () => Rec>();
+  private validationPlan = new Map<string, { field: string; f: FieldDef; attrs: string[] }[]>();
   private dupIndex = new Map<string, { keys: Map<string, Set<string>>; byId: Map<string, string[]> }>();
   private listAttrCache = new Map<string, string[]>();
 
@@ -131,6 +132,7 @@ export class RecordService {
     this.attrCache.clear();
     this.getterCache.clear();
     this.factoryCache.clear();
+    this.validationPlan.clear();
     this.listAttrCache.clear();
     this.dupIndex.clear();
     for (const t of this.db.tables.values()) {
@@ -519,11 +521,17 @@ export class RecordService {
   private validate(entityType: string, data: Rec, isCreate: boolean): void {
     const def = this.def(entityType);
     const fail = (field: string, type: string) => validationFailure(entityType, field, type);
-    for (const [field, f] of Object.entries(def.fields)) {
-      if (f.readOnly || f.type === "personName" || f.type === "autoincrement") continue;
-      const attrs = fieldAttributes(field, f).map((a) => a.name);
-      const present = attrs.some((a) => a in data);
-      if (!isCreate && !present) continue;
+    let plan = this.validationPlan.get(entityType);
+    if (!plan) {
+      plan = [];
+      for (const [field, f] of Object.entries(def.fields)) {
+        if (f.readOnly || f.type === "personName" || f.type === "autoincrement") continue;
+        plan.push({ field, f, attrs: fieldAttributes(field, f).map((a) => a.name) });
+      }
+      this.validationPlan.set(entityType, plan);
+    }
+    for (const { field, f, attrs } of plan) {
+      if (!isCreate && !attrs.some((a) => a in data)) continue;
       const isEmpty = (v: unknown) => v === undefined || v === null || v === "";
       switch (f.type) {
         case "varchar":

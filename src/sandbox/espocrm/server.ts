@@ -230,7 +230,16 @@ export async function startEspoCrmSandbox(opts: EspoCrmSandboxOptions = {}): Pro
       entityDefs: Db["entityDefs"];
       tables: Record<string, { records: Rec[]; autoincrement: number }>;
       webhooks: Webhook[];
+      userIds?: { api: string; person: string };
     };
+    if (s.userIds) {
+      db.users.delete(apiUser.id);
+      db.users.delete(person.id);
+      apiUser.id = s.userIds.api;
+      person.id = s.userIds.person;
+      db.users.set(apiUser.id, apiUser);
+      db.users.set(person.id, person);
+    }
     db.entityDefs = s.entityDefs;
     db.resetTables();
     svc.invalidateMetadata();
@@ -246,7 +255,15 @@ export async function startEspoCrmSandbox(opts: EspoCrmSandboxOptions = {}): Pro
     if (!opts.statePath) return;
     const tables: Record<string, { records: Rec[]; autoincrement: number }> = {};
     for (const [name, t] of db.tables) tables[name] = { records: [...t.byId.values()], autoincrement: t.autoincrement };
-    writeFileSync(opts.statePath, JSON.stringify({ entityDefs: db.entityDefs, tables, webhooks: [...hooks.hooks.values()] }));
+    writeFileSync(
+      opts.statePath,
+      JSON.stringify({
+        entityDefs: db.entityDefs,
+        tables,
+        webhooks: [...hooks.hooks.values()],
+        userIds: { api: apiUser.id, person: person.id },
+      }),
+    );
   };
   loadState();
 
@@ -456,7 +473,7 @@ export async function startEspoCrmSandbox(opts: EspoCrmSandboxOptions = {}): Pro
   const routeApi = async (req: IncomingMessage, path: string, query: string, raw: Buffer): Promise<Reply> => {
     const method = (req.method ?? "GET").toUpperCase();
     const resourcePath = path.slice(API_PREFIX.length) || "/";
-    if (!/^\/[A-Za-z0-9_.\-/]*$/.test(resourcePath) || resourcePath.includes("//")) throw badRequest("Malformed request path.");
+    if (!/^\/[\x21-\x7e]*$/.test(resourcePath) || resourcePath.includes("//")) throw badRequest("Malformed request path.");
     const { user, token } = authenticate(req, method, resourcePath);
     const parts = resourcePath.split("/").filter((p) => p !== "");
     const [controller, second, third] = parts as [string | undefined, string | undefined, string | undefined];
@@ -586,7 +603,9 @@ export async function startEspoCrmSandbox(opts: EspoCrmSandboxOptions = {}): Pro
   // ---------------------------------------------------------------- control API
 
   const control: SandboxControl = {
-    personUserId: person.id,
+    get personUserId() {
+      return person.id;
+    },
     adminUserId: adminUser.id,
     seed(data) {
       const out: Record<string, string[]> = {};
