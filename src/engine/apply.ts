@@ -109,6 +109,13 @@ export async function applyPlan(or: ObjectRun, plan: RecordPlan): Promise<void> 
       u.ifVersion !== undefined ? { ifVersion: u.ifVersion } : undefined,
     );
     versions[u.target] = res.version ?? null;
+    const dropped = Object.keys(u.values).filter((k) => !(k in res.values));
+    if (dropped.length) {
+      or.ctx.logger?.warn(
+        { object: or.obj.name, system: u.target, record: u.recordId, fields: dropped },
+        "written fields did not come back from the system (unknown or read-only there?); check the field map",
+      );
+    }
     for (const d of plan.fields) {
       const w = d.writes.find((x) => x.target === u.target);
       if (!w || !d.base) continue;

@@ -69,6 +69,13 @@ export async function completeCreate(or: ObjectRun, intent: CreateIntent, create
     const erpV = target === "erp" ? createdValue : readField(erp, eName).value;
     base[f.key] = { crm: crmV, erp: erpV };
   }
+  const dropped = Object.keys(intent.payload).filter((k) => !(k in created.values));
+  if (dropped.length) {
+    or.ctx.logger?.warn(
+      { object: or.obj.name, system: target, record: created.id, fields: dropped },
+      "created record lacks fields Accord sent (unknown or read-only there?); check the field map",
+    );
+  }
   const nowMs = or.now().getTime();
   let link = await store.transaction(async (tx) => {
     await tx.completeCreateIntent(intent.id, created.id);

@@ -14,6 +14,7 @@ export function register(program: Command): void {
     .argument("<file>", "integration file (YAML)")
     .option("-o, --object <name...>", "only these objects (default: all, parents first)")
     .option("--verbose", "also list records with nothing to do")
+    .option("--log-level <level>", "structured (JSON) log lines on stderr: silent | error | warn | info | debug", "warn")
     .option("--json", "print the plan as JSON")
     .addHelpText(
       "after",
@@ -26,13 +27,20 @@ Examples:
 Credentials come from the environment variables the file names (see \`accord validate FILE\`).
 Exit codes: 0 planned, 2 invalid file or option, 3 a system unreachable or refusing credentials, 1 other failure.`,
     )
-    .action(async (file: string, opts: { object?: string[]; verbose?: boolean; json?: boolean }) => {
+    .action(async (file: string, opts: { logLevel: string; object?: string[]; verbose?: boolean; json?: boolean }) => {
       const { printJson, reportError } = await import("../output.ts");
       try {
         const { openContextFromFile } = await import("../../engine/context.ts");
         const { planSync } = await import("../../engine/index.ts");
         const { renderResult } = await import("../../engine/render.ts");
-        const opened = await openContextFromFile(file);
+        if (!["silent", "error", "warn", "info", "debug"].includes(opts.logLevel)) {
+          process.stderr.write(`--log-level must be one of silent, error, warn, info, debug (got "${opts.logLevel}")\n`);
+          process.exitCode = 2;
+          return;
+        }
+        const pino = (await import("pino")).default;
+        const logger = pino({ level: opts.logLevel, base: undefined }, pino.destination(2));
+        const opened = await openContextFromFile(file, { logger });
         try {
           const res = await planSync(opened.ctx, { objects: opts.object, verbose: opts.verbose });
           if (opts.json) printJson({ ok: true, ...res });

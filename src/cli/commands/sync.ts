@@ -15,6 +15,7 @@ export function register(program: Command): void {
     .option("-o, --object <name...>", "only these objects (default: all, parents first)")
     .option("--no-deletes", "skip the deletion check (comparing full id lists)")
     .option("--verbose", "also list records with nothing to do")
+    .option("--log-level <level>", "structured (JSON) log lines on stderr: silent | error | warn | info | debug", "warn")
     .option("--json", "print the result as JSON")
     .addHelpText(
       "after",
@@ -29,14 +30,21 @@ Exit codes: 0 all synced, 4 finished but records were held for review or quarant
 refusing credentials, 1 other failure (the run is recorded as failed; the next run resumes
 from the last fully processed page).`,
     )
-    .action(async (file: string, opts: { object?: string[]; deletes?: boolean; verbose?: boolean; json?: boolean }) => {
+    .action(async (file: string, opts: { logLevel: string; object?: string[]; deletes?: boolean; verbose?: boolean; json?: boolean }) => {
       const { printJson, reportError } = await import("../output.ts");
       const { EXIT } = await import("../exit-codes.ts");
       try {
         const { openContextFromFile } = await import("../../engine/context.ts");
         const { runSync } = await import("../../engine/index.ts");
         const { renderResult } = await import("../../engine/render.ts");
-        const opened = await openContextFromFile(file);
+        if (!["silent", "error", "warn", "info", "debug"].includes(opts.logLevel)) {
+          process.stderr.write(`--log-level must be one of silent, error, warn, info, debug (got "${opts.logLevel}")\n`);
+          process.exitCode = 2;
+          return;
+        }
+        const pino = (await import("pino")).default;
+        const logger = pino({ level: opts.logLevel, base: undefined }, pino.destination(2));
+        const opened = await openContextFromFile(file, { logger });
         const tty = process.stderr.isTTY === true;
         let lastLine = "";
         try {
