@@ -23,6 +23,11 @@ const registry: Record<string, RegistryEntry> = {
     credentialKeys: { required: ["apiKey", "apiSecret"] },
     load: async () => (await import("./erpnext/index.ts")).definition,
   },
+  tryton: {
+    title: "Tryton (JSON-RPC, session login; options: database, company)",
+    credentialKeys: { required: ["user", "password"] },
+    load: async () => (await import("./tryton/index.ts")).definition,
+  },
 };
 
 export function connectorTypes(): string[] {
