@@ -222,6 +222,18 @@ export function connectorContractSuite(name: string, setup: () => Promise<Contra
       for (let i = 1; i < records.length; i++) expect(records[i].modifiedAt >= records[i - 1].modifiedAt).toBe(true);
     });
 
+    it("readChanges with fields: the named fields plus id and timestamps", async () => {
+      const prefix = `${run}c`;
+      const ids = await h.seed(5, prefix);
+      const { records } = await walk(c, h.entity, { fields: [h.textField], filter: byPrefix(prefix) });
+      expect(records.map((r) => r.id).sort()).toEqual([...ids].sort());
+      for (const r of records) {
+        expect(String(r.values[h.textField])).toMatch(new RegExp(`^${prefix}-\\d+$`));
+        expect(r.modifiedAt).toMatch(ISO_MS);
+        expect(r.createdAt).toMatch(ISO_MS);
+      }
+    });
+
     it("readChanges: records sharing one timestamp across page boundaries are neither missed nor repeated", async () => {
       const prefix = `${run}s`;
       const ids = await h.seed(53, prefix, { sameTimestamp: true });
