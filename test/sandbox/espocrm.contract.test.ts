@@ -249,6 +249,20 @@ describe("list (§2, §7)", () => {
     expect(after.list.map((r: { id: string }) => r.id).at(-1)).toBe(recs[0]?.id);
   });
 
+  it("list rows follow every change: own update, a renamed parent (accountName), a relink by merge", async () => {
+    const a = await call(sb, "POST", "/Account", { body: { name: "Parent A" } });
+    const b = await call(sb, "POST", "/Account", { body: { name: "Parent B" } });
+    const c = await call(sb, "POST", "/Contact", { body: { lastName: "Kid", accountId: a.json.id } });
+    const row = async () => (await call(sb, "GET", "/Contact")).json.list[0];
+    expect((await row()).accountName).toBe("Parent A");
+    await call(sb, "PUT", `/Contact/${c.json.id}`, { body: { lastName: "Kid2" } });
+    expect((await row()).lastName).toBe("Kid2");
+    await call(sb, "PUT", `/Account/${a.json.id}`, { body: { name: "Parent A2" } });
+    expect((await row()).accountName).toBe("Parent A2");
+    await call(sb, "POST", "/Account/action/merge", { body: { targetId: b.json.id, sourceIds: [a.json.id], attributes: {} } });
+    expect(await row()).toMatchObject({ accountId: b.json.id, accountName: "Parent B" });
+  });
+
   it("list rows omit emailAddressData and link-multiple attributes unless selected", async () => {
     await call(sb, "POST", "/Account", { body: { name: "E", emailAddress: "e@x.com" } });
     const r = await call(sb, "GET", "/Account");

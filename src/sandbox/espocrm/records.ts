@@ -6,6 +6,7 @@
 import { type Db, formatDateTime, type Rec, type User } from "./db.ts";
 import { ApiError, badRequest, forbidden, notFound, validationFailure } from "./errors.ts";
 import { ADDRESS_PARTS, type EntityDef, type FieldDef, fieldAttributes, OPPORTUNITY_PROBABILITY } from "./metadata.ts";
+import { phpJsonEncode } from "./php-json.ts";
 import { type AttrInfo, compileWhere, type WhereContext } from "./where.ts";
 
 export interface AttrMeta {
@@ -118,6 +119,7 @@ export class RecordService {
   private attrCache = new Map<string, Map<string, AttrMeta>>();
   private getterCache = new Map<string, Map<string, (rec: Rec) => unknown>>();
   private factoryCache = new Map<string, () => Rec>();
+  private rowJson = new Map<string, WeakMap<Rec, string>>();
   private validationPlan = new Map<string, { field: string; f: FieldDef; attrs: string[] }[]>();
   private dupIndex = new Map<string, { keys: Map<string, Set<string>>; byId: Map<string, string[]> }>();
   private listAttrCache = new Map<string, string[]>();
@@ -133,6 +135,7 @@ export class RecordService {
     this.getterCache.clear();
     this.factoryCache.clear();
     this.validationPlan.clear();
+    this.rowJson.clear();
     this.listAttrCache.clear();
     this.dupIndex.clear();
     for (const t of this.db.tables.values()) {
@@ -407,6 +410,44 @@ export class RecordService {
   }
 
   list(user: User, entityType: string, p: SearchParams): { total: number; list: Rec[] } {
+    const { total, rows, select } = this.listRows(user, entityType, p);
+    const build = this.rowBuilder(entityType, select);
+    return { total, list: rows.map(build) };
+  }
+
+  /**
+   * The list response as PHP-JSON text. Rows without `select` are encoded once and cached per
+   * record until the record (or any record name) changes — the hot path of full syncs.
+   */
+  listJson(user: User, entityType: string, p: SearchParams): string {
+    const { total, rows, select } = this.listRows(user, entityType, p);
+    const build = this.rowBuilder(entityType, select);
+    if (select) return phpJsonEncode({ total, list: rows.map(build) });
+    let cache = this.rowJson.get(entityType);
+    if (!cache) {
+      cache = new WeakMap();
+      this.rowJson.set(entityType, cache);
+    }
+    const parts: string[] = [];
+    for (const r of rows) {
+      let j = cache.get(r);
+      if (j === undefined) {
+        j = phpJsonEncode(build(r));
+        cache.set(r, j);
+      }
+      parts.push(j);
+    }
+    return `{"total":${total},"list":[${parts.join(",")}]}`;
+  }
+
+  /** Forget cached row JSON of one record, or of every record (a name changed, metadata changed). */
+  private dropRowJson(entityType: string | null, rec?: Rec): void {
+    if (entityType === null) this.rowJson.clear();
+    else if (rec) this.rowJson.get(entityType)?.delete(rec);
+    else this.rowJson.delete(entityType);
+  }
+
+  private listRows(user: User, entityType: string, p: SearchParams): { total: number; rows: Rec[]; select: string[] | undefined } {
     this.checkRead(user, entityType);
     const def = this.def(entityType);
     const orderBy = p.orderBy ?? def.collection.orderBy;
@@ -484,8 +525,7 @@ export class RecordService {
       total = n;
     }
     if (p.noTotal && !filter) total = rows.length > end ? -1 : -2;
-    const build = this.rowBuilder(entityType, select);
-    return { total, list: page.map(build) };
+    return { total, rows: page, select };
   }
 
   // ---------------------------------------------------------------- read
@@ -1039,6 +1079,8 @@ export class RecordService {
     const after = this.valueMap(entityType, rec);
     const changed: string[] = [];
     for (const k of Object.keys(after)) if (!sameValue(before[k], after[k])) changed.push(k);
+    this.dropRowJson(entityType, rec);
+    if (changed.includes("name")) this.dropRowJson(null);
     this.touched(entityType, [...changed, "modifiedAt", "modifiedById", "versionNumber"], rec);
     const eventChanged = changed.filter((k) => !UPDATE_EVENT_EXCLUDED.has(k));
     if (eventChanged.length > 0 && !silentChildren) {
@@ -1061,6 +1103,7 @@ export class RecordService {
   private softDelete(user: User, entityType: string, rec: Rec): void {
     rec.deleted = true;
     rec.modifiedById = user.id;
+    this.dropRowJson(entityType, rec);
     this.reindex(entityType, rec);
     this.touched(entityType, ["deleted"], rec);
     this.onEvent({ entityType, action: "delete", id: rec.id as string, data: { id: rec.id }, userId: user.id });
@@ -1104,6 +1147,8 @@ export class RecordService {
     for (const cid of ids) {
       const child = this.getLive(l.entity, cid);
       if (!child) throw notFound(`Record ${cid} does not exist.`);
+      this.dropRowJson(l.entity, child);
+      this.dropRowJson(entityType, parent);
       if (l.foreignKey) {
         if (unrelate) {
           if (child[l.foreignKey] === id) child[l.foreignKey] = null;
@@ -1187,7 +1232,10 @@ export class RecordService {
           }
         }
       }
-      if (changed.size) this.touched(otherType, changed);
+      if (changed.size) {
+        this.touched(otherType, changed);
+        this.dropRowJson(otherType);
+      }
     }
     // Merge email addresses / phone numbers into the target.
     for (const [field, f] of Object.entries(def.fields)) {

@@ -550,7 +550,7 @@ export async function startEspoCrmSandbox(opts: EspoCrmSandboxOptions = {}): Pro
     if (!second) {
       if (method === "GET") {
         const params = parseSearchParams(req, q);
-        return ok(svc.list(user, entity, expandText(entity, params)));
+        return { status: 200, headers: espoHeaders(), body: svc.listJson(user, entity, expandText(entity, params)) };
       }
       if (method === "POST") {
         const body = parseEspoBody(req, raw);
