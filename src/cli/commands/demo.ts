@@ -1,0 +1,105 @@
+/** `accord demo`: sandboxes with representative data, go-live linking, a first sync both ways — on one machine, nothing to set. */
+import { type Command, InvalidArgumentError } from "commander";
+
+function intOption(name: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max} (got "${v}").`);
+    }
+    return n;
+  };
+}
+
+interface DemoCliOptions {
+  accounts: number;
+  seed: number;
+  fresh?: boolean;
+  resume?: boolean;
+  exit?: boolean;
+  state: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command("demo")
+    .summary("Try Accord on this machine: emulated EspoCRM + ERPNext, go-live linking, a first sync")
+    .description(
+      "Start the emulated EspoCRM and ERPNext with representative data (the same companies typed\n" +
+        "differently in both, one-sided customers, duplicates), link the customers both systems already\n" +
+        "hold (matcher; the ERP's values win for existing customers, so no review storm), then sync\n" +
+        "customers and contacts both ways with examples/espocrm-erpnext.yaml. Prints the counts per\n" +
+        "object, the systems' URLs and credentials, and what to look at next. Nothing needs to be set:\n" +
+        "the demo sets the credentials itself. The sandboxes stay up until Ctrl-C (or --exit).",
+    )
+    .option(
+      "--accounts <n>",
+      "real-world companies to generate (each becomes 0–2 records per system)",
+      intOption("--accounts", 1, 100_000),
+      500,
+    )
+    .option("--seed <n>", "generator seed: the same seed gives the same data", intOption("--seed", 0, 0xffffffff), 1)
+    .option("--fresh", "start from scratch: delete the state folder first (default)")
+    .option("--resume", "keep the state folder: the same data, keys and store; the sync reads only what changed")
+    .option("--exit", "stop the sandboxes after the sync instead of serving until Ctrl-C (tests, CI)")
+    .option("--state <dir>", "state folder (sandbox data, keys, store)", ".accord/demo")
+    .option("--json", "print the result as JSON")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  ./accord demo                          # 500 companies; serve until Ctrl-C
+  ./accord demo --accounts 2000 --seed 7
+  ./accord demo --exit --json | jq .totals
+  ./accord demo --resume                 # again, on the data of the last demo
+
+Exit codes: 0 done (or stopped with Ctrl-C), 4 done with records held for review or quarantined
+(the demo's data includes such cases on purpose), 2 invalid option, 1 failure.`,
+    )
+    .action(async (opts: DemoCliOptions) => {
+      const { printJson, reportError } = await import("../output.ts");
+      const { EXIT } = await import("../exit-codes.ts");
+      if (opts.fresh && opts.resume) {
+        process.stderr.write("--fresh and --resume exclude each other (--fresh is the default).\n");
+        process.exitCode = EXIT.invalid;
+        return;
+      }
+      const { runDemo, renderDemo, demoJson } = await import("../../demo/index.ts");
+      // Serve until stopped: replace the CLI's immediate-exit SIGINT handler with a clean stop.
+      process.removeAllListeners("SIGINT");
+      let stopping = false;
+      let close: (() => Promise<void>) | undefined;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        process.stderr.write(`\n${signal}: stopping the sandboxes (state kept in ${opts.state})…\n`);
+        void (close?.() ?? Promise.resolve()).finally(() => process.exit(close ? EXIT.ok : EXIT.interrupted));
+      };
+      process.on("SIGINT", () => stop("SIGINT"));
+      process.on("SIGTERM", () => stop("SIGTERM"));
+      try {
+        const d = await runDemo({
+          accounts: opts.accounts,
+          seed: opts.seed,
+          resume: opts.resume === true,
+          stateDir: opts.state,
+          onProgress: (m) => process.stderr.write(`${m}\n`),
+        });
+        close = d.close;
+        if (opts.json) printJson(demoJson(d));
+        else process.stdout.write(`${renderDemo(d, { exit: opts.exit === true })}\n`);
+        const code = d.sync.totals.held + d.sync.totals.quarantined > 0 ? EXIT.attention : EXIT.ok;
+        if (opts.exit || stopping) {
+          await d.close();
+          process.exitCode = code;
+          if (stopping) process.exit(EXIT.ok);
+          return;
+        }
+        // Serve until a signal arrives (the servers keep the event loop alive).
+      } catch (err) {
+        process.exitCode = reportError(err, opts.json);
+        await close?.();
+      }
+    });
+}
