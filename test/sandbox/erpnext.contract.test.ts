@@ -685,7 +685,11 @@ describe("control API", () => {
     expect(r.body.statusChanges).toBe(1);
     const i = (await api("GET", path("Sales Invoice", String(inv.name)))).body.data as Record<string, unknown>;
     expect(i.status).toBe("Overdue");
+    expect(String(i.modified) > String(inv.modified)).toBe(true);
+    expect(String(i.modified).slice(0, 10)).toBe(String(r.body.today));
     await api("POST", "/__sandbox/clock", { offsetMs: 0 });
+    const again = await create("Customer", { customer_name: "Back Today" });
+    expect(String(again.modified).slice(0, 10)).toBe(String(inv.modified).slice(0, 10));
   });
 
   it("edit as a person: modified_by tells a person's write from Accord's", async () => {
@@ -861,5 +865,87 @@ describe("persistence", () => {
     };
     expect(meta.data.fields.map((f) => f.fieldname)).toContain("vat_id");
     await b.close();
+  });
+});
+
+describe("site behaviour switches and child rows", () => {
+  it("rate limit → 429 TooManyRequestsError with Retry-After; maintenance → 503 SessionStopped", async () => {
+    await api("POST", "/__sandbox/rate-limit", { limit: 2, windowSec: 60 });
+    expect((await api("GET", "/api/resource/Customer")).status).toBe(200);
+    expect((await api("GET", "/api/resource/Customer")).status).toBe(200);
+    const r = await api("GET", "/api/resource/Customer");
+    expect(r.status).toBe(429);
+    expect(r.body.exc_type).toBe("TooManyRequestsError");
+    expect(Number(r.headers.get("retry-after"))).toBeGreaterThan(0);
+    await api("POST", "/__sandbox/rate-limit", { limit: 0 });
+    await api("POST", "/__sandbox/maintenance", { on: true });
+    const m = await api("GET", "/api/resource/Customer");
+    expect(m.status).toBe(503);
+    expect(m.body.exc_type).toBe("SessionStopped");
+    await api("POST", "/__sandbox/maintenance", { on: false });
+    expect((await api("GET", "/api/resource/Customer")).status).toBe(200);
+  });
+
+  it("a child row can be read and saved directly; the parent is re-saved", async () => {
+    await create("Item", { item_code: "ROW", item_group: "Services", stock_uom: "Nos", is_stock_item: 0 });
+    await create("Customer", { customer_name: "Rowan" });
+    const so = await create("Sales Order", {
+      customer: "Rowan",
+      delivery_date: "2099-01-01",
+      items: [{ item_code: "ROW", qty: 1, rate: 10 }],
+    });
+    const rowName = String((so.items as Array<Record<string, unknown>>)[0].name);
+    const g = await api("GET", path("Sales Order Item", rowName));
+    expect(g.body.data).toMatchObject({ parent: so.name, item_code: "ROW", qty: 1 });
+    const u = await api("PUT", path("Sales Order Item", rowName), { qty: 3 });
+    expect(u.status, u.text).toBe(200);
+    const parent = (await api("GET", path("Sales Order", String(so.name)))).body.data as Record<string, unknown>;
+    expect(parent.grand_total).toBe(30);
+    expect(parent.modified).not.toBe(so.modified);
+  });
+});
+
+describe("webhook events", () => {
+  let receiver: Server;
+  const got: string[] = [];
+  let url = "";
+  beforeAll(async () => {
+    receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        got.push(Buffer.concat(chunks).toString("utf8"));
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
+    url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`;
+  });
+  afterAll(async () => {
+    await new Promise<void>((r) => receiver.close(() => r()));
+  });
+
+  it("on_trash sends the deleted doc; a condition filters documents", async () => {
+    got.length = 0;
+    await create("Webhook", {
+      webhook_doctype: "Customer",
+      webhook_docevent: "on_trash",
+      request_url: url,
+      webhook_data: [{ fieldname: "name", key: "deleted" }],
+    });
+    await create("Webhook", {
+      webhook_doctype: "Customer",
+      webhook_docevent: "after_insert",
+      request_url: url,
+      condition: 'doc.customer_group == "Government"',
+      webhook_data: [{ fieldname: "name", key: "created" }],
+    });
+    await create("Customer", { customer_name: "Plain" });
+    await create("Customer", { customer_name: "Ministry", customer_group: "Government" });
+    await api("DELETE", path("Customer", "Plain"));
+    await api("POST", "/__sandbox/webhooks/flush", {});
+    expect(got.sort()).toEqual(['{"created": "Ministry"}', '{"deleted": "Plain"}']);
+    const logs = await list("Webhook Request Log", { fields: ["webhook", "reference_document"], order_by: "reference_document asc" });
+    expect(logs.map((l) => l.reference_document)).toEqual(["Ministry", "Plain"]);
   });
 });

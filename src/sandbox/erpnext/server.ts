@@ -194,6 +194,8 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
   const passwords = new Map<string, string>([[apiUser, password]]);
   const sessions = new Map<string, string>();
   const stats = { requests: 0, byRoute: new Map<string, number>() };
+  /** site config rate_limit (requests per window here) and maintenance_mode, set by the control API */
+  const site = { rateLimit: null as null | { limit: number; windowSec: number }, windowStart: 0, used: 0, maintenance: false };
 
   // ------------------------------------------------------------------ state, seed, persistence
 
@@ -327,6 +329,20 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
     return tx.messages.length ? { _server_messages: encodeServerMessages(tx.messages) } : {};
   }
 
+  function findChildRow(m: DocTypeMeta, name: string): { parent: Doc; parentType: string; field: string; row: Doc } | undefined {
+    for (const pm of db.metas.values()) {
+      const tables = pm.tableFields.filter((f) => f.options === m.name);
+      if (!tables.length) continue;
+      for (const d of db.all(pm.name)) {
+        for (const tf of tables) {
+          const row = ((d[tf.fieldname] ?? []) as Doc[]).find((r) => r.name === name);
+          if (row) return { parent: d, parentType: pm.name, field: tf.fieldname, row };
+        }
+      }
+    }
+    return undefined;
+  }
+
   /** Lists of a child doctype need `parent` (frappe.client.get_list → check_parent_permission). */
   function childSource(m: DocTypeMeta, form: Record<string, unknown>): Doc[] | undefined {
     if (!m.istable) return undefined;
@@ -432,6 +448,21 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
       throw frappeThrow("DoesNotExistError", "Not Found");
     }
     const runMethod = (ctx.v2 ? undefined : form.run_method) as string | undefined;
+    if (m.istable && (method === "GET" || method === "PUT" || method === "PATCH")) {
+      // a child row addressed directly: read it, or save it and then re-save its parent
+      const found = findChildRow(m, name);
+      if (!found) throw frappeThrow("DoesNotExistError", `${doctype} ${name} not found`);
+      if (method === "GET") return new HttpReply(200, { data: docOut(ctx, found.row, false, doctype) });
+      const body = resourceBody(form, json, text);
+      const { result } = inTx(ctx.user, (t) => {
+        const rows = ((found.parent[found.field] ?? []) as Doc[]).map((r) =>
+          r.name === found.row.name ? { ...r, ...body, name: r.name } : r,
+        );
+        const saved = docs.update(t, found.parentType, String(found.parent.name), { [found.field]: rows });
+        return ((saved[found.field] ?? []) as Doc[]).find((r) => r.name === found.row.name) as Doc;
+      });
+      return new HttpReply(200, { data: docOut(ctx, result, true, doctype) });
+    }
     if (method === "GET") {
       if (runMethod) return new HttpReply(200, { data: runDocMethod(ctx, doctype, name, runMethod, "GET") });
       const d = db.get(doctype, name);
@@ -857,6 +888,16 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
       }
       case "POST /__sandbox/upgrade":
         return new HttpReply(200, upgrade(body));
+      case "POST /__sandbox/rate-limit": {
+        const limit = Number(body.limit);
+        site.rateLimit = limit > 0 ? { limit, windowSec: Number(body.windowSec) > 0 ? Number(body.windowSec) : 60 } : null;
+        site.windowStart = 0;
+        site.used = 0;
+        return new HttpReply(200, { rateLimit: site.rateLimit });
+      }
+      case "POST /__sandbox/maintenance":
+        site.maintenance = Boolean(body.on ?? body.enabled ?? true);
+        return new HttpReply(200, { maintenance: site.maintenance });
       case "GET /__sandbox/stats":
         return new HttpReply(200, { requests: stats.requests, byRoute: Object.fromEntries(stats.byRoute) });
     }
@@ -1154,6 +1195,12 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
     },
   };
 
+  function send(res: ServerResponse, reply: HttpReply): void {
+    const payload = Buffer.from(JSON.stringify(reply.body));
+    res.writeHead(reply.status, { ...JSON_HEADERS, "Content-Length": payload.length, ...reply.headers });
+    res.end(payload);
+  }
+
   const server: Server = createServer((req, res) => {
     void handle(req, res);
   });
@@ -1171,6 +1218,54 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
     let reply: HttpReply;
     let v2 = url.pathname.startsWith("/api/v2/");
     let traceback = true;
+    if (!isControl && site.maintenance) {
+      send(
+        res,
+        new HttpReply(503, {
+          exc_type: "SessionStopped",
+          _server_messages: encodeServerMessages([{ message: "Session Stopped", title: "Message", indicator: "red", raise_exception: 1 }]),
+        }),
+      );
+      return;
+    }
+    if (!isControl && site.rateLimit) {
+      // frappe.rate_limiter: a budget per site per window; over it → 429 TooManyRequestsError
+      const nowS = Math.floor(clock.nowMs() / 1000);
+      const win = site.rateLimit.windowSec;
+      if (nowS - site.windowStart >= win) {
+        site.windowStart = nowS - (nowS % win);
+        site.used = 0;
+      }
+      const reset = site.windowStart + win - nowS;
+      if (site.used >= site.rateLimit.limit) {
+        send(
+          res,
+          new HttpReply(
+            429,
+            {
+              exc_type: "TooManyRequestsError",
+              _server_messages: encodeServerMessages([
+                {
+                  message: "You hit the rate limit because of too many requests. Please try after sometime.",
+                  title: "Message",
+                  indicator: "red",
+                  raise_exception: 1,
+                },
+              ]),
+            },
+            {
+              "X-RateLimit-Limit": String(site.rateLimit.limit),
+              "X-RateLimit-Remaining": "0",
+              "X-RateLimit-Reset": String(reset),
+              "Retry-After": String(reset),
+            },
+          ),
+        );
+        return;
+      }
+      site.used++;
+      res.setHeader("X-RateLimit-Used", String(site.used));
+    }
     try {
       const raw = await readBody(req);
       // DocType resource: read-only definitions

@@ -112,20 +112,22 @@ export class SiteClock {
     return `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}.${String(us).padStart(6, "0")}`;
   }
 
-  /** `frappe.utils.now()`: unique, increasing within this process. */
+  /** `frappe.utils.now()`: unique, increasing within this process (sub-millisecond digits count up). */
   now(): string {
     const ms = this.nowMs();
-    if (ms === this.lastMs) {
-      this.subMicro = Math.min(this.subMicro + 1, 999);
-    } else if (ms < this.lastMs) {
-      // clock moved back (control API): keep going from the last instant so timestamps stay unique
-      this.subMicro = Math.min(this.subMicro + 1, 999);
-      return this.format(this.lastMs, this.subMicro);
-    } else {
+    if (ms > this.lastMs || this.lastMs - ms > 1000) {
+      // normal progress, or the clock was moved back on purpose (control API): follow it
       this.lastMs = ms;
       this.subMicro = 0;
+    } else {
+      // same millisecond (or a tiny step back): keep timestamps unique and increasing
+      this.subMicro++;
+      if (this.subMicro > 999) {
+        this.lastMs++;
+        this.subMicro = 0;
+      }
     }
-    return this.format(ms, this.subMicro);
+    return this.format(this.lastMs, this.subMicro);
   }
 
   /** `frappe.utils.nowdate()` / `today()`. */
