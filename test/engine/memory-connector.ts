@@ -73,6 +73,8 @@ export class MemoryConnector implements Connector {
   #calls = 0;
   /** Runs before a write; throw from it to inject a rejection. */
   beforeWrite?: WriteHook;
+  /** How the system normalises values Accord writes (e.g. upper-cases names), as real systems sometimes do. */
+  normalizeOnWrite?: (values: Record<string, unknown>) => Record<string, unknown>;
   /** Runs after a create is stored, before it is returned (throw to simulate a crash). */
   afterCreate?: (rec: RemoteRecord) => void;
   /** Runs at the start of update() (e.g. to simulate a concurrent edit). */
@@ -202,7 +204,7 @@ export class MemoryConnector implements Connector {
         where: { system: this.type, object: entity, record: id },
       });
     }
-    Object.assign(row.values, structuredClone(values));
+    Object.assign(row.values, structuredClone(this.normalizeOnWrite ? this.normalizeOnWrite(values) : values));
     row.modifiedAt = this.clock.tick();
     row.modifiedBy = this.user;
     row.version++;

@@ -112,6 +112,37 @@ export function defineSyncSuite(label: string, openFreshStore: () => Promise<Sto
         expect([w.crm.writes.length, w.erp.writes.length]).toEqual(writes);
       });
 
+      it("a lossy transform never causes a false change (base kept per side, in each side's representation)", async () => {
+        const w = await world();
+        const p = await linkedPair(w);
+        // industry → ERP code: "Tech" → "TEC"; the reverse would not give "Tech" back
+        w.crm.edit("Account", p.crmId, { industry: "Tech" });
+        await runSync(w.ctx);
+        expect(w.erp.get("Customer", p.erpId)?.values.industry_code).toBe("TEC");
+        const writes = [w.crm.writes.length, w.erp.writes.length];
+        for (let i = 0; i < 3; i++) {
+          const r = await runSync(w.ctx);
+          expect(r.objects[0].counts.applied).toBe(0);
+        }
+        expect([w.crm.writes.length, w.erp.writes.length]).toEqual(writes);
+      });
+
+      it("a system that normalises what Accord writes does not start a ping-pong", async () => {
+        const w = await world();
+        const p = await linkedPair(w);
+        w.erp.normalizeOnWrite = (v) => ("customer_name" in v ? { ...v, customer_name: String(v.customer_name).toUpperCase() } : v);
+        w.crm.edit("Account", p.crmId, { name: "Acme Co" });
+        await runSync(w.ctx);
+        expect(w.erp.get("Customer", p.erpId)?.values.customer_name).toBe("ACME CO");
+        const writes = [w.crm.writes.length, w.erp.writes.length];
+        const r = await runSync(w.ctx);
+        expect(r.objects[0].counts.applied).toBe(0);
+        expect(r.objects[0].echoes).toBeGreaterThanOrEqual(1);
+        expect([w.crm.writes.length, w.erp.writes.length]).toEqual(writes);
+        // the CRM keeps its own spelling; neither side is rewritten
+        expect(w.crm.get("Account", p.crmId)?.values.name).toBe("Acme Co");
+      });
+
       it("history records before, after, source, rule and run per field", async () => {
         const w = await world();
         const p = await linkedPair(w);
