@@ -637,6 +637,18 @@ describe("read / create / update / delete (§2, §3)", () => {
     expect(l.json.list[0]).not.toHaveProperty("itemList");
   });
 
+  it("Lead: nothing required, status defaults to New, duplicate check on email; Case numbers count up", async () => {
+    const l = await call(sb, "POST", "/Lead", { body: { emailAddress: "lead@x.com", accountName: "Prospect Co" } });
+    expect(l.status).toBe(200);
+    expect(l.json).toMatchObject({ status: "New", accountName: "Prospect Co", name: null });
+    expect((await call(sb, "POST", "/Lead", { body: { emailAddress: "LEAD@x.com" } })).status).toBe(409);
+    const c1 = await call(sb, "POST", "/Case", { body: { name: "Broken" } });
+    const c2 = await call(sb, "POST", "/Case", { body: { name: "Broken again" } });
+    expect(c1.json).toMatchObject({ status: "New", priority: "Normal", number: 1 });
+    expect(c2.json.number).toBe(2);
+    expect((await call(sb, "GET", "/Case")).json.list.map((c: { number: number }) => c.number)).toEqual([2, 1]);
+  });
+
   it("delete: 200 true; then read 404 and absent from lists", async () => {
     const a = await call(sb, "POST", "/Account", { body: { name: "D" } });
     const d = await call(sb, "DELETE", `/Account/${a.json.id}`);

@@ -361,7 +361,47 @@ export function defaultEntityDefs(): EntityDefs {
     optimisticConcurrencyControl: true,
     stream: true,
   };
-  return { Account: account, Contact: contact, Opportunity: opportunity, Product: product, Case: kase };
+  const lead: EntityDef = {
+    fields: {
+      salutationName: { type: "enum", options: ["", "Mr.", "Ms.", "Mrs.", "Dr."], default: "" },
+      firstName: { type: "varchar", maxLength: 100 },
+      lastName: { type: "varchar", maxLength: 100 },
+      middleName: { type: "varchar", maxLength: 100 },
+      name: { type: "personName" },
+      title: { type: "varchar", maxLength: 100 },
+      status: {
+        type: "enum",
+        options: ["New", "Assigned", "In Process", "Converted", "Recycled", "Dead"],
+        default: "New",
+      },
+      source: { type: "enum", options: LEAD_SOURCE, default: "" },
+      industry: { type: "enum", options: INDUSTRY, default: "" },
+      opportunityAmount: { type: "currency", min: 0 },
+      website: { type: "url", maxLength: 255 },
+      address: { type: "address" },
+      emailAddress: { type: "email" },
+      phoneNumber: {
+        type: "phone",
+        typeList: ["Mobile", "Office", "Home", "Fax", "Other"],
+        defaultType: "Mobile",
+      },
+      doNotCall: { type: "bool", default: false },
+      accountName: { type: "varchar", maxLength: 255 },
+      description: { type: "text" },
+      convertedAt: { type: "datetime", readOnly: true },
+      createdAccount: { type: "link", entity: "Account", readOnly: true },
+      createdContact: { type: "link", entity: "Contact", readOnly: true },
+      createdOpportunity: { type: "link", entity: "Opportunity", readOnly: true },
+      campaign: { type: "link", entity: "Campaign" },
+      ...common(),
+    },
+    links: {},
+    collection: { orderBy: "createdAt", order: "desc" },
+    optimisticConcurrencyControl: false,
+    duplicateCheckFieldList: ["name", "emailAddress"],
+    stream: true,
+  };
+  return { Account: account, Contact: contact, Lead: lead, Opportunity: opportunity, Product: product, Case: kase };
 }
 
 /** `entityDefs.{Entity}` as the Metadata endpoint shows it. */
