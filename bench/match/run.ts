@@ -13,6 +13,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { availableParallelism, loadavg } from "node:os";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { findDuplicates } from "../../src/quality/dedupe.ts";
@@ -51,6 +52,8 @@ export interface CaseResult {
   matchMs: number;
   /** Peak resident set size of the process running the case, MB. */
   peakRssMb: number;
+  /** 1-minute load average when the case ended (other work on the machine slows the timings). */
+  load1?: number;
   target?: string;
   met?: boolean | null;
   note?: string;
@@ -284,7 +287,7 @@ function fmt(x: number | null | undefined, d = 3): string {
 }
 
 function printTable(results: CaseResult[]): void {
-  const head = ["case", "size", "P", "R", "F1", "F1+prop", "match ms", "peak MB", "target", "met"];
+  const head = ["case", "size", "P", "R", "F1", "F1+prop", "match ms", "peak MB", "load", "target", "met"];
   const rows = results.map((r) => [
     r.case,
     r.size,
@@ -294,6 +297,7 @@ function printTable(results: CaseResult[]): void {
     fmt(r.f1WithProposals),
     r.skipped ? "—" : String(r.matchMs),
     String(r.peakRssMb),
+    r.load1 === undefined ? "" : String(r.load1),
     r.skipped ? `skipped: ${r.skipped}` : (r.target ?? ""),
     r.met === undefined || r.met === null ? "" : r.met ? "yes" : "NO",
   ]);
@@ -302,6 +306,9 @@ function printTable(results: CaseResult[]): void {
   process.stdout.write(`${line(head)}\n${widths.map((w) => "-".repeat(w)).join("  ")}\n`);
   for (const r of rows) process.stdout.write(`${line(r)}\n`);
   for (const r of results) if (r.note) process.stdout.write(`  ${r.case}: ${r.note}\n`);
+  process.stdout.write(
+    `  load = 1-minute load average on this ${availableParallelism()}-CPU machine when the case ended; timings grow with it.\n`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -309,6 +316,7 @@ async function main(): Promise<void> {
   const at = args.indexOf("--case");
   if (at >= 0) {
     const result = await runCase(args[at + 1] ?? "");
+    result.load1 = Math.round((loadavg()[0] ?? 0) * 10) / 10;
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
   }
@@ -345,7 +353,7 @@ async function main(): Promise<void> {
   const file = resolve(dir, "match.json");
   writeFileSync(
     file,
-    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, settings: DEFAULT_SETTINGS, results }, null, 2)}\n`,
+    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, cpus: availableParallelism(), settings: DEFAULT_SETTINGS, results }, null, 2)}\n`,
   );
   process.stdout.write(`\nwrote ${file}\n`);
 }

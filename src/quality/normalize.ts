@@ -390,25 +390,8 @@ export const LEGAL_FORMS: readonly string[] = [
 /** Tokens with no identifying value in names (after abbreviation mapping). */
 const NAME_STOPWORDS = new Set(["the", "and", "of", "a", "an", "der", "die", "das", "le", "la", "les", "el", "los", "las", "il", "lo"]);
 
-const LEGAL_SEQUENCES: string[][] = [...new Set(LEGAL_FORMS)].map((f) => f.split(" ")).sort((a, b) => b.length - a.length);
-
-/** CJK legal forms written without spaces, stripped wherever they appear. */
-const CJK_LEGAL_RE = /株式会社|有限会社|合同会社|合資会社|合名会社|股份有限公司|有限公司|\(株\)|\(有\)|\(合\)|㈱|㈲/g;
-
-function endsWith(tokens: string[], seq: string[]): boolean {
-  if (seq.length > tokens.length) return false;
-  const off = tokens.length - seq.length;
-  for (let i = 0; i < seq.length; i++) if (tokens[off + i] !== seq[i]) return false;
-  return true;
-}
-function startsWith(tokens: string[], seq: string[]): boolean {
-  if (seq.length > tokens.length) return false;
-  for (let i = 0; i < seq.length; i++) if (tokens[i] !== seq[i]) return false;
-  return true;
-}
-
 /** Legal forms that are also ordinary words and so are stripped from the end only, never from the start. */
-const NOT_AT_START = new Set([
+const NOT_AT_START_FORMS = new Set([
   "as",
   "se",
   "sa",
@@ -428,6 +411,32 @@ const NOT_AT_START = new Set([
   "ee",
   "fz",
 ]);
+
+const LEGAL_SEQUENCES: string[][] = [...new Set(LEGAL_FORMS)].map((f) => f.split(" ")).sort((a, b) => b.length - a.length);
+/** Legal-form sequences by their last / first token (longest first), so stripping costs a lookup, not a scan. */
+const LEGAL_BY_LAST = new Map<string, string[][]>();
+const LEGAL_BY_FIRST = new Map<string, string[][]>();
+for (const seq of LEGAL_SEQUENCES) {
+  const last = seq[seq.length - 1] as string;
+  const first = seq[0] as string;
+  LEGAL_BY_LAST.set(last, [...(LEGAL_BY_LAST.get(last) ?? []), seq]);
+  if (!NOT_AT_START_FORMS.has(seq.join(" "))) LEGAL_BY_FIRST.set(first, [...(LEGAL_BY_FIRST.get(first) ?? []), seq]);
+}
+
+/** CJK legal forms written without spaces, stripped wherever they appear. */
+const CJK_LEGAL_RE = /株式会社|有限会社|合同会社|合資会社|合名会社|股份有限公司|有限公司|\(株\)|\(有\)|\(合\)|㈱|㈲/g;
+
+function endsWith(tokens: string[], seq: string[]): boolean {
+  if (seq.length > tokens.length) return false;
+  const off = tokens.length - seq.length;
+  for (let i = 0; i < seq.length; i++) if (tokens[off + i] !== seq[i]) return false;
+  return true;
+}
+function startsWith(tokens: string[], seq: string[]): boolean {
+  if (seq.length > tokens.length) return false;
+  for (let i = 0; i < seq.length; i++) if (tokens[i] !== seq[i]) return false;
+  return true;
+}
 
 export interface NormalisedName {
   /** Tokens after folding, abbreviation mapping, legal-form and stop-word removal. */
@@ -458,7 +467,7 @@ export function normaliseName(name: string): NormalisedName {
   // Strip legal forms from the end, repeatedly ("Foo GmbH & Co. KG", "Foo Co., Ltd.").
   for (let changed = true; changed && tokens.length > 1; ) {
     changed = false;
-    for (const seq of LEGAL_SEQUENCES) {
+    for (const seq of LEGAL_BY_LAST.get(tokens[tokens.length - 1] as string) ?? []) {
       if (seq.length < tokens.length && endsWith(tokens, seq)) {
         legalForms.push(seq.join(" "));
         tokens = tokens.slice(0, tokens.length - seq.length);
@@ -468,9 +477,8 @@ export function normaliseName(name: string): NormalisedName {
     }
   }
   // And from the start ("OOO Romashka", "PT Maju", "KK Sony").
-  for (const seq of LEGAL_SEQUENCES) {
+  for (const seq of LEGAL_BY_FIRST.get(tokens[0] as string) ?? []) {
     const s = seq.join(" ");
-    if (NOT_AT_START.has(s)) continue;
     if (seq.length < tokens.length && startsWith(tokens, seq)) {
       legalForms.push(s);
       tokens = tokens.slice(seq.length);

@@ -113,6 +113,9 @@ function tokenAgreement(a: string, b: string): number {
   return 0;
 }
 
+/** Scratch buffer for nameSimilarity (reused: it runs millions of times in a large run). */
+let bestBuf = new Float64Array(16);
+
 /**
  * Name similarity in [0, 1]: the best of
  *  - soft token match: share of tokens on both sides that have a partner (equal, abbreviation, near-typo);
@@ -131,7 +134,9 @@ export function nameSimilarity(a: PreparedRecord, b: PreparedRecord): number {
   let matchedB = 0;
   let exactA = 0;
   let charsA = 0;
-  const bestB = new Float64Array(tb.length);
+  if (bestBuf.length < tb.length) bestBuf = new Float64Array(tb.length * 2);
+  const bestB = bestBuf;
+  bestB.fill(0, 0, tb.length);
   for (const x of ta) {
     let best = 0;
     for (let j = 0; j < tb.length; j++) {
