@@ -53,10 +53,10 @@ export class Prng {
   hex(n: number): string {
     let out = "";
     while (out.length < n)
-      out += Math.floor(this.next() * 0x10000)
+      out += Math.floor(this.next() * 4294967296)
         .toString(16)
-        .padStart(4, "0");
-    return out.slice(0, n);
+        .padStart(8, "0");
+    return out.length === n ? out : out.slice(0, n);
   }
 
   /** String of n decimal digits. */

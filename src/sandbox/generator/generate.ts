@@ -170,7 +170,17 @@ function erpPhone(p: Prng, loc: Locale, national: string): string {
   return (p.pick(loc.phoneFormats) as (n: string, d: string) => string)(national, loc.dial);
 }
 
+const ASCII = /^[\x00-\x7f]*$/;
+const slugCache = new Map<string, string>();
 function slug(s: string): string {
+  let v = slugCache.get(s);
+  if (v === undefined) {
+    v = slugUncached(s);
+    if (slugCache.size < 100_000) slugCache.set(s, v);
+  }
+  return v;
+}
+function slugUncached(s: string): string {
   return s
     .normalize("NFKD")
     .replace(/[\u0300-\u036f]/g, "")
@@ -200,6 +210,7 @@ class CrmIds {
 class ErpNames {
   /** Names are unique the way MariaDB's utf8mb4_unicode_ci compares them: case, accents and trailing spaces ignored. */
   private static key(s: string): string {
+    if (ASCII.test(s)) return s.toLowerCase().trimEnd();
     return s
       .normalize("NFKD")
       .replace(/[\u0300-\u036f]/g, "")
