@@ -14,7 +14,7 @@ export class ErpDb {
   readonly lower = new Map<string, Map<string, string>>();
   counters = new Map<string, number>();
   readonly versions = new Map<string, number>();
-  readonly sortCache = new Map<string, { version: number; rows: Doc[] }>();
+  readonly sortCache = new Map<string, { version: number; rows: Doc[]; cmp?: (a: Doc, b: Doc) => number }>();
   /** filtered + sorted rows of recent list queries (paging through a result is O(page)) */
   readonly queryCache = new Map<string, Doc[]>();
   /** serialised list rows per stored doc object (docs are replaced, never mutated, after commit) */
@@ -55,19 +55,61 @@ export class ErpDb {
 
   put(doctype: string, doc: Doc): void {
     const name = String(doc.name);
-    this.table(doctype).set(name, doc);
+    const t = this.table(doctype);
+    const old = t.get(name);
+    const before = this.version(doctype);
+    t.set(name, doc);
     this.lower.get(doctype)?.set(name.toLowerCase(), name);
     this.bump(doctype);
+    this.repairSorted(doctype, before, old, doc);
   }
 
   remove(doctype: string, name: string): boolean {
     const t = this.table(doctype);
     const doc = this.get(doctype, name);
     if (!doc) return false;
+    const before = this.version(doctype);
     t.delete(String(doc.name));
     this.lower.get(doctype)?.delete(String(doc.name).toLowerCase());
     this.bump(doctype);
+    this.repairSorted(doctype, before, doc, undefined);
     return true;
+  }
+
+  /**
+   * Keep cached sort orders valid across a single-row write instead of re-sorting everything:
+   * drop the old row object, binary-insert the new one after its equals.
+   */
+  private repairSorted(doctype: string, before: number, old: Doc | undefined, next: Doc | undefined): void {
+    const prefix = `${doctype}|`;
+    const after = this.version(doctype);
+    for (const [key, entry] of this.sortCache) {
+      if (!key.startsWith(prefix)) continue;
+      if (entry.version !== before || !entry.cmp) {
+        this.sortCache.delete(key);
+        continue;
+      }
+      const rows = entry.rows;
+      if (old) {
+        const i = rows.lastIndexOf(old);
+        if (i < 0) {
+          this.sortCache.delete(key);
+          continue;
+        }
+        rows.splice(i, 1);
+      }
+      if (next) {
+        let lo = 0;
+        let hi = rows.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (entry.cmp(rows[mid], next) <= 0) lo = mid + 1;
+          else hi = mid;
+        }
+        rows.splice(lo, 0, next);
+      }
+      entry.version = after;
+    }
   }
 
   /** Mark a doctype's rows changed (invalidates cached sort orders). */

@@ -500,8 +500,25 @@ function sortedRows(db: ErpDb, meta: DocTypeMeta, keys: SortKey[]): Doc[] {
   const hit = db.sortCache.get(cacheKey);
   if (hit && hit.version === version) return hit.rows;
   const rows = sortArray([...db.all(meta.name)], keys);
-  db.sortCache.set(cacheKey, { version, rows });
+  db.sortCache.set(cacheKey, { version, rows, cmp: docComparator(keys) });
   return rows;
+}
+
+/** Comparator on stored docs with the same semantics as sortArray (for cache repair). */
+function docComparator(keys: SortKey[]): (a: Doc, b: Doc) => number {
+  return (a, b) => {
+    for (const k of keys) {
+      const x = sortValue(k.kind, a[k.field]);
+      const y = sortValue(k.kind, b[k.field]);
+      if (x === y) continue;
+      let c: number;
+      if (x === null) c = -1;
+      else if (y === null) c = 1;
+      else c = x < y ? -1 : x > y ? 1 : 0;
+      if (c !== 0) return k.desc ? -c : c;
+    }
+    return 0;
+  };
 }
 
 function sortArray(docs: Doc[], keys: SortKey[]): Doc[] {
