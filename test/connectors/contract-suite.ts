@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Connector, FilterExpr, ReadChangesOptions, RemoteRecord } from "../../src/connectors/types.ts";
-import { AuthError, RateLimited, ValidationRejected, VersionConflict } from "../../src/errors.ts";
+import { AuthError, RateLimited, Transient, ValidationRejected, VersionConflict } from "../../src/errors.ts";
 
 export interface FaultSettings {
   rate?: number;
@@ -48,6 +48,8 @@ export interface ContractHarness {
   webhookBody(id: string): Buffer;
   /** Whether records carry an optimistic-concurrency version on this entity. */
   hasVersion: boolean;
+  /** Whether the system finishes a request whose client timed out (real servers do once the body arrived). */
+  slowRequestsStillComplete?: boolean;
   close(): Promise<void>;
 }
 
@@ -326,6 +328,42 @@ export function connectorContractSuite(name: string, setup: () => Promise<Contra
       expect(st.retries).toBeGreaterThan(0);
       expect(Object.keys(st.errors).length).toBeGreaterThan(0);
       expectNoSecret(log.lines.join("\n"), h.secrets);
+      await fc.close();
+    });
+
+    it("creates under faults are never repeated blindly: 429 is retried, an ambiguous failure is surfaced as Transient", async () => {
+      const fc = h.makeConnector({ options: { timeoutMs: 300, maxRetries: 4, baseDelayMs: 5, maxDelayMs: 20 } });
+      await h.faults({ everyNth: 2, kinds: ["429", "slow", "drop", "502"], methods: ["POST"], retryAfterSec: 0, slowMs: 800 });
+      const outcomes: { label: string; ok: boolean; err?: unknown }[] = [];
+      try {
+        for (let i = 0; i < 8; i++) {
+          const label = `${run}-fc-${i}`;
+          try {
+            await fc.create(h.entity, h.newValues(label));
+            outcomes.push({ label, ok: true });
+          } catch (e) {
+            outcomes.push({ label, ok: false, err: e });
+          }
+        }
+      } finally {
+        await h.faults(null);
+      }
+      // Let the slow (timed-out) requests finish on the server.
+      await new Promise((r) => setTimeout(r, 1000));
+      let happenedAnyway = 0;
+      for (const o of outcomes) {
+        const n = (await c.findByField(h.entity, h.textField, o.label)).length;
+        if (o.ok) expect(n, o.label).toBe(1);
+        else {
+          happenedAnyway += n;
+          expect(o.err, o.label).toBeInstanceOf(Transient);
+          expect(n, o.label).toBeLessThanOrEqual(1); // never a duplicate made by our own retry
+        }
+      }
+      expect(outcomes.some((o) => !o.ok)).toBe(true);
+      // A timed-out create still happened on the server: exactly why it is not retried blindly.
+      if (h.slowRequestsStillComplete) expect(happenedAnyway).toBeGreaterThanOrEqual(1);
+      expect(fc.stats().retries).toBeGreaterThanOrEqual(1); // the 429s
       await fc.close();
     });
 

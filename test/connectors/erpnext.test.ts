@@ -93,6 +93,8 @@ async function harness(sb: ErpNextSandbox): Promise<ContractHarness> {
     },
     webhookBody: (id) => Buffer.from(`{"doctype": "Customer", "name": "${id}", "customer_name": "Acme \\u00e9"}`),
     hasVersion: true,
+    // The sandbox reads the body after a `slow` fault's delay, so a timed-out request never runs there.
+    slowRequestsStillComplete: false,
     close: async () => {},
   };
 }
@@ -180,10 +182,27 @@ describe("erpnext connector: the system's traps", () => {
   });
 
   it("without options.timezone and no readable System Settings: a clear error saying what to set", async () => {
-    const nc = new ErpNextConnector({ url: sb.url, credentials: { apiKey: sb.apiKey, apiSecret: sb.apiSecret }, options: FAST });
-    const e = await nc.readByIds("Customer", ["x"]).catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(ValidationRejected);
-    expect((e as ValidationRejected).hint).toMatch(/options\.timezone/);
+    // Real Frappe answers 403 PermissionError when the API user lacks System Manager.
+    const stub: Server = createServer((_req, res) => {
+      res.statusCode = 403;
+      res.setHeader("Content-Type", "application/json");
+      res.end(JSON.stringify({ exc_type: "PermissionError", _error_message: "Insufficient Permission for System Settings" }));
+    });
+    await new Promise<void>((r) => stub.listen(0, "127.0.0.1", () => r()));
+    try {
+      const nc = new ErpNextConnector({
+        url: `http://127.0.0.1:${(stub.address() as AddressInfo).port}`,
+        credentials: { apiKey: "k", apiSecret: "s" },
+        options: FAST,
+      });
+      const e = await nc.readByIds("Customer", ["x"]).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(ValidationRejected);
+      expect((e as ValidationRejected).hint).toMatch(/options\.timezone/);
+      expect(nc.stats().calls).toBe(1);
+    } finally {
+      stub.closeAllConnections();
+      await new Promise((r) => stub.close(r));
+    }
   });
 
   it("pages explicitly: the 20-row default never truncates a read, one call per 1000 rows", async () => {

@@ -65,6 +65,7 @@ async function harness(sb: EspoCrmSandbox): Promise<ContractHarness> {
     },
     webhookBody: (id) => Buffer.from(JSON.stringify([{ id, name: "Acme \u00e9" }])),
     hasVersion: true,
+    slowRequestsStillComplete: true,
     close: async () => {},
   };
 }
