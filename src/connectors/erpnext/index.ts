@@ -14,7 +14,7 @@
  * - optimistic concurrency on the raw `modified` string → TimestampMismatchError → VersionConflict;
  * - filters are JSON-encoded arrays, never string-built syntax.
  */
-import { type AccordError, AuthError, Duplicate, NotFound, Transient, ValidationRejected, VersionConflict } from "../../errors.ts";
+import { type AccordError, AuthError, Duplicate, NotFound, SchemaDrift, Transient, ValidationRejected, VersionConflict } from "../../errors.ts";
 import { defaultClassify, HttpClient, type HttpFailure } from "../http.ts";
 import { readCommonOptions, scalar } from "../options.ts";
 import { verifiedWalk, type WalkKey } from "../paging.ts";
@@ -110,6 +110,15 @@ function classify(f: HttpFailure): AccordError | undefined {
       status: f.status,
       hint: "Check credentials.apiKey and credentials.apiSecret (User > API Access); Accord does not retry auth failures.",
     });
+  const unknownColumn = /Unknown column '([^']+)'/.exec(`${String((body as { exception?: unknown }).exception ?? "")} ${text}`);
+  if (unknownColumn) {
+    const field = unknownColumn[1].replace(/^.*\./, "").replace(/`/g, "");
+    return new SchemaDrift(`erpnext: ${f.action}: field "${field}" does not exist on this doctype (${exc || `HTTP ${f.status}`}).`, {
+      where: { ...where, field },
+      status: f.status,
+      hint: "The field was removed or renamed in ERPNext (Customize Form / Custom Field); update the integration file's field map.",
+    });
+  }
   if (f.status === 403)
     return new AuthError(`erpnext: ${f.action} was forbidden (HTTP 403)${detail}.`, {
       where,
@@ -354,6 +363,20 @@ export class ErpNextConnector implements Connector {
     return this.tzPromise;
   }
 
+  /**
+   * v1 single-document answers (GET, and the documents POST/PUT return) omit null fields, while
+   * list rows keep them. Put the doctype's missing fields back as null, so "empty" is never read
+   * as "the field is gone" (the engine never syncs a field a record does not return — an edit
+   * on the other side would be skipped, and a null master value never reverted).
+   */
+  private async withNulls(doctype: string, doc: Row): Promise<Row> {
+    const d = await this.meta(doctype).catch(() => undefined);
+    if (!d) return doc;
+    const out: Row = { ...doc };
+    for (const [name, f] of Object.entries(d.fields)) if (!(name in out)) out[name] = f.type === "table" ? [] : null;
+    return out;
+  }
+
   private toRecord(row: Row, doctype: string, tz: string): RemoteRecord {
     const id = str(row.name);
     if (!id) throw new Transient(`erpnext: a ${doctype} row came without a name.`, { where: { system: SYSTEM, object: doctype } });
@@ -549,7 +572,7 @@ export class ErpNextConnector implements Connector {
       const docs = await Promise.all(
         unique.map(async (id) => {
           try {
-            return await this.getDoc(entity, id);
+            return await this.withNulls(entity, await this.getDoc(entity, id));
           } catch (e) {
             if (e instanceof NotFound) return undefined;
             throw e;
@@ -604,7 +627,7 @@ export class ErpNextConnector implements Connector {
     });
     const doc = res.body?.data;
     if (!doc) throw new Transient(`erpnext: create ${entity}: no document in the answer.`, { where: { system: SYSTEM, object: entity } });
-    const rec = this.toRecord(doc, entity, tz);
+    const rec = this.toRecord(await this.withNulls(entity, doc), entity, tz);
     if (entity === "Customer") await this.checkCustomerRename(values, rec);
     return rec;
   }
@@ -684,7 +707,7 @@ export class ErpNextConnector implements Connector {
       throw new Transient(`erpnext: update ${entity} ${id}: no document in the answer.`, {
         where: { system: SYSTEM, object: entity, record: id },
       });
-    return this.toRecord(doc, entity, tz);
+    return this.toRecord(await this.withNulls(entity, doc), entity, tz);
   }
 
   private async setDocstatus(entity: string, id: string, to: 1 | 2): Promise<RemoteRecord> {
