@@ -3,7 +3,7 @@
  * its output, real HTTP to both emulated systems, a signal to stop it.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -95,6 +95,21 @@ describe("accord sandbox up --json", () => {
     expect(crmList.total).toBe(info.counts.crm.Account);
     expect((await fetch(`${info.crm.url}/api/v1/Account`)).status).toBe(401);
     expect((await fetch(`${info.crm.url}/api/v1/Account`, { headers: { "X-Api-Key": "0".repeat(32) } })).status).toBe(401);
+
+    // the ground truth refers to the records as the systems serve them (ids and names kept on seeding)
+    const truth = JSON.parse(readFileSync(info.truthFile, "utf8")) as { entities: Array<{ entity: string; crm: string[]; erp: string[] }> };
+    const pairs = truth.entities.filter((t) => t.entity === "company" && t.crm.length && t.erp.length).slice(0, 5);
+    expect(pairs.length).toBe(5);
+    for (const t of pairs) {
+      const a = await fetch(`${info.crm.url}/api/v1/Account/${t.crm[0]}`, { headers: { "X-Api-Key": info.crm.apiKey } });
+      expect(a.status).toBe(200);
+      await a.arrayBuffer();
+      const c = await fetch(`${info.erp.url}/api/resource/Customer/${encodeURIComponent(t.erp[0] as string)}`, {
+        headers: { Authorization: `token ${info.erp.apiKey}:${info.erp.apiSecret}` },
+      });
+      expect(c.status).toBe(200);
+      await c.arrayBuffer();
+    }
 
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
