@@ -949,3 +949,92 @@ describe("webhook events", () => {
     expect(logs.map((l) => l.reference_document)).toEqual(["Ministry", "Plain"]);
   });
 });
+
+describe("more methods and rules", () => {
+  it("quick-entry address keys on a Customer insert create its primary Address (not stored on the Customer)", async () => {
+    const c = await create("Customer", {
+      customer_name: "Quick",
+      address_line1: "Hauptstr. 1",
+      city: "Köln",
+      country: "Germany",
+      pincode: "50667",
+    });
+    expect(c.customer_primary_address).toBe("Quick-Billing");
+    expect(c).not.toHaveProperty("address_line1");
+    const bad = await api("POST", "/api/resource/Customer", { customer_name: "Quick2", address_line1: "x" });
+    expect(bad.status).toBe(417);
+    expect((await api("GET", path("Customer", "Quick2"))).status).toBe(404);
+  });
+
+  it("insert_many returns names and is all-or-nothing; bulk_update collects failures", async () => {
+    const ok = await api("POST", "/api/method/frappe.client.insert_many", {
+      docs: [
+        { doctype: "Customer", customer_name: "M1" },
+        { doctype: "Customer", customer_name: "M2" },
+      ],
+    });
+    expect(ok.body).toEqual({ message: ["M1", "M2"] });
+    const bad = await api("POST", "/api/method/frappe.client.insert_many", {
+      docs: [
+        { doctype: "Customer", customer_name: "M3" },
+        { doctype: "Customer", customer_group: "Nope", customer_name: "M4" },
+      ],
+    });
+    expect(bad.status).toBe(417);
+    expect((await api("GET", path("Customer", "M3"))).status).toBe(404);
+    const bu = await api("POST", "/api/method/frappe.client.bulk_update", {
+      docs: [
+        { doctype: "Customer", docname: "M1", tax_id: "T1" },
+        { doctype: "Customer", docname: "Missing", tax_id: "T2" },
+      ],
+    });
+    expect((bu.body.message as { failed_docs: unknown[] }).failed_docs).toHaveLength(1);
+    expect(((await api("GET", path("Customer", "M1"))).body.data as Record<string, unknown>).tax_id).toBe("T1");
+  });
+
+  it("timespan / previous / next filters are relative to the site date", async () => {
+    const today = sb.clock.today();
+    const d = (days: number) => {
+      const x = new Date(`${today}T00:00:00Z`);
+      x.setUTCDate(x.getUTCDate() + days);
+      return x.toISOString().slice(0, 10);
+    };
+    await api("POST", "/__sandbox/seed", {
+      Customer: [
+        { customer_name: "T-today", creation: `${today} 08:00:00` },
+        { customer_name: "T-yesterday", creation: `${d(-1)} 08:00:00` },
+        { customer_name: "T-old", creation: `${d(-40)} 08:00:00` },
+      ],
+    });
+    const names = async (filters: unknown) => (await list("Customer", { filters, order_by: "name asc" })).map((r) => r.name);
+    expect(await names([["creation", "timespan", "today"]])).toEqual(["T-today"]);
+    expect(await names([["creation", "timespan", "yesterday"]])).toEqual(["T-yesterday"]);
+    expect(await names([["creation", "previous", "1 week"]])).toEqual(["T-today", "T-yesterday"]);
+    expect(await names([["creation", "next", "1 week"]])).toEqual(["T-today"]);
+  });
+
+  it("credit limit is checked on Sales Order submit; a cancelled payment restores the outstanding", async () => {
+    await create("Item", { item_code: "CL", item_group: "Services", stock_uom: "Nos", is_stock_item: 0 });
+    await create("Customer", { customer_name: "Limited", credit_limits: [{ company: sb.settings.company, credit_limit: 50 }] });
+    const so = await create("Sales Order", {
+      customer: "Limited",
+      delivery_date: "2099-01-01",
+      items: [{ item_code: "CL", qty: 1, rate: 80 }],
+    });
+    const sub = await api("POST", path("Sales Order", String(so.name)), { run_method: "submit" });
+    expect(sub.status).toBe(417);
+    expect(serverMessages(sub.body)[0].message).toContain("Credit limit has been crossed");
+    const inv = await create("Sales Invoice", { customer: "Limited", items: [{ item_code: "CL", qty: 1, rate: 40 }] });
+    await api("POST", path("Sales Invoice", String(inv.name)), { run_method: "submit" });
+    const pe = await api(
+      "GET",
+      `/api/method/erpnext.accounts.doctype.payment_entry.payment_entry.get_payment_entry?dt=Sales%20Invoice&dn=${encodeURIComponent(String(inv.name))}`,
+    );
+    const saved = await create("Payment Entry", pe.body.message as Record<string, unknown>);
+    await api("POST", path("Payment Entry", String(saved.name)), { run_method: "submit" });
+    expect(((await api("GET", path("Sales Invoice", String(inv.name)))).body.data as Record<string, unknown>).status).toBe("Paid");
+    await api("POST", path("Payment Entry", String(saved.name)), { run_method: "cancel" });
+    const after = (await api("GET", path("Sales Invoice", String(inv.name)))).body.data as Record<string, unknown>;
+    expect(after).toMatchObject({ outstanding_amount: 40, status: "Unpaid" });
+  });
+});

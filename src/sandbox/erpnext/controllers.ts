@@ -839,6 +839,33 @@ const customer: Controller = {
       });
       if (c) doc.customer_primary_contact = c.name;
     }
+    const raw = ((doc as { __raw?: Doc }).__raw ?? {}) as Doc;
+    if (raw.address_line1) {
+      // create_primary_address (quick entry): needs city and country
+      const missing = [raw.city ? null : "City", raw.country ? null : "Country"].filter(Boolean);
+      if (missing.length)
+        throw frappeThrow("ValidationError", `Following fields are mandatory to create address: ${missing.join(", ")}`, {
+          title: "Missing Values Required",
+        });
+      const a = services.docs?.insert(tx, "Address", {
+        address_title: doc.customer_name,
+        address_line1: raw.address_line1,
+        address_line2: raw.address_line2 ?? null,
+        city: raw.city,
+        state: raw.state ?? null,
+        pincode: raw.pincode ?? null,
+        country: raw.country,
+        is_primary_address: 1,
+        is_shipping_address: 1,
+        links: [{ link_doctype: "Customer", link_name: doc.name }],
+      });
+      if (a) {
+        doc.customer_primary_address = a.name;
+        doc.primary_address = [a.address_line1, a.address_line2, [a.pincode, a.city].filter(Boolean).join(" "), a.country]
+          .filter(Boolean)
+          .join("<br>\n");
+      }
+    }
     void env;
   },
   onTrash(doc, tx) {

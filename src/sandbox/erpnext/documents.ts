@@ -423,6 +423,8 @@ export class DocumentService {
       }
       return doc;
     }
+    // hooks see the request's extra keys (Frappe sets them as attributes; they are not stored)
+    Object.defineProperty(doc, "__raw", { value: body, enumerable: false });
     ctl?.afterInsert?.(doc, tx, env);
     ctl?.onUpdate?.(doc, tx, env, null);
     tx.event(doctype, name, "after_insert");
