@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Connector, FilterExpr, ReadChangesOptions, RemoteRecord } from "../../src/connectors/types.ts";
-import { AuthError, RateLimited, Transient, ValidationRejected, VersionConflict } from "../../src/errors.ts";
+import { AuthError, RateLimited, SchemaDrift, Transient, ValidationRejected, VersionConflict } from "../../src/errors.ts";
 
 export interface FaultSettings {
   rate?: number;
@@ -387,6 +387,15 @@ export function connectorContractSuite(name: string, setup: () => Promise<Contra
       expect((e as Error).message).toMatch(/daily API budget/);
       expect(await h.requestCount()).toBe(before);
       await bc.close();
+    });
+
+    it("a field that does not exist (renamed/removed) is SchemaDrift naming it, after one call, not retried", async () => {
+      const before = c.stats();
+      const e = await c.findByField(h.entity, "accordNoSuchField", "x").catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(SchemaDrift);
+      expect((e as SchemaDrift).where.field).toBe("accordNoSuchField");
+      expect(c.stats().calls - before.calls).toBe(1);
+      expect(c.stats().retries).toBe(before.retries);
     });
 
     it("describe maps the entity's fields to neutral types", async () => {

@@ -14,7 +14,16 @@
  * - optimistic concurrency on the raw `modified` string → TimestampMismatchError → VersionConflict;
  * - filters are JSON-encoded arrays, never string-built syntax.
  */
-import { type AccordError, AuthError, Duplicate, NotFound, SchemaDrift, Transient, ValidationRejected, VersionConflict } from "../../errors.ts";
+import {
+  type AccordError,
+  AuthError,
+  Duplicate,
+  NotFound,
+  SchemaDrift,
+  Transient,
+  ValidationRejected,
+  VersionConflict,
+} from "../../errors.ts";
 import { defaultClassify, HttpClient, type HttpFailure } from "../http.ts";
 import { readCommonOptions, scalar } from "../options.ts";
 import { verifiedWalk, type WalkKey } from "../paging.ts";

@@ -9,7 +9,16 @@
  * - the client cannot choose a record id (the server drops it) → create refuses an `id`.
  */
 import { createHmac } from "node:crypto";
-import { type AccordError, AuthError, Duplicate, NotFound, Transient, ValidationRejected, VersionConflict } from "../../errors.ts";
+import {
+  type AccordError,
+  AuthError,
+  Duplicate,
+  NotFound,
+  SchemaDrift,
+  Transient,
+  ValidationRejected,
+  VersionConflict,
+} from "../../errors.ts";
 import { defaultClassify, HttpClient, type HttpFailure } from "../http.ts";
 import { readCommonOptions } from "../options.ts";
 import { verifiedWalk, type WalkKey } from "../paging.ts";
@@ -102,6 +111,14 @@ function classify(f: HttpFailure): AccordError | undefined {
       where,
       status: 409,
       hint: "The record may be locked or changed; re-read it and retry.",
+    });
+  }
+  const missing = f.status === 400 ? /(?:Not existing attribute|non-existing field) '([^']+)'/i.exec(reason) : null;
+  if (missing) {
+    return new SchemaDrift(`espocrm: ${f.action}: field "${missing[1]}" does not exist on this entity (HTTP 400: ${reason}).`, {
+      where: { ...where, field: missing[1] },
+      status: 400,
+      hint: "The field was removed or renamed in EspoCRM (Entity Manager); update the integration file's field map.",
     });
   }
   if (f.status === 400) {
