@@ -92,6 +92,14 @@ const READ_CHUNK = 200;
 const LIST_PAGE = 1000;
 export const TRYTON_DEFAULT_PAGE = 200;
 
+/**
+ * fields_get answers shared by the connectors of one process (keyed by server, database, user
+ * and model) for FIELDS_TTL_MS: a new connector does not pay one fields_get per model again.
+ * describe() always asks the server (drift checks see the live schema) and refreshes this.
+ */
+const FIELDS_TTL_MS = 5 * 60_000;
+const sharedFields = new Map<string, { at: number; fields: Fields }>();
+
 /** Workflow of a model with states: the buttons submit/cancel press, in order, and what they reach. */
 export interface Workflow {
   /** Ordered states; a state later in this list counts as "at or past". */
@@ -276,18 +284,27 @@ export class TrytonConnector implements Connector {
   }
 
   /** fields_get of a model (cached). Unknown model → SchemaDrift (describe turns it into NotFound). */
-  async fields(entity: string): Promise<Fields> {
-    let p = this.fieldCache.get(entity);
+  async fields(entity: string, fresh = false): Promise<Fields> {
+    const key = `${this.rpc.cfg.baseUrl}|${this.rpc.cfg.database}|${this.login}|${entity}`;
+    let p = fresh ? undefined : this.fieldCache.get(entity);
     if (!p) {
-      p = this.model<Fields>(entity, "fields_get", [null], { idempotent: true, action: `describe ${entity}` });
+      const shared = sharedFields.get(key);
+      if (!fresh && shared && Date.now() - shared.at < FIELDS_TTL_MS) p = Promise.resolve(shared.fields);
+      else {
+        p = this.model<Fields>(entity, "fields_get", [null], { idempotent: true, action: `describe ${entity}` });
+        p.then(
+          (fields) => sharedFields.set(key, { at: Date.now(), fields }),
+          () => this.fieldCache.delete(entity),
+        );
+      }
       this.fieldCache.set(entity, p);
-      p.catch(() => this.fieldCache.delete(entity));
     }
     return p;
   }
 
   private async field(entity: string, name: string): Promise<TrytonField> {
-    const f = (await this.fields(entity))[name];
+    // A field missing from a cached answer: ask the server again before calling it drift.
+    const f = (await this.fields(entity))[name] ?? (await this.fields(entity, true))[name];
     if (!f)
       throw new SchemaDrift(`tryton: the field "${name}" does not exist on ${entity}.`, {
         where: { system: SYSTEM, object: entity, field: name },
@@ -583,8 +600,11 @@ export class TrytonConnector implements Connector {
 
   // ---------------------------------------------------------------- Connector
 
+  /** The login name (what modifiedBy carries). A connection test: logs in, or checks the session with one call. */
   async whoAmI(): Promise<string> {
-    await this.rpc.ensureSession();
+    if (this.rpc.hasSession)
+      await this.rpc.call("model.res.user.get_preferences", [true, {}], { idempotent: true, action: "check the session" });
+    else await this.rpc.ensureSession();
     return this.login;
   }
 
@@ -593,7 +613,7 @@ export class TrytonConnector implements Connector {
     for (const entity of entities ?? DEFAULT_MODELS) {
       let meta: Fields;
       try {
-        meta = await this.fields(entity);
+        meta = await this.fields(entity, true);
       } catch (e) {
         if (e instanceof SchemaDrift && e.where.object === entity && !e.where.field)
           throw new NotFound(`tryton: the model "${entity}" does not exist on this server.`, {
@@ -636,7 +656,8 @@ export class TrytonConnector implements Connector {
   async *readChanges(entity: string, opts: ReadChangesOptions = {}): AsyncIterable<RecordPage> {
     const size = Math.max(1, opts.pageSize ?? this.pageSize);
     const cols = await this.columns(entity, opts.fields);
-    const domain: Domain = await this.encodeFilter(entity, opts.filter);
+    const base: Domain = await this.encodeFilter(entity, opts.filter);
+    const domain: Domain = [...base];
     let after: { iso: string; id: number } | undefined;
     if (opts.since) {
       const overlap = Math.max(0, opts.overlapMs ?? 0);
@@ -645,29 +666,33 @@ export class TrytonConnector implements Connector {
       if (overlap === 0) after = { iso: opts.since.modifiedAt, id: Number(opts.since.id) || 0 };
     }
     // 1. list (id, timestamps) of every matching record, id keyset
-    const pending: Listed[] = [];
-    let lastId = 0;
-    for (;;) {
-      const rows = await this.model<Row[]>(
-        entity,
-        "search_read",
-        [[...domain, ["id", ">", lastId]], 0, LIST_PAGE, [["id", "ASC"]], ["create_date", "write_date"]],
-        { idempotent: true, action: `list changes of ${entity}` },
-      );
-      for (const r of rows) {
-        const raw = modRaw(r);
-        if (!raw) continue;
-        const e: Listed = { id: r.id as number, raw, iso: rawToIso(raw), moves: 0 };
-        if (after && cmpKey(e, after) <= 0) continue;
-        pending.push(e);
+    const list = async (dom: Domain, skipThrough?: { iso: string; id: number }): Promise<Listed[]> => {
+      const out: Listed[] = [];
+      let lastId = 0;
+      for (;;) {
+        const rows = await this.model<Row[]>(
+          entity,
+          "search_read",
+          [[...dom, ["id", ">", lastId]], 0, LIST_PAGE, [["id", "ASC"]], ["create_date", "write_date"]],
+          { idempotent: true, action: `list changes of ${entity}` },
+        );
+        for (const r of rows) {
+          const raw = modRaw(r);
+          if (!raw) continue;
+          const e: Listed = { id: r.id as number, raw, iso: rawToIso(raw), moves: 0 };
+          if (skipThrough && cmpKey(e, skipThrough) <= 0) continue;
+          out.push(e);
+        }
+        if (rows.length < LIST_PAGE) break;
+        lastId = rows[rows.length - 1].id as number;
       }
-      if (rows.length < LIST_PAGE) break;
-      lastId = rows[rows.length - 1].id as number;
-    }
-    pending.sort(cmpKey);
-    // 2. read full records in that order, page by page
+      return out.sort(cmpKey);
+    };
+    const pending: Listed[] = await list(domain, after);
+    // 2. read full records in that order, page by page; 3. when done, list again after the
+    // last record returned (catch-up: records changed during the walk come once more).
     let emitted: { iso: string; id: number } | undefined = after;
-    while (pending.length) {
+    for (let pass = 0; pending.length && pass < 5; ) {
       const batch = pending.splice(0, size);
       const rows = await this.readRows(
         entity,
@@ -700,6 +725,12 @@ export class TrytonConnector implements Connector {
         const last = page[page.length - 1];
         emitted = { iso: last.modifiedAt, id: Number(last.id) };
         yield { records: page, cursor: { modifiedAt: last.modifiedAt, id: last.id } satisfies Cursor };
+      }
+      if (!pending.length && emitted) {
+        pass++;
+        const t = isoToDateTime(emitted.iso);
+        const again = await list([...base, ["OR", ["create_date", ">=", t], ["write_date", ">=", t]]], emitted);
+        pending.push(...again);
       }
     }
   }
@@ -958,8 +989,7 @@ export class TrytonConnector implements Connector {
   }
 
   async close(): Promise<void> {
-    await this.rpc.logout();
-    this.rpc.close();
+    await this.rpc.close();
   }
 }
 

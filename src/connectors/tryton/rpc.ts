@@ -13,6 +13,7 @@
  * - Errors come as HTTP 200 {"error": [name, args]}: UserError / ConcurrencyException /
  *   LoginException / bare KeyError text ("'nosuchfield'") / other exception text.
  */
+import { createHash } from "node:crypto";
 import {
   type AccordError,
   AuthError,
@@ -57,6 +58,20 @@ interface Session {
 
 type Envelope = { id?: unknown; result?: unknown; error?: unknown };
 
+/**
+ * Sessions shared by the connectors of one process for the same server, database, login and
+ * password (as the Tryton client keeps one session per login): a second connector does not log
+ * in again (each login hashes the password server-side, ~0.25 s), a refused login is refused
+ * for all of them without another attempt, and the last one to close logs out.
+ */
+interface SharedSession {
+  session?: Session;
+  loggingIn?: Promise<Session>;
+  refused?: AuthError;
+  users: number;
+}
+const sharedSessions = new Map<string, SharedSession>();
+
 /** Tryton's message for a missing record, a required value, a bad selection, a unique constraint. */
 const MISSING = /don't exist anymore|do not exist anymore/i;
 const REQUIRED = /A value is required for field "([^"]+)"/;
@@ -70,19 +85,29 @@ export class TrytonRpc {
   readonly http: HttpClient;
   readonly cfg: RpcConfig;
   private readonly secrets: string[];
-  private session?: Session;
-  private loggingIn?: Promise<Session>;
-  private refused?: AuthError;
+  private readonly shared: SharedSession;
+  private readonly sharedKey: string;
+  private closed = false;
   private nextId = 1;
 
   constructor(cfg: RpcConfig) {
     this.cfg = cfg;
     this.secrets = [cfg.password];
+    this.sharedKey = `${cfg.baseUrl}|${cfg.database}|${cfg.login}|${createHash("sha256").update(cfg.password).digest("hex")}`;
+    const existing = sharedSessions.get(this.sharedKey);
+    this.shared = existing ?? { users: 0 };
+    if (!existing) sharedSessions.set(this.sharedKey, this.shared);
+    this.shared.users++;
+    if (this.shared.session) this.secrets.push(this.shared.session.key, this.sessionToken(this.shared.session));
     const c = cfg.common;
     this.http = new HttpClient({
       system: SYSTEM,
       baseUrl: cfg.baseUrl,
-      authHeaders: (): Record<string, string> => (this.session ? { Authorization: `Session ${this.sessionToken(this.session)}` } : {}),
+      // No session while logging in (ensureSession clears it first), so a login carries no header.
+      authHeaders: (): Record<string, string> => {
+        const s = this.shared.session;
+        return s ? { Authorization: `Session ${this.sessionToken(s)}` } : {};
+      },
       // Mutated when a session key arrives, so the key is scrubbed as well as the password.
       secrets: this.secrets,
       concurrency: c.concurrency,
@@ -98,14 +123,32 @@ export class TrytonRpc {
   }
 
   get uid(): number | undefined {
-    return this.session?.uid;
+    return this.shared.session?.uid;
+  }
+
+  get hasSession(): boolean {
+    return this.shared.session !== undefined;
   }
 
   stats(): ConnectorStats {
     return this.http.stats();
   }
 
-  close(): void {
+  /** Stop; the last connector of a shared session logs it out (best effort). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.shared.users--;
+    if (this.shared.users <= 0) {
+      sharedSessions.delete(this.sharedKey);
+      if (this.shared.session) {
+        try {
+          await this.post("common.db.logout", [], { action: "logout", idempotent: true });
+        } catch {
+          // the session dies with its max_age anyway
+        }
+      }
+    }
     this.http.close();
   }
 
@@ -162,18 +205,21 @@ export class TrytonRpc {
     return defaultClassify(f, SYSTEM);
   }
 
-  /** Log in (once, shared by concurrent callers). A refused login is remembered. */
+  /** Log in (once, shared by concurrent callers and connectors). A refused login is remembered. */
   async ensureSession(force = false, stale?: Session): Promise<Session> {
-    if (this.refused) throw this.refused;
-    if (this.session && !force) return this.session;
-    if (force && stale && this.session && this.session !== stale) return this.session;
-    if (!this.loggingIn) {
-      this.session = undefined;
-      this.loggingIn = this.doLogin().finally(() => {
-        this.loggingIn = undefined;
+    const sh = this.shared;
+    if (sh.refused) throw sh.refused;
+    if (sh.session && !force) return sh.session;
+    if (force && sh.session && sh.session !== stale) return sh.session;
+    if (!sh.loggingIn) {
+      sh.session = undefined;
+      sh.loggingIn = this.doLogin().finally(() => {
+        sh.loggingIn = undefined;
       });
     }
-    return this.loggingIn;
+    const s = await sh.loggingIn;
+    if (!this.secrets.includes(s.key)) this.secrets.push(s.key, this.sessionToken(s));
+    return s;
   }
 
   private async doLogin(): Promise<Session> {
@@ -182,12 +228,12 @@ export class TrytonRpc {
       result = await this.post("common.db.login", [this.cfg.login, { password: this.cfg.password }, this.cfg.language ?? "en"], {
         idempotent: true,
         action: `login as "${this.cfg.login}"`,
+        login: true,
       });
     } catch (e) {
-      if (e instanceof AuthError || (e instanceof RateLimited && e.status === 429 && (e.retryAfterMs ?? 0) >= 3_600_000)) {
-        this.refused = e instanceof AuthError ? e : new AuthError(e.message, { where: e.where, status: 429, hint: e.hint, cause: e });
-        throw e;
-      }
+      if (e instanceof AuthError) this.shared.refused = e;
+      else if (e instanceof RateLimited && e.status === 429 && (e.retryAfterMs ?? 0) >= 3_600_000)
+        this.shared.refused = new AuthError(e.message, { where: e.where, status: 429, hint: e.hint, cause: e });
       throw e;
     }
     if (!Array.isArray(result) || typeof result[0] !== "number" || typeof result[1] !== "string") {
@@ -195,12 +241,12 @@ export class TrytonRpc {
         where: { system: SYSTEM },
         hint: "Check the Tryton user/password credentials of this system.",
       });
-      this.refused = err;
+      this.shared.refused = err;
       throw err;
     }
     const s = { uid: result[0], key: result[1] };
     this.secrets.push(s.key, this.sessionToken(s));
-    this.session = s;
+    this.shared.session = s;
     return s;
   }
 
@@ -220,19 +266,8 @@ export class TrytonRpc {
     }
   }
 
-  /** Log out (best effort). */
-  async logout(): Promise<void> {
-    if (!this.session) return;
-    try {
-      await this.post("common.db.logout", [], { action: "logout", idempotent: true });
-    } catch {
-      // the session dies with its max_age anyway
-    }
-    this.session = undefined;
-  }
-
   /** One JSON-RPC exchange (the HTTP client retries transport failures); envelope errors mapped. */
-  private async post(method: string, params: unknown[], opts: CallOptions): Promise<unknown> {
+  private async post(method: string, params: unknown[], opts: CallOptions & { login?: boolean }): Promise<unknown> {
     const action = opts.action ?? method;
     for (let attempt = 0; ; attempt++) {
       const id = this.nextId++;
