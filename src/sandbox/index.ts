@@ -180,7 +180,11 @@ export function seedBoth(
   const erpAccountsScope = new Set([...ERP_MASTERS, "Customer"]);
   for (const [doctype, docs] of Object.entries(data.erp) as Array<[string, ErpDoc[]]>) {
     if (scope === "accounts" && !erpAccountsScope.has(doctype)) continue;
-    const list = ERP_MASTERS.has(doctype) ? docs.filter((d) => !erp.db.get(doctype, d.name)) : docs;
+    let list = ERP_MASTERS.has(doctype) ? docs.filter((d) => !erp.db.get(doctype, d.name)) : docs;
+    if (scope === "accounts" && doctype === "Customer") {
+      // Contacts and addresses are not seeded in this scope: no links pointing at them.
+      list = list.map(({ customer_primary_contact: _c, customer_primary_address: _a, primary_address: _p, ...rest }) => rest as ErpDoc);
+    }
     if (list.length) erp.seed({ [doctype]: list });
     counts.erp[doctype] = list.length;
   }

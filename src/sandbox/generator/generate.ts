@@ -496,7 +496,7 @@ function renderName(c: Company, st: NameStyle, p: Prng): string {
     const i = p.int(2, name.length - 3);
     const a = name[i] ?? "";
     const b = name[i + 1] ?? "";
-    if (/\p{L}/u.test(a) && /\p{L}/u.test(b)) name = name.slice(0, i) + b + a + name.slice(i + 2);
+    if (/\p{Ll}/u.test(a) && /\p{Ll}/u.test(b)) name = name.slice(0, i) + b + a + name.slice(i + 2);
   }
   if (st.extraSpace) name = p.chance(0.5) ? name.replace(" ", "  ") : `${name} `;
   return name;
