@@ -249,11 +249,69 @@ describe("list (§2, §7)", () => {
     expect(after.list.map((r: { id: string }) => r.id).at(-1)).toBe(recs[0]?.id);
   });
 
+  it("keyset where (modifiedAt > t OR (modifiedAt = t AND id > x)) returns exactly the rows after the cursor", async () => {
+    const recs = Array.from({ length: 60 }, (_, i) => ({
+      id: `k${String((i * 37) % 60).padStart(16, "0")}`,
+      name: i % 4 === 0 ? `Skip ${i}` : `Keep ${i}`,
+      modifiedAt: `2024-03-01 10:00:0${i % 7}`,
+    }));
+    await control(sb, "POST", "/seed", { Account: recs });
+    const sorted = [...recs].sort((a, b) => (a.modifiedAt < b.modifiedAt ? -1 : a.modifiedAt > b.modifiedAt ? 1 : a.id < b.id ? -1 : 1));
+    for (const cursor of [sorted[0], sorted[17], sorted[42], sorted[59]]) {
+      if (!cursor) continue;
+      const t = cursor.modifiedAt;
+      const keyset = {
+        type: "or",
+        value: [
+          { type: "greaterThan", attribute: "modifiedAt", value: t },
+          {
+            type: "and",
+            value: [
+              { type: "equals", attribute: "modifiedAt", value: t },
+              { type: "greaterThan", attribute: "id", value: cursor.id },
+            ],
+          },
+        ],
+      };
+      const where = [
+        { type: "greaterThanOrEquals", attribute: "modifiedAt", value: "2024-03-01 10:00:01" },
+        keyset,
+        { type: "startsWith", attribute: "name", value: "Keep" },
+      ];
+      const r = await call(sb, "GET", `/Account?${whereQs(where)}&orderBy=modifiedAt&order=asc&maxSize=200&select=name,modifiedAt`);
+      const expected = sorted
+        .filter(
+          (x) =>
+            x.modifiedAt >= "2024-03-01 10:00:01" &&
+            (x.modifiedAt > t || (x.modifiedAt === t && x.id > cursor.id)) &&
+            x.name.startsWith("Keep"),
+        )
+        .map((x) => x.id);
+      expect(r.json.list.map((x: { id: string }) => x.id)).toEqual(expected);
+      expect(r.json.total).toBe(expected.length);
+      const d = await call(sb, "GET", `/Account?${whereQs(where)}&orderBy=modifiedAt&order=desc&maxSize=200&select=name`);
+      expect(d.json.list.map((x: { id: string }) => x.id)).toEqual([...expected].reverse());
+    }
+  });
+
   it("list rows follow every change: own update, a renamed parent (accountName), a relink by merge", async () => {
     const a = await call(sb, "POST", "/Account", { body: { name: "Parent A" } });
     const b = await call(sb, "POST", "/Account", { body: { name: "Parent B" } });
     const c = await call(sb, "POST", "/Contact", { body: { lastName: "Kid", accountId: a.json.id } });
-    const row = async () => (await call(sb, "GET", "/Contact")).json.list[0];
+    const row = async () => {
+      const plain = (await call(sb, "GET", "/Contact")).json.list[0];
+      const selected = (await call(sb, "GET", "/Contact?select=lastName,accountId,accountName")).json.list[0];
+      expect(selected).toEqual({
+        id: plain.id,
+        lastName: plain.lastName,
+        accountId: plain.accountId,
+        accountName: plain.accountName,
+        assignedUserId: plain.assignedUserId,
+        createdById: plain.createdById,
+        createdAt: plain.createdAt,
+      });
+      return plain;
+    };
     expect((await row()).accountName).toBe("Parent A");
     await call(sb, "PUT", `/Contact/${c.json.id}`, { body: { lastName: "Kid2" } });
     expect((await row()).lastName).toBe("Kid2");

@@ -119,7 +119,7 @@ export class RecordService {
   private attrCache = new Map<string, Map<string, AttrMeta>>();
   private getterCache = new Map<string, Map<string, (rec: Rec) => unknown>>();
   private factoryCache = new Map<string, () => Rec>();
-  private rowJson = new Map<string, WeakMap<Rec, string>>();
+  private rowJson = new Map<string, Map<string, WeakMap<Rec, string>>>();
   private validationPlan = new Map<string, { field: string; f: FieldDef; attrs: string[] }[]>();
   private dupIndex = new Map<string, { keys: Map<string, Set<string>>; byId: Map<string, string[]> }>();
   private listAttrCache = new Map<string, string[]>();
@@ -422,11 +422,17 @@ export class RecordService {
   listJson(user: User, entityType: string, p: SearchParams): string {
     const { total, rows, select } = this.listRows(user, entityType, p);
     const build = this.rowBuilder(entityType, select);
-    if (select) return phpJsonEncode({ total, list: rows.map(build) });
-    let cache = this.rowJson.get(entityType);
+    let bySelect = this.rowJson.get(entityType);
+    if (!bySelect) {
+      bySelect = new Map();
+      this.rowJson.set(entityType, bySelect);
+    }
+    const key = select ? select.join(",") : "";
+    let cache = bySelect.get(key);
     if (!cache) {
+      if (bySelect.size >= 32) bySelect.clear();
       cache = new WeakMap();
-      this.rowJson.set(entityType, cache);
+      bySelect.set(key, cache);
     }
     const parts: string[] = [];
     for (const r of rows) {
@@ -443,7 +449,7 @@ export class RecordService {
   /** Forget cached row JSON of one record, or of every record (a name changed, metadata changed). */
   private dropRowJson(entityType: string | null, rec?: Rec): void {
     if (entityType === null) this.rowJson.clear();
-    else if (rec) this.rowJson.get(entityType)?.delete(rec);
+    else if (rec) for (const c of this.rowJson.get(entityType)?.values() ?? []) c.delete(rec);
     else this.rowJson.delete(entityType);
   }
 
@@ -466,36 +472,36 @@ export class RecordService {
     }
     let rows = this.sortedRows(entityType, attr, order, computed);
     let filter = pred && p.extra ? (r: Rec) => pred(r) && (p.extra as (r: Rec) => boolean)(r) : (pred ?? p.extra);
-    // Incremental-sync fast path: one lower-bound item on the sort attribute → the matches are a
-    // contiguous run of the sorted rows (suffix for asc, prefix for desc); find it by bisection.
-    const only = p.where?.length === 1 ? (p.where[0] as Rec) : undefined;
-    if (
-      pred &&
-      !p.extra &&
-      !computed &&
-      only &&
-      (only.attribute ?? only.field) === attr &&
-      ["greaterThan", "after", "greaterThanOrEquals"].includes(String(only.type)) &&
-      only.dateTime === undefined
-    ) {
+    // Incremental-sync fast path: when the where implies a lower bound on the sort attribute
+    // (`modifiedAt >= t`, or the keyset `modifiedAt > t OR (modifiedAt = t AND id > x)`), the
+    // matches lie in a contiguous run of the sorted rows (suffix for asc, prefix for desc): find
+    // its edge by bisection and filter only inside it. The bound alone → no filtering at all.
+    const sortKind = this.attributes(entityType).get(attr)?.kind;
+    const bound =
+      !computed && !p.extra && p.where && (sortKind === "datetime" || sortKind === "date") ? lowerBound(p.where, attr) : undefined;
+    if (bound && pred) {
+      const boundPred = compileWhere(
+        [{ type: "greaterThanOrEquals", attribute: attr, value: bound.value }],
+        this.whereContext(entityType),
+      ) as (r: Rec) => boolean;
       let lo = 0;
       let hi = rows.length;
       if (order === "asc") {
         while (lo < hi) {
           const mid = (lo + hi) >>> 1;
-          if (pred(rows[mid] as Rec)) hi = mid;
+          if (boundPred(rows[mid] as Rec)) hi = mid;
           else lo = mid + 1;
         }
         rows = rows.slice(lo);
       } else {
         while (lo < hi) {
           const mid = (lo + hi) >>> 1;
-          if (pred(rows[mid] as Rec)) lo = mid + 1;
+          if (boundPred(rows[mid] as Rec)) lo = mid + 1;
           else hi = mid;
         }
         rows = rows.slice(0, lo);
       }
-      filter = undefined;
+      if (bound.exact) filter = undefined;
     }
     const page: Rec[] = [];
     let total: number;
@@ -1326,6 +1332,49 @@ function defaultEmpty(meta: AttrMeta | undefined): unknown {
   if ((t === "email" || t === "phone") && meta.name.endsWith("Data")) return [];
   if (t === "multiEnum" || t === "jsonArray") return t === "multiEnum" ? [] : null;
   return null;
+}
+
+const LOWER_BOUND_TYPES = new Set(["greaterThan", "after", "greaterThanOrEquals"]);
+
+/**
+ * A lower bound on `attr` implied by a list of ANDed where items: `{value}` such that every
+ * matching row has `attr >= value`; `exact` when the items are exactly `attr >= value`.
+ * Only plain (non-`dateTime`) items are considered; anything else yields undefined.
+ */
+function lowerBound(items: unknown[], attr: string): { value: string; exact: boolean } | undefined {
+  const of = (raw: unknown): string | undefined => {
+    if (typeof raw !== "object" || raw === null) return undefined;
+    const it = raw as Rec;
+    if (it.dateTime !== undefined && it.dateTime !== false) return undefined;
+    const a = it.attribute ?? it.field;
+    if (a === attr && (LOWER_BOUND_TYPES.has(String(it.type)) || it.type === "equals") && typeof it.value === "string") return it.value;
+    if (it.type === "and" && Array.isArray(it.value)) {
+      for (const x of it.value) {
+        const v = of(x);
+        if (v !== undefined) return v;
+      }
+      return undefined;
+    }
+    if (it.type === "or" && Array.isArray(it.value) && it.value.length > 0) {
+      let min: string | undefined;
+      for (const x of it.value) {
+        const v = of(x);
+        if (v === undefined) return undefined;
+        if (min === undefined || v < min) min = v;
+      }
+      return min;
+    }
+    return undefined;
+  };
+  let best: string | undefined;
+  for (const it of items) {
+    const v = of(it);
+    if (v !== undefined && (best === undefined || v > best)) best = v;
+  }
+  if (best === undefined) return undefined;
+  const only = items.length === 1 ? (items[0] as Rec) : undefined;
+  const exact = !!only && (only.attribute ?? only.field) === attr && LOWER_BOUND_TYPES.has(String(only.type));
+  return { value: best, exact };
 }
 
 /** MySQL ordering: NULL first ascending, numbers numerically, strings case-insensitively. */
