@@ -110,10 +110,9 @@ describe("espocrm connector: the system's traps", () => {
     expect(records.length).toBe(ids.length);
     expect(pages).toBe(3);
     expect(sb.stats.requests - before).toBe(3);
-    expect(Math.max(...[200, 200, 50])).toBe(200);
   });
 
-  it("a maxSize above 200 sent raw really is a 403, classified as ValidationRejected (not auth)", async () => {
+  it("a maxSize above 200 sent raw really is a 403 (why the connector clamps every page to 200)", async () => {
     const res = await fetch(`${sb.apiUrl}/Account?${listQuery({ maxSize: 201 })}`, { headers: { "X-Api-Key": sb.apiKey } });
     expect(res.status).toBe(403);
   });
