@@ -77,6 +77,8 @@ export class MemoryConnector implements Connector {
   normalizeOnWrite?: (values: Record<string, unknown>) => Record<string, unknown>;
   /** Runs after a create is stored, before it is returned (throw to simulate a crash). */
   afterCreate?: (rec: RemoteRecord) => void;
+  /** Runs after an update is stored, before it is returned (throw to simulate a crash). */
+  afterUpdate?: (rec: RemoteRecord) => void;
   /** Runs at the start of update() (e.g. to simulate a concurrent edit). */
   onUpdate?: (entity: string, id: string) => void;
 
@@ -209,6 +211,7 @@ export class MemoryConnector implements Connector {
     row.modifiedBy = this.user;
     row.version++;
     this.writes.push({ kind: "update", entity, id, values });
+    this.afterUpdate?.(this.#out(row));
     return this.#out(row);
   }
 

@@ -439,6 +439,45 @@ export function defineSyncSuite(label: string, openFreshStore: () => Promise<Sto
         expect(await w.store.pendingCreateIntents("test")).toHaveLength(0);
       });
 
+      it("a crash after a remote update, before the base is saved: the next run sees agreement, not a conflict", async () => {
+        const w = await world({ conflict: { kind: "review" } });
+        const p = await linkedPair(w);
+        w.crm.edit("Account", p.crmId, { name: "Acme Crash", industry: "Retail" });
+        w.erp.afterUpdate = () => {
+          w.erp.afterUpdate = undefined;
+          throw new Error("process killed");
+        };
+        await expect(runSync(w.ctx)).rejects.toThrow("process killed");
+        expect(w.erp.get("Customer", p.erpId)?.values).toMatchObject({ customer_name: "Acme Crash", industry_code: "RET" });
+        const r = await runSync(w.ctx);
+        balanced(r.objects[0].counts);
+        expect(r.objects[0].counts.held).toBe(0);
+        expect(await w.store.listReviews("test", { status: "open" })).toHaveLength(0);
+        const writes = w.erp.writes.length;
+        await runSync(w.ctx);
+        expect(w.erp.writes.length).toBe(writes);
+        const runs = await w.store.listRuns("test");
+        expect(runs.some((x) => x.status === "failed")).toBe(true);
+      });
+
+      it("a crash after the link is committed but before the shared id is stamped: the next run stamps it", async () => {
+        const w = await world();
+        const acc = w.crm.add("Account", { name: "Delta SA", cErpId: null });
+        w.crm.beforeWrite = (op) => {
+          if (op.kind === "update" && op.values && "cErpId" in op.values) {
+            w.crm.beforeWrite = undefined;
+            throw new Error("process killed");
+          }
+        };
+        await expect(runSync(w.ctx)).rejects.toThrow("process killed");
+        expect(await w.store.countLinks("test", "customer")).toBe(1);
+        expect(w.crm.get("Account", acc.id)?.values.cErpId).toBeNull();
+        await runSync(w.ctx);
+        const [cust] = w.erp.all("Customer");
+        expect(w.erp.all("Customer")).toHaveLength(1);
+        expect(w.crm.get("Account", acc.id)?.values.cErpId).toBe(cust.id);
+      });
+
       it("a crash before the remote create: the intent fails over to a normal create, once", async () => {
         const w = await world();
         seedErpCustomer(w);
