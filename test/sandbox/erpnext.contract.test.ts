@@ -1038,3 +1038,18 @@ describe("more methods and rules", () => {
     expect(after).toMatchObject({ outstanding_amount: 40, status: "Unpaid" });
   });
 });
+
+describe("unique custom fields", () => {
+  it("a unique custom field refuses a second record with the same value (UniqueValidationError 417)", async () => {
+    await create("Custom Field", { dt: "Customer", fieldname: "custom_crm_key", label: "CRM Key", fieldtype: "Data", unique: 1 });
+    await create("Customer", { customer_name: "U1", custom_crm_key: "K-1" });
+    const dup = await api("POST", "/api/resource/Customer", { customer_name: "U2", custom_crm_key: "k-1" });
+    expect(dup.status).toBe(417);
+    expect(dup.body.exc_type).toBe("UniqueValidationError");
+    expect(serverMessages(dup.body)[0].message).toBe("CRM Key must be unique");
+    const u1 = (await api("GET", path("Customer", "U1"))).body.data as Record<string, unknown>;
+    const same = await api("PUT", path("Customer", "U1"), { custom_crm_key: "K-1", tax_id: "x" });
+    expect(same.status, same.text).toBe(200);
+    expect(u1.custom_crm_key).toBe("K-1");
+  });
+});

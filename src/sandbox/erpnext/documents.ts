@@ -257,6 +257,25 @@ export class DocumentService {
       if (cm) for (const r of doc[tf.fieldname] as Doc[]) checkSelects(cm, r, `Row #${r.idx}: `);
     }
 
+    // unique columns (other than the one the name comes from): MariaDB unique key → UniqueValidationError
+    const nameField = meta.autoname.startsWith("field:") ? meta.autoname.slice(6) : null;
+    for (const df of meta.valueFields) {
+      if (!df.unique || df.fieldname === nameField) continue;
+      const v = doc[df.fieldname];
+      if (v === null || v === undefined || v === "") continue;
+      const lv = String(v).toLowerCase();
+      for (const other of tx.all(meta.name)) {
+        if (other.name === doc.name && doc.name) continue;
+        const ov = other[df.fieldname];
+        if (ov !== null && ov !== undefined && String(ov).toLowerCase() === lv) {
+          throw new FrappeError("UniqueValidationError", {
+            messages: [{ message: `${df.label} must be unique` }],
+            exception: `('${meta.name}', '${String(doc.name ?? "None")}', IntegrityError(1062, "Duplicate entry '${String(v)}' for key '${df.fieldname}'"))`,
+          });
+        }
+      }
+    }
+
     const missing: Array<[string, string]> = [];
     const isEmpty = (df: DocField, v: unknown) =>
       v === null || v === undefined || v === "" || (TABLE_TYPES.has(df.fieldtype) && Array.isArray(v) && v.length === 0);
