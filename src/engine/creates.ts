@@ -51,8 +51,21 @@ export async function executeCreate(or: ObjectRun, create: CreateOp, source: Rem
   return completeCreate(or, intent, created, source);
 }
 
-/** Link the created record to its source, complete the intent (one transaction), then stamp the shared id. */
-export async function completeCreate(or: ObjectRun, intent: CreateIntent, created: RemoteRecord, source: RemoteRecord): Promise<Link> {
+/**
+ * Link the created record to its source, complete the intent (one transaction), then stamp the shared id.
+ * `recovered`: the create was interrupted and `created` / `source` were read only now, so they may
+ * hold a person's edits made after the create. The base then holds only what Accord knows was
+ * synced: the intent's payload on the target, and nothing (null) on the source for the fields
+ * that went into the payload — the next pass reconciles them (an edit flows, equal values only
+ * rebase) instead of taking today's values as already synced, which would lose such an edit.
+ */
+export async function completeCreate(
+  or: ObjectRun,
+  intent: CreateIntent,
+  created: RemoteRecord,
+  source: RemoteRecord,
+  recovered = false,
+): Promise<Link> {
   const { store, spec } = or.ctx;
   const target = intent.target;
   const sourceSide = otherSide(target);
@@ -64,9 +77,14 @@ export async function completeCreate(or: ObjectRun, intent: CreateIntent, create
     const cName = f.map.crm;
     const eName = f.map.erp;
     const tName = fieldName(f, target);
-    const createdValue = tName in created.values ? toJson(created.values[tName]) : toJson(intent.payload[tName]);
-    const crmV = target === "crm" ? createdValue : readField(crm, cName).value;
-    const erpV = target === "erp" ? createdValue : readField(erp, eName).value;
+    const sent = recovered && tName in intent.payload;
+    const createdValue = sent
+      ? toJson(intent.payload[tName])
+      : tName in created.values
+        ? toJson(created.values[tName])
+        : toJson(intent.payload[tName]);
+    const crmV = target === "crm" ? createdValue : sent ? null : readField(crm, cName).value;
+    const erpV = target === "erp" ? createdValue : sent ? null : readField(erp, eName).value;
     base[f.key] = { crm: crmV, erp: erpV };
   }
   const dropped = Object.keys(intent.payload).filter((k) => !(k in created.values));
@@ -196,7 +214,7 @@ export async function recoverIntents(or: ObjectRun): Promise<Array<{ side: Side;
       );
       continue;
     }
-    await completeCreate(or, intent, found, source);
+    await completeCreate(or, intent, found, source, true);
     or.result.recovered++;
     or.ctx.logger?.info(
       { object: or.obj.name, intent: intent.id, created: found.id },
