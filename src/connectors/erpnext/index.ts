@@ -33,7 +33,6 @@ import type {
   ConnectorConfig,
   ConnectorDefinition,
   ConnectorStats,
-  Cursor,
   EntityDescription,
   FieldDescription,
   FieldType,

@@ -28,7 +28,6 @@ import type {
   ConnectorConfig,
   ConnectorDefinition,
   ConnectorStats,
-  Cursor,
   EntityDescription,
   FieldDescription,
   FieldType,
