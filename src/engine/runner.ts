@@ -290,6 +290,13 @@ function finish(or: ObjectRun, plan: RecordPlan): Outcome {
   const log = or.ctx.logger;
   if (log && plan.outcome === "quarantined")
     log.warn({ object: plan.object, side: plan.side, record: plan.recordId, reason: plan.reason }, "record quarantined");
+  if (log && plan.reviews.some((r) => r.kind === "bounce")) {
+    // the bounce cap is an alert: the pair stops until a person looks
+    log.warn(
+      { object: plan.object, side: plan.side, record: plan.recordId, reason: plan.reason, alert: "bounce", dryRun: or.dry },
+      "bounce cap reached",
+    );
+  }
   return plan.outcome;
 }
 
