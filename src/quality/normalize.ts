@@ -571,6 +571,30 @@ const STREET_TYPES = new Set([
   "aly",
 ]);
 const DIRECTIONALS = new Set(["n", "s", "e", "w", "ne", "nw", "se", "sw"]);
+/** Articles and prepositions inside street names ("Calle de la Constitución", "Rue du Bac"): not evidence. */
+const STREET_PARTICLES = new Set([
+  "de",
+  "del",
+  "la",
+  "le",
+  "les",
+  "du",
+  "des",
+  "di",
+  "da",
+  "do",
+  "dos",
+  "das",
+  "van",
+  "von",
+  "der",
+  "den",
+  "het",
+  "of",
+  "the",
+  "y",
+  "e",
+]);
 /** Words introducing a unit (the next token is the unit's number, not the house number). */
 const UNIT_WORDS = new Set(["suite", "ste", "apt", "unit", "floor", "fl", "room", "rm", "po", "box", "dept", "etage", "piso", "planta"]);
 /** Words that only mark the next token as the house number ("№ 70", "Nr. 5"). */
@@ -685,7 +709,7 @@ export function normaliseStreet(street: string): NormalisedStreet {
       else if (nameTokens.length === 0) nameTokens.push(t); // "1 E 113 St": 113 is the street name
       continue;
     }
-    if (STREET_TYPES.has(t) || DIRECTIONALS.has(t)) continue;
+    if (STREET_TYPES.has(t) || DIRECTIONALS.has(t) || STREET_PARTICLES.has(t)) continue;
     nameTokens.push(t);
   }
   return { number, nameTokens, firstWord: nameTokens[0] ?? "", tokens };

@@ -362,6 +362,8 @@ export function describeContributions(contributions: readonly Contribution[], ma
   return moved
     .slice(0, max)
     .map((c) => {
+      if (c.comparator.startsWith("frequency adjustment"))
+        return `${c.field} common: ${c.comparator.replace("frequency adjustment: ", "")} (${c.contribution})`;
       const v = c.value === 1 ? "equal" : c.value === 0 ? "different" : c.value.toFixed(2);
       const sign = c.contribution > 0 ? "+" : "";
       return `${c.field} ${v} (${sign}${c.contribution})`;
