@@ -32,6 +32,7 @@ function sh(v: string): string {
 export function register(program: Command): void {
   const sandbox = program
     .command("sandbox")
+    .summary("Emulated EspoCRM and ERPNext with production-like data and ground truth (sandbox up)")
     .description(
       "Emulated EspoCRM and ERPNext servers for trials, demos and tests: real HTTP APIs with the real " +
         "systems' auth, paging, errors and webhooks, seeded with generated production-like data " +
@@ -49,6 +50,7 @@ Examples:
 
   sandbox
     .command("up")
+    .summary("Start both emulated systems, seeded; print URLs, keys and export lines; serve until Ctrl-C")
     .description(
       "Start both emulated systems, seed them, print their URLs and credentials (and `export` lines " +
         "for the variables examples/espocrm-erpnext.yaml uses), then serve until Ctrl-C or SIGTERM. " +
