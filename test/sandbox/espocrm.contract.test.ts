@@ -291,6 +291,11 @@ describe("list (§2, §7)", () => {
       expect(r.json.total).toBe(expected.length);
       const d = await call(sb, "GET", `/Account?${whereQs(where)}&orderBy=modifiedAt&order=desc&maxSize=200&select=name`);
       expect(d.json.list.map((x: { id: string }) => x.id)).toEqual([...expected].reverse());
+      const alone = await call(sb, "GET", `/Account?${whereQs([keyset])}&orderBy=modifiedAt&order=asc&maxSize=200&select=name`);
+      const after = sorted.filter((x) => x.modifiedAt > t || (x.modifiedAt === t && x.id > cursor.id)).map((x) => x.id);
+      expect(alone.json.list.map((x: { id: string }) => x.id)).toEqual(after);
+      const aloneDesc = await call(sb, "GET", `/Account?${whereQs([keyset])}&orderBy=modifiedAt&order=desc&maxSize=200&select=name`);
+      expect(aloneDesc.json.list.map((x: { id: string }) => x.id)).toEqual([...after].reverse());
     }
   });
 

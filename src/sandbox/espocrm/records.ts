@@ -472,36 +472,46 @@ export class RecordService {
     }
     let rows = this.sortedRows(entityType, attr, order, computed);
     let filter = pred && p.extra ? (r: Rec) => pred(r) && (p.extra as (r: Rec) => boolean)(r) : (pred ?? p.extra);
-    // Incremental-sync fast path: when the where implies a lower bound on the sort attribute
-    // (`modifiedAt >= t`, or the keyset `modifiedAt > t OR (modifiedAt = t AND id > x)`), the
-    // matches lie in a contiguous run of the sorted rows (suffix for asc, prefix for desc): find
-    // its edge by bisection and filter only inside it. The bound alone → no filtering at all.
+    // Incremental-sync fast path. Over rows sorted by (attr, id) in one direction, some where
+    // items are monotone: `attr >= t` / `attr > t`, and the keyset
+    // `attr > t OR (attr = t AND id > x)`; others merely imply `attr >= t`. Each narrows the rows
+    // to a contiguous run (suffix for asc, prefix for desc) found by bisection; the full filter
+    // then runs inside the run only — or not at all when every item was monotone.
     const sortKind = this.attributes(entityType).get(attr)?.kind;
-    const bound =
-      !computed && !p.extra && p.where && (sortKind === "datetime" || sortKind === "date") ? lowerBound(p.where, attr) : undefined;
-    if (bound && pred) {
-      const boundPred = compileWhere(
-        [{ type: "greaterThanOrEquals", attribute: attr, value: bound.value }],
-        this.whereContext(entityType),
-      ) as (r: Rec) => boolean;
+    if (pred && !computed && !p.extra && p.where && p.where.length > 0 && (sortKind === "datetime" || sortKind === "date")) {
+      const ctx = this.whereContext(entityType);
       let lo = 0;
       let hi = rows.length;
-      if (order === "asc") {
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (boundPred(rows[mid] as Rec)) hi = mid;
-          else lo = mid + 1;
+      let allMonotone = true;
+      for (const item of p.where) {
+        let mono: ((r: Rec) => boolean) | null = null;
+        if (isMonotone(item, attr)) mono = compileWhere([item], ctx);
+        else {
+          allMonotone = false;
+          const b = lowerBound([item], attr);
+          if (b) mono = compileWhere([{ type: "greaterThanOrEquals", attribute: attr, value: b.value }], ctx);
         }
-        rows = rows.slice(lo);
-      } else {
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (boundPred(rows[mid] as Rec)) lo = mid + 1;
-          else hi = mid;
+        if (!mono) continue;
+        let a = 0;
+        let z = rows.length;
+        if (order === "asc") {
+          while (a < z) {
+            const mid = (a + z) >>> 1;
+            if (mono(rows[mid] as Rec)) z = mid;
+            else a = mid + 1;
+          }
+          lo = Math.max(lo, a);
+        } else {
+          while (a < z) {
+            const mid = (a + z) >>> 1;
+            if (mono(rows[mid] as Rec)) a = mid + 1;
+            else z = mid;
+          }
+          hi = Math.min(hi, a);
         }
-        rows = rows.slice(0, lo);
       }
-      if (bound.exact) filter = undefined;
+      if (lo > 0 || hi < rows.length) rows = lo < hi ? rows.slice(lo, hi) : [];
+      if (allMonotone) filter = undefined;
     }
     const page: Rec[] = [];
     let total: number;
@@ -1335,6 +1345,34 @@ function defaultEmpty(meta: AttrMeta | undefined): unknown {
 }
 
 const LOWER_BOUND_TYPES = new Set(["greaterThan", "after", "greaterThanOrEquals"]);
+
+/**
+ * Whether one where item is monotone over rows sorted by (attr, id) in either direction:
+ * a plain lower bound on `attr`, or the keyset `attr > t OR (attr = t AND id > x)`.
+ */
+function isMonotone(raw: unknown, attr: string): boolean {
+  if (typeof raw !== "object" || raw === null) return false;
+  const it = raw as Rec;
+  const plain = (x: Rec) => x.dateTime === undefined || x.dateTime === false;
+  const attrOf = (x: Rec) => x.attribute ?? x.field;
+  if (LOWER_BOUND_TYPES.has(String(it.type))) return plain(it) && attrOf(it) === attr && typeof it.value === "string";
+  if (it.type !== "or" || !Array.isArray(it.value) || it.value.length !== 2) return false;
+  const [g, a] = it.value as [Rec, Rec];
+  if (typeof g !== "object" || g === null || typeof a !== "object" || a === null) return false;
+  if (!(g.type === "greaterThan" || g.type === "after") || attrOf(g) !== attr || !plain(g)) return false;
+  if (a.type !== "and" || !Array.isArray(a.value) || a.value.length !== 2) return false;
+  const [e, i] = a.value as [Rec, Rec];
+  if (typeof e !== "object" || e === null || typeof i !== "object" || i === null) return false;
+  return (
+    e.type === "equals" &&
+    attrOf(e) === attr &&
+    plain(e) &&
+    e.value === g.value &&
+    i.type === "greaterThan" &&
+    attrOf(i) === "id" &&
+    typeof i.value === "string"
+  );
+}
 
 /**
  * A lower bound on `attr` implied by a list of ANDed where items: `{value}` such that every
