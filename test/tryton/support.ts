@@ -120,6 +120,13 @@ export class RawTryton {
 export class FaultProxy {
   readonly injector = new FaultInjector(null);
   requests = 0;
+  /** Request bodies as sent (JSON text) and the last session header seen. */
+  readonly bodies: string[] = [];
+  lastAuthorization = "";
+  /** Answer the next N database calls (not logins) with HTTP 401, empty body (an expired session). */
+  expireNext = 0;
+  /** Answer logins with Tryton's lock-out: HTTP 429, HTML, no Retry-After. */
+  lockout = false;
   private server?: Server;
   url = "";
   private readonly target: string;
@@ -140,6 +147,19 @@ export class FaultProxy {
     this.requests++;
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    this.bodies.push(text);
+    if (typeof req.headers.authorization === "string") this.lastAuthorization = req.headers.authorization;
+    const isLogin = text.includes('"common.db.login"');
+    if (isLogin && this.lockout) {
+      res.writeHead(429, { "Content-Type": "text/html" }).end("<h1>Too Many Requests</h1>");
+      return;
+    }
+    if (!isLogin && this.expireNext > 0) {
+      this.expireNext--;
+      res.writeHead(401).end();
+      return;
+    }
     const fault = this.injector.decide(req);
     try {
       // Faults that answer instead of the server (429/5xx/drop) happen before forwarding.
