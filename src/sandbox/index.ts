@@ -40,6 +40,8 @@ export interface StartSandboxesOptions {
   products?: number;
   /** ERPNext site time zone (default the sandbox's, Europe/Berlin). */
   timezone?: string;
+  /** Keep the generated data set on the result (`data`); off by default (50k companies ≈ 600 MB). */
+  keepData?: boolean;
 }
 
 export interface Sandboxes {
@@ -54,7 +56,7 @@ export interface Sandboxes {
   seeded: boolean;
   /** Records seeded per entity / doctype (empty when restored). */
   counts: { crm: Record<string, number>; erp: Record<string, number> };
-  /** The generated data set (only when seeded in this start). */
+  /** The generated data set (only with keepData, and only when seeded in this start). */
   data?: GeneratedData;
   /** The running servers, for in-process use (tests, benches). */
   servers: { crm: EspoCrmSandbox; erp: ErpNextSandbox };
@@ -153,7 +155,7 @@ export async function startSandboxes(opts: StartSandboxesOptions = {}): Promise<
     stateDir,
     seeded: !saved,
     counts,
-    data,
+    data: opts.keepData ? data : undefined,
     servers: { crm, erp },
     async close() {
       if (closed) return;
