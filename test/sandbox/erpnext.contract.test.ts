@@ -568,6 +568,7 @@ describe("webhooks", () => {
       ],
     });
     expect(hook.name).toBe("HOOK-0001");
+    expect(hook.webhook_secret).toBe("******"); // Password fields read back masked
     await create("Customer", { customer_name: "Müller AG" });
     await api("POST", "/__sandbox/webhooks/flush", {});
     expect(received).toHaveLength(1); // after_insert + on_update in one request: sent once

@@ -19,6 +19,8 @@ export class ErpDb {
   readonly queryCache = new Map<string, Doc[]>();
   /** serialised list rows per stored doc object (docs are replaced, never mutated, after commit) */
   rowJson = new WeakMap<Doc, { sig: string; json: string }>();
+  /** decrypted values of Password fields ("doctype\0name\0field" → value), like Frappe's __Auth table */
+  readonly passwords = new Map<string, string>();
   /** incremented on every write to any doctype */
   globalVersion = 0;
 
@@ -130,6 +132,7 @@ export class ErpDb {
     this.tables.clear();
     this.lower.clear();
     this.counters.clear();
+    this.passwords.clear();
     this.sortCache.clear();
     this.queryCache.clear();
     this.rowJson = new WeakMap();

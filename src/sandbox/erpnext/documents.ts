@@ -431,6 +431,7 @@ export class DocumentService {
     if (opts.seed && (wantDocstatus === 1 || cint(body.docstatus) === 2)) doc.docstatus = cint(body.docstatus);
     this.stampChildren(meta, doc, doc.owner as string, doc.creation as string, true);
     doc = this.normalise(meta, doc);
+    this.stashPasswords(tx, meta, doc);
     tx.put(doctype, doc);
     if (opts.seed) {
       if (doc.docstatus === 1) {
@@ -518,6 +519,7 @@ export class DocumentService {
     this.validateLinks(tx, meta, doc, stored);
     ctl?.validate?.(doc, tx, this.env, stored);
     this.validateValues(tx, meta, doc);
+    this.stashPasswords(tx, meta, doc);
     if (target === 1) {
       tx.put(doctype, doc);
       return this.submit(tx, doctype, String(doc.name), true);
@@ -528,6 +530,18 @@ export class DocumentService {
     tx.event(doctype, String(doc.name), "on_update");
     tx.event(doctype, String(doc.name), "on_change");
     return doc;
+  }
+
+  /** Password fields: the value goes to the encrypted store (__Auth), the column keeps asterisks. */
+  private stashPasswords(tx: Tx, meta: DocTypeMeta, doc: Doc): void {
+    for (const df of meta.valueFields) {
+      if (df.fieldtype !== "Password") continue;
+      const v = doc[df.fieldname];
+      if (typeof v === "string" && v !== "" && !/^\*+$/.test(v)) {
+        tx.db.passwords.set(`${meta.name}\u0000${String(doc.name)}\u0000${df.fieldname}`, v);
+        doc[df.fieldname] = "*".repeat(v.length);
+      }
+    }
   }
 
   touch(meta: DocTypeMeta, doc: Doc, tx: Tx): void {

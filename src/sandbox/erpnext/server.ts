@@ -247,7 +247,10 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
     const tables: Record<string, Doc[]> = {};
     for (const [dt, t] of db.tables) tables[dt] = [...t.values()];
     const metas = [...db.metas.values()].map((m) => ({ ...m, fieldMap: undefined, tableFields: undefined, valueFields: undefined }));
-    writeFileSync(opts.statePath, JSON.stringify({ version: 1, counters: [...db.counters], offsetMs: clock.offsetMs, metas, tables }));
+    writeFileSync(
+      opts.statePath,
+      JSON.stringify({ version: 1, counters: [...db.counters], passwords: [...db.passwords], offsetMs: clock.offsetMs, metas, tables }),
+    );
   }
   function scheduleSave(): void {
     if (!opts.statePath || saveTimer) return;
@@ -265,6 +268,7 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
     }
     const st = JSON.parse(raw) as {
       counters: Array<[string, number]>;
+      passwords?: Array<[string, string]>;
       offsetMs: number;
       metas: DocTypeMeta[];
       tables: Record<string, Doc[]>;
@@ -277,6 +281,7 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
     db.metas = metas;
     db.clear();
     db.counters = new Map(st.counters);
+    for (const [k, v] of st.passwords ?? []) db.passwords.set(k, v);
     clock.offsetMs = st.offsetMs ?? 0;
     for (const [dt, list] of Object.entries(st.tables)) for (const d of list) db.put(dt, d);
     return true;

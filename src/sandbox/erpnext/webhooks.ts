@@ -213,8 +213,9 @@ export class WebhookDispatcher {
       const body = webhookBody(this.db, hook, ev.doctype, doc);
       const headers: Record<string, string> = {};
       for (const h of (hook.webhook_headers ?? []) as Doc[]) if (h.key) headers[String(h.key)] = String(h.value ?? "");
-      if (cint(hook.enable_security) && hook.webhook_secret) {
-        headers["X-Frappe-Webhook-Signature"] = webhookSignature(String(hook.webhook_secret), body);
+      const secret = this.db.passwords.get(`Webhook\u0000${String(hook.name)}\u0000webhook_secret`) ?? hook.webhook_secret;
+      if (cint(hook.enable_security) && secret) {
+        headers["X-Frappe-Webhook-Signature"] = webhookSignature(String(secret), body);
       }
       const delivery: WebhookDelivery = {
         webhook: String(hook.name),
