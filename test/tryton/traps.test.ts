@@ -322,7 +322,7 @@ const throwaway = () => `accord-bad-${Date.now().toString(36)}${Math.random().to
         { name: "x" },
         { ...clerk.context, _timestamp: { [`party.party,${p.id}`]: "1" } },
       ]);
-      expect((r.json?.error as unknown[])[0]).toBe("ConcurrencyException");
+      expect((r.json?.error as unknown[] | undefined)?.[0]).toBe("ConcurrencyException");
       const mapped = c as unknown as { rpc: { mapError: (e: unknown, a: string, o: object) => Error } };
       expect(mapped.rpc.mapError(r.json?.error, "write", {})).toBeInstanceOf(VersionConflict);
     });
