@@ -109,8 +109,8 @@ describe("normaliseStreet", () => {
   it("finds the house number and the street words, ignoring type, direction and unit", () => {
     const s = normaliseStreet("435 S. La Cienega Blvd., Suite 200");
     expect(s.number).toBe("435");
-    expect(s.nameTokens).toEqual(["la", "cienega"]);
-    expect(s.firstWord).toBe("la");
+    expect(s.nameTokens).toEqual(["cienega"]); // "la" is a particle, not evidence
+    expect(s.firstWord).toBe("cienega");
   });
   it("treats abbreviations of the street type alike", () => {
     expect(normaliseStreet("12 Main Street").nameTokens).toEqual(normaliseStreet("12 Main St.").nameTokens);
