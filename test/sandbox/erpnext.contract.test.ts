@@ -463,6 +463,10 @@ describe("selling flow", () => {
     expect(sub.body.data).toMatchObject({ docstatus: 1, grand_total: 60, outstanding_amount: 60, status: "Unpaid" });
     const soAfter = (await api("GET", path("Sales Order", String(so.name)))).body.data as Record<string, unknown>;
     expect(soAfter).toMatchObject({ per_billed: 100, billing_status: "Fully Billed", status: "To Deliver" });
+    const delivered = await api("POST", "/__sandbox/events", { kind: "order-delivered", order: so.name });
+    expect(delivered.status, delivered.text).toBe(200);
+    expect(delivered.body.sales_order).toMatchObject({ per_delivered: 100, delivery_status: "Fully Delivered", status: "Completed" });
+    expect(await bin()).toMatchObject({ actual_qty: 8, reserved_qty: 0, projected_qty: 8 });
 
     const pe = await create("Payment Entry", {
       payment_type: "Receive",

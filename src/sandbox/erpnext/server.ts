@@ -972,6 +972,43 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
         });
         return { item_price: noNulls(asRead(db, "Item Price", result)) };
       }
+      case "order-delivered": {
+        // a warehouse person delivers a submitted Sales Order completely (what a Delivery Note does)
+        const { result } = inTx(user, (tx) => {
+          const stored = docs.load(tx, "Sales Order", String(body.order ?? ""));
+          if (cint(stored.docstatus) !== 1) throw frappeThrow("ValidationError", `Sales Order ${stored.name} must be submitted`);
+          const so = cloneDoc(stored);
+          for (const r of (so.items ?? []) as Doc[]) {
+            const remaining = flt(r.qty) - flt(r.delivered_qty);
+            if (remaining <= 0) continue;
+            const item = tx.get("Item", String(r.item_code));
+            if (item && cint(item.is_stock_item) && r.warehouse) {
+              const bin = getBin(tx, env, String(r.item_code), String(r.warehouse));
+              const stockQty = remaining * (flt(r.conversion_factor) || 1);
+              if (flt(bin.actual_qty) < stockQty) {
+                throw frappeThrow(
+                  "NegativeStockError",
+                  `${flt(stockQty - flt(bin.actual_qty), 6)} units of Item ${bold(r.item_code)} needed in Warehouse ${bold(r.warehouse)} to complete this transaction.`,
+                  { title: "Insufficient Stock" },
+                );
+              }
+              bin.actual_qty = flt(flt(bin.actual_qty) - stockQty, 6);
+              bin.reserved_qty = flt(Math.max(0, flt(bin.reserved_qty) - stockQty), 6);
+              saveBin(tx, env, bin);
+            }
+            r.delivered_qty = flt(r.qty);
+          }
+          so.per_delivered = 100;
+          so.delivery_status = "Fully Delivered";
+          so.status = salesOrderStatus(so);
+          so.modified = clock.now();
+          so.modified_by = tx.user;
+          tx.put("Sales Order", so);
+          tx.event("Sales Order", String(so.name), "on_change");
+          return so;
+        });
+        return { sales_order: noNulls(asRead(db, "Sales Order", result)) };
+      }
       case "bin-adjusted": {
         // direct Bin change without a voucher (e.g. ordered_qty from a purchase order)
         const { result } = inTx(user, (tx) => {
@@ -985,7 +1022,7 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
     }
     throw frappeThrow(
       "ValidationError",
-      `unknown event kind ${String(body.kind)}; expected invoice-paid, stock-moved, price-changed, bin-adjusted`,
+      `unknown event kind ${String(body.kind)}; expected invoice-paid, stock-moved, price-changed, order-delivered, bin-adjusted`,
     );
   }
 
