@@ -384,17 +384,37 @@ export class RecordService {
     throw badRequest(`Order by non-existing field '${orderBy}'.`);
   }
 
-  private sortedRows(entityType: string, attr: string, order: "asc" | "desc", computed: boolean): Rec[] {
+  /**
+   * Live rows sorted ascending by (attr, id), cached per attribute. Descending lists read the
+   * same array from the end, so creates (newest timestamps, growing ids) append in O(1) to the
+   * caches of both `createdAt desc` and `modifiedAt asc`.
+   */
+  private sortedAsc(entityType: string, attr: string, computed: boolean): Rec[] {
     const t = this.db.table(entityType);
-    const key = `${attr}:${order}`;
-    const cached = computed ? undefined : t.sorted.get(key);
+    const cached = computed ? undefined : t.sorted.get(attr);
     if (cached && cached.version === t.version) return cached.rows;
     const rows: Rec[] = [];
     for (const r of t.byId.values()) if (r.deleted !== true) rows.push(r);
-    const cmp = this.comparator(entityType, attr, order);
-    rows.sort(cmp);
-    if (!computed) t.sorted.set(key, { version: t.version, rows });
+    rows.sort(this.comparator(entityType, attr, "asc"));
+    if (!computed) t.sorted.set(attr, { version: t.version, rows });
     return rows;
+  }
+
+  /** Insert into an ascending cache: append when it sorts last (the usual case), else bisect. */
+  private sortedInsert(rows: Rec[], rec: Rec, cmp: (a: Rec, b: Rec) => number): void {
+    const n = rows.length;
+    if (n === 0 || cmp(rows[n - 1] as Rec, rec) <= 0) {
+      rows.push(rec);
+      return;
+    }
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cmp(rows[mid] as Rec, rec) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    rows.splice(lo, 0, rec);
   }
 
   private comparator(entityType: string, attr: string, order: "asc" | "desc"): (a: Rec, b: Rec) => number {
@@ -470,8 +490,13 @@ export class RecordService {
       if (attrs.has(attr)) set.add(attr);
       select = [...set];
     }
-    let rows = this.sortedRows(entityType, attr, order, computed);
+    const asc = this.sortedAsc(entityType, attr, computed);
+    const len = asc.length;
+    const at = order === "asc" ? (i: number) => asc[i] as Rec : (i: number) => asc[len - 1 - i] as Rec;
     let filter = pred && p.extra ? (r: Rec) => pred(r) && (p.extra as (r: Rec) => boolean)(r) : (pred ?? p.extra);
+    // The rows to consider: positions [lo, hi) in list order.
+    let lo = 0;
+    let hi = len;
     // Incremental-sync fast path. Over rows sorted by (attr, id) in one direction, some where
     // items are monotone: `attr >= t` / `attr > t`, and the keyset
     // `attr > t OR (attr = t AND id > x)`; others merely imply `attr >= t`. Each narrows the rows
@@ -480,8 +505,6 @@ export class RecordService {
     const sortKind = this.attributes(entityType).get(attr)?.kind;
     if (pred && !computed && !p.extra && p.where && p.where.length > 0 && (sortKind === "datetime" || sortKind === "date")) {
       const ctx = this.whereContext(entityType);
-      let lo = 0;
-      let hi = rows.length;
       let allMonotone = true;
       for (const item of p.where) {
         let mono: ((r: Rec) => boolean) | null = null;
@@ -493,36 +516,38 @@ export class RecordService {
         }
         if (!mono) continue;
         let a = 0;
-        let z = rows.length;
+        let z = len;
         if (order === "asc") {
           while (a < z) {
             const mid = (a + z) >>> 1;
-            if (mono(rows[mid] as Rec)) z = mid;
+            if (mono(at(mid))) z = mid;
             else a = mid + 1;
           }
           lo = Math.max(lo, a);
         } else {
           while (a < z) {
             const mid = (a + z) >>> 1;
-            if (mono(rows[mid] as Rec)) a = mid + 1;
+            if (mono(at(mid))) a = mid + 1;
             else z = mid;
           }
           hi = Math.min(hi, a);
         }
       }
-      if (lo > 0 || hi < rows.length) rows = lo < hi ? rows.slice(lo, hi) : [];
+      if (hi < lo) hi = lo;
       if (allMonotone) filter = undefined;
     }
     const page: Rec[] = [];
     let total: number;
     const end = p.offset + p.maxSize;
     if (!filter) {
-      total = rows.length;
-      for (let i = p.offset; i < Math.min(end, rows.length); i++) page.push(rows[i] as Rec);
+      total = hi - lo;
+      for (let i = lo + p.offset; i < Math.min(lo + end, hi); i++) page.push(at(i));
+      if (p.noTotal) total = hi - lo > end ? -1 : -2;
     } else if (p.noTotal) {
       let n = 0;
       total = -2;
-      for (const r of rows) {
+      for (let i = lo; i < hi; i++) {
+        const r = at(i);
         if (!filter(r)) continue;
         if (n >= end) {
           total = -1;
@@ -533,14 +558,14 @@ export class RecordService {
       }
     } else {
       let n = 0;
-      for (const r of rows) {
+      for (let i = lo; i < hi; i++) {
+        const r = at(i);
         if (!filter(r)) continue;
         if (n >= p.offset && n < end) page.push(r);
         n++;
       }
       total = n;
     }
-    if (p.noTotal && !filter) total = rows.length > end ? -1 : -2;
     return { total, rows: page, select };
   }
 
@@ -992,23 +1017,14 @@ export class RecordService {
     const t = this.db.table(entityType);
     t.byId.set(rec.id as string, rec);
     this.reindex(entityType, rec);
-    // Keep sorted caches valid: binary-insert instead of invalidating.
+    // Keep sorted caches valid: insert instead of invalidating.
     const next = t.version + 1;
-    for (const [key, c] of t.sorted) {
+    for (const [attr, c] of t.sorted) {
       if (c.version !== t.version) {
-        t.sorted.delete(key);
+        t.sorted.delete(attr);
         continue;
       }
-      const [attr, order] = key.split(":") as [string, "asc" | "desc"];
-      const cmp = this.comparator(entityType, attr, order);
-      let lo = 0;
-      let hi = c.rows.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (cmp(c.rows[mid] as Rec, rec) <= 0) lo = mid + 1;
-        else hi = mid;
-      }
-      c.rows.splice(lo, 0, rec);
+      this.sortedInsert(c.rows, rec, this.comparator(entityType, attr, "asc"));
       c.version = next;
     }
     t.version = next;
@@ -1023,10 +1039,9 @@ export class RecordService {
     const t = this.db.table(entityType);
     const ch = new Set(changed);
     const next = t.version + 1;
-    for (const [key, c] of t.sorted) {
-      const attr = key.slice(0, key.indexOf(":"));
+    for (const [attr, c] of t.sorted) {
       if (c.version !== t.version) {
-        t.sorted.delete(key);
+        t.sorted.delete(attr);
         continue;
       }
       if (!ch.has(attr) && !ch.has("deleted")) {
@@ -1034,23 +1049,12 @@ export class RecordService {
         continue;
       }
       if (!rec) {
-        t.sorted.delete(key);
+        t.sorted.delete(attr);
         continue;
       }
-      const at = c.rows.indexOf(rec);
-      if (at >= 0) c.rows.splice(at, 1);
-      if (rec.deleted !== true) {
-        const order = key.slice(key.indexOf(":") + 1) as "asc" | "desc";
-        const cmp = this.comparator(entityType, attr, order);
-        let lo = 0;
-        let hi = c.rows.length;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (cmp(c.rows[mid] as Rec, rec) <= 0) lo = mid + 1;
-          else hi = mid;
-        }
-        c.rows.splice(lo, 0, rec);
-      }
+      const pos = c.rows.indexOf(rec);
+      if (pos >= 0) c.rows.splice(pos, 1);
+      if (rec.deleted !== true) this.sortedInsert(c.rows, rec, this.comparator(entityType, attr, "asc"));
       c.version = next;
     }
     t.version = next;
