@@ -757,6 +757,14 @@ export async function startErpNextSandbox(opts: ErpNextSandboxOptions = {}): Pro
         }
         return wrap({ failed_docs: failed });
       }
+      case "run_doc_method": {
+        // desk RPC: docs = the document (JSON), method = whitelisted doc method
+        const d = parseJsonParam(form.docs ?? form.doc) as Doc | undefined;
+        const dt = String(d?.doctype ?? "");
+        requireUser(ctx, dt || "DocType");
+        const out = runDocMethod(ctx, dt, String(d?.name ?? ""), String(form.method ?? ""), httpMethod);
+        return new HttpReply(200, { docs: [out] });
+      }
       case "frappe.desk.form.load.getdoctype": {
         const m = meta(doctype);
         const out = [metaAsDoc(m, { includeCustom: true })];
