@@ -48,8 +48,10 @@ export interface CaseResult {
   /** F1 if every proposal were accepted too (what a reviewer could reach). */
   f1WithProposals?: number | null;
   proposals?: number;
-  /** Matching only (no loading / generation). */
+  /** Matching only (no loading / generation), wall-clock. */
   matchMs: number;
+  /** CPU time of the matching, ms. */
+  cpuMs?: number;
   /** Peak resident set size of the process running the case, MB. */
   peakRssMb: number;
   /** 1-minute load average when the case ended (other work on the machine slows the timings). */
@@ -63,9 +65,15 @@ export interface CaseResult {
 const round = (x: number, d = 4): number => Math.round(x * 10 ** d) / 10 ** d;
 const peakRssMb = (): number => Math.round(process.resourceUsage().maxRSS / 1024);
 
+/** CPU time (user + system) of the last `timed` call, ms: unlike wall time, barely moved by other work on the machine. */
+let lastCpuMs = 0;
+
 function timed<T>(fn: () => T): [T, number] {
   const t = performance.now();
+  const cpu = process.cpuUsage();
   const out = fn();
+  const used = process.cpuUsage(cpu);
+  lastCpuMs = Math.round((used.user + used.system) / 1000);
   return [out, Math.round(performance.now() - t)];
 }
 
@@ -102,6 +110,7 @@ function restaurants(oneToOne: boolean): CaseResult {
       f1WithProposals: round(sp.f1),
       proposals: r.proposals.length,
       matchMs: ms,
+      cpuMs: lastCpuMs,
       peakRssMb: peakRssMb(),
     },
     s,
@@ -119,6 +128,7 @@ function chicago(): CaseResult {
       description: "Chicago early-childhood sites, deduplication, pairwise P/R/F1 over clusters",
       size: `${records.length}`,
       matchMs: ms,
+      cpuMs: lastCpuMs,
       peakRssMb: peakRssMb(),
       note: `${clusters.length} clusters of 2+; address-only baseline F1 0.912`,
     },
@@ -144,6 +154,7 @@ function scale(n: number): CaseResult {
       size: `${set.crm.length} × ${set.erp.length}`,
       proposals: r.proposals.length,
       matchMs: ms,
+      cpuMs: lastCpuMs,
       peakRssMb: peakRssMb(),
       note: `synthetic data generation ${genMs} ms (not in match ms); ${trueLinks} true links`,
     },
@@ -203,6 +214,7 @@ async function generator(companies: number): Promise<CaseResult> {
   for (const r of crm) left.push({ record: r, entity: entityCrm.get(r.id) ?? `crm-unlabelled-${r.id}` });
   for (const r of erp) right.push({ record: r, entity: entityErp.get(r.id) ?? `erp-unlabelled-${r.id}` });
   const [r, ms] = timed(() => matchAcross(crm, erp));
+  const matchCpuMs = lastCpuMs;
   // Scored against one-to-one truth: for an entity with duplicates on a side, any one of its pairs counts once.
   const s = scoreEntityLinks(r.links, left, right);
   const sp = scoreEntityLinks([...r.links, ...r.proposals], left, right);
@@ -218,6 +230,7 @@ async function generator(companies: number): Promise<CaseResult> {
       f1WithProposals: round(sp.f1),
       proposals: r.proposals.length,
       matchMs: ms,
+      cpuMs: matchCpuMs,
       peakRssMb: peakRssMb(),
       note: `dedupe within CRM F1 ${round(dc.f1, 3)} (P ${round(dc.precision, 3)} R ${round(dc.recall, 3)}), within ERP F1 ${round(de.f1, 3)} (P ${round(de.precision, 3)} R ${round(de.recall, 3)}), ${dupMs1 + dupMs2} ms`,
     },
@@ -287,7 +300,7 @@ function fmt(x: number | null | undefined, d = 3): string {
 }
 
 function printTable(results: CaseResult[]): void {
-  const head = ["case", "size", "P", "R", "F1", "F1+prop", "match ms", "peak MB", "load", "target", "met"];
+  const head = ["case", "size", "P", "R", "F1", "F1+prop", "match ms", "cpu ms", "peak MB", "load", "target", "met"];
   const rows = results.map((r) => [
     r.case,
     r.size,
@@ -296,6 +309,7 @@ function printTable(results: CaseResult[]): void {
     fmt(r.f1),
     fmt(r.f1WithProposals),
     r.skipped ? "—" : String(r.matchMs),
+    r.cpuMs === undefined ? "" : String(r.cpuMs),
     String(r.peakRssMb),
     r.load1 === undefined ? "" : String(r.load1),
     r.skipped ? `skipped: ${r.skipped}` : (r.target ?? ""),

@@ -108,7 +108,10 @@ const ARABIC_DIGITS_RE = /[\u0660-\u0669\u06f0-\u06f9]/g;
  * Lower case, compatibility-decomposed, accents stripped, Cyrillic and Greek romanised,
  * Arabic-Indic digits made ASCII. Other scripts (CJK, Arabic, Hebrew …) are kept as they are.
  */
+const NON_ASCII_RE = /[^\x00-\x7f]/;
+
 export function fold(input: string): string {
+  if (!NON_ASCII_RE.test(input)) return input.toLowerCase();
   return input
     .replace(SPECIAL_RE, (c) => SPECIAL_LETTERS[c] ?? c)
     .replace(ARABIC_DIGITS_RE, (c) => String((c.charCodeAt(0) - (c.charCodeAt(0) >= 0x06f0 ? 0x06f0 : 0x0660)) % 10))
@@ -142,23 +145,31 @@ export function isNonLatin(folded: string): boolean {
  * Runs of single Latin letters are joined ("s a" → "sa", "a b c" → "abc") so "S. A." equals "SA".
  */
 export function wordTokens(folded: string): string[] {
-  const s = folded
-    .replace(/\ba\/s\b/g, "as")
-    .replace(/[&+]/g, " and ")
-    .replace(/['’`´׳]/g, "")
-    .replace(/(\p{L})["״](?=\p{L})/gu, "$1")
-    .replace(CJK_THEN_LATIN_RE, "$1 ")
-    .replace(LATIN_THEN_CJK_RE, "$1 ")
-    .replace(/(\p{L})\.(?=\p{L}(?!\p{L})|\p{L}\.)/gu, "$1")
-    .replace(/\./g, " ")
-    .replace(/[^\p{L}\p{N}]+/gu, " ")
-    .trim();
+  const ascii = !NON_ASCII_RE.test(folded);
+  let pre = folded.replace(/\ba\/s\b/g, "as").replace(/[&+]/g, " and ");
+  if (!ascii) {
+    pre = pre
+      .replace(/['’`´׳]/g, "")
+      .replace(/(\p{L})["״](?=\p{L})/gu, "$1")
+      .replace(CJK_THEN_LATIN_RE, "$1 ")
+      .replace(LATIN_THEN_CJK_RE, "$1 ");
+  } else pre = pre.replace(/['`]/g, "");
+  const s = ascii
+    ? pre
+        .replace(/([a-z])\.(?=[a-z](?![a-z])|[a-z]\.)/g, "$1")
+        .replace(/[^a-z0-9]+/g, " ")
+        .trim()
+    : pre
+        .replace(/(\p{L})\.(?=\p{L}(?!\p{L})|\p{L}\.)/gu, "$1")
+        .replace(/\./g, " ")
+        .replace(/[^\p{L}\p{N}]+/gu, " ")
+        .trim();
   if (s === "") return [];
   const raw = s.split(" ");
   const out: string[] = [];
   let run = "";
   for (const t of raw) {
-    if (t.length === 1 && /\p{L}/u.test(t) && !CJK_CHAR_RE.test(t)) {
+    if (t.length === 1 && (ascii ? t >= "a" && t <= "z" : /\p{L}/u.test(t) && !CJK_CHAR_RE.test(t))) {
       run += t;
       continue;
     }
