@@ -194,3 +194,10 @@ export function frappeCanonical(text: string): string {
   if (!p) return text;
   return `${p.y}-${pad(p.mo)}-${pad(p.d)} ${pad(p.h)}:${pad(p.mi)}:${pad(p.s)}.${pad(p.us, 6)}`;
 }
+
+const ZONED_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$/;
+
+/** An ISO-8601 datetime with an explicit zone ("…Z" or "…+02:00"): unambiguous, convertible to any system format. */
+export function isZonedIso(v: unknown): v is string {
+  return typeof v === "string" && ZONED_ISO.test(v) && !Number.isNaN(Date.parse(v));
+}

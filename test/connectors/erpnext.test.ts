@@ -143,8 +143,33 @@ describe("erpnext connector: the system's traps", () => {
     // Without conversion the instant would be 5.5 h off.
     expect(Date.parse(r.modifiedAt)).toBeGreaterThanOrEqual(t0 - 1000);
     expect(Date.parse(r.modifiedAt)).toBeLessThanOrEqual(t1 + 1000);
-    expect(r.version).toBe(String(r.values.modified));
-    expect(String(r.values.modified)).not.toMatch(/[TZ+]/);
+    // version keeps Frappe's raw site-local string; datetime values are UTC ISO like modifiedAt.
+    expect(r.version).not.toMatch(/[TZ+]/);
+    expect(r.values.modified).toBe(r.modifiedAt);
+    expect(r.values.creation).toBe(r.createdAt);
+  });
+
+  it("datetime values cross the interface as UTC ISO both ways; ERPNext stores them site-local", async () => {
+    const up = await fetch(`${sb.url}/__sandbox/upgrade`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ doctype: "Customer", addField: { fieldname: "custom_synced_at", fieldtype: "Datetime", label: "Synced At" } }),
+    });
+    expect(up.status).toBe(200);
+    const fresh = h.makeConnector();
+    const r = await fresh.create("Customer", { customer_name: "Datetime Pvt Ltd", custom_synced_at: "2024-05-01T13:45:00.000Z" });
+    expect(r.values.custom_synced_at).toBe("2024-05-01T13:45:00.000Z");
+    const raw = (await (
+      await fetch(`${sb.url}/api/resource/Customer/${encodeURIComponent(r.id)}`, {
+        headers: { Authorization: `token ${sb.apiKey}:${sb.apiSecret}` },
+      })
+    ).json()) as { data: Record<string, unknown> };
+    expect(String(raw.data.custom_synced_at)).toMatch(/^2024-05-01 19:15:00/); // IST = UTC+05:30
+    expect((await fresh.findByField("Customer", "custom_synced_at", "2024-05-01T13:45:00.000Z")).map((x) => x.id)).toEqual([r.id]);
+    const { records } = await walk(fresh, "Customer", {
+      filter: [{ field: "custom_synced_at", op: ">=", value: "2024-05-01T13:44:59.000Z" }],
+    });
+    expect(records.map((x) => x.id)).toEqual([r.id]);
   });
 
   it("learns the zone from System Settings when options.timezone is absent", async () => {

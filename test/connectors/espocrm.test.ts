@@ -105,6 +105,7 @@ describe("espocrm connector: the system's traps", () => {
   it("pages at 200 at most (EspoCRM refuses more with 403), one call per full page", async () => {
     const ids = await h.seed(450, "cap");
     const big = new EspoCrmConnector({ url: sb.url, credentials: { apiKey: sb.apiKey }, options: { ...FAST, pageSize: 5000 } });
+    await big.describe(["Account"]); // learns the datetime fields; not a list call
     const before = sb.stats.requests;
     const { records, pages } = await walk(big, "Account", { pageSize: 1000, filter: [{ field: "name", op: "like", value: "cap-%" }] });
     expect(records.length).toBe(ids.length);
@@ -137,6 +138,24 @@ describe("espocrm connector: the system's traps", () => {
     expect(first.records.length).toBe(4);
     const rest = await walk(c, "Account", { pageSize: 4, filter, since: first.cursor });
     expect(rest.records.map((r) => r.id).sort()).toEqual(ids.filter((id) => !first.records.some((r) => r.id === id)).sort());
+  });
+
+  it("datetime values cross the interface as UTC ISO both ways; Espo gets 'YYYY-MM-DD HH:mm:ss'", async () => {
+    sb.control.upgrade({ entity: "Account", addField: { name: "cSyncedAt", type: "datetime" } });
+    const fresh = h.makeConnector();
+    const r = await fresh.create("Account", { name: "Datetime Co", cSyncedAt: "2024-05-01T15:45:00.000+02:00" });
+    expect(r.values.cSyncedAt).toBe("2024-05-01T13:45:00.000Z");
+    expect(r.values.modifiedAt).toBe(r.modifiedAt);
+    const raw = (await (await fetch(`${sb.apiUrl}/Account/${r.id}`, { headers: { "X-Api-Key": sb.apiKey } })).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(raw.cSyncedAt).toBe("2024-05-01 13:45:00");
+    expect((await fresh.findByField("Account", "cSyncedAt", "2024-05-01T13:45:00.000Z")).map((x) => x.id)).toEqual([r.id]);
+    const u = await fresh.update("Account", r.id, { cSyncedAt: "2024-06-01T00:00:00Z" });
+    expect(u.values.cSyncedAt).toBe("2024-06-01T00:00:00.000Z");
+    const { records } = await walk(fresh, "Account", { filter: [{ field: "cSyncedAt", op: ">=", value: "2024-05-31T23:59:59.000Z" }] });
+    expect(records.map((x) => x.id)).toEqual([r.id]);
   });
 
   it("create answered 409 duplicate → Duplicate carrying the existing ids", async () => {

@@ -27,7 +27,7 @@ import {
 import { defaultClassify, HttpClient, type HttpFailure } from "../http.ts";
 import { readCommonOptions, scalar } from "../options.ts";
 import { verifiedWalk, type WalkKey } from "../paging.ts";
-import { checkTimeZone, frappeCanonical, isoToLocalNaive, localNaiveToIso } from "../time.ts";
+import { checkTimeZone, frappeCanonical, isoToLocalNaive, isZonedIso, localNaiveToIso } from "../time.ts";
 import type {
   Connector,
   ConnectorConfig,
@@ -251,9 +251,12 @@ export function describeDoctype(name: string, meta: DocMeta): EntityDescription 
   return e;
 }
 
-function filterTuples(filters: FilterExpr[] | undefined, entity: string): FilterTuple[] {
+function filterTuples(filters: FilterExpr[] | undefined, entity: string, tz: string): FilterTuple[] {
   const out: FilterTuple[] = [];
-  for (const f of filters ?? []) {
+  // A zoned ISO value is a timestamp: Frappe compares site-local naive values.
+  const local = (v: unknown) => (isZonedIso(v) ? isoToLocalNaive(v, tz) : v);
+  for (const raw of filters ?? []) {
+    const f = { ...raw, value: Array.isArray(raw.value) ? raw.value.map(local) : local(raw.value) };
     switch (f.op) {
       case "is set":
         out.push([f.field, "is", "set"]);
@@ -294,6 +297,8 @@ export class ErpNextConnector implements Connector {
   private me?: string;
   /** Walks that detected a shift (concurrent change) and switched to keyset paging. */
   shifts = 0;
+  private readonly datetimeCache = new Map<string, Promise<ReadonlySet<string>>>();
+  private readonly nativeDatetimes: boolean;
 
   constructor(config: ConnectorConfig) {
     const key = config.credentials.apiKey;
@@ -314,6 +319,7 @@ export class ErpNextConnector implements Connector {
       this.configuredTz = checkTimeZone(o.timezone, SYSTEM);
     }
     this.renamePolicy = o.customerRename === "accept" ? "accept" : "reject";
+    this.nativeDatetimes = o.datetimeValues === "native";
     const base = config.url.replace(/\/+$/, "");
     const token = `token ${key}:${secret}`;
     this.http = new HttpClient({
@@ -385,7 +391,42 @@ export class ErpNextConnector implements Connector {
     return out;
   }
 
-  private toRecord(row: Row, doctype: string, tz: string): RemoteRecord {
+  /** Datetime fields of a doctype (from its meta, cached; none if the meta cannot be read, e.g. Frappe v14). */
+  private datetimes(doctype: string): Promise<ReadonlySet<string>> {
+    if (this.nativeDatetimes) return Promise.resolve(new Set<string>());
+    let p = this.datetimeCache.get(doctype);
+    if (!p) {
+      p = this.meta(doctype)
+        .then(
+          (d) =>
+            new Set(
+              Object.values(d.fields)
+                .filter((f) => f.type === "datetime")
+                .map((f) => f.name),
+            ) as ReadonlySet<string>,
+        )
+        .catch(() => new Set<string>(["creation", "modified"]));
+      this.datetimeCache.set(doctype, p);
+    }
+    return p;
+  }
+
+  /** Values going to ERPNext: zoned ISO datetimes become site-local naive (what Frappe stores). */
+  private async toSystemValues(doctype: string, values: Record<string, unknown>, tz: string): Promise<Record<string, unknown>> {
+    if (!Object.values(values).some(isZonedIso)) return values;
+    const dt = await this.datetimes(doctype);
+    const out: Record<string, unknown> = { ...values };
+    for (const [k, v] of Object.entries(out)) if (isZonedIso(v) && dt.has(k)) out[k] = isoToLocalNaive(v, tz);
+    return out;
+  }
+
+  private async recordsOf(doctype: string, rows: Row[], tz: string): Promise<RemoteRecord[]> {
+    if (!rows.length) return [];
+    const dt = await this.datetimes(doctype);
+    return rows.map((r) => this.toRecord(r, doctype, tz, dt));
+  }
+
+  private toRecord(row: Row, doctype: string, tz: string, datetimes?: ReadonlySet<string>): RemoteRecord {
     const id = str(row.name);
     if (!id) throw new Transient(`erpnext: a ${doctype} row came without a name.`, { where: { system: SYSTEM, object: doctype } });
     const modifiedRaw = str(row.modified);
@@ -399,6 +440,15 @@ export class ErpNextConnector implements Connector {
     if (modifiedRaw) rec.version = modifiedRaw;
     const ds = typeof row.docstatus === "number" ? row.docstatus : typeof row.docstatus === "string" ? Number(row.docstatus) : undefined;
     if (ds !== undefined && STATES[ds]) rec.state = STATES[ds];
+    // Datetime values cross the interface as UTC ISO, like every timestamp; `version` keeps the raw `modified`.
+    if (datetimes)
+      for (const f of datetimes) {
+        const v = row[f];
+        if (typeof v === "string" && v.length >= 16) {
+          const iso = localNaiveToIso(v, tz);
+          if (iso) row[f] = iso;
+        }
+      }
     return rec;
   }
 
@@ -517,7 +567,7 @@ export class ErpNextConnector implements Connector {
   async *readChanges(entity: string, opts: ReadChangesOptions = {}): AsyncIterable<RecordPage> {
     const tz = await this.timezone();
     const size = Math.max(1, Math.floor(opts.pageSize ?? this.pageSize));
-    const base = filterTuples(opts.filter, entity);
+    const base = filterTuples(opts.filter, entity, tz);
     const { columns, tables } = await this.plan(entity, opts.fields);
     let skipThrough: WalkKey | undefined;
     if (opts.since) {
@@ -566,7 +616,7 @@ export class ErpNextConnector implements Connector {
     });
     for await (const rows of walk) {
       const full = await this.withTables(entity, rows, tables);
-      const records = full.map((r) => this.toRecord(r, entity, tz));
+      const records = await this.recordsOf(entity, full, tz);
       const last = records[records.length - 1];
       yield { records, cursor: { modifiedAt: last.modifiedAt, id: last.id } };
     }
@@ -587,7 +637,11 @@ export class ErpNextConnector implements Connector {
           }
         }),
       );
-      return docs.filter((d): d is Row => !!d).map((d) => this.toRecord(d, entity, tz));
+      return this.recordsOf(
+        entity,
+        docs.filter((d): d is Row => !!d),
+        tz,
+      );
     }
     const { columns, tables } = await this.plan(entity, fields);
     const out: RemoteRecord[] = [];
@@ -598,7 +652,7 @@ export class ErpNextConnector implements Connector {
         { fields: columns, filters: [["name", "in", chunk]], orderBy: "name asc", limit: chunk.length },
         `read ${entity} documents by name`,
       );
-      for (const r of await this.withTables(entity, rows, tables)) out.push(this.toRecord(r, entity, tz));
+      out.push(...(await this.recordsOf(entity, await this.withTables(entity, rows, tables), tz)));
     }
     return out;
   }
@@ -610,10 +664,10 @@ export class ErpNextConnector implements Connector {
     const size = Math.min(this.pageSize, 500);
     for (;;) {
       // `=` (never `like`): %, _ and quotes in the value are data, not pattern or syntax.
-      const filters: FilterTuple[] = [[field, "=", value]];
+      const filters: FilterTuple[] = [[field, "=", isZonedIso(value) ? isoToLocalNaive(value, tz) : value]];
       if (lastName !== undefined) filters.push(["name", ">", lastName]);
       const rows = await this.list(entity, { fields: ["*"], filters, orderBy: "name asc", limit: size }, `find ${entity} by ${field}`);
-      for (const r of rows) out.push(this.toRecord(r, entity, tz));
+      out.push(...(await this.recordsOf(entity, rows, tz)));
       if (rows.length < size) return out;
       lastName = String(rows[rows.length - 1].name);
     }
@@ -629,13 +683,13 @@ export class ErpNextConnector implements Connector {
     const res = await this.http.request<{ data?: Row }>({
       method: "POST",
       path: this.path(entity),
-      body: values,
+      body: await this.toSystemValues(entity, values, tz),
       action: `create ${entity}`,
       where: { object: entity },
     });
     const doc = res.body?.data;
     if (!doc) throw new Transient(`erpnext: create ${entity}: no document in the answer.`, { where: { system: SYSTEM, object: entity } });
-    const rec = this.toRecord(await this.withNulls(entity, doc), entity, tz);
+    const [rec] = await this.recordsOf(entity, [await this.withNulls(entity, doc)], tz);
     if (entity === "Customer") await this.checkCustomerRename(values, rec);
     return rec;
   }
@@ -670,7 +724,8 @@ export class ErpNextConnector implements Connector {
 
   async update(entity: string, id: string, values: Record<string, unknown>, opts?: { ifVersion?: string }): Promise<RemoteRecord> {
     const tz = await this.timezone();
-    const { name: _n, modified: _m, ...body } = values;
+    const { name: _n, modified: _m, ...rest } = values;
+    const body = await this.toSystemValues(entity, rest, tz);
     const tableKeys = Object.keys(body).filter(
       (k) => Array.isArray(body[k]) && (body[k] as unknown[]).some((r) => r && typeof r === "object"),
     );
@@ -715,7 +770,7 @@ export class ErpNextConnector implements Connector {
       throw new Transient(`erpnext: update ${entity} ${id}: no document in the answer.`, {
         where: { system: SYSTEM, object: entity, record: id },
       });
-    return this.toRecord(await this.withNulls(entity, doc), entity, tz);
+    return (await this.recordsOf(entity, [await this.withNulls(entity, doc)], tz))[0];
   }
 
   private async setDocstatus(entity: string, id: string, to: 1 | 2): Promise<RemoteRecord> {
@@ -733,7 +788,7 @@ export class ErpNextConnector implements Connector {
       throw new Transient(`erpnext: ${verb} ${entity} ${id}: no document in the answer.`, {
         where: { system: SYSTEM, object: entity, record: id },
       });
-    return this.toRecord(doc, entity, tz);
+    return (await this.recordsOf(entity, [doc], tz))[0];
   }
 
   submit(entity: string, id: string): Promise<RemoteRecord> {

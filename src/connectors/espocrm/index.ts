@@ -22,7 +22,7 @@ import {
 import { defaultClassify, HttpClient, type HttpFailure } from "../http.ts";
 import { readCommonOptions } from "../options.ts";
 import { verifiedWalk, type WalkKey } from "../paging.ts";
-import { isoToUtcNaive, utcNaiveToIso } from "../time.ts";
+import { isoToUtcNaive, isZonedIso, utcNaiveToIso } from "../time.ts";
 import type {
   Connector,
   ConnectorConfig,
@@ -31,6 +31,7 @@ import type {
   EntityDescription,
   FieldDescription,
   FieldType,
+  FilterExpr,
   ReadChangesOptions,
   RecordPage,
   RemoteRecord,
@@ -57,7 +58,7 @@ function str(v: unknown): string | undefined {
   return typeof v === "string" && v !== "" ? v : typeof v === "number" ? String(v) : undefined;
 }
 
-export function toRecord(row: Row, entity: string): RemoteRecord {
+export function toRecord(row: Row, entity: string, datetimes?: ReadonlySet<string>): RemoteRecord {
   const id = str(row.id);
   if (!id) throw new Transient(`espocrm: a ${entity} row came without an id.`, { where: { system: SYSTEM, object: entity } });
   const modifiedAt = utcNaiveToIso(str(row.modifiedAt)) ?? utcNaiveToIso(str(row.createdAt)) ?? new Date(0).toISOString();
@@ -67,6 +68,15 @@ export function toRecord(row: Row, entity: string): RemoteRecord {
   const by = str(row.modifiedById) ?? str(row.createdById);
   if (by) rec.modifiedBy = by;
   if (row.versionNumber !== undefined && row.versionNumber !== null) rec.version = String(row.versionNumber);
+  // Datetime values cross the interface as UTC ISO, like every timestamp (date-only values stay dates).
+  if (datetimes)
+    for (const f of datetimes) {
+      const v = row[f];
+      if (typeof v === "string" && v.length >= 16) {
+        const iso = utcNaiveToIso(v);
+        if (iso) row[f] = iso;
+      }
+    }
   return rec;
 }
 
@@ -255,6 +265,16 @@ export function describeEntity(
   return { name, fields };
 }
 
+const NONE: ReadonlySet<string> = new Set();
+
+function datetimeSet(d: EntityDescription): ReadonlySet<string> {
+  return new Set(
+    Object.values(d.fields)
+      .filter((f) => f.type === "datetime")
+      .map((f) => f.name),
+  );
+}
+
 export class EspoCrmConnector implements Connector {
   readonly type = SYSTEM;
   private readonly http: HttpClient;
@@ -262,6 +282,8 @@ export class EspoCrmConnector implements Connector {
   private me?: string;
   /** Walks that detected a shift (concurrent change) and switched to keyset paging. */
   shifts = 0;
+  private readonly datetimeCache = new Map<string, Promise<ReadonlySet<string>>>();
+  private readonly nativeDatetimes: boolean;
 
   constructor(config: ConnectorConfig) {
     const apiKey = config.credentials.apiKey;
@@ -272,6 +294,7 @@ export class EspoCrmConnector implements Connector {
         hint: "Set credentials.apiKey (an API user's key from Administration > API Users).",
       });
     const opts = readCommonOptions(SYSTEM, config.options);
+    this.nativeDatetimes = config.options?.datetimeValues === "native";
     this.pageSize = Math.min(ESPO_MAX_PAGE, Math.max(1, Math.floor(opts.pageSize ?? ESPO_MAX_PAGE)));
     const base = config.url.replace(/\/+$/, "");
     const apiBase = /\/api\/v1$/.test(base) ? base : `${base}/api/v1`;
@@ -329,22 +352,63 @@ export class EspoCrmConnector implements Connector {
     const out: SchemaDescription = { entities: {} };
     await Promise.all(
       names.map(async (name) => {
-        const res = await this.http.request<{ fields?: Record<string, EspoFieldDef>; links?: Record<string, { entity?: string }> } | null>({
-          method: "GET",
-          path: "/Metadata",
-          query: new URLSearchParams({ key: `entityDefs.${name}` }),
-          action: `read metadata of ${name}`,
-          where: { object: name },
-        });
-        if (!res.body || typeof res.body !== "object" || !res.body.fields)
-          throw new NotFound(`espocrm: entity type ${name} does not exist (or the API user's role cannot read it).`, {
-            where: { system: SYSTEM, object: name },
-            hint: "Check the entity name in the integration file (custom entities carry a C prefix) and the role's scope access.",
-          });
-        out.entities[name] = describeEntity(name, res.body);
+        out.entities[name] = await this.entityDefs(name);
       }),
     );
     return out;
+  }
+
+  /** entityDefs of one entity, fresh (describe() is how drift is detected, so it is never cached). */
+  private async entityDefs(name: string): Promise<EntityDescription> {
+    const res = await this.http.request<{ fields?: Record<string, EspoFieldDef>; links?: Record<string, { entity?: string }> } | null>({
+      method: "GET",
+      path: "/Metadata",
+      query: new URLSearchParams({ key: `entityDefs.${name}` }),
+      action: `read metadata of ${name}`,
+      where: { object: name },
+    });
+    if (!res.body || typeof res.body !== "object" || !res.body.fields)
+      throw new NotFound(`espocrm: entity type ${name} does not exist (or the API user's role cannot read it).`, {
+        where: { system: SYSTEM, object: name },
+        hint: "Check the entity name in the integration file (custom entities carry a C prefix) and the role's scope access.",
+      });
+    const d = describeEntity(name, res.body);
+    this.datetimeCache.set(name, Promise.resolve(datetimeSet(d)));
+    return d;
+  }
+
+  /** Datetime attributes of an entity (learned once from Metadata; system ones if it cannot be read). */
+  private datetimes(entity: string): Promise<ReadonlySet<string>> {
+    if (this.nativeDatetimes) return Promise.resolve(NONE);
+    let p = this.datetimeCache.get(entity);
+    if (!p) {
+      p = this.entityDefs(entity)
+        .then(datetimeSet)
+        .catch(() => new Set(["createdAt", "modifiedAt"]));
+      this.datetimeCache.set(entity, p);
+    }
+    return p;
+  }
+
+  private async records(entity: string, rows: Row[]): Promise<RemoteRecord[]> {
+    if (!rows.length) return [];
+    const dt = await this.datetimes(entity);
+    return rows.map((r) => toRecord(r, entity, dt));
+  }
+
+  /** Values going to EspoCRM: zoned ISO datetimes become "YYYY-MM-DD HH:mm:ss" UTC (Espo rejects T/Z). */
+  private async toSystemValues(entity: string, values: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (!Object.values(values).some(isZonedIso)) return values;
+    const dt = await this.datetimes(entity);
+    const out: Record<string, unknown> = { ...values };
+    for (const [k, v] of Object.entries(out)) if (isZonedIso(v) && (dt.has(k) || dt.size === 0)) out[k] = isoToUtcNaive(v);
+    return out;
+  }
+
+  private async systemFilters(entity: string, filters: FilterExpr[] | undefined): Promise<FilterExpr[] | undefined> {
+    if (!filters?.some((f) => isZonedIso(f.value) || (Array.isArray(f.value) && f.value.some(isZonedIso)))) return filters;
+    const conv = (v: unknown) => (isZonedIso(v) ? isoToUtcNaive(v) : v);
+    return filters.map((f) => ({ ...f, value: Array.isArray(f.value) ? f.value.map(conv) : conv(f.value) }));
   }
 
   private select(fields: string[] | undefined): string[] | undefined {
@@ -375,7 +439,7 @@ export class EspoCrmConnector implements Connector {
    */
   async *readChanges(entity: string, opts: ReadChangesOptions = {}): AsyncIterable<RecordPage> {
     const size = Math.min(ESPO_MAX_PAGE, Math.max(1, Math.floor(opts.pageSize ?? this.pageSize)));
-    const base = toWhere(opts.filter, entity);
+    const base = toWhere(await this.systemFilters(entity, opts.filter), entity);
     const select = this.select(opts.fields);
     let skipThrough: WalkKey | undefined;
     if (opts.since) {
@@ -422,7 +486,7 @@ export class EspoCrmConnector implements Connector {
       },
     });
     for await (const rows of walk) {
-      const records = rows.map((r) => toRecord(r, entity));
+      const records = await this.records(entity, rows);
       const last = records[records.length - 1];
       yield { records, cursor: { modifiedAt: last.modifiedAt, id: last.id } };
     }
@@ -439,7 +503,7 @@ export class EspoCrmConnector implements Connector {
         { where: [{ type: "in", attribute: "id", value: chunk }], maxSize: ESPO_MAX_PAGE, orderBy: "id", order: "asc", select },
         `read ${entity} records by id`,
       );
-      for (const r of body.list) out.push(toRecord(r, entity));
+      out.push(...(await this.records(entity, body.list)));
     }
     return out;
   }
@@ -448,10 +512,10 @@ export class EspoCrmConnector implements Connector {
     const out: RemoteRecord[] = [];
     let lastId: string | undefined;
     for (;;) {
-      const where: WhereItem[] = [{ type: "equals", attribute: field, value }];
+      const where: WhereItem[] = [{ type: "equals", attribute: field, value: isZonedIso(value) ? isoToUtcNaive(value) : value }];
       if (lastId) where.push({ type: "greaterThan", attribute: "id", value: lastId });
       const body = await this.list(entity, { where, maxSize: ESPO_MAX_PAGE, orderBy: "id", order: "asc" }, `find ${entity} by ${field}`);
-      for (const r of body.list) out.push(toRecord(r, entity));
+      out.push(...(await this.records(entity, body.list)));
       if (body.list.length < ESPO_MAX_PAGE || body.total === -2) return out;
       lastId = String(body.list[body.list.length - 1].id);
     }
@@ -466,17 +530,18 @@ export class EspoCrmConnector implements Connector {
     const res = await this.http.request<Row>({
       method: "POST",
       path: this.path(entity),
-      body: values,
+      body: await this.toSystemValues(entity, values),
       action: `create ${entity}`,
       where: { object: entity },
     });
-    return toRecord(res.body ?? {}, entity);
+    return (await this.records(entity, [res.body ?? {}]))[0];
   }
 
   async update(entity: string, id: string, values: Record<string, unknown>, opts?: { ifVersion?: string }): Promise<RemoteRecord> {
     const headers: Record<string, string> = {};
     if (opts?.ifVersion !== undefined) headers["X-Version-Number"] = opts.ifVersion;
-    const { id: _drop, ...body } = values;
+    const { id: _drop, ...rest } = values;
+    const body = await this.toSystemValues(entity, rest);
     const res = await this.http.request<Row>({
       method: "PUT",
       path: this.path(entity, id),
@@ -485,7 +550,7 @@ export class EspoCrmConnector implements Connector {
       action: `update ${entity} ${id}`,
       where: { object: entity, record: id },
     });
-    return toRecord(res.body ?? {}, entity);
+    return (await this.records(entity, [res.body ?? {}]))[0];
   }
 
   /** Delete a record. Idempotent: a record that is already gone counts as deleted (a retried delete finds nothing). */
