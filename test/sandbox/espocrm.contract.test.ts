@@ -511,6 +511,19 @@ describe("where items (§2)", () => {
     expect(ok).toEqual(["beta ltd", "Gamma 50% off"]);
   });
 
+  it("dateTime items with a timeZone compare whole local days", async () => {
+    await control(sb, "POST", "/seed", { Account: [{ id: "tz000000000000001", name: "Late", createdAt: "2024-01-05 23:30:00" }] });
+    const on = (tz?: string) => [
+      { type: "on", attribute: "createdAt", value: "2024-01-06", dateTime: true, ...(tz ? { timeZone: tz } : {}) },
+    ];
+    expect(await names("Account", on("Europe/Berlin"))).toEqual(["Late"]);
+    expect(await names("Account", on())).toEqual([]);
+    const after = [{ type: "after", attribute: "createdAt", value: "2024-01-05", dateTime: true, timeZone: "Europe/Berlin" }];
+    expect(await names("Account", after)).toEqual(["Late"]);
+    const before = [{ type: "before", attribute: "createdAt", value: "2024-01-06", dateTime: true }];
+    expect(await names("Account", before)).toContain("Late");
+  });
+
   it("a non-array where in the query string is ignored", async () => {
     const r = await call(sb, "GET", "/Account?where=garbage");
     expect(r.status).toBe(200);
