@@ -824,6 +824,16 @@ describe("more doctypes and routes", () => {
     });
     const cnt = await api("GET", "/api/v2/doctype/Customer/count");
     expect(cnt.body).toEqual({ data: 3 });
+    const named = await api("POST", "/api/v2/document/Item", {
+      name: "V2-ITEM",
+      item_code: "V2-ITEM",
+      item_group: "Products",
+      stock_uom: "Nos",
+    });
+    expect((named.body.data as Record<string, unknown>).name).toBe("V2-ITEM");
+    const invalid = await api("POST", "/api/v2/document/Customer", { customer_group: "Commercial" });
+    expect(invalid.status).toBe(417);
+    expect((invalid.body.errors as Array<Record<string, unknown>>)[0]).toMatchObject({ type: "MandatoryError" });
   });
 
   it("upgrade removeField / changeType / setOptions change metadata and data", async () => {
