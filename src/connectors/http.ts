@@ -72,8 +72,11 @@ export interface HttpClientOptions {
   system: string;
   /** Base URL every request path is appended to (no trailing slash needed). */
   baseUrl: string;
-  /** Auth (and other fixed) headers for one request; gets the method and the path (without query). */
-  authHeaders: (method: HttpMethod, path: string) => Record<string, string>;
+  /**
+   * Auth (and other fixed) headers for one request; gets the method, the path (without query)
+   * and the encoded query (without "?"), so per-request signatures (HMAC, OAuth 1.0a) can be made.
+   */
+  authHeaders: (method: HttpMethod, path: string, query: string) => Record<string, string>;
   /** Secret values to scrub from any text that could reach a message or a log (keys, secrets, tokens). */
   secrets: string[];
   /** Max requests in flight. Default 8. */
@@ -381,7 +384,7 @@ export class HttpClient {
   private async once<T>(req: HttpRequest): Promise<HttpResponse<T> | AttemptFailure> {
     const q = req.query === undefined ? "" : typeof req.query === "string" ? req.query : req.query.toString();
     const url = this.opts.baseUrl.replace(/\/+$/, "") + req.path + (q ? `?${q}` : "");
-    const headers: Record<string, string> = { Accept: "application/json", ...this.opts.authHeaders(req.method, req.path) };
+    const headers: Record<string, string> = { Accept: "application/json", ...this.opts.authHeaders(req.method, req.path, q) };
     let body: string | undefined;
     if (req.body !== undefined) {
       body = JSON.stringify(req.body);

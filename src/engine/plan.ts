@@ -91,10 +91,12 @@ function resolutionOf(item: ReviewItem): { pick?: Side; value?: Json; side?: Sid
 export async function planRecord(or: ObjectRun, side: Side, rec: RemoteRecord): Promise<RecordPlan> {
   const { store, spec } = or.ctx;
   const integration = spec.name;
-  if (await store.isPinned(integration, or.obj.name, side, rec.id)) {
+  const pre = or.prefetched?.get(`${side}:${rec.id}`);
+  if (pre) or.prefetched?.delete(`${side}:${rec.id}`);
+  if (pre ? pre.pinned : await store.isPinned(integration, or.obj.name, side, rec.id)) {
     return { ...emptyPlan(or, side, rec), outcome: "held", reason: "pinned by a person: excluded from sync (unpin to sync it)" };
   }
-  const link = await store.getLink(integration, or.obj.name, side === "crm" ? { crmId: rec.id } : { erpId: rec.id });
+  const link = pre ? pre.link : await store.getLink(integration, or.obj.name, side === "crm" ? { crmId: rec.id } : { erpId: rec.id });
   if (!link) return planUnlinked(or, side, rec);
   if (link.pinned)
     return { ...emptyPlan(or, side, rec), link, outcome: "held", reason: `link #${link.id} is pinned by a person: excluded from sync` };

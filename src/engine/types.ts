@@ -191,6 +191,11 @@ export interface ObjectRun {
   resolvedReviews: Map<number, ReviewItem[]>;
   /** "side:id" of records processed in this run (extra work items skip them). */
   processed: Set<string>;
+  /**
+   * The current page's links and pins by "side:id", read in one query each (store permitting).
+   * Consumed by the first plan of each record (a re-plan after a VersionConflict reads afresh).
+   */
+  prefetched?: Map<string, { link: Link | undefined; pinned: boolean }>;
   /** Pending create intents by "target:sourceId" (dry run: not recovered, only reported). */
   pendingIntents: Map<string, number>;
   verbose: boolean;

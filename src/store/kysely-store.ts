@@ -674,6 +674,40 @@ export class KyselyStore implements Store {
     }
   }
 
+  async getLinksByIds(integration: string, object: string, side: Side, ids: string[]): Promise<Link[]> {
+    const out: Link[] = [];
+    const col = side === "crm" ? "crm_id" : "erp_id";
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const rows = await this.#db
+        .selectFrom("links")
+        .selectAll()
+        .where("integration", "=", integration)
+        .where("object", "=", object)
+        .where(col, "in", chunk)
+        .orderBy("id")
+        .execute();
+      for (const r of rows) out.push(rowToLink(r));
+    }
+    return out;
+  }
+
+  async pinnedAmong(integration: string, object: string, side: Side, ids: string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.#db
+        .selectFrom("pins")
+        .select("record_id")
+        .where("integration", "=", integration)
+        .where("object", "=", object)
+        .where("side", "=", side)
+        .where("record_id", "in", ids.slice(i, i + 500))
+        .execute();
+      for (const r of rows) out.push(r.record_id);
+    }
+    return out;
+  }
+
   async isPinned(integration: string, object: string, side: Side, recordId: string): Promise<boolean> {
     const row = await this.#db
       .selectFrom("pins")

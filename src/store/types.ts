@@ -187,6 +187,9 @@ export interface Store {
   // pins (records excluded from sync by a person, linked or not)
   setPinned(integration: string, object: string, side: Side, recordId: string, pinned: boolean): Promise<void>;
   isPinned(integration: string, object: string, side: Side, recordId: string): Promise<boolean>;
+  /** Optional batch reads for the sync's hot path (one query per page instead of two per record). */
+  getLinksByIds?(integration: string, object: string, side: Side, ids: string[]): Promise<Link[]>;
+  pinnedAmong?(integration: string, object: string, side: Side, ids: string[]): Promise<string[]>;
 
   // schema snapshots and spec versions
   saveSchemaSnapshot(s: SchemaSnapshot): Promise<void>;
