@@ -9,6 +9,7 @@ import type { Side } from "../spec/model.ts";
 import type { ChangeLogEntry, Json, Link } from "../store/types.ts";
 import { executeCreate } from "./creates.ts";
 import { withWriteRecorded } from "./echo.ts";
+import { readValue } from "./paths.ts";
 import { connectorOf, entityOf } from "./plan.ts";
 import { oneWayMaster } from "./reconcile.ts";
 import type { ObjectRun, RecordPlan } from "./types.ts";
@@ -120,7 +121,8 @@ export async function applyPlan(or: ObjectRun, plan: RecordPlan): Promise<void> 
       const w = d.writes.find((x) => x.target === u.target);
       if (!w || !d.base) continue;
       const name = u.target === "crm" ? d.map.crm : d.map.erp;
-      const stored = name in res.values ? toJson(res.values[name]) : w.value;
+      const back = readValue(res.values, name);
+      const stored = back.present ? back.value : w.value;
       const start = writtenKeys.has(d.key) ? (base[d.key] as Record<string, Json>) : { ...d.base };
       writtenKeys.add(d.key);
       base[d.key] = { ...start, [u.target]: stored };

@@ -19,6 +19,7 @@ import type { Side } from "../spec/model.ts";
 import type { CreateIntent, Json, Link } from "../store/types.ts";
 import { withWriteRecorded } from "./echo.ts";
 import { fieldName } from "./fields.ts";
+import { readValue, writeValue } from "./paths.ts";
 import { connectorOf, entityOf } from "./plan.ts";
 import type { CreateOp, ObjectRun } from "./types.ts";
 import { isEmpty, needsIdentityStamp, objectSide, otherSide, readField, sameValue, sharedIdOf, toJson } from "./values.ts";
@@ -77,12 +78,10 @@ export async function completeCreate(
     const cName = f.map.crm;
     const eName = f.map.erp;
     const tName = fieldName(f, target);
-    const sent = recovered && tName in intent.payload;
-    const createdValue = sent
-      ? toJson(intent.payload[tName])
-      : tName in created.values
-        ? toJson(created.values[tName])
-        : toJson(intent.payload[tName]);
+    const inPayload = readValue(intent.payload, tName);
+    const inCreated = readValue(created.values, tName);
+    const sent = recovered && inPayload.present;
+    const createdValue = sent ? inPayload.value : inCreated.present ? inCreated.value : inPayload.value;
     const crmV = target === "crm" ? createdValue : sent ? null : readField(crm, cName).value;
     const erpV = target === "erp" ? createdValue : sent ? null : readField(erp, eName).value;
     base[f.key] = { crm: crmV, erp: erpV };
@@ -130,7 +129,9 @@ export async function completeCreate(
     const rec = s === "crm" ? crm : erp;
     if (!needsIdentityStamp(or.obj, s, rec, sid)) continue;
     const identity = objectSide(or.obj, s).identity;
-    const updated = await connectorOf(or, s).update(entityOf(or, s), rec.id, { [identity]: sid });
+    const stamp: Record<string, Json> = {};
+    writeValue(stamp, rec.values, identity, sid);
+    const updated = await connectorOf(or, s).update(entityOf(or, s), rec.id, stamp);
     link = await store.saveLink({ ...link, [s === "crm" ? "crmVersion" : "erpVersion"]: updated.version ?? null });
     await store.logChanges([
       {
@@ -141,7 +142,7 @@ export async function completeCreate(
         target: s,
         recordId: rec.id,
         field: identity,
-        before: toJson(rec.values[identity]),
+        before: readValue(rec.values, identity).value,
         after: sid,
         source: "erp",
         rule: "stamp shared id",

@@ -8,7 +8,8 @@ import type { RemoteRecord } from "../connectors/types.ts";
 import type { FieldMap, ObjectSpec, Side } from "../spec/model.ts";
 import { applyTransform } from "../spec/transform.ts";
 import type { Json, Store } from "../store/types.ts";
-import { fieldKey, isEmpty, otherSide, toJson } from "./values.ts";
+import { pathOf, readFieldsOf } from "./paths.ts";
+import { fieldKey, isEmpty, objectSide, otherSide, toJson } from "./values.ts";
 
 export interface EngineField {
   key: string;
@@ -41,6 +42,28 @@ export function engineFields(obj: ObjectSpec): EngineField[] {
 
 export function fieldName(f: EngineField, side: Side): string {
   return side === "crm" ? f.map.crm : f.map.erp;
+}
+
+/**
+ * The fields to ask a system for when reading an object's changes, or undefined for "the system's
+ * default" (every plain field). Only a side that maps a path into a child table needs a list: a
+ * system may leave child tables out of its default reads, so the list names them — plus every other
+ * field the engine reads on that side (mapped fields, identity, parent reference, and the fields
+ * a transform reads as `$record.<field>`).
+ */
+export function readFieldList(obj: ObjectSpec, side: Side, fields: EngineField[]): string[] | undefined {
+  const names = fields.map((f) => fieldName(f, side));
+  const identity = objectSide(obj, side).identity;
+  if (![...names, identity].some((n) => pathOf(n) !== undefined)) return undefined;
+  const fromRecord: string[] = [];
+  for (const f of fields) {
+    const steps = side === "crm" ? f.map.toErp : f.map.toCrm;
+    for (const st of steps) {
+      if (!("jsonata" in st)) continue;
+      for (const m of st.jsonata.matchAll(/\$record\.([A-Za-z_][A-Za-z0-9_]*)/g)) fromRecord.push(m[1]);
+    }
+  }
+  return readFieldsOf([...names, identity, ...fromRecord]).filter((n) => n !== "id");
 }
 
 /** A translation failed: the record is quarantined with this class and reason. */

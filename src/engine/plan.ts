@@ -9,6 +9,7 @@ import type { Side } from "../spec/model.ts";
 import type { Json, Link, ReviewItem } from "../store/types.ts";
 import { bounceCapReached, classifyEcho } from "./echo.ts";
 import { type EngineField, fieldName, TranslationFailed, translate } from "./fields.ts";
+import { writeValue } from "./paths.ts";
 import {
   type BaseValue,
   type FieldDecision,
@@ -26,6 +27,7 @@ import {
   objectSide,
   otherSide,
   readField,
+  sameValue,
   sharedIdOf,
   toJson,
 } from "./values.ts";
@@ -232,7 +234,7 @@ async function planUnlinked(or: ObjectRun, side: Side, rec: RemoteRecord): Promi
       const cur = readField(rec, name);
       if (!cur.present || isEmpty(cur.value)) continue;
       const v = await translate(store, integration, f, side, cur.value, rec);
-      if (!isEmpty(v)) payload[fieldName(f, target)] = v;
+      if (!isEmpty(v)) writeValue(payload, undefined, fieldName(f, target), v);
     }
   } catch (err) {
     if (err instanceof TranslationFailed) return quarantinePlan(or, side, rec, err.errorClass, err.message);
@@ -242,7 +244,7 @@ async function planUnlinked(or: ObjectRun, side: Side, rec: RemoteRecord): Promi
   if (target === "crm") {
     sharedId = sid ?? rec.id;
     const identity = obj.crm.identity;
-    if (identity !== "id") payload[identity] = sharedId;
+    if (identity !== "id") writeValue(payload, undefined, identity, sharedId);
   }
   return {
     ...emptyPlan(or, side, rec),
@@ -273,13 +275,43 @@ function identityIsParents(or: ObjectRun): boolean {
   return parent !== undefined && parent.crm.entity === or.obj.crm.entity && parent.crm.identity === or.obj.crm.identity;
 }
 
+/**
+ * Whether a record found by a lookup (which knows nothing of the object's filter) is one of the
+ * object's records: every filter condition on a field the record returned must hold (conditions on
+ * fields it did not return are left to the system).
+ */
+function withinObjectFilter(or: ObjectRun, side: Side, rec: RemoteRecord): boolean {
+  for (const c of objectSide(or.obj, side).filter ?? []) {
+    const cur = readField(rec, c.field);
+    if (!cur.present) continue;
+    const v = cur.value;
+    const list = Array.isArray(c.value) ? c.value : [c.value];
+    const ok =
+      c.op === "="
+        ? sameValue(v, toJson(c.value))
+        : c.op === "!="
+          ? !sameValue(v, toJson(c.value))
+          : c.op === "in"
+            ? list.some((x) => sameValue(v, toJson(x)))
+            : c.op === "not in"
+              ? !list.some((x) => sameValue(v, toJson(x)))
+              : c.op === "is set"
+                ? !isEmpty(v)
+                : c.op === "is not set"
+                  ? isEmpty(v)
+                  : true;
+    if (!ok) return false;
+  }
+  return true;
+}
+
 /** Records of `side` carrying shared id `sid` in their identity field. */
 export async function findBySharedId(or: ObjectRun, side: Side, sid: string): Promise<RemoteRecord[]> {
   const identity = objectSide(or.obj, side).identity;
   const conn = connectorOf(or, side);
   const entity = entityOf(or, side);
   if (identity === "id") return conn.readByIds(entity, [sid]);
-  const found = await conn.findByField(entity, identity, sid);
+  const found = (await conn.findByField(entity, identity, sid)).filter((r) => withinObjectFilter(or, side, r));
   if (found.length > 0 || side !== "erp") return found;
   // an ERP identity that is its record id (e.g. ERPNext `name`) may not be filterable everywhere
   return (await conn.readByIds(entity, [sid])).filter((r) => sharedIdOf(or.obj, r) === sid);
@@ -342,7 +374,8 @@ export async function planPair(
   plan.fields = decisions;
 
   // Identity: the shared id is the ERP record's identity; stamp it wherever the identity field lacks it.
-  const sid = sharedIdOf(or.obj, erp);
+  // (an identity the ERP record did not return — e.g. a child table not read — keeps the link's shared id)
+  const sid = !readField(erp, or.obj.erp.identity).present && link?.sharedId ? link.sharedId : sharedIdOf(or.obj, erp);
   plan.sharedId = sid;
   const byTarget: Record<Side, UpdateOp | undefined> = { crm: undefined, erp: undefined };
   const opFor = (target: Side): UpdateOp => {
@@ -354,7 +387,7 @@ export async function planPair(
     for (const w of d.writes) {
       const name = w.target === "crm" ? d.map.crm : d.map.erp;
       const op = opFor(w.target);
-      op.values[name] = w.value;
+      writeValue(op.values, (w.target === "crm" ? crm : erp).values, name, w.value);
       op.changes.push({
         field: name,
         key: d.key,
@@ -371,11 +404,11 @@ export async function planPair(
     if (needsIdentityStamp(or.obj, s, rec, sid)) {
       const identity = objectSide(or.obj, s).identity;
       const op = opFor(s);
-      op.values[identity] = sid;
+      writeValue(op.values, rec.values, identity, sid);
       const change: FieldChange = {
         field: identity,
         key: identity,
-        before: toJson(rec.values[identity]),
+        before: readField(rec, identity).value,
         after: sid,
         source: "erp",
         rule: "stamp shared id",

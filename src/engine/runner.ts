@@ -17,7 +17,7 @@ import type { ObjectSpec, Side } from "../spec/model.ts";
 import type { QuarantineEntry, ReviewItem, RunCounts } from "../store/types.ts";
 import { applyDeletion, applyPlan } from "./apply.ts";
 import { recoverIntents } from "./creates.ts";
-import { engineFields } from "./fields.ts";
+import { engineFields, readFieldList } from "./fields.ts";
 import { connectorOf, entityOf, pendingResolutions, planDeletion, planPair, planRecord, reportOf } from "./plan.ts";
 import type { EngineContext, ObjectResult, ObjectRun, Outcome, RecordPlan, SyncOptions, SyncResult } from "./types.ts";
 import { errorClassOf, messageOf, otherSide, toJson } from "./values.ts";
@@ -153,7 +153,8 @@ async function syncObject(
       const conn = connectorOf(or, side);
       const since = await store.getCursor(integration, obj.name, side);
       const filter = objectFilter(obj, side);
-      for await (const page of conn.readChanges(entityOf(or, side), { since, overlapMs: spec.sync.overlapMs, filter })) {
+      const fields = readFieldList(obj, side, or.fields);
+      for await (const page of conn.readChanges(entityOf(or, side), { since, overlapMs: spec.sync.overlapMs, filter, ...(fields ? { fields } : {}) })) {
         await prefetchPage(or, side, page.records);
         for (const rec of page.records) await processRecord(or, side, rec);
         or.prefetched = undefined;

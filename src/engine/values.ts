@@ -6,6 +6,7 @@
 import type { RemoteRecord } from "../connectors/types.ts";
 import type { FieldMap, ObjectSide, ObjectSpec, Side } from "../spec/model.ts";
 import type { Json } from "../store/types.ts";
+import { readValue } from "./paths.ts";
 
 export function otherSide(side: Side): Side {
   return side === "crm" ? "erp" : "crm";
@@ -85,10 +86,11 @@ export function holdsValue(target: unknown, wanted: unknown): boolean {
 
 /**
  * A field of a record: present when the record returned it. "id" falls back to the record id
- * (connectors keep the id outside `values`).
+ * (connectors keep the id outside `values`). `name` may be a path into a child table (paths.ts).
  */
 export function readField(rec: RemoteRecord, name: string): { present: boolean; value: Json } {
-  if (name in rec.values) return { present: true, value: toJson(rec.values[name]) };
+  const r = readValue(rec.values, name);
+  if (r.present) return r;
   if (name === "id") return { present: true, value: rec.id };
   return { present: false, value: null };
 }
@@ -103,7 +105,7 @@ export function objectSide(obj: ObjectSpec, side: Side): ObjectSide {
  * (the identity field's value, or the record id when that field is empty or not returned).
  */
 export function sharedIdOf(obj: ObjectSpec, erp: RemoteRecord): string {
-  const v = erp.values[obj.erp.identity];
+  const v = readValue(erp.values, obj.erp.identity).value;
   return isEmpty(v) || (typeof v !== "string" && typeof v !== "number") ? erp.id : String(v);
 }
 
@@ -111,7 +113,7 @@ export function sharedIdOf(obj: ObjectSpec, erp: RemoteRecord): string {
 export function carriedSharedId(obj: ObjectSpec, side: Side, rec: RemoteRecord): string | undefined {
   const identity = objectSide(obj, side).identity;
   if (identity === "id") return rec.id;
-  const v = rec.values[identity];
+  const v = readValue(rec.values, identity).value;
   return isEmpty(v) || (typeof v !== "string" && typeof v !== "number") ? undefined : String(v);
 }
 
@@ -122,8 +124,9 @@ export function carriedSharedId(obj: ObjectSpec, side: Side, rec: RemoteRecord):
 export function needsIdentityStamp(obj: ObjectSpec, side: Side, rec: RemoteRecord, sharedId: string): boolean {
   const identity = objectSide(obj, side).identity;
   if (identity === "id") return false;
-  if (!(identity in rec.values)) return false;
-  return !sameValue(rec.values[identity], sharedId);
+  const cur = readValue(rec.values, identity);
+  if (!cur.present) return false;
+  return !sameValue(cur.value, sharedId);
 }
 
 export function errorClassOf(err: unknown): string {
