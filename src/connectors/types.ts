@@ -141,6 +141,13 @@ export interface Connector {
   cancel?(entity: string, id: string): Promise<RemoteRecord>;
   /** Delete a record (deletes: propagate). Optional: without it the engine flags the link instead. */
   delete?(entity: string, id: string): Promise<void>;
+  /**
+   * Merge duplicates with the system's own merge (EspoCRM `POST /{Entity}/action/merge`, ERPNext
+   * rename-with-merge): every reference to an id in `otherIds` moves to `survivorId`, the others are
+   * removed, and `values` (the best values, chosen by the caller) are written onto the survivor.
+   * Returns the survivor as read after the merge. Optional: without it a person merges by hand.
+   */
+  merge?(entity: string, survivorId: string, otherIds: string[], values?: Record<string, unknown>): Promise<RemoteRecord>;
   /** All ids of an entity (deletion detection by comparison), in pages. */
   listIds?(entity: string): AsyncIterable<string[]>;
   /** Verify a webhook's signature and parse its events; throws AuthError when the signature is wrong or missing. */

@@ -26,6 +26,7 @@ import {
 } from "../../errors.ts";
 import { defaultClassify, HttpClient, type HttpFailure } from "../http.ts";
 import { readCommonOptions, scalar } from "../options.ts";
+import { fieldRoot, isFieldPath, parseFieldPath } from "../field-path.ts";
 import { verifiedWalk, type WalkKey } from "../paging.ts";
 import { checkTimeZone, frappeCanonical, isoToLocalNaive, isZonedIso, localNaiveToIso } from "../time.ts";
 import type {
@@ -66,7 +67,8 @@ const DEFAULT_DOCTYPES = [
 ];
 
 type Row = Record<string, unknown>;
-type FilterTuple = [string, string, unknown];
+/** [field, op, value], or [child doctype, field, op, value] (a condition on a child table's rows). */
+type FilterTuple = [string, string, unknown] | [string, string, string, unknown];
 
 function str(v: unknown): string | undefined {
   return typeof v === "string" && v !== "" ? v : typeof v === "number" ? String(v) : undefined;
@@ -524,8 +526,9 @@ export class ErpNextConnector implements Connector {
   }
 
   /** Split requested fields into list columns and child tables (which only a document read returns). */
-  private async plan(doctype: string, fields: string[] | undefined): Promise<{ columns: string[]; tables: string[] }> {
-    if (!fields?.length) return { columns: ["*"], tables: [] };
+  private async plan(doctype: string, asked: string[] | undefined): Promise<{ columns: string[]; tables: string[] }> {
+    if (!asked?.length) return { columns: ["*"], tables: [] };
+    const fields = [...new Set(asked.map(fieldRoot))]; // a path into a child table reads its table
     const d = await this.meta(doctype);
     const tables = fields.filter((f) => d.fields[f]?.type === "table");
     const columns = [...new Set([...STD_FIELDS, ...fields.filter((f) => !tables.includes(f))])];
@@ -662,15 +665,46 @@ export class ErpNextConnector implements Connector {
     const out: RemoteRecord[] = [];
     let lastName: string | undefined;
     const size = Math.min(this.pageSize, 500);
+    const wanted = isZonedIso(value) ? isoToLocalNaive(value, tz) : value;
+    // A path into a child table (links[link_doctype=Customer].link_name) filters on the rows of its
+    // child doctype (learned from the meta): [["Dynamic Link","link_doctype","=","Customer"],["Dynamic Link","link_name","=",v]].
+    const child = isFieldPath(field) ? await this.childFilter(entity, field, wanted) : undefined;
+    const seen = new Set<string>();
     for (;;) {
       // `=` (never `like`): %, _ and quotes in the value are data, not pattern or syntax.
-      const filters: FilterTuple[] = [[field, "=", isZonedIso(value) ? isoToLocalNaive(value, tz) : value]];
+      const filters: FilterTuple[] = child ? [...child.filters] : [[field, "=", wanted]];
       if (lastName !== undefined) filters.push(["name", ">", lastName]);
       const rows = await this.list(entity, { fields: ["*"], filters, orderBy: "name asc", limit: size }, `find ${entity} by ${field}`);
-      out.push(...(await this.recordsOf(entity, rows, tz)));
+      const fresh = rows.filter((r) => !seen.has(String(r.name)) && seen.add(String(r.name)));
+      // the found records carry the table the path reads (lists never return child tables)
+      out.push(...(await this.recordsOf(entity, child ? await this.withTables(entity, fresh, [child.table]) : fresh, tz)));
       if (rows.length < size) return out;
       lastName = String(rows[rows.length - 1].name);
     }
+  }
+
+  /** The child-table filter of a field path, the child doctype learned from the parent's meta (cached). */
+  private async childFilter(entity: string, field: string, value: unknown): Promise<{ table: string; filters: FilterTuple[] }> {
+    let path: ReturnType<typeof parseFieldPath>;
+    try {
+      path = parseFieldPath(field);
+    } catch (e) {
+      throw new ValidationRejected(`erpnext: find ${entity} by "${field}": ${(e as Error).message}.`, {
+        where: { system: SYSTEM, object: entity, field },
+        hint: "Write a child-table path as table[column=value].field, e.g. links[link_doctype=Customer].link_name.",
+      });
+    }
+    const d = await this.meta(entity);
+    const tf = d.fields[path.table];
+    if (!tf || tf.type !== "table" || !tf.target)
+      throw new SchemaDrift(`erpnext: find ${entity} by "${field}": ${entity} has no child table "${path.table}".`, {
+        where: { system: SYSTEM, object: entity, field: path.table },
+        hint: "The table field was removed or renamed in ERPNext, or the integration file names a wrong one; check the field map.",
+      });
+    const dt = tf.target;
+    const filters: FilterTuple[] = path.where.map((w): FilterTuple => [dt, w.column, "=", w.value]);
+    filters.push([dt, path.field, "=", value]);
+    return { table: path.table, filters };
   }
 
   async create(entity: string, values: Record<string, unknown>): Promise<RemoteRecord> {
@@ -797,6 +831,38 @@ export class ErpNextConnector implements Connector {
 
   cancel(entity: string, id: string): Promise<RemoteRecord> {
     return this.setDocstatus(entity, id, 2);
+  }
+
+  /**
+   * Rename with merge (`frappe.client.rename_doc` with `merge: 1`), once per other document: ERPNext
+   * moves every reference of the old name (addresses, contacts, orders, invoices …) to the survivor
+   * and deletes the old document. Then `values` are written onto the survivor. Returns the survivor.
+   */
+  async merge(entity: string, survivorId: string, otherIds: string[], values: Record<string, unknown> = {}): Promise<RemoteRecord> {
+    const others = [...new Set(otherIds)].filter((id) => id !== survivorId);
+    if (others.length === 0)
+      throw new ValidationRejected(`erpnext: merge ${entity} into ${survivorId}: no other document to merge.`, {
+        where: { system: SYSTEM, object: entity, record: survivorId },
+        hint: "Give at least one document name besides the survivor.",
+      });
+    for (const old of others) {
+      await this.http.request({
+        method: "POST",
+        path: "/method/frappe.client.rename_doc",
+        body: { doctype: entity, old_name: old, new_name: survivorId, merge: 1 },
+        action: `merge ${entity} ${old} into ${survivorId} (rename with merge)`,
+        where: { object: entity, record: old },
+      });
+    }
+    const { name: _n, modified: _m, ...rest } = values;
+    if (Object.keys(rest).length > 0) return this.update(entity, survivorId, rest);
+    const [rec] = await this.readByIds(entity, [survivorId]);
+    if (!rec)
+      throw new NotFound(`erpnext: merge ${entity}: the survivor ${survivorId} cannot be read after the merge.`, {
+        where: { system: SYSTEM, object: entity, record: survivorId },
+        hint: "Look the document up in ERPNext; it may have been deleted meanwhile.",
+      });
+    return rec;
   }
 
   /** Delete a record. Idempotent: a record that is already gone counts as deleted (a retried delete finds nothing). */

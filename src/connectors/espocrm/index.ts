@@ -553,6 +553,35 @@ export class EspoCrmConnector implements Connector {
     return (await this.records(entity, [res.body ?? {}]))[0];
   }
 
+  /**
+   * `POST /{Entity}/action/merge` {targetId, sourceIds, attributes}: EspoCRM relinks every related
+   * record of the sources to the target, merges their e-mail addresses and phone numbers, saves the
+   * target with `attributes` and deletes the sources. Returns the target as read afterwards.
+   */
+  async merge(entity: string, survivorId: string, otherIds: string[], values: Record<string, unknown> = {}): Promise<RemoteRecord> {
+    const sourceIds = [...new Set(otherIds)].filter((id) => id !== survivorId);
+    if (sourceIds.length === 0)
+      throw new ValidationRejected(`espocrm: merge ${entity} into ${survivorId}: no other record to merge.`, {
+        where: { system: SYSTEM, object: entity, record: survivorId },
+        hint: "Give at least one record id besides the survivor.",
+      });
+    const { id: _drop, ...rest } = values;
+    await this.http.request({
+      method: "POST",
+      path: `${this.path(entity)}/action/merge`,
+      body: { targetId: survivorId, sourceIds, attributes: await this.toSystemValues(entity, rest) },
+      action: `merge ${entity} ${sourceIds.join(", ")} into ${survivorId}`,
+      where: { object: entity, record: survivorId },
+    });
+    const [rec] = await this.readByIds(entity, [survivorId]);
+    if (!rec)
+      throw new NotFound(`espocrm: merge ${entity}: the survivor ${survivorId} cannot be read after the merge.`, {
+        where: { system: SYSTEM, object: entity, record: survivorId },
+        hint: "Look the record up in EspoCRM; it may have been deleted meanwhile.",
+      });
+    return rec;
+  }
+
   /** Delete a record. Idempotent: a record that is already gone counts as deleted (a retried delete finds nothing). */
   async delete(entity: string, id: string): Promise<void> {
     try {
