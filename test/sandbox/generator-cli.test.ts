@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -156,6 +157,34 @@ describe("accord sandbox up --json", () => {
     expect(await second.exited).toBe(0);
     expect(existsSync(join(dir, "truth.json"))).toBe(true);
   }, 120_000);
+
+  it("a port in use: exit 1 and a message that says which option to change", async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", () => r()));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const r = await new Promise<{ code: number | null; stderr: string }>((done) => {
+        const c = spawn(
+          process.execPath,
+          ["--disable-warning=ExperimentalWarning", MAIN, "sandbox", "up", "--accounts", "5", "--erp-port", String(port)],
+          {
+            stdio: ["ignore", "ignore", "pipe"],
+          },
+        );
+        children.push(c);
+        let stderr = "";
+        c.stderr?.on("data", (b: Buffer) => {
+          stderr += b.toString();
+        });
+        c.on("exit", (code) => done({ code, stderr }));
+      });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("port already in use");
+      expect(r.stderr).toContain("--erp-port");
+    } finally {
+      blocker.close();
+    }
+  }, 60_000);
 
   it("refuses invalid options with exit 2 and says what is wrong", () => {
     const r = spawnSync(process.execPath, ["--disable-warning=ExperimentalWarning", MAIN, "sandbox", "up", "--accounts", "many"], {

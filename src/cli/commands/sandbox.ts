@@ -206,6 +206,14 @@ Stop with Ctrl-C.
         }
         // Serve until a signal arrives (the servers keep the event loop alive).
       } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        if (e?.code === "EADDRINUSE" || e?.code === "EACCES") {
+          const msg = `could not listen on ${opts.host}: ${e.code === "EADDRINUSE" ? "port already in use" : "permission denied"} (${e.message}). Pick other ports with --crm-port / --erp-port, or 0 for any free port.`;
+          if (opts.json) process.stdout.write(`${JSON.stringify({ ok: false, error: { class: "Error", message: msg } })}\n`);
+          else process.stderr.write(`sandbox up: ${msg}\n`);
+          await sb?.close();
+          process.exit(EXIT.failure);
+        }
         process.exitCode = reportError(err, opts.json);
         await sb?.close();
         process.exit(process.exitCode ?? EXIT.failure);
