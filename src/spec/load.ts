@@ -11,6 +11,7 @@ import { Cron } from "croner";
 import jsonata from "jsonata";
 import { isAlias, isMap, isScalar, isSeq, LineCounter, type Document, type Node, parseDocument } from "yaml";
 import type * as z from "zod";
+import { canonicalFieldName, FIELD_PATH_SYNTAX, FieldPathError, fieldRoot, isFieldPath, parseFieldPath } from "../connectors/field-path.ts";
 import { connectorInfo, connectorTypes } from "../connectors/registry.ts";
 import { SpecError, type SpecIssue } from "../errors.ts";
 import type {
@@ -212,6 +213,15 @@ class Issues {
     const offset = node?.range?.[0] ?? 0;
     const p = this.lc.linePos(offset);
     return { line: p.line, column: p.col };
+  }
+  /** Add an issue positioned `offset` characters into the string value at `path` (past an opening quote). */
+  addInValue(path: Path, offset: number, message: string, expected?: string): void {
+    const found = locate(this.doc, path);
+    const node = found.value;
+    const quoted = isScalar(node) && (node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE") ? 1 : 0;
+    const start = node?.range?.[0] ?? 0;
+    const p = this.lc.linePos(found.complete ? start + quoted + offset : start);
+    this.push({ file: this.file, line: p.line, column: p.col, path: pathToString(path), message, ...(expected ? { expected } : {}) });
   }
   line(path: Path, at: "key" | "value" = "key"): number {
     return this.position(path, at).line;
@@ -521,8 +531,9 @@ function semanticChecks(ctx: Issues, data: Record<string, unknown>): void {
       }
       const identity = (side: "crm" | "erp") => {
         const o = obj[side];
-        return isRecord(o) && typeof o.identity === "string" ? o.identity : undefined;
+        return isRecord(o) && typeof o.identity === "string" ? canonicalOrSelf(o.identity) : undefined;
       };
+      checkFieldNames(ctx, obj, base);
       if (Array.isArray(obj.fields)) checkFields(ctx, obj.fields, [...base, "fields"], { crm: identity("crm"), erp: identity("erp") });
     });
   }
@@ -620,6 +631,75 @@ function checkCron(ctx: Issues, expr: string, path: Path): void {
   }
 }
 
+/** A field name in canonical form when it is a valid path, else as written (its syntax is reported elsewhere). */
+function canonicalOrSelf(name: string): string {
+  try {
+    return canonicalFieldName(name);
+  } catch {
+    return name;
+  }
+}
+
+/**
+ * Field names that are paths into child tables (`table[column=value].field`): their syntax (with the
+ * line and column of the fault inside the value), where they may appear (not in filters), and that a
+ * table is not written both whole and through a path by the same object.
+ */
+function checkFieldNames(ctx: Issues, obj: Record<string, unknown>, base: Path): void {
+  const check = (path: Path, name: unknown): boolean => {
+    if (typeof name !== "string" || !isFieldPath(name)) return false;
+    try {
+      parseFieldPath(name);
+      return true;
+    } catch (e) {
+      if (!(e instanceof FieldPathError)) throw e;
+      ctx.addInValue(path, e.position, `\`${show(name)}\` is not a valid field path: ${e.message}`, `${e.expected} (a path is ${FIELD_PATH_SYNTAX})`);
+      return false;
+    }
+  };
+  for (const side of ["crm", "erp"] as const) {
+    const o = obj[side];
+    if (!isRecord(o)) continue;
+    check([...base, side, "identity"], o.identity);
+    if (Array.isArray(o.filter)) {
+      o.filter.forEach((c, i) => {
+        if (isRecord(c) && typeof c.field === "string" && isFieldPath(c.field)) {
+          ctx.add(
+            [...base, side, "filter", i, "field"],
+            "value",
+            `a filter cannot name a field inside a child table (\`${show(c.field)}\`)`,
+            "filter on a field of the record itself; a child-table path can be mapped, used as identity or as parent",
+          );
+        }
+      });
+    }
+  }
+  if (isRecord(obj.parent)) for (const side of ["crm", "erp"] as const) check([...base, "parent", side], obj.parent[side]);
+  if (!Array.isArray(obj.fields)) return;
+  // a table written whole by one mapping and row by row through a path by another: one would undo the other
+  const written = { crm: new Map<string, { i: number; whole: boolean }>(), erp: new Map<string, { i: number; whole: boolean }>() };
+  obj.fields.forEach((f, i) => {
+    if (!isRecord(f)) return;
+    for (const side of ["crm", "erp"] as const) {
+      const name = f[side];
+      const isPath = check([...base, "fields", i, side], name);
+      if (typeof name !== "string") continue;
+      const into = f.direction === "both" || f.direction === `${side === "crm" ? "erp" : "crm"}->${side}`;
+      if (!into) continue;
+      const root = isPath ? fieldRoot(name) : name;
+      const prev = written[side].get(root);
+      if (prev && prev.whole !== !isPath) {
+        ctx.add(
+          [...base, "fields", i, side],
+          "value",
+          `${side.toUpperCase()} table \`${root}\` is written whole by fields[${prev.whole ? prev.i : i}] and through a path by fields[${prev.whole ? i : prev.i}]`,
+          "map the table either whole (one mapping building all its rows) or through paths into its rows, not both",
+        );
+      } else if (!prev) written[side].set(root, { i, whole: !isPath });
+    }
+  });
+}
+
 function checkFields(ctx: Issues, fields: unknown[], base: Path, identity: { crm?: string; erp?: string }): void {
   const pairs = new Map<string, number>();
   const targets = { crm: new Map<string, number>(), erp: new Map<string, number>() };
@@ -627,8 +707,8 @@ function checkFields(ctx: Issues, fields: unknown[], base: Path, identity: { crm
     if (!isRecord(f)) return;
     const path: Path = [...base, i];
     const dir = f.direction;
-    const crm = typeof f.crm === "string" ? f.crm : undefined;
-    const erp = typeof f.erp === "string" ? f.erp : undefined;
+    const crm = typeof f.crm === "string" ? canonicalOrSelf(f.crm) : undefined;
+    const erp = typeof f.erp === "string" ? canonicalOrSelf(f.erp) : undefined;
     if (crm && erp) {
       const k = `${crm}\u0000${erp}`;
       const prev = pairs.get(k);
@@ -736,8 +816,8 @@ function normalise(raw: IntegrationFile, ctx: Issues): IntegrationSpec {
     const fields: FieldMap[] = o.fields.map((f, i) => {
       const master: Side | undefined = f.direction === "crm->erp" ? "crm" : f.direction === "erp->crm" ? "erp" : undefined;
       const fm: FieldMap = {
-        crm: f.crm,
-        erp: f.erp,
+        crm: canonicalFieldName(f.crm),
+        erp: canonicalFieldName(f.erp),
         direction: f.direction,
         conflict: f.conflict !== undefined ? conflict(f.conflict, skew) : objConflict,
         onMasterEdit: f.onMasterEdit ?? objOnMasterEdit,
@@ -750,7 +830,7 @@ function normalise(raw: IntegrationFile, ctx: Issues): IntegrationSpec {
       if (f.note !== undefined) fm.note = f.note;
       return fm;
     });
-    const side = (s: typeof o.crm) => ({ entity: s.entity, identity: s.identity, ...(s.filter ? { filter: s.filter.map((x) => ({ ...x })) } : {}) });
+    const side = (s: typeof o.crm) => ({ entity: s.entity, identity: canonicalFieldName(s.identity), ...(s.filter ? { filter: s.filter.map((x) => ({ ...x })) } : {}) });
     const spec: ObjectSpec = {
       name,
       crm: side(o.crm),
@@ -763,7 +843,7 @@ function normalise(raw: IntegrationFile, ctx: Issues): IntegrationSpec {
       fields,
       line: ctx.line(["objects", name], "key"),
     };
-    if (o.parent) spec.parent = { object: o.parent.object, crm: o.parent.crm, erp: o.parent.erp };
+    if (o.parent) spec.parent = { object: o.parent.object, crm: canonicalFieldName(o.parent.crm), erp: canonicalFieldName(o.parent.erp) };
     return spec;
   });
 
@@ -777,6 +857,7 @@ function normalise(raw: IntegrationFile, ctx: Issues): IntegrationSpec {
   };
   if (raw.description !== undefined) spec.description = raw.description;
   if (raw.secondaryOwner) spec.secondaryOwner = person(raw.secondaryOwner);
+  if (raw.standardize) spec.standardize = structuredClone(raw.standardize);
   return spec;
 }
 

@@ -108,6 +108,29 @@ export interface Person {
   webhook?: string;
 }
 
+/**
+ * A standardisation rule (`standardize:`), applied by `accord fix`: trim | collapse-spaces | upper |
+ * lower | title | suffix (one spelling per legal suffix: "Acme Ltd." → "Acme Ltd") | phone-e164 |
+ * country-iso2 ("Germany" → "DE") | country-name ("DE" → "Germany") | email (trim, lower) |
+ * postal-code (trim, upper, one space) | website (trim, lower, no trailing slash).
+ */
+export type StandardizeRule =
+  | "trim"
+  | "collapse-spaces"
+  | "upper"
+  | "lower"
+  | "title"
+  | "suffix"
+  | "phone-e164"
+  | "country-iso2"
+  | "country-name"
+  | "email"
+  | "postal-code"
+  | "website";
+
+/** Per system: entity → field → rules, in order. */
+export type StandardizeRules = Record<string, Record<string, StandardizeRule[]>>;
+
 export interface IntegrationSpec {
   version: 1;
   /** Integration name (unique in a deployment). */
@@ -126,6 +149,8 @@ export interface IntegrationSpec {
     /** Echo cap: a record bouncing more than `maxBounces` times within `windowMs` raises an alert. */
     bounce: { maxBounces: number; windowMs: number };
   };
+  /** Optional format rules applied by `accord fix` before go-live (audit reports what they would change). */
+  standardize?: { crm?: StandardizeRules; erp?: StandardizeRules };
   /** Where it came from (for messages). */
   source?: { file: string; text: string };
 }

@@ -18,6 +18,21 @@ export const CONFLICT_NAMES = ["review", "first-created-wins", "last-updated-win
 export const SIDES = ["crm", "erp"] as const;
 export const NORMALIZE_OPS = ["trim", "upper", "lower", "title", "collapse-spaces", "digits-only"] as const;
 export const VALUE_TYPES = ["string", "number", "boolean", "date"] as const;
+/** Standardisation rules (`standardize:`), run by `accord fix` in the order written. */
+export const STANDARDIZE_RULES = [
+  "trim",
+  "collapse-spaces",
+  "upper",
+  "lower",
+  "title",
+  "suffix",
+  "phone-e164",
+  "country-iso2",
+  "country-name",
+  "email",
+  "postal-code",
+  "website",
+] as const;
 export const FILTER_OPS = ["=", "!=", ">", ">=", "<", "<=", "in", "not in", "like", "is set", "is not set"] as const;
 
 /** `500ms`, `30s`, `5m`, `1h`, `1d`, or a number of milliseconds. */
@@ -139,6 +154,10 @@ export const personSchema = z.strictObject({
   webhook: z.url("not a valid URL").optional(),
 });
 
+const standardizeSideSchema = z
+  .record(z.string(), z.record(z.string(), z.array(z.enum(STANDARDIZE_RULES)).min(1)))
+  .describe(`entity → field → rules (${STANDARDIZE_RULES.join(", ")}), applied in order`);
+
 export const integrationFileSchema = z
   .strictObject({
     version: z.literal(1).describe("format version; always 1"),
@@ -167,6 +186,10 @@ export const integrationFileSchema = z
       })
       .optional(),
     objects: z.record(z.string(), objectSchema).describe("synced objects, in order (parents first)"),
+    standardize: z
+      .strictObject({ crm: standardizeSideSchema.optional(), erp: standardizeSideSchema.optional() })
+      .optional()
+      .describe("format rules `accord fix` applies in each system before go-live: side → entity → field → rules"),
   })
   .describe("Accord integration file");
 
