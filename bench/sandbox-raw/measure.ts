@@ -56,6 +56,8 @@ export interface MeasureOptions {
   erpPageSizes?: number[];
   /** Run label used in created names, so repeated runs do not collide (default: time-based). */
   label?: string;
+  /** Repeat every measurement this many times and keep the best (default 1): the ceiling, less machine noise. */
+  rounds?: number;
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -152,41 +154,40 @@ export async function measureRaw(target: RawTarget, opts: MeasureOptions = {}): 
   const levels = opts.concurrency ?? [1, 4, 16];
   const erpSizes = opts.erpPageSizes ?? [500, 1000];
   const label = opts.label ?? Date.now().toString(36);
+  const rounds = Math.max(1, Math.floor(opts.rounds ?? 1));
+  const best = async <T extends { seconds: number }>(run: (round: number) => Promise<T>, score: (x: T) => number): Promise<T> => {
+    let top: T | undefined;
+    for (let r = 0; r < rounds; r++) {
+      const x = await run(r);
+      if (!top || score(x) > score(top)) top = x;
+    }
+    return top as T;
+  };
   const crmHeaders = { "X-Api-Key": target.crm.apiKey };
   const erpHeaders = { Authorization: `token ${target.erp.apiKey}:${target.erp.apiSecret}` };
 
   const lists: ListFigure[] = [];
+  const crmPage = async (offset: number) => {
+    const url = `${target.crm.url}/api/v1/Account?maxSize=200&offset=${offset}&orderBy=modifiedAt&order=asc`;
+    return ((await getJson(url, crmHeaders)) as { list: unknown[] }).list.length;
+  };
   lists.push(
-    await scan(
-      "espocrm",
-      "Account",
-      200,
-      async (offset) => {
-        const body = (await getJson(
-          `${target.crm.url}/api/v1/Account?maxSize=200&offset=${offset}&orderBy=modifiedAt&order=asc`,
-          crmHeaders,
-        )) as { list: unknown[] };
-        return body.list.length;
-      },
-      maxPages,
+    await best(
+      () => scan("espocrm", "Account", 200, crmPage, maxPages),
+      (x) => x.recordsPerSec,
     ),
   );
   const fields = encodeURIComponent('["*"]');
   const order = encodeURIComponent("modified asc, name asc");
   for (const size of erpSizes) {
+    const erpPage = async (offset: number) => {
+      const url = `${target.erp.url}/api/resource/Customer?fields=${fields}&order_by=${order}&limit_start=${offset}&limit_page_length=${size}`;
+      return ((await getJson(url, erpHeaders)) as { data: unknown[] }).data.length;
+    };
     lists.push(
-      await scan(
-        "erpnext",
-        "Customer",
-        size,
-        async (offset) => {
-          const body = (await getJson(
-            `${target.erp.url}/api/resource/Customer?fields=${fields}&order_by=${order}&limit_start=${offset}&limit_page_length=${size}`,
-            erpHeaders,
-          )) as { data: unknown[] };
-          return body.data.length;
-        },
-        maxPages,
+      await best(
+        () => scan("erpnext", "Customer", size, erpPage, maxPages),
+        (x) => x.recordsPerSec,
       ),
     );
   }
@@ -194,39 +195,47 @@ export async function measureRaw(target: RawTarget, opts: MeasureOptions = {}): 
   const creates: CreateFigure[] = [];
   for (const c of levels) {
     creates.push(
-      await createLoad("espocrm", "Account", c, createSeconds, async (i) => {
-        const res = await fetch(`${target.crm.url}/api/v1/Account`, {
-          method: "POST",
-          headers: { ...crmHeaders, "Content-Type": "application/json" },
-          body: JSON.stringify({
-            name: `Bench ${label} c${c} #${i} Trading Ltd`,
-            emailAddress: `bench-${label}-${c}-${i}@example.com`,
-            billingAddressCity: "Leeds",
-            billingAddressCountry: "United Kingdom",
-            type: "Customer",
+      await best(
+        (round) =>
+          createLoad("espocrm", "Account", c, createSeconds, async (i) => {
+            const res = await fetch(`${target.crm.url}/api/v1/Account`, {
+              method: "POST",
+              headers: { ...crmHeaders, "Content-Type": "application/json" },
+              body: JSON.stringify({
+                name: `Bench ${label} r${round} c${c} #${i} Trading Ltd`,
+                emailAddress: `bench-${label}-${round}-${c}-${i}@example.com`,
+                billingAddressCity: "Leeds",
+                billingAddressCountry: "United Kingdom",
+                type: "Customer",
+              }),
+            });
+            await res.arrayBuffer();
+            return res.status === 200;
           }),
-        });
-        await res.arrayBuffer();
-        return res.status === 200;
-      }),
+        (x) => x.perSec,
+      ),
     );
   }
   for (const c of levels) {
     creates.push(
-      await createLoad("erpnext", "Customer", c, createSeconds, async (i) => {
-        const res = await fetch(`${target.erp.url}/api/resource/Customer`, {
-          method: "POST",
-          headers: { ...erpHeaders, "Content-Type": "application/json" },
-          body: JSON.stringify({
-            customer_name: `Bench ${label} c${c} #${i} Trading Ltd`,
-            customer_type: "Company",
-            customer_group: "Commercial",
-            territory: "United Kingdom",
+      await best(
+        (round) =>
+          createLoad("erpnext", "Customer", c, createSeconds, async (i) => {
+            const res = await fetch(`${target.erp.url}/api/resource/Customer`, {
+              method: "POST",
+              headers: { ...erpHeaders, "Content-Type": "application/json" },
+              body: JSON.stringify({
+                customer_name: `Bench ${label} r${round} c${c} #${i} Trading Ltd`,
+                customer_type: "Company",
+                customer_group: "Commercial",
+                territory: "United Kingdom",
+              }),
+            });
+            await res.arrayBuffer();
+            return res.status === 200;
           }),
-        });
-        await res.arrayBuffer();
-        return res.status === 200;
-      }),
+        (x) => x.perSec,
+      ),
     );
   }
   return { lists, creates };

@@ -3,7 +3,7 @@
  * connector in between. Later benchmarks (connectors, sync) compare against these figures.
  *
  *   npm run bench:sandbox-raw                       # 50,000 accounts / customers per system
- *   node bench/sandbox-raw/run.ts --records 5000 --create-seconds 1
+ *   node bench/sandbox-raw/run.ts --records 5000 --create-seconds 1 --rounds 1
  *   node bench/sandbox-raw/run.ts --in-process      # servers in this process (client and servers share one thread)
  *
  * By default the sandboxes run in a child process (`accord sandbox up --scope accounts`), so the
@@ -90,6 +90,7 @@ async function main(): Promise<void> {
       records: { type: "string", default: "50000" },
       seed: { type: "string", default: "1" },
       "create-seconds": { type: "string", default: "3" },
+      rounds: { type: "string", default: "3" },
       "max-pages": { type: "string" },
       "in-process": { type: "boolean", default: false },
       out: { type: "string", default: resolve(repo, "bench/results/sandbox-raw.json") },
@@ -99,7 +100,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     process.stdout.write(
-      "node bench/sandbox-raw/run.ts [--records 50000] [--seed 1] [--create-seconds 3] [--max-pages N] [--in-process] [--out FILE] [--json]\n",
+      "node bench/sandbox-raw/run.ts [--records 50000] [--seed 1] [--create-seconds 3] [--rounds 3] [--max-pages N] [--in-process] [--out FILE] [--json]\n",
     );
     return;
   }
@@ -120,6 +121,7 @@ async function main(): Promise<void> {
     figures = await measureRaw(started.target, {
       createSeconds: Number(values["create-seconds"]),
       maxPages: values["max-pages"] ? Number(values["max-pages"]) : undefined,
+      rounds: Number(values.rounds),
     });
   } finally {
     await started.stop();
@@ -135,12 +137,14 @@ async function main(): Promise<void> {
     records,
     companies,
     seed,
+    rounds: Number(values.rounds),
     seeded: started.seeded,
     startAndSeedMs: started.startMs,
     notes: [
       "EspoCRM list page = 200 (its hard maximum, recordListMaxSizeLimit); ERPNext has no hard cap: 500 and 1000 measured.",
       'Lists: full scan by offset in sync order (EspoCRM modifiedAt asc; ERPNext modified asc, name asc with fields=["*"]).',
       "Creates: EspoCRM POST Account (duplicate check on), ERPNext POST Customer; fixed time per concurrency level.",
+      `Each figure is the best of ${values.rounds} rounds (the ceiling; the machine's load average is recorded above).`,
     ],
     ...figures,
   };
