@@ -12,6 +12,7 @@ import { Duplicate, NotFound, VersionConflict } from "../errors.ts";
 import type { Side } from "../spec/model.ts";
 import type { StoreDialect } from "./migrations/index.ts";
 import type {
+  AlertsTable,
   ChangeLogTable,
   CreateIntentsTable,
   LinksTable,
@@ -22,6 +23,7 @@ import type {
   StoreDatabase,
 } from "./schema.ts";
 import type {
+  Alert,
   ChangeLogEntry,
   CreateIntent,
   Json,
@@ -191,6 +193,27 @@ function rowToSpecVersion(r: Selectable<SpecVersionsTable>): SpecVersion {
     why: r.why,
     plan: fromText(r.plan),
     at: r.at,
+  };
+}
+
+function rowToAlert(r: Selectable<AlertsTable>): Alert {
+  return {
+    id: toId(r.id),
+    integration: r.integration,
+    rule: r.rule,
+    object: r.object,
+    severity: r.severity as Alert["severity"],
+    status: r.status as Alert["status"],
+    message: r.message,
+    detail: fromText(r.detail),
+    occurrences: Number(r.occurrences),
+    firstAt: r.first_at,
+    lastAt: r.last_at,
+    notifiedAt: r.notified_at,
+    escalatedAt: r.escalated_at,
+    ackedBy: r.acked_by,
+    ackedAt: r.acked_at,
+    resolvedAt: r.resolved_at,
   };
 }
 
@@ -770,6 +793,131 @@ export class KyselyStore implements Store {
       .orderBy("id", "desc")
       .execute();
     return rows.map(rowToSpecVersion);
+  }
+  // ---------------------------------------------------------------- operations: alerts, runtime lock, field activity
+
+  async raiseAlert(a: Pick<Alert, "integration" | "rule" | "object" | "severity" | "message" | "detail">): Promise<{ alert: Alert; opened: boolean }> {
+    const at = now();
+    const existing = await this.#db
+      .selectFrom("alerts")
+      .selectAll()
+      .where("integration", "=", a.integration)
+      .where("rule", "=", a.rule)
+      .where("object", "=", a.object)
+      .where("status", "in", ["open", "acknowledged"])
+      .orderBy("id", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    if (existing) {
+      const row = await this.#db
+        .updateTable("alerts")
+        .set({
+          occurrences: Number(existing.occurrences) + 1,
+          last_at: at,
+          message: a.message,
+          detail: toText(a.detail),
+          severity: a.severity === "critical" ? "critical" : existing.severity,
+        })
+        .where("id", "=", existing.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return { alert: rowToAlert(row), opened: false };
+    }
+    const row = await this.#db
+      .insertInto("alerts")
+      .values({
+        integration: a.integration,
+        rule: a.rule,
+        object: a.object,
+        severity: a.severity,
+        status: "open",
+        message: a.message,
+        detail: toText(a.detail),
+        occurrences: 1,
+        first_at: at,
+        last_at: at,
+        notified_at: null,
+        escalated_at: null,
+        acked_by: null,
+        acked_at: null,
+        resolved_at: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return { alert: rowToAlert(row), opened: true };
+  }
+
+  /** Newest first. */
+  async listAlerts(integration: string, opts: { status?: Alert["status"] | "active"; limit?: number } = {}): Promise<Alert[]> {
+    let q = this.#db.selectFrom("alerts").selectAll().where("integration", "=", integration);
+    if (opts.status === "active") q = q.where("status", "in", ["open", "acknowledged"]);
+    else if (opts.status) q = q.where("status", "=", opts.status);
+    q = q.orderBy("id", "desc");
+    if (opts.limit !== undefined) q = q.limit(opts.limit);
+    return (await q.execute()).map(rowToAlert);
+  }
+
+  async getAlert(id: number): Promise<Alert | undefined> {
+    const row = await this.#db.selectFrom("alerts").selectAll().where("id", "=", id).executeTakeFirst();
+    return row ? rowToAlert(row) : undefined;
+  }
+
+  async ackAlert(id: number, by: string): Promise<Alert> {
+    const row = await this.#db
+      .updateTable("alerts")
+      .set({ status: "acknowledged", acked_by: by, acked_at: now() })
+      .where("id", "=", id)
+      .where("status", "=", "open")
+      .returningAll()
+      .executeTakeFirst();
+    if (row) return rowToAlert(row);
+    const current = await this.getAlert(id);
+    if (!current) throw notFound("alert", id);
+    return current; // already acknowledged or resolved: nothing to change
+  }
+
+  async resolveAlert(id: number): Promise<void> {
+    await this.#db.updateTable("alerts").set({ status: "resolved", resolved_at: now() }).where("id", "=", id).where("status", "!=", "resolved").execute();
+  }
+
+  async markAlertSent(id: number, what: "notified" | "escalated"): Promise<void> {
+    await this.#db
+      .updateTable("alerts")
+      .set(what === "notified" ? { notified_at: now() } : { escalated_at: now() })
+      .where("id", "=", id)
+      .execute();
+  }
+
+  async acquireLock(integration: string, holder: string, leaseMs: number): Promise<boolean> {
+    const t = new Date();
+    const at = t.toISOString();
+    const expires = new Date(t.getTime() + Math.max(1, leaseMs)).toISOString();
+    // Take it over when it is ours (renewal) or its lease ran out (the holder died).
+    const upd = await this.#db
+      .updateTable("runtime_locks")
+      .set({ holder, acquired_at: at, expires_at: expires })
+      .where("integration", "=", integration)
+      .where((eb) => eb.or([eb("holder", "=", holder), eb("expires_at", "<", at)]))
+      .executeTakeFirst();
+    if (Number(upd.numUpdatedRows) > 0) return true;
+    try {
+      await this.#db.insertInto("runtime_locks").values({ integration, holder, acquired_at: at, expires_at: expires }).execute();
+      return true;
+    } catch (err) {
+      if (isUniqueViolation(err)) return false; // a live holder has it
+      throw err;
+    }
+  }
+
+  async releaseLock(integration: string, holder: string): Promise<void> {
+    await this.#db.deleteFrom("runtime_locks").where("integration", "=", integration).where("holder", "=", holder).execute();
+  }
+
+  async fieldChanges(integration: string, object: string, field: string, since: string): Promise<{ count: number; lastAt: string | null }> {
+    const base = this.#db.selectFrom("change_log").where("integration", "=", integration).where("object", "=", object).where("field", "=", field);
+    const c = await base.select((eb) => eb.fn.countAll().as("n")).where("at", ">=", since).executeTakeFirst();
+    const last = await base.select((eb) => eb.fn.max("at").as("last")).executeTakeFirst();
+    return { count: Number(c?.n ?? 0), lastAt: (last?.last as string | null | undefined) ?? null };
   }
 }
 

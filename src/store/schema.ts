@@ -143,6 +143,32 @@ export interface SpecVersionsTable {
   at: string;
 }
 
+export interface AlertsTable {
+  id: Generated<number>;
+  integration: string;
+  rule: string;
+  object: string;
+  severity: string;
+  status: string;
+  message: string;
+  detail: string;
+  occurrences: number;
+  first_at: string;
+  last_at: string;
+  notified_at: string | null;
+  escalated_at: string | null;
+  acked_by: string | null;
+  acked_at: string | null;
+  resolved_at: string | null;
+}
+
+export interface RuntimeLocksTable {
+  integration: string;
+  holder: string;
+  acquired_at: string;
+  expires_at: string;
+}
+
 export interface StoreDatabase {
   links: LinksTable;
   cursors: CursorsTable;
@@ -154,4 +180,6 @@ export interface StoreDatabase {
   pins: PinsTable;
   schema_snapshots: SchemaSnapshotsTable;
   spec_versions: SpecVersionsTable;
+  alerts: AlertsTable;
+  runtime_locks: RuntimeLocksTable;
 }

@@ -139,6 +139,30 @@ export interface SpecVersion {
   at: string;
 }
 
+/**
+ * An alert incident (Step 8 monitoring): one open incident per integration + rule + object;
+ * a rule that fires again while its incident is open only counts an occurrence (no storm).
+ * `object` is "" for integration-wide rules (authentication, a whole system).
+ */
+export interface Alert {
+  id: number;
+  integration: string;
+  rule: string;
+  object: string;
+  severity: "warning" | "critical";
+  status: "open" | "acknowledged" | "resolved";
+  message: string;
+  detail: Json;
+  occurrences: number;
+  firstAt: string;
+  lastAt: string;
+  notifiedAt: string | null;
+  escalatedAt: string | null;
+  ackedBy: string | null;
+  ackedAt: string | null;
+  resolvedAt: string | null;
+}
+
 export interface Store {
   readonly dialect: "sqlite" | "postgres";
   migrate(): Promise<void>;
@@ -196,4 +220,20 @@ export interface Store {
   latestSchemaSnapshot(integration: string, side: Side): Promise<SchemaSnapshot | undefined>;
   saveSpecVersion(v: Omit<SpecVersion, "id" | "at">): Promise<SpecVersion>;
   listSpecVersions(integration: string): Promise<SpecVersion[]>;
+
+  // operations (Step 8; optional: implemented by the Kysely store for both dialects)
+  /** Open an incident, or count one more occurrence of the open/acknowledged one with the same integration+rule+object. */
+  raiseAlert?(a: Pick<Alert, "integration" | "rule" | "object" | "severity" | "message" | "detail">): Promise<{ alert: Alert; opened: boolean }>;
+  /** Newest first; `active` = open or acknowledged. */
+  listAlerts?(integration: string, opts?: { status?: Alert["status"] | "active"; limit?: number }): Promise<Alert[]>;
+  getAlert?(id: number): Promise<Alert | undefined>;
+  ackAlert?(id: number, by: string): Promise<Alert>;
+  /** Close the incident (its condition cleared). */
+  resolveAlert?(id: number): Promise<void>;
+  markAlertSent?(id: number, what: "notified" | "escalated"): Promise<void>;
+  /** Take or renew the integration's runtime lock for `leaseMs`; false when another live holder has it. */
+  acquireLock?(integration: string, holder: string, leaseMs: number): Promise<boolean>;
+  releaseLock?(integration: string, holder: string): Promise<void>;
+  /** Change-log entries of one field of an object (target field name): how many since `since`, and the latest one ever. */
+  fieldChanges?(integration: string, object: string, field: string, since: string): Promise<{ count: number; lastAt: string | null }>;
 }

@@ -7,6 +7,10 @@
 import { sql } from "kysely";
 import pg from "pg";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { storeMigrations } from "../../src/store/migrations/index.ts";
+
+/** Migrations applied to a fresh store (0001_initial, 0002_operations, …). */
+const MIGRATIONS = Object.keys(storeMigrations("sqlite")).length;
 import { Transient } from "../../src/errors.ts";
 import { type KyselyStore, openStore, type Store } from "../../src/store/index.ts";
 import { defineStoreSuite } from "./store-suite.ts";
@@ -96,6 +100,8 @@ if (unavailable !== undefined) {
 
   const suiteSchema = newSchema();
   const TABLES = [
+    "alerts",
+    "runtime_locks",
     "change_log",
     "review_items",
     "create_intents",
@@ -136,7 +142,7 @@ if (unavailable !== undefined) {
       });
       for (const s of stores) expect(await s.countLinks("i", "o")).toBe(1);
       const r = await sql<{ n: number }>`select count(*) as n from kysely_migration`.execute((stores[3] as KyselyStore).kysely);
-      expect(r.rows[0].n).toBe(1);
+      expect(Number(r.rows[0].n)).toBe(MIGRATIONS);
     });
 
     it("keeps tables in the requested schema, JSON and timestamps as text, booleans as boolean, ids as numbers", async () => {

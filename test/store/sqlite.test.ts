@@ -8,6 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "kysely";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { storeMigrations } from "../../src/store/migrations/index.ts";
+
+/** Migrations applied to a fresh store (0001_initial, 0002_operations, …). */
+const MIGRATIONS = Object.keys(storeMigrations("sqlite")).length;
 import { defaultStorePath, describeStoreLocation, type KyselyStore, openStore, type Store } from "../../src/store/index.ts";
 import { defineStoreSuite } from "./store-suite.ts";
 
@@ -145,7 +149,7 @@ describe("store [sqlite] specifics", () => {
     await stores[0].close();
     expect(await stores[1].countLinks("i", "o")).toBe(6); // still open for the others
     const r = await sql<{ n: number }>`select count(*) as n from kysely_migration`.execute((stores[2] as KyselyStore).kysely);
-    expect(Number(r.rows[0].n)).toBe(1);
+    expect(Number(r.rows[0].n)).toBe(MIGRATIONS);
   });
 
   it("separate processes opening a NEW file at once all migrate safely and write", async () => {
@@ -169,6 +173,6 @@ describe("store [sqlite] specifics", () => {
     const s = await track(openStore({ file }));
     expect((await s.listLinks("i", "o")).map((l) => l.crmId).sort()).toEqual(["p1", "p2", "p3", "p4"]);
     const r = await sql<{ n: number }>`select count(*) as n from kysely_migration`.execute((s as KyselyStore).kysely);
-    expect(Number(r.rows[0].n)).toBe(1);
+    expect(Number(r.rows[0].n)).toBe(MIGRATIONS);
   });
 });

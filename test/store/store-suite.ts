@@ -4,6 +4,10 @@
  */
 import { sql } from "kysely";
 import { beforeEach, describe, expect, it } from "vitest";
+import { storeMigrations } from "../../src/store/migrations/index.ts";
+
+/** Migrations applied to a fresh store (0001_initial, 0002_operations, …). */
+const MIGRATIONS = Object.keys(storeMigrations("sqlite")).length;
 import { Duplicate, NotFound, VersionConflict } from "../../src/errors.ts";
 import type { KyselyStore } from "../../src/store/index.ts";
 import type { ChangeLogEntry, Json, Link, Store } from "../../src/store/types.ts";
@@ -89,7 +93,7 @@ export function defineStoreSuite(title: string, h: StoreHarness): void {
         await store.migrate();
         await store.migrate();
         expect(await store.getLink("acme", "customer", { id: link.id })).toEqual(link);
-        expect(await migrationCount(store)).toBe(1);
+        expect(await migrationCount(store)).toBe(MIGRATIONS);
       });
 
       // Only where a second connection can reach the same database (not :memory:).
@@ -103,7 +107,7 @@ export function defineStoreSuite(title: string, h: StoreHarness): void {
           } finally {
             await second.close();
           }
-          expect(await migrationCount(store)).toBe(1);
+          expect(await migrationCount(store)).toBe(MIGRATIONS);
         });
 
         it("two openers at once both succeed (locking around migrate)", async () => {
@@ -116,7 +120,7 @@ export function defineStoreSuite(title: string, h: StoreHarness): void {
             await a.close();
             await b.close();
           }
-          expect(await migrationCount(store)).toBe(1);
+          expect(await migrationCount(store)).toBe(MIGRATIONS);
         });
       }
     });
@@ -599,6 +603,77 @@ export function defineStoreSuite(title: string, h: StoreHarness): void {
           await expect(tx.migrate()).rejects.toThrow(/inside a transaction/);
           await expect(tx.close()).rejects.toThrow(/transaction-bound/);
         });
+      });
+    });
+
+    describe("operations (alerts, runtime lock, field activity)", () => {
+      const alert = (over: Record<string, unknown> = {}) => ({
+        integration: "acme",
+        rule: "error-rate",
+        object: "customer",
+        severity: "warning" as const,
+        message: "3% of 100 records failed",
+        detail: { rate: 0.03 },
+        ...over,
+      });
+
+      it("one incident per integration+rule+object: a repeat counts an occurrence, not a new alert", async () => {
+        const a = await store.raiseAlert!(alert());
+        expect(a.opened).toBe(true);
+        expect(a.alert).toMatchObject({ status: "open", occurrences: 1, object: "customer", detail: { rate: 0.03 } });
+        expect(a.alert.firstAt).toMatch(ISO);
+        const b = await store.raiseAlert!(alert({ message: "4%", detail: { rate: 0.04 } }));
+        expect(b.opened).toBe(false);
+        expect(b.alert).toMatchObject({ id: a.alert.id, occurrences: 2, message: "4%", detail: { rate: 0.04 } });
+        const other = await store.raiseAlert!(alert({ object: "contact" }));
+        expect(other.opened).toBe(true);
+        expect((await store.listAlerts!("acme")).map((x) => x.object)).toEqual(["contact", "customer"]);
+        expect(await store.listAlerts!("other")).toEqual([]);
+      });
+
+      it("acknowledge, notify marks, resolve; a resolved incident lets the rule open a new one", async () => {
+        const { alert: a } = await store.raiseAlert!(alert({ rule: "auth", object: "", severity: "critical" }));
+        await store.markAlertSent!(a.id, "notified");
+        expect((await store.getAlert!(a.id))?.notifiedAt).toMatch(ISO);
+        const acked = await store.ackAlert!(a.id, "ana");
+        expect(acked).toMatchObject({ status: "acknowledged", ackedBy: "ana" });
+        expect((await store.raiseAlert!(alert({ rule: "auth", object: "" }))).opened).toBe(false); // still the same incident
+        expect((await store.listAlerts!("acme", { status: "active" })).map((x) => x.id)).toEqual([a.id]);
+        await store.resolveAlert!(a.id);
+        expect((await store.getAlert!(a.id))?.status).toBe("resolved");
+        expect(await store.listAlerts!("acme", { status: "active" })).toEqual([]);
+        const again = await store.raiseAlert!(alert({ rule: "auth", object: "" }));
+        expect(again.opened).toBe(true);
+        expect(again.alert.id).not.toBe(a.id);
+        await expect(store.ackAlert!(999999, "ana")).rejects.toBeInstanceOf(NotFound);
+      });
+
+      it("the runtime lock has one holder at a time; renewals keep it; an expired lease can be taken over", async () => {
+        expect(await store.acquireLock!("acme", "p1", 60_000)).toBe(true);
+        expect(await store.acquireLock!("acme", "p2", 60_000)).toBe(false);
+        expect(await store.acquireLock!("acme", "p1", 60_000)).toBe(true); // renewal
+        expect(await store.acquireLock!("other", "p2", 60_000)).toBe(true); // per integration
+        await store.releaseLock!("acme", "p2"); // not the holder: no effect
+        expect(await store.acquireLock!("acme", "p2", 60_000)).toBe(false);
+        await store.releaseLock!("acme", "p1");
+        expect(await store.acquireLock!("acme", "p2", 1)).toBe(true);
+        await new Promise((r) => setTimeout(r, 10));
+        expect(await store.acquireLock!("acme", "p3", 60_000)).toBe(true); // p2's lease ran out
+        expect(await store.acquireLock!("acme", "p2", 60_000)).toBe(false);
+      });
+
+      it("field activity: changes of one field since a time, and the latest ever", async () => {
+        expect(await store.fieldChanges!("acme", "customer", "customer_name", "2000-01-01T00:00:00.000Z")).toEqual({ count: 0, lastAt: null });
+        await store.logChanges([
+          change({ at: "2026-01-01T00:00:00.000Z" }),
+          change({ at: "2026-01-02T00:00:00.000Z" }),
+          change({ field: "tax_id", at: "2026-01-03T00:00:00.000Z" }),
+        ]);
+        expect(await store.fieldChanges!("acme", "customer", "customer_name", "2026-01-02T00:00:00.000Z")).toEqual({
+          count: 1,
+          lastAt: "2026-01-02T00:00:00.000Z",
+        });
+        expect((await store.fieldChanges!("acme", "customer", "tax_id", "2027-01-01T00:00:00.000Z")).count).toBe(0);
       });
     });
   });

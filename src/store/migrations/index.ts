@@ -5,12 +5,14 @@
  */
 import type { Migration, MigrationProvider } from "kysely";
 import { initial } from "./0001_initial.ts";
+import { operations } from "./0002_operations.ts";
 
 export type StoreDialect = "sqlite" | "postgres";
 
 export function storeMigrations(dialect: StoreDialect): Record<string, Migration> {
   return {
     "0001_initial": initial(dialect),
+    "0002_operations": operations(dialect),
   };
 }
 
