@@ -20,7 +20,7 @@ import { recoverIntents } from "./creates.ts";
 import { engineFields, readFieldList } from "./fields.ts";
 import { connectorOf, entityOf, pendingResolutions, planDeletion, planPair, planRecord, reportOf } from "./plan.ts";
 import type { EngineContext, ObjectResult, ObjectRun, Outcome, RecordPlan, SyncOptions, SyncResult } from "./types.ts";
-import { errorClassOf, messageOf, otherSide, toJson } from "./values.ts";
+import { carriedSharedId, errorClassOf, messageOf, otherSide, sharedIdOf, toJson } from "./values.ts";
 
 export function emptyCounts(): RunCounts {
   return { read: 0, applied: 0, unchanged: 0, held: 0, quarantined: 0 };
@@ -154,9 +154,14 @@ async function syncObject(
       const since = await store.getCursor(integration, obj.name, side);
       const filter = objectFilter(obj, side);
       const fields = readFieldList(obj, side, or.fields);
-      for await (const page of conn.readChanges(entityOf(or, side), { since, overlapMs: spec.sync.overlapMs, filter, ...(fields ? { fields } : {}) })) {
+      for await (const page of conn.readChanges(entityOf(or, side), {
+        since,
+        overlapMs: spec.sync.overlapMs,
+        filter,
+        ...(fields ? { fields } : {}),
+      })) {
         await prefetchPage(or, side, page.records);
-        for (const rec of page.records) await processRecord(or, side, rec);
+        await processPage(or, side, page.records, opts.applyConcurrency ?? 1);
         or.prefetched = undefined;
         if (!or.dry && page.cursor) await store.setCursor(integration, obj.name, side, page.cursor);
         progress("read", side);
@@ -191,6 +196,35 @@ async function syncObject(
       await store.finishRun(or.runId, "failed", counts, `${errorClassOf(err)}: ${messageOf(err)}`).catch(() => {});
     throw err;
   }
+}
+
+/**
+ * Process a page's records, `lanes` at a time. Records that could meet — the same shared id
+ * (duplicates carrying one ERP identity) — share a lane and go one after the other, so a link or
+ * a duplicate check is never raced; records of different lanes are independent (each its own
+ * link). With one lane this is the plain sequential loop. The page's cursor is saved by the
+ * caller only after every lane is done.
+ */
+async function processPage(or: ObjectRun, side: Side, records: RemoteRecord[], lanes: number): Promise<void> {
+  const n = Math.max(1, Math.floor(lanes));
+  if (n === 1 || records.length < 2) {
+    for (const rec of records) await processRecord(or, side, rec);
+    return;
+  }
+  const byLane: RemoteRecord[][] = Array.from({ length: n }, () => []);
+  for (const rec of records) {
+    const key = side === "erp" ? sharedIdOf(or.obj, rec) : (carriedSharedId(or.obj, "crm", rec) ?? `id:${rec.id}`);
+    let h = 0;
+    for (let i = 0; i < key.length; i++) h = (Math.imul(h, 31) + key.charCodeAt(i)) | 0;
+    byLane[Math.abs(h) % n].push(rec);
+  }
+  const results = await Promise.allSettled(
+    byLane.map(async (lane) => {
+      for (const rec of lane) await processRecord(or, side, rec);
+    }),
+  );
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
 }
 
 /** A page's links and pins in one query each, when the store can (instead of two queries per record). */

@@ -171,6 +171,8 @@ export interface SyncOptions {
   verbose?: boolean;
   /** Bounded retries after VersionConflict (re-read and re-plan). Default 3. */
   maxVersionRetries?: number;
+  /** Records of a page processed at once (records sharing a shared id always in turn). Default 1. */
+  applyConcurrency?: number;
 }
 
 /** What the runner keeps while syncing one object. */

@@ -80,3 +80,43 @@ describe("the no-change pass", () => {
     expect(calls.getLink ?? 0, "getLink per record").toBeLessThan(c.read / 4);
   });
 });
+
+describe("a page processed in lanes (applyConcurrency)", () => {
+  it("creates every record once, and never races two records carrying the same shared id", async () => {
+    const lanes = await startSandboxes({ accounts: 0, scope: "accounts" });
+    const o = await openContext(loadSpec(SPEC(lanes.erp.timezone), "hot.yaml"), {
+      env: { C_URL: lanes.crm.url, C_KEY: lanes.crm.apiKey, E_URL: lanes.erp.url, E_KEY: lanes.erp.apiKey, E_SECRET: lanes.erp.apiSecret },
+      store: { file: ":memory:" },
+    });
+    try {
+      lanes.servers.erp.seed({
+        Customer: [
+          { name: "Shared Co", customer_name: "Shared Co", customer_type: "Company", customer_group: "Commercial", territory: "Germany" },
+        ],
+      });
+      lanes.servers.crm.control.seed({
+        Account: [
+          ...Array.from({ length: 30 }, (_, i) => ({ name: `Lane ${i} GmbH` })),
+          { name: "Shared Co", cAccordId: "Shared Co" },
+          { name: "Shared Co (copy)", cAccordId: "Shared Co" },
+        ],
+      });
+      const r = await runSync(o.ctx, { applyConcurrency: 4 });
+      const c = r.totals;
+      expect(c.read).toBe(c.applied + c.unchanged + c.held + c.quarantined);
+      const links = await o.ctx.store.listLinks("hot", "customer", { limit: 1000 });
+      expect(links).toHaveLength(31); // 30 created + 1 linked by the shared id
+      expect(links.filter((l) => l.erpId === "Shared Co")).toHaveLength(1);
+      const q = await o.ctx.store.listQuarantine("hot", { status: "open" });
+      expect(q.map((x) => x.errorClass)).toEqual(["Duplicate"]); // the second record carrying "Shared Co"
+      const names = [...(lanes.servers.erp.db.all("Customer") as Iterable<Record<string, unknown>>)].map((x) => String(x.customer_name));
+      expect(new Set(names).size).toBe(names.length);
+      expect(names).toHaveLength(31);
+      const again = await runSync(o.ctx, { applyConcurrency: 4 });
+      expect(again.totals.applied).toBe(0);
+    } finally {
+      await o.close();
+      await lanes.close();
+    }
+  });
+});
