@@ -13,7 +13,9 @@
  * record conversion (UTC timestamps, versions, authors), classification and bookkeeping.
  * Creates: CREATE each side, the same bodies and concurrency, raw and connector alternating.
  * The sandboxes run in a child process (bench/connectors/serve.ts); raw and connector runs
- * alternate for BENCH_ROUNDS rounds and each keeps its best, so warm-up hits both alike.
+ * alternate for BENCH_ROUNDS (5) rounds and each keeps its best, so warm-up hits both alike; the
+ * client process's CPU time of the best run is printed too (the connector's own cost, which the
+ * shared machine's noise blurs less than wall time).
  */
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -24,7 +26,7 @@ import type { Connector } from "../../src/connectors/types.ts";
 const READ = Number(process.env.BENCH_READ ?? 50_000);
 const CREATE = Number(process.env.BENCH_CREATE ?? 5_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const JSON_OUT = process.argv.includes("--json");
 const ERP_PAGE = 1000;
 
@@ -33,6 +35,8 @@ interface Figure {
   op: "read" | "create";
   records: number;
   seconds: number;
+  /** CPU time of this (client) process during the best run, ms: the connector's own cost. */
+  clientCpuMs?: number;
   perSecond: number;
   calls: number;
   callsPerRecord: number;
@@ -43,12 +47,13 @@ interface Servers {
   erpnext: { url: string; apiKey: string; apiSecret: string; timezone: string };
 }
 
-function figure(system: string, op: Figure["op"], records: number, ms: number, calls: number): Figure {
+function figure(system: string, op: Figure["op"], records: number, ms: number, calls: number, cpuMs?: number): Figure {
   return {
     system,
     op,
     records,
     seconds: Number((ms / 1000).toFixed(3)),
+    ...(cpuMs === undefined ? {} : { clientCpuMs: Math.round(cpuMs) }),
     perSecond: Math.round(records / (ms / 1000)),
     calls: Math.round(calls),
     callsPerRecord: Number((calls / Math.max(1, records)).toFixed(4)),
@@ -78,17 +83,23 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [r, performance.now() - t0];
 }
 
-/** Alternate raw and connector runs; keep each one's best (records, ms). */
-async function alternate(
-  raw: () => Promise<number>,
-  conn: () => Promise<number>,
-): Promise<{ raw: [number, number]; conn: [number, number] }> {
-  let bestRaw: [number, number] = [0, Number.POSITIVE_INFINITY];
-  let bestConn: [number, number] = [0, Number.POSITIVE_INFINITY];
+type Run = [records: number, ms: number, cpuMs: number];
+
+async function measured(fn: () => Promise<number>): Promise<Run> {
+  const cpu0 = process.cpuUsage();
+  const [n, ms] = await timed(fn);
+  const cpu = process.cpuUsage(cpu0);
+  return [n, ms, (cpu.user + cpu.system) / 1000];
+}
+
+/** Alternate raw and connector runs; keep each one's best (records, wall ms, client CPU ms). */
+async function alternate(raw: () => Promise<number>, conn: () => Promise<number>): Promise<{ raw: Run; conn: Run }> {
+  let bestRaw: Run = [0, Number.POSITIVE_INFINITY, 0];
+  let bestConn: Run = [0, Number.POSITIVE_INFINITY, 0];
   for (let r = 0; r < ROUNDS; r++) {
-    const a = await timed(raw);
+    const a = await measured(raw);
     if (a[1] < bestRaw[1]) bestRaw = a;
-    const b = await timed(conn);
+    const b = await measured(conn);
     if (b[1] < bestConn[1]) bestConn = b;
   }
   return { raw: bestRaw, conn: bestConn };
@@ -149,8 +160,8 @@ async function benchEspo(s: Servers["espocrm"]): Promise<Figure[]> {
   );
   await c.close();
   return [
-    figure("espocrm raw", "read", reads.raw[0], reads.raw[1], Math.ceil(reads.raw[0] / 200)),
-    figure("espocrm connector", "read", reads.conn[0], reads.conn[1], readCalls),
+    figure("espocrm raw", "read", reads.raw[0], reads.raw[1], Math.ceil(reads.raw[0] / 200), reads.raw[2]),
+    figure("espocrm connector", "read", reads.conn[0], reads.conn[1], readCalls, reads.conn[2]),
     figure("espocrm raw", "create", cr.n, cr.rawMs, cr.n),
     figure("espocrm connector", "create", cr.n, cr.connMs, cr.calls),
   ];
@@ -196,8 +207,8 @@ async function benchErp(s: Servers["erpnext"]): Promise<Figure[]> {
   );
   await c.close();
   return [
-    figure("erpnext raw", "read", reads.raw[0], reads.raw[1], Math.floor(reads.raw[0] / ERP_PAGE) + 1),
-    figure("erpnext connector", "read", reads.conn[0], reads.conn[1], readCalls),
+    figure("erpnext raw", "read", reads.raw[0], reads.raw[1], Math.floor(reads.raw[0] / ERP_PAGE) + 1, reads.raw[2]),
+    figure("erpnext connector", "read", reads.conn[0], reads.conn[1], readCalls, reads.conn[2]),
     figure("erpnext raw", "create", cr.n, cr.rawMs, cr.n),
     figure("erpnext connector", "create", cr.n, cr.connMs, cr.calls),
   ];
@@ -230,11 +241,11 @@ log("");
 log(
   `reads: best of ${ROUNDS} alternating rounds; creates: ${Math.floor(CREATE / 5) * 5} per side in 5 alternating rounds at concurrency ${CONCURRENCY}`,
 );
-log("system              op       records    seconds   records/s  calls/record  vs raw");
+log("system              op       records    seconds   records/s  calls/record  client CPU ms  vs raw");
 for (const f of figs) {
   const r = ratioOf(figs, f);
   log(
-    `${f.system.padEnd(20)}${f.op.padEnd(9)}${String(f.records).padStart(7)}${f.seconds.toFixed(2).padStart(11)}${String(f.perSecond).padStart(12)}${f.callsPerRecord.toFixed(4).padStart(14)}  ${r === undefined ? "" : `${(r * 100).toFixed(1)}%`}`,
+    `${f.system.padEnd(20)}${f.op.padEnd(9)}${String(f.records).padStart(7)}${f.seconds.toFixed(2).padStart(11)}${String(f.perSecond).padStart(12)}${f.callsPerRecord.toFixed(4).padStart(14)}${(f.clientCpuMs === undefined ? "" : String(f.clientCpuMs)).padStart(15)}  ${r === undefined ? "" : `${(r * 100).toFixed(1)}%`}`,
   );
 }
 if (JSON_OUT) {

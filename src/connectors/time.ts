@@ -35,6 +35,7 @@ export function isoUtc(ms: number): string {
 }
 
 const isDigit = (c: number) => c >= 48 && c <= 57;
+const DIGIT_POS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
 
 /**
  * Fast path for the shapes the systems really send — "YYYY-MM-DD HH:mm:ss" with an optional
@@ -51,7 +52,7 @@ function canonicalShape(t: string): string | undefined {
     t.charCodeAt(16) !== 58
   )
     return undefined;
-  for (const i of [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]) if (!isDigit(t.charCodeAt(i))) return undefined;
+  for (let k = 0; k < DIGIT_POS.length; k++) if (!isDigit(t.charCodeAt(DIGIT_POS[k]))) return undefined;
   const mo = (t.charCodeAt(5) - 48) * 10 + t.charCodeAt(6) - 48;
   const d = (t.charCodeAt(8) - 48) * 10 + t.charCodeAt(9) - 48;
   const h = (t.charCodeAt(11) - 48) * 10 + t.charCodeAt(12) - 48;
@@ -157,21 +158,36 @@ function resolveLocal(guess: number, tz: string): number {
 }
 
 /** Site-local naive → UTC ISO. */
-/** Local minute ("YYYY-MM-DD HH:mm" in a zone) → its UTC "YYYY-MM-DDTHH:mm" (whole-minute offsets only). */
-const minuteCache = new Map<string, string>();
+/** Per zone: local minute ("YYYY-MM-DD HH:mm") → its UTC "YYYY-MM-DDTHH:mm" (whole-minute offsets only). */
+const minuteCache = new Map<string, Map<string, string>>();
+let lastTz = "";
+let lastMinute = "";
+let lastPrefix = "";
 
 export function localNaiveToIso(text: string | null | undefined, tz: string): string | undefined {
   if (!text) return undefined;
   const frac = canonicalShape(text);
   if (frac !== undefined) {
-    const key = `${tz}|${text.slice(0, 16)}`;
-    let prefix = minuteCache.get(key);
-    if (prefix === undefined) {
-      const ms = localNaiveToMs(`${text.slice(0, 16)}:00`, tz);
-      if (ms !== undefined && ms % 60_000 === 0) {
-        prefix = isoUtc(ms).slice(0, 16);
-        if (minuteCache.size > 50_000) minuteCache.clear();
-        minuteCache.set(key, prefix);
+    const minute = text.slice(0, 16);
+    let prefix: string | undefined;
+    // Rows of a page mostly share their minute: one comparison instead of a lookup.
+    if (minute === lastMinute && tz === lastTz) prefix = lastPrefix;
+    else {
+      let zone = minuteCache.get(tz);
+      if (!zone) minuteCache.set(tz, (zone = new Map()));
+      prefix = zone.get(minute);
+      if (prefix === undefined) {
+        const ms = localNaiveToMs(`${minute}:00`, tz);
+        if (ms !== undefined && ms % 60_000 === 0) {
+          prefix = isoUtc(ms).slice(0, 16);
+          if (zone.size > 50_000) zone.clear();
+          zone.set(minute, prefix);
+        }
+      }
+      if (prefix !== undefined) {
+        lastTz = tz;
+        lastMinute = minute;
+        lastPrefix = prefix;
       }
     }
     if (prefix !== undefined) return `${prefix}:${text.slice(17, 19)}.${frac}Z`;

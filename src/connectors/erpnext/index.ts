@@ -432,10 +432,9 @@ export class ErpNextConnector implements Connector {
     const id = str(row.name);
     if (!id) throw new Transient(`erpnext: a ${doctype} row came without a name.`, { where: { system: SYSTEM, object: doctype } });
     const modifiedRaw = str(row.modified);
-    const modifiedAt =
-      (modifiedRaw && localNaiveToIso(modifiedRaw, tz)) ?? localNaiveToIso(str(row.creation), tz) ?? new Date(0).toISOString();
-    const rec: RemoteRecord = { id, modifiedAt, values: row };
     const createdAt = localNaiveToIso(str(row.creation), tz);
+    const modifiedAt = (modifiedRaw && localNaiveToIso(modifiedRaw, tz)) ?? createdAt ?? new Date(0).toISOString();
+    const rec: RemoteRecord = { id, modifiedAt, values: row };
     if (createdAt) rec.createdAt = createdAt;
     const by = str(row.modified_by) ?? str(row.owner);
     if (by) rec.modifiedBy = by;
@@ -446,10 +445,9 @@ export class ErpNextConnector implements Connector {
     if (datetimes)
       for (const f of datetimes) {
         const v = row[f];
-        if (typeof v === "string" && v.length >= 16) {
-          const iso = localNaiveToIso(v, tz);
-          if (iso) row[f] = iso;
-        }
+        if (typeof v !== "string" || v.length < 16) continue;
+        const iso = f === "modified" && v === modifiedRaw ? modifiedAt : f === "creation" && createdAt ? createdAt : localNaiveToIso(v, tz);
+        if (iso) row[f] = iso;
       }
     return rec;
   }
