@@ -1,5 +1,6 @@
 /** All commands of the CLI, in the order `accord --help` lists them. */
 import type { Command } from "commander";
+import { register as audit } from "./audit.ts";
 import { register as demo } from "./demo.ts";
 import { register as doc } from "./doc.ts";
 import { register as history } from "./history.ts";
@@ -10,4 +11,4 @@ import { register as schema } from "./schema.ts";
 import { register as sync } from "./sync.ts";
 import { register as validate } from "./validate.ts";
 
-export const commands: Array<(program: Command) => void> = [validate, doc, schema, plan, sync, review, history, sandbox, demo];
+export const commands: Array<(program: Command) => void> = [validate, doc, schema, audit, plan, sync, review, history, sandbox, demo];
