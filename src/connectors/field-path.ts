@@ -111,7 +111,7 @@ export function parseFieldPath(text: string): FieldPath {
       const start = i;
       while (i < text.length && text[i] !== "," && text[i] !== "]") i++;
       const raw = text.slice(start, i).trim();
-      if (raw === "") fail(`the column \`${column}\` has no value`, `a value after \`${column}=\`, e.g. ${column}=Customer`, start);
+      if (raw === "") fail(`the column \`${column}\` has no value`, `a value after \`${column}=\``, start);
       if (/["[=]/.test(raw)) fail(`the value \`${raw}\` holds a \`"\`, \`[\` or \`=\``, 'quote such a value: column="a value"', start);
       value = NUMBER.test(raw) ? Number(raw) : raw;
     }

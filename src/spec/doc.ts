@@ -4,7 +4,8 @@
  * conflict rule and schedule; with a header naming the integration, owners and systems.
  * Rendered as Markdown, CSV (RFC 4180 quoting) or a standalone HTML page (all text escaped).
  */
-import type { SchemaDescription } from "../connectors/types.ts";
+import { type FieldPath, isFieldPath, parseFieldPath } from "../connectors/field-path.ts";
+import type { FieldDescription, SchemaDescription } from "../connectors/types.ts";
 import type { ConflictPolicy, FieldMap, IntegrationSpec, ObjectSpec, Schedule, Side } from "./model.ts";
 import { describeTransform } from "./transform.ts";
 
@@ -62,9 +63,33 @@ function fieldType(schemas: MappingDocSchemas | undefined, side: Side, entity: s
   if (!s) return "—";
   const e = s.entities[entity];
   if (!e) return "unknown (entity not described)";
+  const path = isFieldPath(field) ? safeParse(field) : undefined;
+  if (path) {
+    // a field of a child-table row: the table's child entity, described when the schema has it
+    const t = e.fields[path.table];
+    if (!t) return `MISSING in schema (table ${path.table})`;
+    if (t.type !== "table") return `NOT A TABLE: ${path.table} is ${typeOf(t)}`;
+    const child = t.target ? s.entities[t.target] : undefined;
+    const cf = child?.fields[path.field];
+    const where = `row of ${path.table}${t.target ? ` (${t.target})` : ""}`;
+    if (!child) return `${where}`;
+    return cf ? `${typeOf(cf)} in ${where}` : `MISSING in schema (${path.field} of ${where})`;
+  }
   const f = e.fields[field];
   if (!f) return field.includes(".") ? "— (path)" : "MISSING in schema";
+  return typeOf(f);
+}
+
+function typeOf(f: FieldDescription): string {
   return f.type === "other" || f.type === f.nativeType.toLowerCase() ? f.nativeType : `${f.type} (${f.nativeType})`;
+}
+
+function safeParse(field: string): FieldPath | undefined {
+  try {
+    return parseFieldPath(field);
+  } catch {
+    return undefined;
+  }
 }
 
 export function mappingRows(spec: IntegrationSpec, schemas?: MappingDocSchemas): MappingRow[] {

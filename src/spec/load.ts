@@ -653,7 +653,7 @@ function checkFieldNames(ctx: Issues, obj: Record<string, unknown>, base: Path):
       return true;
     } catch (e) {
       if (!(e instanceof FieldPathError)) throw e;
-      ctx.addInValue(path, e.position, `\`${show(name)}\` is not a valid field path: ${e.message}`, `${e.expected} (a path is ${FIELD_PATH_SYNTAX})`);
+      ctx.addInValue(path, e.position, `\`${show(name)}\` is not a valid field path: ${e.message}`, `${e.expected}; a path is ${FIELD_PATH_SYNTAX}`);
       return false;
     }
   };

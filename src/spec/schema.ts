@@ -92,8 +92,8 @@ export const transformSchema = z.array(transformStepSchema).describe("Transform 
 
 export const fieldMapSchema = z
   .strictObject({
-    crm: nonEmpty.describe("CRM field (system name)"),
-    erp: nonEmpty.describe("ERP field (system name)"),
+    crm: nonEmpty.describe("CRM field (system name) or a path into a child table: table[column=value].field, e.g. links[link_doctype=Customer].link_name"),
+    erp: nonEmpty.describe("ERP field (system name) or a path into a child table: table[column=value].field, e.g. links[link_doctype=Customer].link_name"),
     direction: z.enum(DIRECTIONS).describe("which way values travel; the source of a one-way map is the field's master"),
     conflict: conflictSchema.optional(),
     onMasterEdit: z.enum(MASTER_EDIT_ACTIONS).optional().describe("one-way fields: what an edit in the non-master system does"),
@@ -108,7 +108,7 @@ const filterSchema = z.strictObject({ field: nonEmpty, op: z.enum(FILTER_OPS), v
 
 export const objectSideSchema = z.strictObject({
   entity: nonEmpty.describe("remote entity / doctype, e.g. Account or Customer"),
-  identity: nonEmpty.describe("field holding the shared identifier in this system"),
+  identity: nonEmpty.describe("field holding the shared identifier in this system or a path into a child table: table[column=value].field, e.g. links[link_doctype=Customer].link_name"),
   filter: z.array(filterSchema).optional().describe("extra conditions on which records this object syncs"),
 });
 
@@ -124,8 +124,8 @@ export const objectSchema = z
     parent: z
       .strictObject({
         object: nonEmpty.describe("an object defined earlier in the file"),
-        crm: nonEmpty.describe("CRM field pointing at the parent record"),
-        erp: nonEmpty.describe("ERP field pointing at the parent record"),
+        crm: nonEmpty.describe("CRM field pointing at the parent record or a path into a child table: table[column=value].field, e.g. links[link_doctype=Customer].link_name"),
+        erp: nonEmpty.describe("ERP field pointing at the parent record or a path into a child table: table[column=value].field, e.g. links[link_doctype=Customer].link_name"),
       })
       .optional(),
     fields: z.array(fieldMapSchema).default([]),

@@ -64,6 +64,20 @@ describe("renderMappingDoc", () => {
     expect(mappingRows(spec)[0].crmType).toBe("—");
   });
 
+  it("a field path's type is the row field's, from the table's child entity", async () => {
+    const example = await loadSpecFile("examples/espocrm-erpnext.yaml");
+    const f = (t: string, n: string, target?: string) => ({ name: n, type: t as "table", nativeType: t === "table" ? "Table" : "Data", required: false, readOnly: false, ...(target ? { target } : {}) });
+    const erp: SchemaDescription = {
+      entities: {
+        Contact: { name: "Contact", fields: { email_ids: f("table", "email_ids", "Contact Email"), phone_nos: f("table", "phone_nos", "Contact Phone"), links: f("table", "links", "Dynamic Link") } },
+        "Contact Email": { name: "Contact Email", fields: { email_id: { ...f("email", "email_id"), type: "email" } } },
+      },
+    };
+    const rows = mappingRows(example, { erp }).filter((r) => r.object === "contact");
+    expect(rows.find((r) => r.crmField === "emailAddress")?.erpType).toBe("email (Data) in row of email_ids (Contact Email)");
+    expect(rows.find((r) => r.crmField === "phoneNumber")?.erpType).toBe("row of phone_nos (Contact Phone)");
+  });
+
   it("csv: one header and one quoted row per field, formulas neutralised", () => {
     const csv = renderMappingDoc(spec, "csv");
     const lines = csv.split("\r\n");

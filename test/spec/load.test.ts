@@ -55,7 +55,12 @@ describe("loadSpec: the example", () => {
     const pin = spec.objects[1].fields.find((f) => f.erp === "pincode");
     expect(pin?.conflict).toEqual({ kind: "last-updated-wins", skewToleranceMs: 2000 });
     expect(spec.objects[1].fields.find((f) => f.erp === "country")?.conflict).toEqual({ kind: "prefer", side: "erp" });
-    expect(spec.objects[2].parent).toEqual({ object: "customer", crm: "accountId", erp: "links.Customer" });
+    expect(spec.objects[2].parent).toEqual({ object: "customer", crm: "accountId", erp: "links[link_doctype=Customer].link_name" });
+    // child-table paths: identity and parent of the billing address, the contact's primary e-mail and mobile rows
+    expect(spec.objects[1].erp.identity).toBe("links[link_doctype=Customer].link_name");
+    expect(spec.objects[1].parent).toEqual({ object: "customer", crm: "id", erp: "links[link_doctype=Customer].link_name" });
+    expect(spec.objects[2].fields.map((f) => f.erp)).toContain("email_ids[is_primary=1].email_id");
+    expect(spec.objects[2].fields.map((f) => f.erp)).toContain("phone_nos[is_primary_mobile_no=1].phone");
     expect(spec.source?.file).toBe(EXAMPLE);
   });
 
@@ -318,5 +323,64 @@ describe("transform steps in the file", () => {
     const issues = issuesOf(MINIMAL.replace("owner:", "ownr:"));
     expect(issues).toHaveLength(1);
     expect(issues[0]).toMatchObject({ path: "ownr", line: 9, column: 1, expected: "did you mean `owner`?" });
+  });
+});
+
+describe("field paths into child tables", () => {
+  const withContact = (erpName: string, extra = "") => `${MINIMAL}  contact:
+    crm: { entity: Contact, identity: cAccordId }
+    erp: { entity: Contact, identity: name${extra} }
+    parent: { object: customer, crm: accountId, erp: "links[link_doctype=Customer].link_name" }
+    fields:
+      - crm: emailAddress
+        erp: ${erpName}
+        direction: crm->erp
+`;
+
+  it("accept table[column=value].field in fields, identity and parent, normalised to one spelling", () => {
+    const spec = loadSpec(withContact('"email_ids[ is_primary = 1 ].email_id"'), "t.yaml");
+    const contact = spec.objects[1];
+    expect(contact.parent?.erp).toBe("links[link_doctype=Customer].link_name");
+    expect(contact.fields[0].erp).toBe("email_ids[is_primary=1].email_id");
+    // plain names keep working (and a dotted name stays a plain name)
+    expect(spec.objects[0].fields[0].erp).toBe("customer_name");
+    expect(loadSpec(MINIMAL.replace("identity: name }", "identity: x.y }"), "t.yaml").objects[0].erp.identity).toBe("x.y");
+  });
+
+  it("a malformed path is reported at its line and the column of the fault inside the value", () => {
+    const text = withContact("email_ids[is_primary=].email_id");
+    const [i] = issuesOf(text);
+    expect(i.path).toBe("objects.contact.fields[0].erp");
+    const line = text.split("\n")[i.line - 1];
+    expect(line).toContain("erp: email_ids[is_primary=].email_id");
+    // the column points just after `=`, where the value is missing
+    expect(line.slice(i.column - 1)).toBe("].email_id");
+    expect(i.message).toContain("the column `is_primary` has no value");
+    expect(i.expected).toContain("table[column=value].field");
+
+    const quoted = withContact('"email_ids[is_primary=1]email_id"');
+    const [q] = issuesOf(quoted);
+    expect(quoted.split("\n")[q.line - 1].slice(q.column - 1)).toBe('email_id"');
+    expect(q.message).toContain("`.` should be");
+
+    const [p] = issuesOf(withContact("email_id").replace("link_doctype=Customer]", "link_doctype=Customer"));
+    expect(p.path).toBe("objects.contact.parent.erp");
+    expect(p.message).toContain("not a valid field path");
+  });
+
+  it("are refused in filters, and a table is not written both whole and through a path", () => {
+    const inFilter = issuesOf(withContact("email_id", ', filter: [ { field: "links[link_doctype=Customer].link_name", op: "=", value: x } ]'));
+    expect(inFilter[0].path).toBe("objects.contact.erp.filter[0].field");
+    expect(inFilter[0].message).toContain("cannot name a field inside a child table");
+    const both = issuesOf(`${withContact("email_ids[is_primary=1].email_id")}      - { crm: cEmails, erp: email_ids, direction: crm->erp }
+`);
+    expect(both[0].message).toContain("table `email_ids` is written whole by fields[1] and through a path by fields[0]");
+  });
+
+  it("the identity check compares paths by meaning, not spelling", () => {
+    const issues = issuesOf(
+      withContact("x").replace("entity: Contact, identity: name", 'entity: Contact, identity: "links[link_doctype=Customer].link_name"').replace("erp: x", 'erp: "links[ link_doctype = Customer ].link_name"'),
+    );
+    expect(issues.some((i) => i.message.includes("identity field of this object"))).toBe(true);
   });
 });
