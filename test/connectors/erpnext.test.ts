@@ -354,6 +354,41 @@ describe("erpnext connector: the system's traps", () => {
     await expect(c.describe(["No Such Doctype"])).rejects.toThrow();
   });
 
+  it("describe() reads the meta fresh each time, so a removed field shows (drift is detectable)", async () => {
+    const up = (body: unknown) =>
+      fetch(`${sb.url}/__sandbox/upgrade`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    expect((await up({ doctype: "Customer", addField: { fieldname: "custom_drift_probe", fieldtype: "Data" } })).status).toBe(200);
+    expect((await c.describe(["Customer"])).entities.Customer.fields.custom_drift_probe?.type).toBe("string");
+    expect((await up({ doctype: "Customer", removeField: "custom_drift_probe" })).status).toBe(200);
+    expect((await c.describe(["Customer"])).entities.Customer.fields.custom_drift_probe).toBeUndefined();
+  });
+
+  it("meta falls back to frappe.desk.form.load.getdoctype where /api/v2 is missing (Frappe v14)", async () => {
+    const stub: Server = createServer((req, res) => {
+      res.setHeader("Content-Type", "application/json");
+      if (req.url?.startsWith("/api/method/frappe.desk.form.load.getdoctype?doctype=Customer"))
+        res.end(
+          JSON.stringify({
+            docs: [{ name: "Customer", fields: [{ fieldname: "customer_name", fieldtype: "Data", reqd: 1 }, { fieldname: "last_order_at", fieldtype: "Datetime" }] }],
+          }),
+        );
+      else {
+        res.statusCode = 404;
+        res.end(JSON.stringify({ exc_type: "DoesNotExistError" }));
+      }
+    });
+    await new Promise<void>((r) => stub.listen(0, "127.0.0.1", () => r()));
+    try {
+      const sc = new ErpNextConnector({ url: `http://127.0.0.1:${(stub.address() as AddressInfo).port}`, credentials: { apiKey: "k", apiSecret: "s" }, options: { ...FAST, timezone: "UTC" } });
+      const d = await sc.describe(["Customer"]);
+      expect(d.entities.Customer.fields.customer_name).toMatchObject({ type: "string", required: true });
+      expect(d.entities.Customer.fields.last_order_at.type).toBe("datetime");
+    } finally {
+      stub.closeAllConnections();
+      await new Promise((r) => stub.close(r));
+    }
+  });
+
   it("auth failures: AuthError at once, one call; the secret never appears", async () => {
     const log = new CapturedLog();
     const bad = h.makeConnector({ badCredentials: true, logger: log });

@@ -24,9 +24,9 @@ import {
   ValidationRejected,
   VersionConflict,
 } from "../../errors.ts";
+import { fieldRoot, isFieldPath, parseFieldPath } from "../field-path.ts";
 import { defaultClassify, HttpClient, type HttpFailure } from "../http.ts";
 import { readCommonOptions, scalar } from "../options.ts";
-import { fieldRoot, isFieldPath, parseFieldPath } from "../field-path.ts";
 import { verifiedWalk, type WalkKey } from "../paging.ts";
 import { checkTimeZone, frappeCanonical, isoToLocalNaive, isZonedIso, localNaiveToIso } from "../time.ts";
 import type {
@@ -407,7 +407,11 @@ export class ErpNextConnector implements Connector {
                 .map((f) => f.name),
             ) as ReadonlySet<string>,
         )
-        .catch(() => new Set<string>(["creation", "modified"]));
+        .catch((e: unknown) => {
+          // Meta unreadable: convert the standard timestamps only; retry later unless it is plainly absent.
+          if (!(e instanceof NotFound) && !(e instanceof AuthError)) this.datetimeCache.delete(doctype);
+          return new Set<string>(["creation", "modified"]);
+        });
       this.datetimeCache.set(doctype, p);
     }
     return p;
@@ -465,34 +469,62 @@ export class ErpNextConnector implements Connector {
     return me;
   }
 
+  /** The doctype's meta, cached for conversions (describe() always reads it fresh). */
   private meta(doctype: string): Promise<EntityDescription> {
     let p = this.metaCache.get(doctype);
     if (!p) {
-      p = (async () => {
-        const res = await this.http.request<{ data?: DocMeta }>({
-          method: "GET",
-          path: `/v2/doctype/${encodeURIComponent(doctype)}/meta`,
-          action: `read the meta of ${doctype}`,
-          where: { object: doctype },
-        });
-        const meta = res.body?.data;
-        if (!meta || !Array.isArray(meta.fields))
-          throw new NotFound(`erpnext: doctype ${doctype} has no meta.`, { where: { system: SYSTEM, object: doctype } });
-        return describeDoctype(doctype, meta);
-      })();
+      p = this.fetchMeta(doctype);
       p.catch(() => this.metaCache.delete(doctype));
       this.metaCache.set(doctype, p);
     }
     return p;
   }
 
+  /**
+   * Merged meta (custom fields included): `/api/v2/doctype/{dt}/meta` (Frappe v15+), else the
+   * desk endpoint every version has, `frappe.desk.form.load.getdoctype` (its `docs[0]`).
+   */
+  private async fetchMeta(doctype: string): Promise<EntityDescription> {
+    let meta: DocMeta | undefined;
+    try {
+      const res = await this.http.request<{ data?: DocMeta }>({
+        method: "GET",
+        path: `/v2/doctype/${encodeURIComponent(doctype)}/meta`,
+        action: `read the meta of ${doctype}`,
+        where: { object: doctype },
+      });
+      meta = res.body?.data;
+    } catch (e) {
+      if (!(e instanceof NotFound)) throw e;
+      const res = await this.http.request<{ docs?: DocMeta[] }>({
+        method: "GET",
+        path: "/method/frappe.desk.form.load.getdoctype",
+        query: new URLSearchParams({ doctype }),
+        action: `read the meta of ${doctype} (getdoctype)`,
+        where: { object: doctype },
+      });
+      meta = res.body?.docs?.find((d) => d.name === doctype) ?? res.body?.docs?.[0];
+    }
+    if (!meta || !Array.isArray(meta.fields))
+      throw new NotFound(`erpnext: doctype ${doctype} does not exist (no meta).`, {
+        where: { system: SYSTEM, object: doctype },
+        hint: 'Check the doctype name in the integration file (it is case- and space-sensitive, e.g. "Sales Order").',
+      });
+    return describeDoctype(doctype, meta);
+  }
+
   async describe(entities?: string[]): Promise<SchemaDescription> {
     const names = entities ?? DEFAULT_DOCTYPES;
     const out: SchemaDescription = { entities: {} };
-    const settled = await Promise.allSettled(names.map((n) => this.meta(n)));
+    // Fresh every time: describe() is how drift is detected. The caches follow what it saw.
+    const settled = await Promise.allSettled(names.map((n) => this.fetchMeta(n)));
     settled.forEach((s, i) => {
-      if (s.status === "fulfilled") out.entities[names[i]] = s.value;
-      else if (entities || !(s.reason instanceof NotFound)) throw s.reason;
+      const name = names[i];
+      if (s.status === "fulfilled") {
+        out.entities[name] = s.value;
+        this.metaCache.set(name, Promise.resolve(s.value));
+        this.datetimeCache.delete(name);
+      } else if (entities || !(s.reason instanceof NotFound)) throw s.reason;
     });
     return out;
   }

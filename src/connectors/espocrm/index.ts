@@ -384,7 +384,11 @@ export class EspoCrmConnector implements Connector {
     if (!p) {
       p = this.entityDefs(entity)
         .then(datetimeSet)
-        .catch(() => new Set(["createdAt", "modifiedAt"]));
+        .catch((e: unknown) => {
+          // Metadata unreadable: convert the system timestamps only; retry later unless it is plainly absent.
+          if (!(e instanceof NotFound) && !(e instanceof AuthError)) this.datetimeCache.delete(entity);
+          return new Set(["createdAt", "modifiedAt"]);
+        });
       this.datetimeCache.set(entity, p);
     }
     return p;
