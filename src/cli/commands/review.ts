@@ -156,7 +156,8 @@ ${HELP_STORE}`,
     .option("--pick <side>", "crm | erp: that system's current value wins (for a master edit: the master reverts it)")
     .option("--value <value>", "this value wins (JSON or plain text; in the CRM's representation unless --side erp)")
     .option("--side <side>", "the representation of --value: crm (default) | erp")
-    .option("--accept", "keep things as they are (a master edit stays; a bounce is released)")
+    .option("--accept", "keep things as they are (a master edit stays; a bounce is released); a match: the records are the same")
+    .option("--reject", "a match item: the records are different (never proposed or merged again; their hold is lifted)")
     .option("--by <name>", "who decides (default: $USER)")
     .option("--json", "print the resolved item as JSON")
     .addHelpText(
@@ -166,10 +167,12 @@ Examples:
   accord review resolve 12 --pick erp --by ana
   accord review resolve 13 --value "Acme Holding GmbH" --by ana
   accord review resolve 13 --value 125000 --side erp --by ana
+  accord review resolve 21 --accept --by ana        # a match: same customer, linked by the next \`accord link --apply\`
+  accord review resolve 22 --reject --by ana        # a match: different customers
 
 ${HELP_STORE}`,
     )
-    .action(async (id: string, opts: { pick?: string; value?: string; side?: string; accept?: boolean; by?: string; json?: boolean }) => {
+    .action(async (id: string, opts: { pick?: string; value?: string; side?: string; accept?: boolean; reject?: boolean; by?: string; json?: boolean }) => {
       const { printJson, reportError } = await import("../output.ts");
       const { EXIT } = await import("../exit-codes.ts");
       const invalid = (msg: string) => {
@@ -179,8 +182,8 @@ ${HELP_STORE}`,
       try {
         const n = Number(id);
         if (!Number.isInteger(n)) return invalid(`review item id must be a number (got "${id}")`);
-        const chosen = [opts.pick !== undefined, opts.value !== undefined, opts.accept === true].filter(Boolean).length;
-        if (chosen !== 1) return invalid("give exactly one of --pick crm|erp, --value V, --accept");
+        const chosen = [opts.pick !== undefined, opts.value !== undefined, opts.accept === true, opts.reject === true].filter(Boolean).length;
+        if (chosen !== 1) return invalid("give exactly one of --pick crm|erp, --value V, --accept, --reject");
         if (opts.pick !== undefined && opts.pick !== "crm" && opts.pick !== "erp")
           return invalid(`--pick must be crm or erp (got "${opts.pick}")`);
         if (opts.side !== undefined && opts.side !== "crm" && opts.side !== "erp")
@@ -191,6 +194,13 @@ ${HELP_STORE}`,
         const { resolveReview } = await import("../../engine/index.ts");
         const store = await openStore();
         try {
+          if (opts.reject) {
+            const { rejectMatch } = await import("../../quality/link.ts");
+            const item = await rejectMatch(store, n, by);
+            if (opts.json) printJson({ ok: true, item });
+            else process.stdout.write(`Review item #${item.id} rejected by ${by}: the records are different; they will not be proposed again.\n`);
+            return;
+          }
           const resolution =
             opts.pick !== undefined
               ? { pick: opts.pick as "crm" | "erp" }
@@ -204,7 +214,7 @@ ${HELP_STORE}`,
           if (opts.json) printJson({ ok: true, item });
           else
             process.stdout.write(
-              `Review item #${item.id} resolved by ${by}: ${JSON.stringify(resolution)}. The next \`accord sync\` of ${item.object} applies it.\n`,
+              `Review item #${item.id} resolved by ${by}: ${JSON.stringify(resolution)}. The next \`accord ${item.kind === "match" ? "link --apply" : "sync"}\` of ${item.object} applies it.\n`,
             );
         } finally {
           await store.close();
