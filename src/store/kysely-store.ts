@@ -13,6 +13,7 @@ import type { Side } from "../spec/model.ts";
 import type { StoreDialect } from "./migrations/index.ts";
 import type {
   AlertsTable,
+  ApiTokensTable,
   ChangeLogTable,
   CreateIntentsTable,
   LinksTable,
@@ -21,9 +22,11 @@ import type {
   RunsTable,
   SpecVersionsTable,
   StoreDatabase,
+  UsersTable,
 } from "./schema.ts";
 import type {
   Alert,
+  ApiToken,
   ChangeLogEntry,
   CreateIntent,
   Json,
@@ -33,8 +36,10 @@ import type {
   Run,
   RunCounts,
   SchemaSnapshot,
+  Session,
   SpecVersion,
   Store,
+  User,
 } from "./types.ts";
 
 /** What only the store that owns the connection can do. */
@@ -214,6 +219,30 @@ function rowToAlert(r: Selectable<AlertsTable>): Alert {
     ackedBy: r.acked_by,
     ackedAt: r.acked_at,
     resolvedAt: r.resolved_at,
+  };
+}
+
+function rowToUser(r: Selectable<UsersTable>): User {
+  return {
+    id: toId(r.id),
+    name: r.name,
+    role: r.role as User["role"],
+    passwordHash: r.password_hash,
+    disabled: Boolean(r.disabled),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function rowToApiToken(r: Selectable<ApiTokensTable>): ApiToken {
+  return {
+    id: toId(r.id),
+    userId: toId(r.user_id),
+    label: r.label,
+    tokenHash: r.token_hash,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    lastUsedAt: r.last_used_at,
   };
 }
 
@@ -918,6 +947,98 @@ export class KyselyStore implements Store {
     const c = await base.select((eb) => eb.fn.countAll().as("n")).where("at", ">=", since).executeTakeFirst();
     const last = await base.select((eb) => eb.fn.max("at").as("last")).executeTakeFirst();
     return { count: Number(c?.n ?? 0), lastAt: (last?.last as string | null | undefined) ?? null };
+  }
+
+  // ---------------------------------------------------------------- console users, sessions, API tokens
+
+  async addUser(u: Pick<User, "name" | "role" | "passwordHash">): Promise<User> {
+    const at = now();
+    try {
+      const row = await this.#db
+        .insertInto("users")
+        .values({ name: u.name, role: u.role, password_hash: u.passwordHash, disabled: false, created_at: at, updated_at: at })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return rowToUser(row);
+    } catch (err) {
+      if (isUniqueViolation(err))
+        throw new Duplicate(`a console user named "${u.name}" already exists`, {
+          hint: "Pick another name, or change the existing user's password or role with `accord user passwd` / `accord user role`.",
+        });
+      throw err;
+    }
+  }
+
+  async getUser(by: { id?: number; name?: string }): Promise<User | undefined> {
+    if (by.id === undefined && by.name === undefined) throw new TypeError("store.getUser needs an id or a name");
+    let q = this.#db.selectFrom("users").selectAll();
+    if (by.id !== undefined) q = q.where("id", "=", by.id);
+    if (by.name !== undefined) q = q.where("name", "=", by.name);
+    const row = await q.executeTakeFirst();
+    return row ? rowToUser(row) : undefined;
+  }
+
+  async listUsers(): Promise<User[]> {
+    return (await this.#db.selectFrom("users").selectAll().orderBy("id").execute()).map(rowToUser);
+  }
+
+  async updateUser(id: number, patch: Partial<Pick<User, "role" | "passwordHash" | "disabled">>): Promise<void> {
+    const set: { role?: string; password_hash?: string; disabled?: boolean; updated_at: string } = { updated_at: now() };
+    if (patch.role !== undefined) set.role = patch.role;
+    if (patch.passwordHash !== undefined) set.password_hash = patch.passwordHash;
+    if (patch.disabled !== undefined) set.disabled = patch.disabled;
+    const r = await this.#db.updateTable("users").set(set).where("id", "=", id).executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) throw notFound("user", id);
+  }
+
+  async createSession(s: Omit<Session, "createdAt">): Promise<Session> {
+    const row = { token_hash: s.tokenHash, user_id: s.userId, csrf: s.csrf, created_at: now(), expires_at: s.expiresAt };
+    await this.#db.insertInto("sessions").values(row).execute();
+    return { ...s, createdAt: row.created_at };
+  }
+
+  async getSession(tokenHash: string): Promise<Session | undefined> {
+    const r = await this.#db.selectFrom("sessions").selectAll().where("token_hash", "=", tokenHash).executeTakeFirst();
+    return r ? { tokenHash: r.token_hash, userId: toId(r.user_id), csrf: r.csrf, createdAt: r.created_at, expiresAt: r.expires_at } : undefined;
+  }
+
+  async deleteSessions(by: { tokenHash?: string; userId?: number; expiredBefore?: string }): Promise<number> {
+    if (by.tokenHash === undefined && by.userId === undefined && by.expiredBefore === undefined)
+      throw new TypeError("store.deleteSessions needs a tokenHash, a userId or expiredBefore");
+    let q = this.#db.deleteFrom("sessions");
+    if (by.tokenHash !== undefined) q = q.where("token_hash", "=", by.tokenHash);
+    if (by.userId !== undefined) q = q.where("user_id", "=", by.userId);
+    if (by.expiredBefore !== undefined) q = q.where("expires_at", "<", by.expiredBefore);
+    return Number((await q.executeTakeFirst()).numDeletedRows);
+  }
+
+  async addApiToken(t: Pick<ApiToken, "userId" | "label" | "tokenHash" | "expiresAt">): Promise<ApiToken> {
+    const row = await this.#db
+      .insertInto("api_tokens")
+      .values({ user_id: t.userId, label: t.label, token_hash: t.tokenHash, created_at: now(), expires_at: t.expiresAt, last_used_at: null })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return rowToApiToken(row);
+  }
+
+  async getApiToken(tokenHash: string): Promise<ApiToken | undefined> {
+    const r = await this.#db.selectFrom("api_tokens").selectAll().where("token_hash", "=", tokenHash).executeTakeFirst();
+    return r ? rowToApiToken(r) : undefined;
+  }
+
+  async listApiTokens(userId?: number): Promise<ApiToken[]> {
+    let q = this.#db.selectFrom("api_tokens").selectAll();
+    if (userId !== undefined) q = q.where("user_id", "=", userId);
+    return (await q.orderBy("id").execute()).map(rowToApiToken);
+  }
+
+  async revokeApiToken(id: number): Promise<boolean> {
+    const r = await this.#db.deleteFrom("api_tokens").where("id", "=", id).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async touchApiToken(id: number, at: string): Promise<void> {
+    await this.#db.updateTable("api_tokens").set({ last_used_at: at }).where("id", "=", id).execute();
   }
 }
 

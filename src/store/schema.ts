@@ -169,6 +169,34 @@ export interface RuntimeLocksTable {
   expires_at: string;
 }
 
+export interface UsersTable {
+  id: Generated<number>;
+  name: string;
+  role: string;
+  password_hash: string;
+  disabled: Bool;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SessionsTable {
+  token_hash: string;
+  user_id: number;
+  csrf: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface ApiTokensTable {
+  id: Generated<number>;
+  user_id: number;
+  label: string;
+  token_hash: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+}
+
 export interface StoreDatabase {
   links: LinksTable;
   cursors: CursorsTable;
@@ -182,4 +210,7 @@ export interface StoreDatabase {
   spec_versions: SpecVersionsTable;
   alerts: AlertsTable;
   runtime_locks: RuntimeLocksTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  api_tokens: ApiTokensTable;
 }

@@ -163,6 +163,39 @@ export interface Alert {
   resolvedAt: string | null;
 }
 
+/** A person who signs in to the web console (Step 9). Names are unique across the database. */
+export interface User {
+  id: number;
+  name: string;
+  role: "admin" | "reviewer" | "viewer";
+  /** scrypt hash in the server's self-describing format; never leaves the server. */
+  passwordHash: string;
+  disabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A console session; only the SHA-256 hash of its cookie token is stored. */
+export interface Session {
+  tokenHash: string;
+  userId: number;
+  /** The double-submit CSRF token of the session. */
+  csrf: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+/** An API token for automation (Bearer); only its SHA-256 hash is stored. */
+export interface ApiToken {
+  id: number;
+  userId: number;
+  label: string;
+  tokenHash: string;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+}
+
 export interface Store {
   readonly dialect: "sqlite" | "postgres";
   migrate(): Promise<void>;
@@ -236,4 +269,21 @@ export interface Store {
   releaseLock?(integration: string, holder: string): Promise<void>;
   /** Change-log entries of one field of an object (target field name): how many since `since`, and the latest one ever. */
   fieldChanges?(integration: string, object: string, field: string, since: string): Promise<{ count: number; lastAt: string | null }>;
+
+  // console users, sessions, API tokens (Step 9; optional: implemented by the Kysely store for both dialects)
+  /** Throws Duplicate when the name is taken. */
+  addUser?(u: Pick<User, "name" | "role" | "passwordHash">): Promise<User>;
+  getUser?(by: { id?: number; name?: string }): Promise<User | undefined>;
+  listUsers?(): Promise<User[]>;
+  updateUser?(id: number, patch: Partial<Pick<User, "role" | "passwordHash" | "disabled">>): Promise<void>;
+  createSession?(s: Omit<Session, "createdAt">): Promise<Session>;
+  getSession?(tokenHash: string): Promise<Session | undefined>;
+  /** Remove one session (by token hash), or every session of a user, or every expired one. */
+  deleteSessions?(by: { tokenHash?: string; userId?: number; expiredBefore?: string }): Promise<number>;
+  addApiToken?(t: Pick<ApiToken, "userId" | "label" | "tokenHash" | "expiresAt">): Promise<ApiToken>;
+  getApiToken?(tokenHash: string): Promise<ApiToken | undefined>;
+  listApiTokens?(userId?: number): Promise<ApiToken[]>;
+  /** Revoke (delete) a token; false when there was none with that id. */
+  revokeApiToken?(id: number): Promise<boolean>;
+  touchApiToken?(id: number, at: string): Promise<void>;
 }

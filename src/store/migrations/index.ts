@@ -6,6 +6,7 @@
 import type { Migration, MigrationProvider } from "kysely";
 import { initial } from "./0001_initial.ts";
 import { operations } from "./0002_operations.ts";
+import { consoleUsers } from "./0003_console_users.ts";
 
 export type StoreDialect = "sqlite" | "postgres";
 
@@ -13,6 +14,7 @@ export function storeMigrations(dialect: StoreDialect): Record<string, Migration
   return {
     "0001_initial": initial(dialect),
     "0002_operations": operations(dialect),
+    "0003_console_users": consoleUsers(dialect),
   };
 }
 
