@@ -13,6 +13,7 @@ import type {
   RemoteRecord,
   SchemaDescription,
 } from "../../src/connectors/types.ts";
+import { readValue } from "../../src/engine/paths.ts";
 import { NotFound, VersionConflict } from "../../src/errors.ts";
 
 export class TestClock {
@@ -79,6 +80,8 @@ export class MemoryConnector implements Connector {
   afterCreate?: (rec: RemoteRecord) => void;
   /** Runs after an update is stored, before it is returned (throw to simulate a crash). */
   afterUpdate?: (rec: RemoteRecord) => void;
+  /** The `fields` each readChanges call asked for (undefined = the default), by entity. */
+  readonly fieldsAsked: Array<{ entity: string; fields?: string[] }> = [];
   /** Runs at the start of update() (e.g. to simulate a concurrent edit). */
   onUpdate?: (entity: string, id: string) => void;
 
@@ -155,6 +158,7 @@ export class MemoryConnector implements Connector {
 
   async *readChanges(entity: string, opts: ReadChangesOptions = {}): AsyncIterable<RecordPage> {
     this.#calls++;
+    this.fieldsAsked.push({ entity, ...(opts.fields ? { fields: [...opts.fields] } : {}) });
     const size = opts.pageSize ?? this.#opts.pageSize ?? 2;
     const since = opts.since;
     const from = since ? Date.parse(since.modifiedAt) - (opts.overlapMs ?? 0) : Number.NEGATIVE_INFINITY;
@@ -183,7 +187,8 @@ export class MemoryConnector implements Connector {
 
   async findByField(entity: string, field: string, value: string | number): Promise<RemoteRecord[]> {
     this.#calls++;
-    return [...this.#table(entity).values()].map((r) => this.#out(r)).filter((r) => r.values[field] === value);
+    // a child-table path (links[link_doctype=Customer].link_name) matches a row of the table, like a real system's child filter
+    return [...this.#table(entity).values()].map((r) => this.#out(r)).filter((r) => readValue(r.values, field).value === value);
   }
 
   async create(entity: string, values: Record<string, unknown>): Promise<RemoteRecord> {
