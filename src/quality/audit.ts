@@ -261,6 +261,22 @@ export async function auditIntegration(ctx: QualityContext, opts: AuditOptions =
     return r;
   };
 
+  // The other system's field definitions (max lengths), read once per entity; none when describe fails.
+  const described = new Map<string, Promise<Record<string, { maxLength?: number }>>>();
+  const fieldsOf = (side: Side, entity: string): Promise<Record<string, { maxLength?: number }>> => {
+    const key = `${side}|${entity}`;
+    let p = described.get(key);
+    if (!p) {
+      const conn = side === "crm" ? ctx.crm : ctx.erp;
+      p = conn.describe([entity]).then(
+        (d) => d.entities[entity]?.fields ?? {},
+        () => ({}),
+      );
+      described.set(key, p);
+    }
+    return p;
+  };
+
   const issues: AuditIssue[] = [];
   const seen = new Set<string>();
   const push = (i: AuditIssue) => {
@@ -309,6 +325,45 @@ export async function auditIntegration(ctx: QualityContext, opts: AuditOptions =
               value: String(v),
               detail: `"${String(v)}" has no entry in the value map to ${side === "crm" ? "ERP" : "CRM"} ${f[side === "crm" ? "erp" : "crm"]} (unmapped: error); add it to the map or change the record`,
             });
+        }
+      }
+
+      // Values longer than the other system's field holds (direct maps), and a shared identifier
+      // longer than the CRM's identity field.
+      const other: Side = side === "crm" ? "erp" : "crm";
+      const targetFields = await fieldsOf(other, obj[other].entity);
+      for (const f of obj.fields) {
+        if (!sourceSides(f).includes(side)) continue;
+        const steps = side === "crm" ? f.toErp : f.toCrm;
+        if (steps.some((st) => !("normalize" in st))) continue;
+        const max = targetFields[f[other]]?.maxLength;
+        if (!max) continue;
+        for (const r of er.records) {
+          const v = r.values[f[side]];
+          if (typeof v === "string" && v.trim().length > max)
+            push({
+              ...base(r),
+              problem: "unmappable-value",
+              field: f[side],
+              value: v,
+              detail: `${v.trim().length} characters; ${other.toUpperCase()} ${obj[other].entity}.${f[other]} holds at most ${max}`,
+            });
+        }
+      }
+      if (side === "erp" && !obj.parent && obj.crm.identity !== "id") {
+        const max = targetFields[obj.crm.identity]?.maxLength;
+        if (max) {
+          for (const r of er.records) {
+            const v = obj.erp.identity === "name" || obj.erp.identity === "id" ? r.id : r.values[obj.erp.identity];
+            if (typeof v === "string" && v.length > max)
+              push({
+                ...base(r),
+                problem: "unmappable-value",
+                field: obj.erp.identity,
+                value: v,
+                detail: `the shared identifier has ${v.length} characters; CRM ${obj.crm.entity}.${obj.crm.identity} holds at most ${max} — lengthen that field or rename the record`,
+              });
+          }
         }
       }
 
