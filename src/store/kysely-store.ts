@@ -825,7 +825,9 @@ export class KyselyStore implements Store {
   }
   // ---------------------------------------------------------------- operations: alerts, runtime lock, field activity
 
-  async raiseAlert(a: Pick<Alert, "integration" | "rule" | "object" | "severity" | "message" | "detail">): Promise<{ alert: Alert; opened: boolean }> {
+  async raiseAlert(
+    a: Pick<Alert, "integration" | "rule" | "object" | "severity" | "message" | "detail">,
+  ): Promise<{ alert: Alert; opened: boolean }> {
     const at = now();
     const existing = await this.#db
       .selectFrom("alerts")
@@ -906,7 +908,12 @@ export class KyselyStore implements Store {
   }
 
   async resolveAlert(id: number): Promise<void> {
-    await this.#db.updateTable("alerts").set({ status: "resolved", resolved_at: now() }).where("id", "=", id).where("status", "!=", "resolved").execute();
+    await this.#db
+      .updateTable("alerts")
+      .set({ status: "resolved", resolved_at: now() })
+      .where("id", "=", id)
+      .where("status", "!=", "resolved")
+      .execute();
   }
 
   async markAlertSent(id: number, what: "notified" | "escalated"): Promise<void> {
@@ -943,8 +950,15 @@ export class KyselyStore implements Store {
   }
 
   async fieldChanges(integration: string, object: string, field: string, since: string): Promise<{ count: number; lastAt: string | null }> {
-    const base = this.#db.selectFrom("change_log").where("integration", "=", integration).where("object", "=", object).where("field", "=", field);
-    const c = await base.select((eb) => eb.fn.countAll().as("n")).where("at", ">=", since).executeTakeFirst();
+    const base = this.#db
+      .selectFrom("change_log")
+      .where("integration", "=", integration)
+      .where("object", "=", object)
+      .where("field", "=", field);
+    const c = await base
+      .select((eb) => eb.fn.countAll().as("n"))
+      .where("at", ">=", since)
+      .executeTakeFirst();
     const last = await base.select((eb) => eb.fn.max("at").as("last")).executeTakeFirst();
     return { count: Number(c?.n ?? 0), lastAt: (last?.last as string | null | undefined) ?? null };
   }

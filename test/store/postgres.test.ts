@@ -7,13 +7,13 @@
 import { sql } from "kysely";
 import pg from "pg";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { Transient } from "../../src/errors.ts";
+import { type KyselyStore, openStore, type Store } from "../../src/store/index.ts";
 import { storeMigrations } from "../../src/store/migrations/index.ts";
+import { defineStoreSuite } from "./store-suite.ts";
 
 /** Migrations applied to a fresh store (0001_initial, 0002_operations, …). */
 const MIGRATIONS = Object.keys(storeMigrations("sqlite")).length;
-import { Transient } from "../../src/errors.ts";
-import { type KyselyStore, openStore, type Store } from "../../src/store/index.ts";
-import { defineStoreSuite } from "./store-suite.ts";
 
 const PG_URL = process.env.ACCORD_TEST_PG_URL || "postgres://postgres@127.0.0.1:5432/accord_test";
 const IN_CI = process.env.CI === "true" || process.env.CI === "1";

@@ -8,12 +8,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "kysely";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { defaultStorePath, describeStoreLocation, type KyselyStore, openStore, type Store } from "../../src/store/index.ts";
 import { storeMigrations } from "../../src/store/migrations/index.ts";
+import { defineStoreSuite } from "./store-suite.ts";
 
 /** Migrations applied to a fresh store (0001_initial, 0002_operations, …). */
 const MIGRATIONS = Object.keys(storeMigrations("sqlite")).length;
-import { defaultStorePath, describeStoreLocation, type KyselyStore, openStore, type Store } from "../../src/store/index.ts";
-import { defineStoreSuite } from "./store-suite.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "accord-store-"));
 const opened: Store[] = [];

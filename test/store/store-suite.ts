@@ -4,13 +4,13 @@
  */
 import { sql } from "kysely";
 import { beforeEach, describe, expect, it } from "vitest";
+import { Duplicate, NotFound, VersionConflict } from "../../src/errors.ts";
+import type { KyselyStore } from "../../src/store/index.ts";
 import { storeMigrations } from "../../src/store/migrations/index.ts";
+import type { ChangeLogEntry, Json, Link, Store } from "../../src/store/types.ts";
 
 /** Migrations applied to a fresh store (0001_initial, 0002_operations, …). */
 const MIGRATIONS = Object.keys(storeMigrations("sqlite")).length;
-import { Duplicate, NotFound, VersionConflict } from "../../src/errors.ts";
-import type { KyselyStore } from "../../src/store/index.ts";
-import type { ChangeLogEntry, Json, Link, Store } from "../../src/store/types.ts";
 
 export interface StoreHarness {
   dialect: "sqlite" | "postgres";
@@ -663,7 +663,10 @@ export function defineStoreSuite(title: string, h: StoreHarness): void {
       });
 
       it("field activity: changes of one field since a time, and the latest ever", async () => {
-        expect(await store.fieldChanges!("acme", "customer", "customer_name", "2000-01-01T00:00:00.000Z")).toEqual({ count: 0, lastAt: null });
+        expect(await store.fieldChanges!("acme", "customer", "customer_name", "2000-01-01T00:00:00.000Z")).toEqual({
+          count: 0,
+          lastAt: null,
+        });
         await store.logChanges([
           change({ at: "2026-01-01T00:00:00.000Z" }),
           change({ at: "2026-01-02T00:00:00.000Z" }),
