@@ -42,7 +42,10 @@ export interface ReadChangesOptions {
    * records sharing a timestamp). Re-reads are harmless: the engine dedupes by content.
    */
   overlapMs?: number;
-  /** Fields to fetch (system names); absent = all. */
+  /**
+   * Fields to fetch (system names); absent = all. A table field named here comes back with its rows
+   * (a system may leave child tables out of its default reads); a field path names its table.
+   */
   fields?: string[];
   /** Page size; absent = the system's maximum. */
   pageSize?: number;
@@ -127,7 +130,11 @@ export interface Connector {
   /** Pages of records changed since the cursor, ordered by (modifiedAt, id) ascending. */
   readChanges(entity: string, opts?: ReadChangesOptions): AsyncIterable<RecordPage>;
   readByIds(entity: string, ids: string[], fields?: string[]): Promise<RemoteRecord[]>;
-  /** Exact match on one field; value comes from record data and is encoded safely. */
+  /**
+   * Exact match on one field; value comes from record data and is encoded safely. `field` may be a
+   * path into a child table (`links[link_doctype=Customer].link_name`, see field-path.ts): records
+   * having a row that matches the selector with that value, returned with that table.
+   */
   findByField(entity: string, field: string, value: string | number): Promise<RemoteRecord[]>;
   create(entity: string, values: Record<string, unknown>): Promise<RemoteRecord>;
   /**
