@@ -1013,7 +1013,9 @@ export class KyselyStore implements Store {
 
   async getSession(tokenHash: string): Promise<Session | undefined> {
     const r = await this.#db.selectFrom("sessions").selectAll().where("token_hash", "=", tokenHash).executeTakeFirst();
-    return r ? { tokenHash: r.token_hash, userId: toId(r.user_id), csrf: r.csrf, createdAt: r.created_at, expiresAt: r.expires_at } : undefined;
+    return r
+      ? { tokenHash: r.token_hash, userId: toId(r.user_id), csrf: r.csrf, createdAt: r.created_at, expiresAt: r.expires_at }
+      : undefined;
   }
 
   async deleteSessions(by: { tokenHash?: string; userId?: number; expiredBefore?: string }): Promise<number> {
@@ -1029,7 +1031,14 @@ export class KyselyStore implements Store {
   async addApiToken(t: Pick<ApiToken, "userId" | "label" | "tokenHash" | "expiresAt">): Promise<ApiToken> {
     const row = await this.#db
       .insertInto("api_tokens")
-      .values({ user_id: t.userId, label: t.label, token_hash: t.tokenHash, created_at: now(), expires_at: t.expiresAt, last_used_at: null })
+      .values({
+        user_id: t.userId,
+        label: t.label,
+        token_hash: t.tokenHash,
+        created_at: now(),
+        expires_at: t.expiresAt,
+        last_used_at: null,
+      })
       .returningAll()
       .executeTakeFirstOrThrow();
     return rowToApiToken(row);

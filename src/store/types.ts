@@ -204,7 +204,11 @@ export interface Store {
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
 
   // links and base snapshots
-  getLink(integration: string, object: string, by: { crmId?: string; erpId?: string; sharedId?: string; id?: number }): Promise<Link | undefined>;
+  getLink(
+    integration: string,
+    object: string,
+    by: { crmId?: string; erpId?: string; sharedId?: string; id?: number },
+  ): Promise<Link | undefined>;
   listLinks(integration: string, object: string, opts?: { afterId?: number; limit?: number }): Promise<Link[]>;
   /** Insert or update by id (id absent = insert). Returns the stored link. */
   saveLink(link: Omit<Link, "id" | "createdAt" | "updatedAt"> & { id?: number }): Promise<Link>;
@@ -256,7 +260,9 @@ export interface Store {
 
   // operations (Step 8; optional: implemented by the Kysely store for both dialects)
   /** Open an incident, or count one more occurrence of the open/acknowledged one with the same integration+rule+object. */
-  raiseAlert?(a: Pick<Alert, "integration" | "rule" | "object" | "severity" | "message" | "detail">): Promise<{ alert: Alert; opened: boolean }>;
+  raiseAlert?(
+    a: Pick<Alert, "integration" | "rule" | "object" | "severity" | "message" | "detail">,
+  ): Promise<{ alert: Alert; opened: boolean }>;
   /** Newest first; `active` = open or acknowledged. */
   listAlerts?(integration: string, opts?: { status?: Alert["status"] | "active"; limit?: number }): Promise<Alert[]>;
   getAlert?(id: number): Promise<Alert | undefined>;
