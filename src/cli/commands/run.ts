@@ -1,0 +1,108 @@
+/** `accord run FILE`: the long-running process (schedules, webhooks, monitoring, alerts). */
+import type { Command } from "commander";
+
+export function register(program: Command): void {
+  program
+    .command("run")
+    .summary("Run the integration continuously: schedules, webhooks, monitoring, alerts")
+    .description(
+      "Run every object on its tier until stopped: realtime objects on webhooks with a polling fallback\n" +
+        "(--poll, at most 60 s) and a reconciliation pass behind the webhooks; hourly, daily and cron objects\n" +
+        "on their schedule; every object once at start. Schema drift is checked at start and on a schedule\n" +
+        "(the mappings it breaks pause, the rest keeps syncing); health rules alert the owner (webhook,\n" +
+        "e-mail, log) — an authentication failure pauses that system's jobs until its credentials work again.\n" +
+        "HTTP: POST /webhooks/crm and /webhooks/erp (signatures verified), GET /metrics (Prometheus),\n" +
+        "GET /health. A lock in the store keeps a second process off the same integration.\n" +
+        "Ctrl-C / SIGTERM: no new run; the run in flight finishes its page and stops; then exit.",
+    )
+    .argument("<file>", "integration file (YAML)")
+    .option("--poll <duration>", "polling fallback of realtime objects (≤ 60s)", "60s")
+    .option("--port <n>", "HTTP port for webhooks, /metrics, /health (0 = any)", "8787")
+    .option("--host <addr>", "HTTP listen address", "127.0.0.1")
+    .option("--no-http", "no HTTP server (no webhooks, no /metrics)")
+    .option("--monitor <path>", "monitor settings (default: FILE with .monitor.yaml, when present)")
+    .option("--log-level <level>", "structured (JSON) log lines on stderr: error | warn | info | debug", "info")
+    .addHelpText(
+      "after",
+      `
+Webhook secrets (never in the file): ACCORD_WEBHOOK_SECRETS_CRM and ACCORD_WEBHOOK_SECRETS_ERP,
+comma-separated (EspoCRM gives every subscription its own secretKey). Register the webhooks in the
+systems pointing at http://HOST:PORT/webhooks/crm?event=Account.update (EspoCRM: one URL per event)
+and http://HOST:PORT/webhooks/erp?event=on_update (ERPNext: JSON body {{ frappe.as_json(doc) }}).
+
+Examples:
+  accord run acme.yaml
+  accord run acme.yaml --poll 10s --port 9000 --log-level warn
+  curl -s localhost:8787/metrics | grep accord_records_total
+
+Exit codes: 0 stopped cleanly, 2 invalid file or option, 1 another process holds the integration, or a failure.`,
+    )
+    .action(
+      async (file: string, opts: { poll: string; port: string; host: string; http?: boolean; monitor?: string; logLevel: string }) => {
+        const { reportError } = await import("../output.ts");
+        const { EXIT } = await import("../exit-codes.ts");
+        try {
+          const { parseDuration } = await import("../../spec/load.ts");
+          let pollMs: number;
+          try {
+            pollMs = parseDuration(opts.poll);
+          } catch {
+            pollMs = Number.NaN;
+          }
+          const port = Number(opts.port);
+          if (!Number.isFinite(pollMs) || pollMs < 100 || pollMs > 60_000 || !Number.isInteger(port) || port < 0) {
+            process.stderr.write("--poll must be a duration between 100ms and 60s; --port an integer ≥ 0\n");
+            process.exitCode = EXIT.invalid;
+            return;
+          }
+          const pino = (await import("pino")).default;
+          const logger = pino({ level: opts.logLevel, base: undefined }, pino.destination(2));
+          const { openContextFromFile } = await import("../../engine/context.ts");
+          const { loadMonitorSettings } = await import("../../monitor/settings.ts");
+          const { startRuntime } = await import("../../runtime/runtime.ts");
+          const settings = loadMonitorSettings(file, opts.monitor);
+          const opened = await openContextFromFile(file, { logger });
+          const list = (v: string | undefined) =>
+            (v ?? "")
+              .split(",")
+              .map((s) => s.trim())
+              .filter(Boolean);
+          let rt: Awaited<ReturnType<typeof startRuntime>>;
+          try {
+            rt = await startRuntime({
+              ctx: opened.ctx,
+              settings,
+              pollMs,
+              http: opts.http === false ? false : { port, host: opts.host },
+              webhookSecrets: { crm: list(process.env.ACCORD_WEBHOOK_SECRETS_CRM), erp: list(process.env.ACCORD_WEBHOOK_SECRETS_ERP) },
+            });
+          } catch (err) {
+            await opened.close();
+            throw err;
+          }
+          logger.info({ integration: opened.ctx.spec.name, url: rt.url || undefined, pollMs, holder: rt.holder }, "accord run started");
+          await new Promise<void>((resolve) => {
+            let stopping = false;
+            const stop = (signal: string) => {
+              if (stopping) return;
+              stopping = true;
+              logger.info({ signal }, "stopping: finishing the page in flight");
+              void rt.stop().then(resolve, resolve);
+            };
+            process.once("SIGINT", () => stop("SIGINT"));
+            process.once("SIGTERM", () => stop("SIGTERM"));
+          });
+          await opened.close();
+          logger.info({}, "accord run stopped");
+          process.exitCode = EXIT.ok;
+        } catch (err) {
+          if (err instanceof Error && err.name === "LockHeld") {
+            process.stderr.write(`${err.message}\n`);
+            process.exitCode = EXIT.failure;
+            return;
+          }
+          process.exitCode = reportError(err);
+        }
+      },
+    );
+}
