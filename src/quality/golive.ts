@@ -270,6 +270,9 @@ export async function goLive(ctx: GoLiveContext, opts: GoLiveOptions = {}): Prom
         score: d.score,
         crmName: json(crmById.get(d.crmId)?.values.name),
         erpName: erpSide.orgs.find((o) => o.id === d.erpId)?.name ?? null,
+        // why: each field's part in the score (Done-when of Step 6: every review item shows why)
+        explanation: d.explanation,
+        contributions: json(d.contributions),
       },
     });
   }
@@ -290,7 +293,7 @@ export async function goLive(ctx: GoLiveContext, opts: GoLiveOptions = {}): Prom
           crmId: side === "crm" ? id : null,
           erpId: side === "erp" ? id : null,
           reason: `looks like a duplicate of ${others.join(", ")} inside the ${side.toUpperCase()} (${why}); not synced until a person merges the records or dismisses this item`,
-          detail: { duplicateOf: others },
+          detail: { duplicateOf: others, contributions: json(cluster.pairs.find((p) => p.aId === id || p.bId === id)?.contributions ?? []) },
         });
         proposed.add(id);
       }
