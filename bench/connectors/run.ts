@@ -37,6 +37,8 @@ interface Figure {
   seconds: number;
   /** CPU time of this (client) process during the best run, ms: the connector's own cost. */
   clientCpuMs?: number;
+  /** Connector speed / raw speed, median over rounds of adjacent (raw, connector) runs. */
+  pairedRatio?: number;
   perSecond: number;
   calls: number;
   callsPerRecord: number;
@@ -93,16 +95,20 @@ async function measured(fn: () => Promise<number>): Promise<Run> {
 }
 
 /** Alternate raw and connector runs; keep each one's best (records, wall ms, client CPU ms). */
-async function alternate(raw: () => Promise<number>, conn: () => Promise<number>): Promise<{ raw: Run; conn: Run }> {
+async function alternate(raw: () => Promise<number>, conn: () => Promise<number>): Promise<{ raw: Run; conn: Run; pairedRatio: number }> {
   let bestRaw: Run = [0, Number.POSITIVE_INFINITY, 0];
   let bestConn: Run = [0, Number.POSITIVE_INFINITY, 0];
+  const ratios: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    const a = await measured(raw);
+    // Adjacent runs see about the same machine load; the order flips each round.
+    const [a, b] =
+      r % 2 === 0 ? [await measured(raw), await measured(conn)] : (([y, x]) => [x, y])([await measured(conn), await measured(raw)]);
     if (a[1] < bestRaw[1]) bestRaw = a;
-    const b = await measured(conn);
     if (b[1] < bestConn[1]) bestConn = b;
+    ratios.push(a[1] / b[1]);
   }
-  return { raw: bestRaw, conn: bestConn };
+  ratios.sort((x, y) => x - y);
+  return { raw: bestRaw, conn: bestConn, pairedRatio: ratios[Math.floor(ratios.length / 2)] };
 }
 
 async function connectorRead(c: Connector, entity: string, pageSize: number): Promise<number> {
@@ -173,7 +179,10 @@ async function benchEspo(s: Servers["espocrm"]): Promise<Figure[]> {
   await c.close();
   return [
     figure("espocrm raw", "read", reads.raw[0], reads.raw[1], Math.ceil(reads.raw[0] / 200), reads.raw[2]),
-    figure("espocrm connector", "read", reads.conn[0], reads.conn[1], readCalls, reads.conn[2]),
+    {
+      ...figure("espocrm connector", "read", reads.conn[0], reads.conn[1], readCalls, reads.conn[2]),
+      pairedRatio: Number(reads.pairedRatio.toFixed(3)),
+    },
     figure("espocrm raw", "create", cr.n, cr.rawMs, cr.n),
     figure("espocrm connector", "create", cr.n, cr.connMs, cr.calls),
   ];
@@ -220,7 +229,10 @@ async function benchErp(s: Servers["erpnext"]): Promise<Figure[]> {
   await c.close();
   return [
     figure("erpnext raw", "read", reads.raw[0], reads.raw[1], Math.floor(reads.raw[0] / ERP_PAGE) + 1, reads.raw[2]),
-    figure("erpnext connector", "read", reads.conn[0], reads.conn[1], readCalls, reads.conn[2]),
+    {
+      ...figure("erpnext connector", "read", reads.conn[0], reads.conn[1], readCalls, reads.conn[2]),
+      pairedRatio: Number(reads.pairedRatio.toFixed(3)),
+    },
     figure("erpnext raw", "create", cr.n, cr.rawMs, cr.n),
     figure("erpnext connector", "create", cr.n, cr.connMs, cr.calls),
   ];
@@ -253,11 +265,11 @@ log("");
 log(
   `reads: best of ${ROUNDS} alternating rounds; creates: ${Math.ceil(CREATE / 6) * 6} per side in 6 rounds, order alternating, at concurrency ${CONCURRENCY}`,
 );
-log("system              op       records    seconds   records/s  calls/record  client CPU ms  vs raw");
+log("system              op       records    seconds   records/s  calls/record  client CPU ms  vs raw (best/best, median of pairs)");
 for (const f of figs) {
   const r = ratioOf(figs, f);
   log(
-    `${f.system.padEnd(20)}${f.op.padEnd(9)}${String(f.records).padStart(7)}${f.seconds.toFixed(2).padStart(11)}${String(f.perSecond).padStart(12)}${f.callsPerRecord.toFixed(4).padStart(14)}${(f.clientCpuMs === undefined ? "" : String(f.clientCpuMs)).padStart(15)}  ${r === undefined ? "" : `${(r * 100).toFixed(1)}%`}`,
+    `${f.system.padEnd(20)}${f.op.padEnd(9)}${String(f.records).padStart(7)}${f.seconds.toFixed(2).padStart(11)}${String(f.perSecond).padStart(12)}${f.callsPerRecord.toFixed(4).padStart(14)}${(f.clientCpuMs === undefined ? "" : String(f.clientCpuMs)).padStart(15)}  ${r === undefined ? "" : `${(r * 100).toFixed(1)}%`}${f.pairedRatio === undefined ? "" : `, ${(f.pairedRatio * 100).toFixed(1)}%`}`,
   );
 }
 if (JSON_OUT) {
