@@ -249,3 +249,152 @@ describe("go-live over HTTP: audit → fix → merge → link", () => {
     300_000,
   );
 });
+
+describe("go-live with a person's decisions: proposals → review resolve --accept / --reject → link", () => {
+  let sb2: Sandboxes;
+  let dir2: string;
+  let env2: Record<string, string>;
+  let crm2: Connector;
+  let erp2: Connector;
+  const SPEC2 = `
+version: 1
+name: golive2
+systems:
+  crm: { type: espocrm, url: "\${ESPOCRM_URL}", credentials: { apiKey: "\${ESPOCRM_API_KEY}" } }
+  erp: { type: erpnext, url: "\${ERPNEXT_URL}", credentials: { apiKey: "\${ERPNEXT_API_KEY}", apiSecret: "\${ERPNEXT_API_SECRET}" }, options: { timezone: Europe/Berlin } }
+owner: { name: Ops, email: ops@example.com }
+objects:
+  customer:
+    crm: { entity: Account, identity: cAccordId }
+    erp: { entity: Customer, identity: name }
+    create: both
+    fields:
+      - { crm: name, erp: customer_name, direction: both, conflict: review }
+`;
+
+  function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((res, rej) => {
+      const p = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", MAIN, ...args], {
+        cwd: dir2,
+        env: { PATH: process.env.PATH ?? "", HOME: dir2, ACCORD_HOME: join(dir2, ".accord"), USER: "ana", ...env2 },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      p.stdout.on("data", (d) => {
+        stdout += d;
+      });
+      p.stderr.on("data", (d) => {
+        stderr += d;
+      });
+      p.on("error", rej);
+      p.on("close", (code) => res({ code: code ?? -1, stdout, stderr }));
+    });
+  }
+
+  beforeAll(async () => {
+    dir2 = await mkdtemp(join(tmpdir(), "accord-golive2-"));
+    sb2 = await startSandboxes({ accounts: 0 });
+    env2 = {
+      ESPOCRM_URL: sb2.crm.url,
+      ESPOCRM_API_KEY: sb2.crm.apiKey,
+      ERPNEXT_URL: sb2.erp.url,
+      ERPNEXT_API_KEY: sb2.erp.apiKey,
+      ERPNEXT_API_SECRET: sb2.erp.apiSecret,
+    };
+    crm2 = await createConnector("espocrm", { url: sb2.crm.url, credentials: { apiKey: sb2.crm.apiKey } });
+    erp2 = await createConnector("erpnext", {
+      url: sb2.erp.url,
+      credentials: { apiKey: sb2.erp.apiKey, apiSecret: sb2.erp.apiSecret },
+      options: { timezone: sb2.erp.timezone },
+    });
+    await writeFile(join(dir2, "golive2.yaml"), SPEC2);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.allSettled([crm2?.close(), erp2?.close()]);
+    await sb2?.close();
+    if (dir2) await rm(dir2, { recursive: true, force: true });
+  });
+
+  it(
+    "holds unsure pairs with their contributions, links an accepted one, never proposes a rejected one again",
+    async () => {
+      const cust = { customer_group: "Commercial", territory: "All Territories", customer_type: "Company" };
+      const mk = async (crmName: string, erpName: string, city: string, country: string, erpCountry: string) => {
+        const a = await crm2.create("Account", { name: crmName, billingAddressCity: city, billingAddressCountry: country });
+        const c = await erp2.create("Customer", { customer_name: erpName, ...cust });
+        await erp2.create("Address", {
+          address_title: erpName,
+          address_type: "Billing",
+          address_line1: "1 Main Street",
+          city,
+          country: erpCountry,
+          links: [{ link_doctype: "Customer", link_name: c.id }],
+        });
+        return { crm: a.id, erp: c.id };
+      };
+      const kestrel = await mk("Kestrel Analytics Ltd", "Kestrel Analytic Limited", "Leeds", "GB", "United Kingdom");
+      const harbor = await mk("Blue Harbor Logistics", "Blue Harbour Logistik", "Hamburg", "DE", "Germany");
+      const file2 = join(dir2, "golive2.yaml");
+
+      const first = await run("link", file2, "--apply", "--json");
+      expect(first.code, first.stderr).toBe(4); // items wait for a person
+      const r1 = JSON.parse(first.stdout) as { goLive: { proposals: number; linked: unknown[] } };
+      expect(r1.goLive.proposals).toBe(2);
+      expect(r1.goLive.linked).toEqual([]);
+
+      const list = JSON.parse((await run("review", "list", "-f", file2, "--json")).stdout) as {
+        items: Array<{ id: number; kind: string; crm: string; erp: string; detail: { contributions: Array<{ field: string; contribution: number }>; explanation: string } }>;
+      };
+      expect(list.items).toHaveLength(2);
+      for (const i of list.items) {
+        expect(i.kind).toBe("match");
+        expect(i.detail.contributions.some((c) => c.field === "name" && c.contribution > 0)).toBe(true);
+        expect(i.detail.explanation).toMatch(/needs a person/);
+      }
+      const kItem = list.items.find((i) => i.crm === kestrel.crm && i.erp === kestrel.erp);
+      const hItem = list.items.find((i) => i.crm === harbor.crm && i.erp === harbor.erp);
+      expect(kItem && hItem).toBeTruthy();
+      // held: nothing was created for them while a person decides
+      expect(await crm2.findByField("Account", "name", "Kestrel Analytic Limited")).toEqual([]);
+
+      const acc = await run("review", "resolve", String(kItem?.id), "--accept", "--by", "ana");
+      expect(acc.code, acc.stderr).toBe(0);
+      expect(acc.stdout).toMatch(/accord link --apply/);
+      const rej = await run("review", "resolve", String(hItem?.id), "--reject", "--by", "ana");
+      expect(rej.code, rej.stderr).toBe(0);
+      const bad = await run("review", "resolve", String(hItem?.id), "--reject");
+      expect(bad.code).not.toBe(0); // already decided
+
+      const second = await run("link", file2, "--apply", "--json");
+      expect([0, 4]).toContain(second.code);
+      const r2 = JSON.parse(second.stdout) as {
+        approvedLinked: Array<{ crmId: string; erpId: string }>;
+        goLive: { proposals: number; reviewItems: number };
+        created: { crm: number; erp: number };
+      };
+      expect(r2.approvedLinked).toEqual([{ reviewId: kItem?.id, crmId: kestrel.crm, erpId: kestrel.erp }]);
+      expect(r2.goLive.proposals).toBe(0); // the rejected pair is not proposed again
+      expect(r2.goLive.reviewItems).toBe(0);
+      // the accepted pair carries the shared identifier; the rejected ones are two customers, each now in both systems
+      expect((await crm2.readByIds("Account", [kestrel.crm]))[0]?.values.cAccordId).toBe(kestrel.erp);
+      expect(r2.created).toEqual({ crm: 1, erp: 1 });
+      expect((await crm2.findByField("Account", "cAccordId", harbor.erp)).map((r) => r.values.name)).toEqual(["Blue Harbour Logistik"]);
+      expect((await erp2.findByField("Customer", "customer_name", "Blue Harbor Logistics")).length).toBe(1);
+
+      const store = await openStore({ file: join(dir2, ".accord", "accord.db") });
+      try {
+        const links = await store.listLinks("golive2", "customer", { limit: 1000 });
+        expect(links).toHaveLength(3);
+        expect(new Set(links.map((l) => l.crmId)).size).toBe(3);
+        expect(new Set(links.map((l) => l.erpId)).size).toBe(3);
+        expect((await store.getReview(hItem?.id as number))?.status).toBe("dismissed");
+        expect(await store.isPinned("golive2", "customer", "crm", harbor.crm)).toBe(false);
+      } finally {
+        await store.close();
+      }
+    },
+    120_000,
+  );
+});
