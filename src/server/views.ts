@@ -5,6 +5,7 @@
  */
 import type { Connector, RemoteRecord } from "../connectors/types.ts";
 import { NotFound } from "../errors.ts";
+import { describeConflict } from "../spec/doc.ts";
 import type { FieldMap, IntegrationSpec, ObjectSpec, Side } from "../spec/model.ts";
 import type { Alert, ChangeLogEntry, Json, Link, QuarantineEntry, ReviewItem, Run, Store } from "../store/types.ts";
 
@@ -161,7 +162,7 @@ export function fieldRule(f: FieldMap | undefined): Record<string, Json> | null 
     erp: f.erp,
     direction: f.direction,
     master: f.master ?? null,
-    conflict: typeof f.conflict === "string" ? f.conflict : JSON.stringify(f.conflict),
+    conflict: describeConflict(f.conflict),
     onMasterEdit: f.onMasterEdit,
   };
 }
