@@ -7,6 +7,7 @@
 #   bash scripts/peers/tryton.sh stop     stop ONLY the server this script started (pid file)
 #   bash scripts/peers/tryton.sh status   running or not, and where
 #   bash scripts/peers/tryton.sh env      print the exports (source <(bash scripts/peers/tryton.sh env))
+#   bash scripts/peers/tryton.sh reset    stop, delete the database (tests only add records), start afresh
 #
 # Environment: TRYTON_PORT (default 8000), TRYTON_DB (default accord), TRYTON_PEER_DIR
 # (default <repo>/.accord/peers/tryton). The admin password is generated once and kept in
@@ -210,10 +211,18 @@ env_exports() {
   echo "export TRYTON_PASSWORD=$(cat "$PASSFILE")"
 }
 
+reset() {
+  stop
+  rm -f "$DBFILE" "$READY"
+  say "database $DB removed"
+  start
+}
+
 case "${1:-}" in
   start) start ;;
+  reset) reset ;;
   stop) stop ;;
   status) status ;;
   env) env_exports ;;
-  *) echo "usage: $0 {start|stop|status|env}" >&2; exit 2 ;;
+  *) echo "usage: $0 {start|stop|status|env|reset}" >&2; exit 2 ;;
 esac
