@@ -113,9 +113,16 @@ export interface AuditReport {
 
 type Doc = Record<string, unknown>;
 
-export async function readAll(conn: Connector, entity: string, opts: { fields?: string[]; filter?: FilterExpr[] } = {}): Promise<RemoteRecord[]> {
+export async function readAll(
+  conn: Connector,
+  entity: string,
+  opts: { fields?: string[]; filter?: FilterExpr[] } = {},
+): Promise<RemoteRecord[]> {
   const out: RemoteRecord[] = [];
-  for await (const page of conn.readChanges(entity, { ...(opts.fields ? { fields: opts.fields } : {}), ...(opts.filter ? { filter: opts.filter } : {}) }))
+  for await (const page of conn.readChanges(entity, {
+    ...(opts.fields ? { fields: opts.fields } : {}),
+    ...(opts.filter ? { filter: opts.filter } : {}),
+  }))
     out.push(...page.records);
   return out;
 }
@@ -123,12 +130,27 @@ export async function readAll(conn: Connector, entity: string, opts: { fields?: 
 /** How a connector type's records become the matcher's OrgRecords (the same adapters go-live uses). */
 const ORG_SOURCES: Record<string, (conn: Connector, obj: ObjectSpec, side: Side, records: RemoteRecord[]) => Promise<OrgRecord[]>> = {
   espocrm: async (_conn, obj, side, records) =>
-    records.map((r) => fromEspoAccount({ ...r.values, id: r.id }, { sharedIdField: obj[side].identity === "id" ? undefined : obj[side].identity })),
+    records.map((r) =>
+      fromEspoAccount({ ...r.values, id: r.id }, { sharedIdField: obj[side].identity === "id" ? undefined : obj[side].identity }),
+    ),
   erpnext: async (conn, _obj, _side, records) => {
     let addresses: Doc[] = [];
     try {
       addresses = (
-        await readAll(conn, "Address", { fields: ["name", "address_type", "address_line1", "address_line2", "city", "pincode", "country", "links", "disabled", "is_primary_address"] })
+        await readAll(conn, "Address", {
+          fields: [
+            "name",
+            "address_type",
+            "address_line1",
+            "address_line2",
+            "city",
+            "pincode",
+            "country",
+            "links",
+            "disabled",
+            "is_primary_address",
+          ],
+        })
       ).map((r) => ({ ...r.values, name: r.id }));
     } catch {
       addresses = []; // names, tax ids, phones and websites still match
@@ -146,7 +168,12 @@ export function canMatch(spec: IntegrationSpec, side: Side): boolean {
 }
 
 /** A side's records of an object and the same records as OrgRecords (empty orgs when the type has no adapter). */
-export async function readOrgs(ctx: QualityContext, obj: ObjectSpec, side: Side, records?: RemoteRecord[]): Promise<{ records: RemoteRecord[]; orgs: OrgRecord[] }> {
+export async function readOrgs(
+  ctx: QualityContext,
+  obj: ObjectSpec,
+  side: Side,
+  records?: RemoteRecord[],
+): Promise<{ records: RemoteRecord[]; orgs: OrgRecord[] }> {
   const conn = side === "crm" ? ctx.crm : ctx.erp;
   const recs = records ?? (await readAll(conn, obj[side].entity, { filter: obj[side].filter as FilterExpr[] | undefined }));
   const source = ORG_SOURCES[ctx.spec.systems[side].type];
@@ -221,7 +248,8 @@ function kindOf(field: string, obj: ObjectSpec, side: Side): FieldKind {
   if (/email/.test(f)) return "email";
   if (/country/.test(f)) return "country";
   if (/postal|pincode|zip/.test(f)) return "postal";
-  if (!obj.parent && (f === "name" || f === "customer_name" || f === "account_name" || f === "company_name")) return side === "erp" && f === "name" ? "text" : "orgName";
+  if (!obj.parent && (f === "name" || f === "customer_name" || f === "account_name" || f === "company_name"))
+    return side === "erp" && f === "name" ? "text" : "orgName";
   return "text";
 }
 
@@ -295,7 +323,8 @@ export async function auditIntegration(ctx: QualityContext, opts: AuditOptions =
 
       // Required fields: mapped `required`, the ERP identity, the parent pointer of a child object.
       const required: Array<{ field: string; why: string }> = [];
-      for (const f of obj.fields) if (f.required && sourceSides(f).includes(side)) required.push({ field: f[side], why: "required by the mapping" });
+      for (const f of obj.fields)
+        if (f.required && sourceSides(f).includes(side)) required.push({ field: f[side], why: "required by the mapping" });
       if (side === "erp" && obj.erp.identity !== "name" && obj.erp.identity !== "id")
         required.push({ field: obj.erp.identity, why: "the shared identifier" });
       if (obj.parent && obj.parent[side] !== "id") required.push({ field: obj.parent[side], why: `points at the ${obj.parent.object}` });
@@ -370,7 +399,9 @@ export async function auditIntegration(ctx: QualityContext, opts: AuditOptions =
       // Formats of the fields the object maps (and its standardize rules name).
       const fields = new Set<string>(obj.fields.map((f) => f[side]).filter((n) => !n.includes(".") && !n.includes("[")));
       for (const n of Object.keys(spec.standardize?.[side]?.[er.entity] ?? {})) fields.add(n);
-      checkFormats(er.records, [...fields], obj, side, (r, problem, field, value, detail) => push({ ...base(r), problem, field, value, detail }));
+      checkFormats(er.records, [...fields], obj, side, (r, problem, field, value, detail) =>
+        push({ ...base(r), problem, field, value, detail }),
+      );
     }
   }
 
@@ -421,7 +452,10 @@ export async function auditIntegration(ctx: QualityContext, opts: AuditOptions =
   const order = new Map(PROBLEMS.map((p, i) => [p, i]));
   issues.sort(
     (a, b) =>
-      a.system.localeCompare(b.system) || (order.get(a.problem) ?? 0) - (order.get(b.problem) ?? 0) || a.object.localeCompare(b.object) || a.label.localeCompare(b.label),
+      a.system.localeCompare(b.system) ||
+      (order.get(a.problem) ?? 0) - (order.get(b.problem) ?? 0) ||
+      a.object.localeCompare(b.object) ||
+      a.label.localeCompare(b.label),
   );
   return {
     integration: spec.name,
@@ -455,7 +489,13 @@ const E164 = /^\+[1-9]\d{6,14}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** Format checks on one system's records of one object (pure). */
-export function checkFormats(records: readonly RemoteRecord[], fields: readonly string[], obj: ObjectSpec, side: Side, report: Report): void {
+export function checkFormats(
+  records: readonly RemoteRecord[],
+  fields: readonly string[],
+  obj: ObjectSpec,
+  side: Side,
+  report: Report,
+): void {
   for (const field of fields) {
     const kind = kindOf(field, obj, side);
     // Country spellings: the most used spelling of each country is the system's own; others are variants.
@@ -472,7 +512,8 @@ export function checkFormats(records: readonly RemoteRecord[], fields: readonly 
       }
     }
     const dominant = new Map<string, string>();
-    for (const [iso, m] of spellings) dominant.set(iso, [...m.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? "");
+    for (const [iso, m] of spellings)
+      dominant.set(iso, [...m.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? "");
 
     for (const r of records) {
       const v = r.values[field];
@@ -484,7 +525,8 @@ export function checkFormats(records: readonly RemoteRecord[], fields: readonly 
         case "phone":
           if (!E164.test(t.replace(/[\s\-().]/g, "")) || !t.startsWith("+"))
             report(r, "phone-format", field, v, "not an international number (+country code, digits)");
-          else if (t !== t.replace(/[\s\-().]/g, "")) report(r, "phone-format", field, v, `written with separators; E.164 is ${t.replace(/[\s\-().]/g, "")}`);
+          else if (t !== t.replace(/[\s\-().]/g, ""))
+            report(r, "phone-format", field, v, `written with separators; E.164 is ${t.replace(/[\s\-().]/g, "")}`);
           break;
         case "email":
           if (!EMAIL.test(t)) report(r, "email-format", field, v, "not a valid e-mail address");
@@ -497,7 +539,13 @@ export function checkFormats(records: readonly RemoteRecord[], fields: readonly 
             const d = dominant.get(iso);
             const variants = spellings.get(iso)?.size ?? 1;
             if (variants > 1 && d !== undefined && v !== d)
-              report(r, "country-format", field, v, `${variants} spellings of ${iso.toUpperCase()} in this system; most records write "${d}"`);
+              report(
+                r,
+                "country-format",
+                field,
+                v,
+                `${variants} spellings of ${iso.toUpperCase()} in this system; most records write "${d}"`,
+              );
           }
           break;
         }

@@ -293,7 +293,10 @@ export async function goLive(ctx: GoLiveContext, opts: GoLiveOptions = {}): Prom
           crmId: side === "crm" ? id : null,
           erpId: side === "erp" ? id : null,
           reason: `looks like a duplicate of ${others.join(", ")} inside the ${side.toUpperCase()} (${why}); not synced until a person merges the records or dismisses this item`,
-          detail: { duplicateOf: others, contributions: json(cluster.pairs.find((p) => p.aId === id || p.bId === id)?.contributions ?? []) },
+          detail: {
+            duplicateOf: others,
+            contributions: json(cluster.pairs.find((p) => p.aId === id || p.bId === id)?.contributions ?? []),
+          },
         });
         proposed.add(id);
       }

@@ -15,9 +15,10 @@
  * A pair a person REJECTED (`--reject`) is dismissed: go-live never proposes it again, and its
  * records are unpinned (they sync as different customers) unless another open item holds them.
  */
-import { ValidationRejected } from "../errors.ts";
+
 import { runSync } from "../engine/index.ts";
 import type { EngineContext, SyncResult } from "../engine/types.ts";
+import { ValidationRejected } from "../errors.ts";
 import type { CreatePolicy, IntegrationSpec, ObjectSpec } from "../spec/model.ts";
 import type { Json, ReviewItem, Store } from "../store/types.ts";
 import { pickObject, type QualityContext } from "./audit.ts";
@@ -79,7 +80,9 @@ function str(v: Json): string | null {
 
 function isAccepted(r: ReviewItem): boolean {
   const res = r.resolution;
-  return r.status === "resolved" && !!res && typeof res === "object" && !Array.isArray(res) && (res as Record<string, Json>).accept === true;
+  return (
+    r.status === "resolved" && !!res && typeof res === "object" && !Array.isArray(res) && (res as Record<string, Json>).accept === true
+  );
 }
 
 /** Accepted match reviews whose pair is not linked yet. */
@@ -107,7 +110,10 @@ export async function planLink(ctx: QualityContext, opts: LinkOptions = {}): Pro
   const notes: string[] = [];
   if (!importsToCrm(eff)) notes.push(`create policy "${obj.create}": ERP-only customers are NOT imported into the CRM.`);
   if (!createsInErp(eff)) notes.push(`create policy "${obj.create}": CRM-only customers are NOT created in the ERP.`);
-  if (obj.create === "crm->erp") notes.push('create policy "crm->erp": at go-live ERP-only customers are imported into the CRM all the same (the ERP is the source of truth for existing customers).');
+  if (obj.create === "crm->erp")
+    notes.push(
+      'create policy "crm->erp": at go-live ERP-only customers are imported into the CRM all the same (the ERP is the source of truth for existing customers).',
+    );
   return {
     integration: ctx.spec.name,
     object: obj.name,
@@ -141,10 +147,15 @@ export async function applyLink(ctx: EngineContext, opts: LinkOptions = {}): Pro
   if (approved.length) say(`linking ${approved.length} pairs accepted in the review queue…`);
   for (const p of approved) {
     try {
-      const [[crm], [erp]] = await Promise.all([ctx.crm.readByIds(obj.crm.entity, [p.crmId]), ctx.erp.readByIds(obj.erp.entity, [p.erpId])]);
-      if (!crm || !erp) throw new ValidationRejected(`${!crm ? `CRM ${obj.crm.entity} ${p.crmId}` : `ERP ${obj.erp.entity} ${p.erpId}`} no longer exists`);
+      const [[crm], [erp]] = await Promise.all([
+        ctx.crm.readByIds(obj.crm.entity, [p.crmId]),
+        ctx.erp.readByIds(obj.erp.entity, [p.erpId]),
+      ]);
+      if (!crm || !erp)
+        throw new ValidationRejected(`${!crm ? `CRM ${obj.crm.entity} ${p.crmId}` : `ERP ${obj.erp.entity} ${p.erpId}`} no longer exists`);
       const idv = erp.values[obj.erp.identity];
-      const sid = obj.erp.identity === "name" || obj.erp.identity === "id" || idv === null || idv === undefined || idv === "" ? erp.id : String(idv);
+      const sid =
+        obj.erp.identity === "name" || obj.erp.identity === "id" || idv === null || idv === undefined || idv === "" ? erp.id : String(idv);
       const link = await store.saveLink({
         integration: spec.name,
         object: obj.name,
@@ -215,7 +226,8 @@ export async function rejectMatch(store: Store, id: number, by: string): Promise
     throw new ValidationRejected(`review item ${id} is a ${item.kind}, not a match proposal: --reject is for match items`, {
       hint: "Resolve it with --pick, --value or --accept, or dismiss it with `accord review dismiss ID`.",
     });
-  if (item.status !== "open") throw new ValidationRejected(`review item ${id} is already ${item.status}`, { hint: "Only open items can be decided." });
+  if (item.status !== "open")
+    throw new ValidationRejected(`review item ${id} is already ${item.status}`, { hint: "Only open items can be decided." });
   if (!by.trim()) throw new ValidationRejected("a decision needs the name of the person deciding", { hint: "Pass --by NAME." });
   await store.resolveReview(id, { reject: true }, by);
   await store.closeReview(id, "dismissed");

@@ -41,7 +41,10 @@ export interface MergeGroup {
   /** `api`: the system's own merge; `manual`: the system has none, a person merges. */
   how: "api" | "manual";
   /** Store links that move to the survivor, and those flagged because the survivor has its own. */
-  links: { repoint: Array<{ linkId: number; object: string; from: string }>; flag: Array<{ linkId: number; object: string; recordId: string }> };
+  links: {
+    repoint: Array<{ linkId: number; object: string; from: string }>;
+    flag: Array<{ linkId: number; object: string; recordId: string }>;
+  };
 }
 
 export interface MergePlan {
@@ -124,11 +127,23 @@ export async function planMerges(ctx: QualityContext, opts: MergeOptions = {}): 
         if (r.status !== "dismissed") return false;
         const id = side === "crm" ? r.crm : r.erp;
         const other = side === "crm" ? r.erp : r.crm;
-        const dupOf = r.detail && typeof r.detail === "object" && !Array.isArray(r.detail) ? (r.detail as Record<string, Json>).duplicateOf : null;
-        return other === null && typeof id === "string" && ids.includes(id) && Array.isArray(dupOf) && dupOf.some((d) => typeof d === "string" && ids.includes(d));
+        const dupOf =
+          r.detail && typeof r.detail === "object" && !Array.isArray(r.detail) ? (r.detail as Record<string, Json>).duplicateOf : null;
+        return (
+          other === null &&
+          typeof id === "string" &&
+          ids.includes(id) &&
+          Array.isArray(dupOf) &&
+          dupOf.some((d) => typeof d === "string" && ids.includes(d))
+        );
       });
       if (rejected) {
-        plan.skipped.push({ system: side, clusterId: c.id, recordIds: ids, reason: `a person said these are different organisations (review #${rejected.id} dismissed)` });
+        plan.skipped.push({
+          system: side,
+          clusterId: c.id,
+          recordIds: ids,
+          reason: `a person said these are different organisations (review #${rejected.id} dismissed)`,
+        });
         continue;
       }
       const recs = ids.map((id) => byId.get(id) as RemoteRecord);
@@ -195,10 +210,21 @@ export interface MergeResult {
 }
 
 /** Make the planned merges (api groups); manual groups are returned for a person. */
-export async function applyMerges(ctx: QualityContext, plan: MergePlan, opts: { onProgress?: (m: string) => void } = {}): Promise<MergeResult> {
+export async function applyMerges(
+  ctx: QualityContext,
+  plan: MergePlan,
+  opts: { onProgress?: (m: string) => void } = {},
+): Promise<MergeResult> {
   const { spec, store } = ctx;
   const say = opts.onProgress ?? (() => {});
-  const res: MergeResult = { merged: [], manual: plan.groups.filter((g) => g.how === "manual"), failed: [], linksRepointed: 0, linksFlagged: 0, reviewsClosed: 0 };
+  const res: MergeResult = {
+    merged: [],
+    manual: plan.groups.filter((g) => g.how === "manual"),
+    failed: [],
+    linksRepointed: 0,
+    linksFlagged: 0,
+    reviewsClosed: 0,
+  };
   const openReviews = (await store.listReviews(spec.name, { status: "open" })).filter((r) => r.kind === "match");
   for (const g of plan.groups) {
     if (g.how !== "api") continue;
@@ -268,7 +294,11 @@ export async function applyMerges(ctx: QualityContext, plan: MergePlan, opts: { 
             },
           ]);
         } catch (err) {
-          res.failed.push({ system: "crm", clusterId: g.clusterId, error: `re-stamping ${moved.crmId}: ${err instanceof Error ? err.message : String(err)}` });
+          res.failed.push({
+            system: "crm",
+            clusterId: g.clusterId,
+            error: `re-stamping ${moved.crmId}: ${err instanceof Error ? err.message : String(err)}`,
+          });
         }
       }
     }

@@ -18,7 +18,9 @@ export function renderAuditSummary(r: AuditReport): string {
   const c = r.summary.counts;
   const mainRead = { crm: r.read.crm[r.object] ?? 0, erp: r.read.erp[r.object] ?? 0 };
   const lines: string[] = [];
-  lines.push(`Audit of ${r.integration} — ${r.object}: ${mainRead.crm} CRM records, ${mainRead.erp} ERP records (objects checked: ${r.objects.join(", ")})`);
+  lines.push(
+    `Audit of ${r.integration} — ${r.object}: ${mainRead.crm} CRM records, ${mainRead.erp} ERP records (objects checked: ${r.objects.join(", ")})`,
+  );
   lines.push("");
   const w = Math.max(...PROBLEMS.map((p) => PROBLEM_LABELS[p].length)) + 2;
   lines.push(`${pad("problem", w)}${padLeft("CRM", 7)}${padLeft("ERP", 7)}`);
@@ -70,7 +72,11 @@ export function renderAuditTable(issues: readonly AuditIssue[], opts: { limit?: 
   }));
   const cols = ["system", "object", "record", "name", "problem", "field", "value", "detail"] as const;
   const widths = cols.map((k) => Math.max(k.length, ...rows.map((r) => r[k].length)));
-  const line = (vals: string[]) => vals.map((v, i) => pad(v, widths[i] ?? 0)).join("  ").trimEnd();
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => pad(v, widths[i] ?? 0))
+      .join("  ")
+      .trimEnd();
   const out = [line([...cols]), line(widths.map((n) => "-".repeat(n))), ...rows.map((r) => line(cols.map((k) => r[k])))];
   if (issues.length > shown.length) out.push(`… and ${issues.length - shown.length} more (--json or --csv FILE for all)`);
   return out.join("\n");
@@ -88,6 +94,8 @@ function csvCell(v: string | null): string {
 /** CSV of every issue (formula-looking cells are quoted and prefixed so spreadsheets do not run them). */
 export function auditCsv(r: AuditReport): string {
   const head = ["system", "object", "entity", "record_id", "name", "problem", "field", "value", "detail"];
-  const rows = r.issues.map((i) => [i.system, i.object, i.entity, i.recordId, i.label, i.problem, i.field, i.value, i.detail].map(csvCell).join(","));
+  const rows = r.issues.map((i) =>
+    [i.system, i.object, i.entity, i.recordId, i.label, i.problem, i.field, i.value, i.detail].map(csvCell).join(","),
+  );
   return `${[head.join(","), ...rows].join("\n")}\n`;
 }

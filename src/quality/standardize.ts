@@ -61,7 +61,7 @@ const SUFFIX_SPELLING: Readonly<Record<string, string>> = {
   ltda: "Ltda.",
 };
 
-const SUFFIX_RE = /^(.*?\S)(,?\s+)([\p{L}.\/]+)\s*$/u;
+const SUFFIX_RE = /^(.*?\S)(,?\s+)([\p{L}./]+)\s*$/u;
 
 /** The name with its trailing legal form in its one spelling; the name unchanged when it has none. */
 export function suffixVariant(name: string): string {
@@ -92,10 +92,51 @@ export function countryName(iso2: string): string | undefined {
 
 /** International calling codes of the countries seen most (ISO2 → code). */
 const CALLING_CODES: Readonly<Record<string, string>> = {
-  US: "1", CA: "1", GB: "44", DE: "49", FR: "33", JP: "81", ES: "34", NL: "31", AE: "971", IL: "972", GR: "30", BG: "359",
-  IT: "39", CH: "41", AT: "43", BE: "32", SE: "46", NO: "47", DK: "45", FI: "358", PL: "48", IE: "353", PT: "351", LU: "352",
-  CZ: "420", HU: "36", RO: "40", TR: "90", RU: "7", UA: "380", CN: "86", IN: "91", AU: "61", NZ: "64", BR: "55", MX: "52",
-  SG: "65", HK: "852", KR: "82", ZA: "27", SA: "966", AR: "54", CL: "56", CO: "57", PE: "51",
+  US: "1",
+  CA: "1",
+  GB: "44",
+  DE: "49",
+  FR: "33",
+  JP: "81",
+  ES: "34",
+  NL: "31",
+  AE: "971",
+  IL: "972",
+  GR: "30",
+  BG: "359",
+  IT: "39",
+  CH: "41",
+  AT: "43",
+  BE: "32",
+  SE: "46",
+  NO: "47",
+  DK: "45",
+  FI: "358",
+  PL: "48",
+  IE: "353",
+  PT: "351",
+  LU: "352",
+  CZ: "420",
+  HU: "36",
+  RO: "40",
+  TR: "90",
+  RU: "7",
+  UA: "380",
+  CN: "86",
+  IN: "91",
+  AU: "61",
+  NZ: "64",
+  BR: "55",
+  MX: "52",
+  SG: "65",
+  HK: "852",
+  KR: "82",
+  ZA: "27",
+  SA: "966",
+  AR: "54",
+  CL: "56",
+  CO: "57",
+  PE: "51",
 };
 
 /**
@@ -136,7 +177,11 @@ function titleCase(s: string): string {
  * One value through its rules, in order. Non-strings and empty strings are returned as they are.
  * A rule that cannot apply (an unknown country, a phone without a country) leaves the value as it is.
  */
-export function standardizeValue(rules: readonly StandardizeRule[], value: unknown, record: Readonly<Record<string, unknown>> = {}): unknown {
+export function standardizeValue(
+  rules: readonly StandardizeRule[],
+  value: unknown,
+  record: Readonly<Record<string, unknown>> = {},
+): unknown {
   if (typeof value !== "string" || value === "") return value;
   let v = value;
   for (const rule of rules) {
@@ -295,7 +340,10 @@ function undoFileOf(dir: string, integration: string, runId: string): string {
 }
 
 function newRunId(now: Date): string {
-  return `fix-${now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}`;
+  return `fix-${now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z")}`;
 }
 
 /** The spec object a change log entry belongs to: the first object on that entity (history is per object). */
@@ -340,7 +388,8 @@ export async function applyFixes(ctx: FixContext, plan: FixPlan, opts: { dir?: s
       result.failed.push({ side: first.side, entity: first.entity, recordId: first.recordId, error: errText(err) });
       continue;
     }
-    for (const c of changes) log.entries.push({ side: c.side, entity: c.entity, recordId: c.recordId, field: c.field, before: c.before, after: c.after });
+    for (const c of changes)
+      log.entries.push({ side: c.side, entity: c.entity, recordId: c.recordId, field: c.field, before: c.before, after: c.after });
     save();
     result.records++;
     result.applied += changes.length;
@@ -379,9 +428,7 @@ export function listUndoLogs(integration: string, dir = undoDir()): UndoLog[] {
   } catch {
     return [];
   }
-  return names
-    .map((n) => JSON.parse(readFileSync(join(dir, n), "utf8")) as UndoLog)
-    .sort((a, b) => b.runId.localeCompare(a.runId));
+  return names.map((n) => JSON.parse(readFileSync(join(dir, n), "utf8")) as UndoLog).sort((a, b) => b.runId.localeCompare(a.runId));
 }
 
 /** Put back the values a fix run changed — only where the value is still the one the fix wrote. */
@@ -394,7 +441,9 @@ export async function undoFixes(ctx: FixContext, runId: string, opts: { dir?: st
   } catch {
     const known = listUndoLogs(ctx.spec.name, dir).map((l) => l.runId);
     throw new NotFound(`accord fix --undo ${runId}: no undo log ${file}.`, {
-      hint: known.length ? `Known runs of ${ctx.spec.name}: ${known.join(", ")}.` : "No fix run of this integration has an undo log here (ACCORD_HOME).",
+      hint: known.length
+        ? `Known runs of ${ctx.spec.name}: ${known.join(", ")}.`
+        : "No fix run of this integration has an undo log here (ACCORD_HOME).",
     });
   }
   if (log.undoneAt)

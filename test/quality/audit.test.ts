@@ -54,10 +54,7 @@ objects:
 `;
 
 describe("format checks", () => {
-  const spec = loadSpec(
-    SPEC.replace(/\$\{(ESPOCRM_URL|ERPNEXT_URL)\}/g, "http://127.0.0.1:1"),
-    "audittest.yaml",
-  );
+  const spec = loadSpec(SPEC.replace(/\$\{(ESPOCRM_URL|ERPNEXT_URL)\}/g, "http://127.0.0.1:1"), "audittest.yaml");
   const customer = spec.objects[0];
   if (!customer) throw new Error("no object");
   const run = (records: RemoteRecord[], fields: string[]) => {
@@ -76,8 +73,18 @@ describe("format checks", () => {
       ["name", "phoneNumber", "emailAddress"],
     );
     expect(found.filter((f) => f.id === "3")).toEqual([]);
-    expect(found.filter((f) => f.id === "1").map((f) => f.problem).sort()).toEqual(["email-format", "phone-format", "whitespace"]);
-    expect(found.filter((f) => f.id === "2").map((f) => f.problem).sort()).toEqual(["email-format", "phone-format", "whitespace"]);
+    expect(
+      found
+        .filter((f) => f.id === "1")
+        .map((f) => f.problem)
+        .sort(),
+    ).toEqual(["email-format", "phone-format", "whitespace"]);
+    expect(
+      found
+        .filter((f) => f.id === "2")
+        .map((f) => f.problem)
+        .sort(),
+    ).toEqual(["email-format", "phone-format", "whitespace"]);
   });
 
   it("flags country spellings other than the system's usual one, and unknown countries", () => {
@@ -107,7 +114,11 @@ describe("format checks", () => {
       ],
       ["billingAddressPostalCode", "name"],
     );
-    const by = (id: string) => found.filter((f) => f.id === id).map((f) => f.problem).sort();
+    const by = (id: string) =>
+      found
+        .filter((f) => f.id === id)
+        .map((f) => f.problem)
+        .sort();
     expect(by("1")).toEqual(["casing", "postal-code-format"]);
     expect(by("2")).toEqual(["legal-suffix", "postal-code-format"]);
     expect(by("3")).toEqual([]);
@@ -144,13 +155,40 @@ describe("auditIntegration against the emulated systems", () => {
     store = await openStore({ file: join(dir, "accord.db") });
     const cust = { customer_group: "Commercial", territory: "All Territories", customer_type: "Company" };
     // a pair across systems, a duplicate inside the CRM, a CRM-only and an ERP-only company
-    ids.acme1 = (await crm.create("Account", { name: "Acme Tools GmbH", website: "acme-tools.example", billingAddressCity: "Berlin", billingAddressCountry: "Germany", type: "Customer" })).id;
-    ids.acme2 = (await crm.create("Account", { name: "ACME TOOLS, GMBH", website: "acme-tools.example", billingAddressCity: "Berlin", billingAddressCountry: "Deutschland", type: "Customer" })).id;
-    ids.investor = (await crm.create("Account", { name: "Lonely Capital Partners", website: "", type: "Investor", billingAddressCity: "Hamburg", billingAddressCountry: "Germany" })).id;
+    ids.acme1 = (
+      await crm.create("Account", {
+        name: "Acme Tools GmbH",
+        website: "acme-tools.example",
+        billingAddressCity: "Berlin",
+        billingAddressCountry: "Germany",
+        type: "Customer",
+      })
+    ).id;
+    ids.acme2 = (
+      await crm.create("Account", {
+        name: "ACME TOOLS, GMBH",
+        website: "acme-tools.example",
+        billingAddressCity: "Berlin",
+        billingAddressCountry: "Deutschland",
+        type: "Customer",
+      })
+    ).id;
+    ids.investor = (
+      await crm.create("Account", {
+        name: "Lonely Capital Partners",
+        website: "",
+        type: "Investor",
+        billingAddressCity: "Hamburg",
+        billingAddressCountry: "Germany",
+      })
+    ).id;
     ids.contactNoAccount = (await crm.create("Contact", { lastName: "Orphan" })).id;
     ids.erpAcme = (await erp.create("Customer", { customer_name: "Acme Tools GmbH", website: "https://acme-tools.example", ...cust })).id;
     ids.erpOnly = (await erp.create("Customer", { customer_name: "Zephyr Shipping Ltd", website: "https://zephyr.example", ...cust })).id;
-    const opened = await (await import("../../src/engine/context.ts")).openContext(loadSpec(SPEC, "audittest.yaml"), { env, store: { file: join(dir, "accord.db") } });
+    const opened = await (await import("../../src/engine/context.ts")).openContext(loadSpec(SPEC, "audittest.yaml"), {
+      env,
+      store: { file: join(dir, "accord.db") },
+    });
     try {
       report = await auditIntegration(opened.ctx);
     } finally {
@@ -164,7 +202,11 @@ describe("auditIntegration against the emulated systems", () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const issuesOf = (id: string) => report.issues.filter((i) => i.recordId === id).map((i) => `${i.problem}:${i.field ?? ""}`).sort();
+  const issuesOf = (id: string) =>
+    report.issues
+      .filter((i) => i.recordId === id)
+      .map((i) => `${i.problem}:${i.field ?? ""}`)
+      .sort();
 
   it("reports duplicates inside a system, with why", () => {
     expect(report.summary.clusters).toEqual({ crm: 1, erp: 0 });
@@ -176,7 +218,9 @@ describe("auditIntegration against the emulated systems", () => {
   it("reports missing required fields, a child without its parent, and values the value map cannot carry", () => {
     expect(issuesOf(ids.investor)).toContain("missing-field:website");
     expect(issuesOf(ids.investor)).toContain("unmappable-value:type");
-    expect(report.issues.find((i) => i.recordId === ids.investor && i.problem === "unmappable-value")?.detail).toMatch(/"Investor" has no entry/);
+    expect(report.issues.find((i) => i.recordId === ids.investor && i.problem === "unmappable-value")?.detail).toMatch(
+      /"Investor" has no entry/,
+    );
     expect(issuesOf(ids.contactNoAccount)).toContain("missing-field:accountId");
     expect(issuesOf(ids.acme1).filter((x) => x.startsWith("unmappable"))).toEqual([]);
   });

@@ -8,9 +8,6 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConnector } from "../../src/connectors/registry.ts";
 import type { Connector } from "../../src/connectors/types.ts";
-import { type Sandboxes, startSandboxes } from "../../src/sandbox/index.ts";
-import { loadSpec } from "../../src/spec/load.ts";
-import type { IntegrationSpec } from "../../src/spec/model.ts";
 import {
   applyFixes,
   countryName,
@@ -22,6 +19,9 @@ import {
   suffixVariant,
   undoFixes,
 } from "../../src/quality/standardize.ts";
+import { type Sandboxes, startSandboxes } from "../../src/sandbox/index.ts";
+import { loadSpec } from "../../src/spec/load.ts";
+import type { IntegrationSpec } from "../../src/spec/model.ts";
 import { openStore } from "../../src/store/index.ts";
 import type { Store } from "../../src/store/types.ts";
 
@@ -137,9 +137,18 @@ describe("accord fix against the emulated systems", () => {
   });
 
   it("plans every change, applies them with an undo log, and undoes them", async () => {
-    const a = await crm.create("Account", { name: "  Swomeas  L.L.P.", emailAddress: "Sales@SWOMEAS.example", billingAddressCountry: "U.K." });
+    const a = await crm.create("Account", {
+      name: "  Swomeas  L.L.P.",
+      emailAddress: "Sales@SWOMEAS.example",
+      billingAddressCountry: "U.K.",
+    });
     const b = await crm.create("Account", { name: "Clean Ltd", billingAddressCountry: "United Kingdom" });
-    const c = await erp.create("Customer", { customer_name: "Hofmann GMBH", customer_group: "Commercial", territory: "All Territories", customer_type: "Company" });
+    const c = await erp.create("Customer", {
+      customer_name: "Hofmann GMBH",
+      customer_group: "Commercial",
+      territory: "All Territories",
+      customer_type: "Company",
+    });
 
     const plan = await planFixes(ctx);
     const shown = plan.changes.map((x) => `${x.side} ${x.recordId} ${x.field}: ${x.before} → ${x.after}`).sort();

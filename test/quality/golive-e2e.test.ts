@@ -116,138 +116,142 @@ interface AuditJson {
 }
 
 describe("go-live over HTTP: audit → fix → merge → link", () => {
-  it(
-    "runs the whole flow and leaves every customer linked once, with the shared identifier in both systems",
-    async () => {
-      // ---------------------------------------------------------------- audit
-      const dupTruth = {
-        crm: truth.filter((t) => t.crm.length > 1).length,
-        erp: truth.filter((t) => t.erp.length > 1).length,
-      };
-      const both = truth.filter((t) => t.crm.length > 0 && t.erp.length > 0).length;
-      const a1 = await json<AuditJson>("audit", file);
-      for (const side of ["crm", "erp"] as const) {
-        // the generator's labels, roughly: a cluster or two may be missed or split
-        expect(Math.abs(a1.summary.clusters[side] - dupTruth[side])).toBeLessThanOrEqual(Math.max(2, Math.ceil(dupTruth[side] * 0.3)));
-      }
-      expect(a1.summary.cross.probablePairs).toBeGreaterThanOrEqual(Math.floor(both * 0.85));
-      expect(a1.summary.cross.probablePairs).toBeLessThanOrEqual(both + dupTruth.crm + dupTruth.erp);
-      expect(a1.summary.cross.alreadyLinked).toBe(0);
-      // the audit warns of ERP names too long for the CRM's identity field (the generator's 140-character name)
-      const tooLong = new Set(
-        a1.issues.filter((i) => i.system === "erp" && i.problem === "unmappable-value" && i.field === "name").map((i) => i.recordId),
-      );
-      expect(tooLong.size).toBeGreaterThan(0);
-      const human = await accord("audit", file, "--limit", "5", "--csv", join(dir, "audit.csv"));
-      expect(human.code).toBe(0);
-      expect(human.stdout).toMatch(/Across systems: \d+ probable pairs/);
-      expect(await readFile(join(dir, "audit.csv"), "utf8")).toMatch(/^system,object,entity,record_id,name,problem,field,value,detail\n/);
+  it("runs the whole flow and leaves every customer linked once, with the shared identifier in both systems", async () => {
+    // ---------------------------------------------------------------- audit
+    const dupTruth = {
+      crm: truth.filter((t) => t.crm.length > 1).length,
+      erp: truth.filter((t) => t.erp.length > 1).length,
+    };
+    const both = truth.filter((t) => t.crm.length > 0 && t.erp.length > 0).length;
+    const a1 = await json<AuditJson>("audit", file);
+    for (const side of ["crm", "erp"] as const) {
+      // the generator's labels, roughly: a cluster or two may be missed or split
+      expect(Math.abs(a1.summary.clusters[side] - dupTruth[side])).toBeLessThanOrEqual(Math.max(2, Math.ceil(dupTruth[side] * 0.3)));
+    }
+    expect(a1.summary.cross.probablePairs).toBeGreaterThanOrEqual(Math.floor(both * 0.85));
+    expect(a1.summary.cross.probablePairs).toBeLessThanOrEqual(both + dupTruth.crm + dupTruth.erp);
+    expect(a1.summary.cross.alreadyLinked).toBe(0);
+    // the audit warns of ERP names too long for the CRM's identity field (the generator's 140-character name)
+    const tooLong = new Set(
+      a1.issues.filter((i) => i.system === "erp" && i.problem === "unmappable-value" && i.field === "name").map((i) => i.recordId),
+    );
+    expect(tooLong.size).toBeGreaterThan(0);
+    const human = await accord("audit", file, "--limit", "5", "--csv", join(dir, "audit.csv"));
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/Across systems: \d+ probable pairs/);
+    expect(await readFile(join(dir, "audit.csv"), "utf8")).toMatch(/^system,object,entity,record_id,name,problem,field,value,detail\n/);
 
-      // ---------------------------------------------------------------- fix
-      const fp = await json<{ changes: Array<{ side: string; field: string; before: string; after: string }> }>("fix", file, "--plan");
-      expect(fp.changes.length).toBeGreaterThan(0);
-      const fa = await json<{ applied: number; failed: unknown[]; runId: string }>("fix", file, "--apply");
-      expect(fa.failed).toEqual([]);
-      expect(fa.applied).toBe(fp.changes.length);
-      const fp2 = await json<{ changes: unknown[] }>("fix", file, "--plan");
-      expect(fp2.changes).toEqual([]); // the rules are idempotent: nothing left to change
-      const a2 = await json<AuditJson>("audit", file);
-      expect(a2.summary.counts.crm["whitespace"]).toBe(0);
-      expect(a2.summary.counts.crm["country-format"]).toBeLessThan(a1.summary.counts.crm["country-format"] ?? 0);
+    // ---------------------------------------------------------------- fix
+    const fp = await json<{ changes: Array<{ side: string; field: string; before: string; after: string }> }>("fix", file, "--plan");
+    expect(fp.changes.length).toBeGreaterThan(0);
+    const fa = await json<{ applied: number; failed: unknown[]; runId: string }>("fix", file, "--apply");
+    expect(fa.failed).toEqual([]);
+    expect(fa.applied).toBe(fp.changes.length);
+    const fp2 = await json<{ changes: unknown[] }>("fix", file, "--plan");
+    expect(fp2.changes).toEqual([]); // the rules are idempotent: nothing left to change
+    const a2 = await json<AuditJson>("audit", file);
+    expect(a2.summary.counts.crm["whitespace"]).toBe(0);
+    expect(a2.summary.counts.crm["country-format"]).toBeLessThan(a1.summary.counts.crm["country-format"] ?? 0);
 
-      // ---------------------------------------------------------------- merge
-      const mp = await json<{ groups: Array<{ system: string; survivorId: string; otherIds: string[]; how: string }> }>("merge", file, "--plan");
-      expect(mp.groups.length).toBe(a2.summary.clusters.crm + a2.summary.clusters.erp);
-      expect(mp.groups.every((g) => g.how === "api")).toBe(true);
-      const ma = await json<{ merged: unknown[]; failed: unknown[] }>("merge", file, "--apply");
-      expect(ma.failed).toEqual([]);
-      expect(ma.merged.length).toBe(mp.groups.length);
-      const removed = new Set(mp.groups.flatMap((g) => g.otherIds));
-      const a3 = await json<AuditJson>("audit", file);
-      expect(a3.summary.clusters).toEqual({ crm: 0, erp: 0 });
+    // ---------------------------------------------------------------- merge
+    const mp = await json<{ groups: Array<{ system: string; survivorId: string; otherIds: string[]; how: string }> }>(
+      "merge",
+      file,
+      "--plan",
+    );
+    expect(mp.groups.length).toBe(a2.summary.clusters.crm + a2.summary.clusters.erp);
+    expect(mp.groups.every((g) => g.how === "api")).toBe(true);
+    const ma = await json<{ merged: unknown[]; failed: unknown[] }>("merge", file, "--apply");
+    expect(ma.failed).toEqual([]);
+    expect(ma.merged.length).toBe(mp.groups.length);
+    const removed = new Set(mp.groups.flatMap((g) => g.otherIds));
+    const a3 = await json<AuditJson>("audit", file);
+    expect(a3.summary.clusters).toEqual({ crm: 0, erp: 0 });
 
-      // ---------------------------------------------------------------- link
-      const spec = await loadSpecFile(file);
-      await ensureErpLinkValues(spec, crm, erp, ["customer"]); // the ERP admin's masters for CRM → ERP creates
-      const lp = await json<{ goLive: { linked: unknown[]; erpOnly: number; crmOnly: number }; imports: { toCrm: number; toErp: number } }>(
-        "link",
-        file,
-        "--plan",
-      );
-      expect(lp.goLive.linked.length).toBeGreaterThanOrEqual(Math.floor(both * 0.85));
-      const la = await json<{ goLive: { linked: unknown[]; stampFailed: Array<{ crmId: string }> }; created: { crm: number; erp: number } }>(
-        "link",
-        file,
-        "--apply",
-      );
-      expect(la.goLive.linked.length).toBe(lp.goLive.linked.length);
-      expect(la.created.crm).toBeGreaterThanOrEqual(lp.imports.toCrm - 1);
+    // ---------------------------------------------------------------- link
+    const spec = await loadSpecFile(file);
+    await ensureErpLinkValues(spec, crm, erp, ["customer"]); // the ERP admin's masters for CRM → ERP creates
+    const lp = await json<{ goLive: { linked: unknown[]; erpOnly: number; crmOnly: number }; imports: { toCrm: number; toErp: number } }>(
+      "link",
+      file,
+      "--plan",
+    );
+    expect(lp.goLive.linked.length).toBeGreaterThanOrEqual(Math.floor(both * 0.85));
+    const la = await json<{ goLive: { linked: unknown[]; stampFailed: Array<{ crmId: string }> }; created: { crm: number; erp: number } }>(
+      "link",
+      file,
+      "--apply",
+    );
+    expect(la.goLive.linked.length).toBe(lp.goLive.linked.length);
+    expect(la.created.crm).toBeGreaterThanOrEqual(lp.imports.toCrm - 1);
 
-      // ---------------------------------------------------------------- the result, read back
-      const store = await openStore({ file: join(dir, ".accord", "accord.db") });
-      let links: Link[];
-      let pinned: { crm: Set<string>; erp: Set<string> };
-      try {
-        links = await store.listLinks(spec.name, "customer", { limit: 100_000 });
-        const accounts0 = await readAll(crm, "Account");
-        const customers0 = await readAll(erp, "Customer");
-        pinned = { crm: new Set(), erp: new Set() };
-        for (const a of accounts0) if (await store.isPinned(spec.name, "customer", "crm", a.id)) pinned.crm.add(a.id);
-        for (const c of customers0) if (await store.isPinned(spec.name, "customer", "erp", c.id)) pinned.erp.add(c.id);
-      } finally {
-        await store.close();
-      }
-      const accounts = new Map((await readAll(crm, "Account")).map((r) => [r.id, r]));
-      const customers = new Map((await readAll(erp, "Customer")).map((r) => [r.id, r]));
+    // ---------------------------------------------------------------- the result, read back
+    const store = await openStore({ file: join(dir, ".accord", "accord.db") });
+    let links: Link[];
+    let pinned: { crm: Set<string>; erp: Set<string> };
+    try {
+      links = await store.listLinks(spec.name, "customer", { limit: 100_000 });
+      const accounts0 = await readAll(crm, "Account");
+      const customers0 = await readAll(erp, "Customer");
+      pinned = { crm: new Set(), erp: new Set() };
+      for (const a of accounts0) if (await store.isPinned(spec.name, "customer", "crm", a.id)) pinned.crm.add(a.id);
+      for (const c of customers0) if (await store.isPinned(spec.name, "customer", "erp", c.id)) pinned.erp.add(c.id);
+    } finally {
+      await store.close();
+    }
+    const accounts = new Map((await readAll(crm, "Account")).map((r) => [r.id, r]));
+    const customers = new Map((await readAll(erp, "Customer")).map((r) => [r.id, r]));
 
-      // no customer is linked twice
-      const crmIds = links.map((l) => l.crmId);
-      const erpIds = links.map((l) => l.erpId);
-      expect(new Set(crmIds).size).toBe(crmIds.length);
-      expect(new Set(erpIds).size).toBe(erpIds.length);
-      // both systems carry the shared identifier: the ERP customer's name, stamped into the CRM account —
-      // except where the audit said it cannot fit, and go-live reported the failed stamp
-      const failed = new Set(la.goLive.stampFailed.map((f) => f.crmId));
-      for (const l of links.filter((x) => failed.has(x.crmId as string))) expect(tooLong.has(l.erpId as string)).toBe(true);
-      for (const l of links) {
-        if (tooLong.has(l.erpId as string)) continue;
-        expect(l.erpId).not.toBeNull();
-        expect(customers.has(l.erpId as string)).toBe(true);
-        expect(l.sharedId).toBe(l.erpId);
-        const acc = accounts.get(l.crmId as string);
-        expect(acc, `CRM account ${l.crmId} of link #${l.id}`).toBeDefined();
-        expect(acc?.values.cAccordId).toBe(l.sharedId);
-      }
-      // no two CRM accounts carry the same shared identifier
-      const stamped = [...accounts.values()].map((a) => a.values.cAccordId).filter((v) => typeof v === "string" && v !== "");
-      expect(new Set(stamped).size).toBe(stamped.length);
+    // no customer is linked twice
+    const crmIds = links.map((l) => l.crmId);
+    const erpIds = links.map((l) => l.erpId);
+    expect(new Set(crmIds).size).toBe(crmIds.length);
+    expect(new Set(erpIds).size).toBe(erpIds.length);
+    // both systems carry the shared identifier: the ERP customer's name, stamped into the CRM account —
+    // except where the audit said it cannot fit, and go-live reported the failed stamp
+    const failed = new Set(la.goLive.stampFailed.map((f) => f.crmId));
+    for (const l of links.filter((x) => failed.has(x.crmId as string))) expect(tooLong.has(l.erpId as string)).toBe(true);
+    for (const l of links) {
+      if (tooLong.has(l.erpId as string)) continue;
+      expect(l.erpId).not.toBeNull();
+      expect(customers.has(l.erpId as string)).toBe(true);
+      expect(l.sharedId).toBe(l.erpId);
+      const acc = accounts.get(l.crmId as string);
+      expect(acc, `CRM account ${l.crmId} of link #${l.id}`).toBeDefined();
+      expect(acc?.values.cAccordId).toBe(l.sharedId);
+    }
+    // no two CRM accounts carry the same shared identifier
+    const stamped = [...accounts.values()].map((a) => a.values.cAccordId).filter((v) => typeof v === "string" && v !== "");
+    expect(new Set(stamped).size).toBe(stamped.length);
 
-      // ERP-only customers (ground truth) exist in the CRM, unless held for a person
-      const byShared = new Map([...accounts.values()].map((a) => [a.values.cAccordId, a]));
-      const erpOnly = truth.filter((t) => t.crm.length === 0);
-      expect(erpOnly.length).toBeGreaterThan(0);
-      let imported = 0;
-      for (const t of erpOnly) {
-        const alive = t.erp.filter((n) => customers.has(n) && !removed.has(n));
-        expect(alive.length, `${t.id}: one ERP record survives the merge`).toBe(1);
-        const name = alive[0] as string;
-        if (pinned.erp.has(name) || tooLong.has(name)) continue;
-        expect(byShared.get(name), `${t.id}: ERP-only customer ${name} is in the CRM`).toBeDefined();
-        imported++;
-      }
-      expect(imported).toBeGreaterThanOrEqual(erpOnly.length - 1);
-      // and every customer of the ERP that no person holds is linked
-      const linkedErp = new Set(erpIds);
-      const unlinked = [...customers.keys()].filter((n) => !linkedErp.has(n) && !pinned.erp.has(n));
-      expect(unlinked).toEqual([]);
+    // ERP-only customers (ground truth) exist in the CRM, unless held for a person
+    const byShared = new Map([...accounts.values()].map((a) => [a.values.cAccordId, a]));
+    const erpOnly = truth.filter((t) => t.crm.length === 0);
+    expect(erpOnly.length).toBeGreaterThan(0);
+    let imported = 0;
+    for (const t of erpOnly) {
+      const alive = t.erp.filter((n) => customers.has(n) && !removed.has(n));
+      expect(alive.length, `${t.id}: one ERP record survives the merge`).toBe(1);
+      const name = alive[0] as string;
+      if (pinned.erp.has(name) || tooLong.has(name)) continue;
+      expect(byShared.get(name), `${t.id}: ERP-only customer ${name} is in the CRM`).toBeDefined();
+      imported++;
+    }
+    expect(imported).toBeGreaterThanOrEqual(erpOnly.length - 1);
+    // and every customer of the ERP that no person holds is linked
+    const linkedErp = new Set(erpIds);
+    const unlinked = [...customers.keys()].filter((n) => !linkedErp.has(n) && !pinned.erp.has(n));
+    expect(unlinked).toEqual([]);
 
-      // a second go-live finds nothing new
-      const again = await json<{ goLive: { linked: unknown[]; alreadyLinked: number }; created: { crm: number; erp: number } }>("link", file, "--apply");
-      expect(again.goLive.linked).toEqual([]);
-      expect(again.created).toEqual({ crm: 0, erp: 0 });
-    },
-    300_000,
-  );
+    // a second go-live finds nothing new
+    const again = await json<{ goLive: { linked: unknown[]; alreadyLinked: number }; created: { crm: number; erp: number } }>(
+      "link",
+      file,
+      "--apply",
+    );
+    expect(again.goLive.linked).toEqual([]);
+    expect(again.created).toEqual({ crm: 0, erp: 0 });
+  }, 300_000);
 });
 
 describe("go-live with a person's decisions: proposals → review resolve --accept / --reject → link", () => {
@@ -317,84 +321,86 @@ objects:
     if (dir2) await rm(dir2, { recursive: true, force: true });
   });
 
-  it(
-    "holds unsure pairs with their contributions, links an accepted one, never proposes a rejected one again",
-    async () => {
-      const cust = { customer_group: "Commercial", territory: "All Territories", customer_type: "Company" };
-      const mk = async (crmName: string, erpName: string, city: string, country: string, erpCountry: string) => {
-        const a = await crm2.create("Account", { name: crmName, billingAddressCity: city, billingAddressCountry: country });
-        const c = await erp2.create("Customer", { customer_name: erpName, ...cust });
-        await erp2.create("Address", {
-          address_title: erpName,
-          address_type: "Billing",
-          address_line1: "1 Main Street",
-          city,
-          country: erpCountry,
-          links: [{ link_doctype: "Customer", link_name: c.id }],
-        });
-        return { crm: a.id, erp: c.id };
-      };
-      const kestrel = await mk("Kestrel Analytics Ltd", "Kestrel Analytic Limited", "Leeds", "GB", "United Kingdom");
-      const harbor = await mk("Blue Harbor Logistics", "Blue Harbour Logistik", "Hamburg", "DE", "Germany");
-      const file2 = join(dir2, "golive2.yaml");
+  it("holds unsure pairs with their contributions, links an accepted one, never proposes a rejected one again", async () => {
+    const cust = { customer_group: "Commercial", territory: "All Territories", customer_type: "Company" };
+    const mk = async (crmName: string, erpName: string, city: string, country: string, erpCountry: string) => {
+      const a = await crm2.create("Account", { name: crmName, billingAddressCity: city, billingAddressCountry: country });
+      const c = await erp2.create("Customer", { customer_name: erpName, ...cust });
+      await erp2.create("Address", {
+        address_title: erpName,
+        address_type: "Billing",
+        address_line1: "1 Main Street",
+        city,
+        country: erpCountry,
+        links: [{ link_doctype: "Customer", link_name: c.id }],
+      });
+      return { crm: a.id, erp: c.id };
+    };
+    const kestrel = await mk("Kestrel Analytics Ltd", "Kestrel Analytic Limited", "Leeds", "GB", "United Kingdom");
+    const harbor = await mk("Blue Harbor Logistics", "Blue Harbour Logistik", "Hamburg", "DE", "Germany");
+    const file2 = join(dir2, "golive2.yaml");
 
-      const first = await run("link", file2, "--apply", "--json");
-      expect(first.code, first.stderr).toBe(4); // items wait for a person
-      const r1 = JSON.parse(first.stdout) as { goLive: { proposals: number; linked: unknown[] } };
-      expect(r1.goLive.proposals).toBe(2);
-      expect(r1.goLive.linked).toEqual([]);
+    const first = await run("link", file2, "--apply", "--json");
+    expect(first.code, first.stderr).toBe(4); // items wait for a person
+    const r1 = JSON.parse(first.stdout) as { goLive: { proposals: number; linked: unknown[] } };
+    expect(r1.goLive.proposals).toBe(2);
+    expect(r1.goLive.linked).toEqual([]);
 
-      const list = JSON.parse((await run("review", "list", "-f", file2, "--json")).stdout) as {
-        items: Array<{ id: number; kind: string; crm: string; erp: string; detail: { contributions: Array<{ field: string; contribution: number }>; explanation: string } }>;
-      };
-      expect(list.items).toHaveLength(2);
-      for (const i of list.items) {
-        expect(i.kind).toBe("match");
-        expect(i.detail.contributions.some((c) => c.field === "name" && c.contribution > 0)).toBe(true);
-        expect(i.detail.explanation).toMatch(/needs a person/);
-      }
-      const kItem = list.items.find((i) => i.crm === kestrel.crm && i.erp === kestrel.erp);
-      const hItem = list.items.find((i) => i.crm === harbor.crm && i.erp === harbor.erp);
-      expect(kItem && hItem).toBeTruthy();
-      // held: nothing was created for them while a person decides
-      expect(await crm2.findByField("Account", "name", "Kestrel Analytic Limited")).toEqual([]);
+    const list = JSON.parse((await run("review", "list", "-f", file2, "--json")).stdout) as {
+      items: Array<{
+        id: number;
+        kind: string;
+        crm: string;
+        erp: string;
+        detail: { contributions: Array<{ field: string; contribution: number }>; explanation: string };
+      }>;
+    };
+    expect(list.items).toHaveLength(2);
+    for (const i of list.items) {
+      expect(i.kind).toBe("match");
+      expect(i.detail.contributions.some((c) => c.field === "name" && c.contribution > 0)).toBe(true);
+      expect(i.detail.explanation).toMatch(/needs a person/);
+    }
+    const kItem = list.items.find((i) => i.crm === kestrel.crm && i.erp === kestrel.erp);
+    const hItem = list.items.find((i) => i.crm === harbor.crm && i.erp === harbor.erp);
+    expect(kItem && hItem).toBeTruthy();
+    // held: nothing was created for them while a person decides
+    expect(await crm2.findByField("Account", "name", "Kestrel Analytic Limited")).toEqual([]);
 
-      const acc = await run("review", "resolve", String(kItem?.id), "--accept", "--by", "ana");
-      expect(acc.code, acc.stderr).toBe(0);
-      expect(acc.stdout).toMatch(/accord link --apply/);
-      const rej = await run("review", "resolve", String(hItem?.id), "--reject", "--by", "ana");
-      expect(rej.code, rej.stderr).toBe(0);
-      const bad = await run("review", "resolve", String(hItem?.id), "--reject");
-      expect(bad.code).not.toBe(0); // already decided
+    const acc = await run("review", "resolve", String(kItem?.id), "--accept", "--by", "ana");
+    expect(acc.code, acc.stderr).toBe(0);
+    expect(acc.stdout).toMatch(/accord link --apply/);
+    const rej = await run("review", "resolve", String(hItem?.id), "--reject", "--by", "ana");
+    expect(rej.code, rej.stderr).toBe(0);
+    const bad = await run("review", "resolve", String(hItem?.id), "--reject");
+    expect(bad.code).not.toBe(0); // already decided
 
-      const second = await run("link", file2, "--apply", "--json");
-      expect([0, 4]).toContain(second.code);
-      const r2 = JSON.parse(second.stdout) as {
-        approvedLinked: Array<{ crmId: string; erpId: string }>;
-        goLive: { proposals: number; reviewItems: number };
-        created: { crm: number; erp: number };
-      };
-      expect(r2.approvedLinked).toEqual([{ reviewId: kItem?.id, crmId: kestrel.crm, erpId: kestrel.erp }]);
-      expect(r2.goLive.proposals).toBe(0); // the rejected pair is not proposed again
-      expect(r2.goLive.reviewItems).toBe(0);
-      // the accepted pair carries the shared identifier; the rejected ones are two customers, each now in both systems
-      expect((await crm2.readByIds("Account", [kestrel.crm]))[0]?.values.cAccordId).toBe(kestrel.erp);
-      expect(r2.created).toEqual({ crm: 1, erp: 1 });
-      expect((await crm2.findByField("Account", "cAccordId", harbor.erp)).map((r) => r.values.name)).toEqual(["Blue Harbour Logistik"]);
-      expect((await erp2.findByField("Customer", "customer_name", "Blue Harbor Logistics")).length).toBe(1);
+    const second = await run("link", file2, "--apply", "--json");
+    expect([0, 4]).toContain(second.code);
+    const r2 = JSON.parse(second.stdout) as {
+      approvedLinked: Array<{ crmId: string; erpId: string }>;
+      goLive: { proposals: number; reviewItems: number };
+      created: { crm: number; erp: number };
+    };
+    expect(r2.approvedLinked).toEqual([{ reviewId: kItem?.id, crmId: kestrel.crm, erpId: kestrel.erp }]);
+    expect(r2.goLive.proposals).toBe(0); // the rejected pair is not proposed again
+    expect(r2.goLive.reviewItems).toBe(0);
+    // the accepted pair carries the shared identifier; the rejected ones are two customers, each now in both systems
+    expect((await crm2.readByIds("Account", [kestrel.crm]))[0]?.values.cAccordId).toBe(kestrel.erp);
+    expect(r2.created).toEqual({ crm: 1, erp: 1 });
+    expect((await crm2.findByField("Account", "cAccordId", harbor.erp)).map((r) => r.values.name)).toEqual(["Blue Harbour Logistik"]);
+    expect((await erp2.findByField("Customer", "customer_name", "Blue Harbor Logistics")).length).toBe(1);
 
-      const store = await openStore({ file: join(dir2, ".accord", "accord.db") });
-      try {
-        const links = await store.listLinks("golive2", "customer", { limit: 1000 });
-        expect(links).toHaveLength(3);
-        expect(new Set(links.map((l) => l.crmId)).size).toBe(3);
-        expect(new Set(links.map((l) => l.erpId)).size).toBe(3);
-        expect((await store.getReview(hItem?.id as number))?.status).toBe("dismissed");
-        expect(await store.isPinned("golive2", "customer", "crm", harbor.crm)).toBe(false);
-      } finally {
-        await store.close();
-      }
-    },
-    120_000,
-  );
+    const store = await openStore({ file: join(dir2, ".accord", "accord.db") });
+    try {
+      const links = await store.listLinks("golive2", "customer", { limit: 1000 });
+      expect(links).toHaveLength(3);
+      expect(new Set(links.map((l) => l.crmId)).size).toBe(3);
+      expect(new Set(links.map((l) => l.erpId)).size).toBe(3);
+      expect((await store.getReview(hItem?.id as number))?.status).toBe("dismissed");
+      expect(await store.isPinned("golive2", "customer", "crm", harbor.crm)).toBe(false);
+    } finally {
+      await store.close();
+    }
+  }, 120_000);
 });

@@ -80,8 +80,18 @@ describe("connector merge", () => {
   });
 
   it("ERPNext: rename-with-merge moves the addresses to the survivor and removes the other", async () => {
-    const x = await erp.create("Customer", { customer_name: "Merge Probe X", customer_group: "Commercial", territory: "All Territories", customer_type: "Company" });
-    const y = await erp.create("Customer", { customer_name: "Merge Probe Y", customer_group: "Commercial", territory: "All Territories", customer_type: "Company" });
+    const x = await erp.create("Customer", {
+      customer_name: "Merge Probe X",
+      customer_group: "Commercial",
+      territory: "All Territories",
+      customer_type: "Company",
+    });
+    const y = await erp.create("Customer", {
+      customer_name: "Merge Probe Y",
+      customer_group: "Commercial",
+      territory: "All Territories",
+      customer_type: "Company",
+    });
     const addr = await erp.create("Address", {
       address_title: "Y",
       address_type: "Billing",
@@ -158,7 +168,12 @@ describe("planMerges / applyMerges", () => {
   });
 
   it("keeps the linked record when only one is linked, and flags the other's link when both are", async () => {
-    const a = await crm.create("Account", { name: "Pelican Labs Inc.", website: "pelicanlabs.example", billingAddressCity: "Boston", billingAddressCountry: "US" });
+    const a = await crm.create("Account", {
+      name: "Pelican Labs Inc.",
+      website: "pelicanlabs.example",
+      billingAddressCity: "Boston",
+      billingAddressCountry: "US",
+    });
     const b = await crm.create("Account", {
       name: "Pelican Labs Incorporated",
       website: "pelicanlabs.example",
@@ -198,8 +213,18 @@ describe("planMerges / applyMerges", () => {
   });
 
   it("leaves a cluster a person rejected, and lists a system without a merge for a person", async () => {
-    const a = await crm.create("Account", { name: "Twin Peaks Coffee LLC", billingAddressCity: "Seattle", billingAddressCountry: "US", website: "twinpeakscoffee.example" });
-    const b = await crm.create("Account", { name: "Twin Peaks Coffee L.L.C.", billingAddressCity: "Seattle", billingAddressCountry: "US", website: "twinpeakscoffee.example" });
+    const a = await crm.create("Account", {
+      name: "Twin Peaks Coffee LLC",
+      billingAddressCity: "Seattle",
+      billingAddressCountry: "US",
+      website: "twinpeakscoffee.example",
+    });
+    const b = await crm.create("Account", {
+      name: "Twin Peaks Coffee L.L.C.",
+      billingAddressCity: "Seattle",
+      billingAddressCountry: "US",
+      website: "twinpeakscoffee.example",
+    });
     const before = await planMerges(ctx, { side: "crm" });
     expect(before.groups.map((g) => [g.survivorId, ...g.otherIds].sort())).toEqual([[a.id, b.id].sort()]);
 

@@ -14,7 +14,10 @@ export function register(program: Command): void {
         "Reads only: nothing is written anywhere.",
     )
     .argument("<file>", "integration file (YAML)")
-    .option("-o, --object <name>", "the object to audit with its children (default: all objects; duplicates and pairs on the first top-level one)")
+    .option(
+      "-o, --object <name>",
+      "the object to audit with its children (default: all objects; duplicates and pairs on the first top-level one)",
+    )
     .option("--csv <file>", "also write every problem as CSV to this file")
     .option("--limit <n>", "rows of the details table (default 200; 0 = summary only)", "200")
     .option("--json", "print the whole report as JSON")

@@ -60,7 +60,11 @@ Exit codes: 0 done, 2 invalid file or option, 3 a system unreachable, 4 some rec
             const { loadSpecFile } = await import("../../spec/load.ts");
             const spec = await loadSpecFile(file);
             const logs = q.listUndoLogs(spec.name);
-            if (opts.json) printJson({ ok: true, runs: logs.map((l) => ({ runId: l.runId, at: l.at, changes: l.entries.length, undoneAt: l.undoneAt ?? null })) });
+            if (opts.json)
+              printJson({
+                ok: true,
+                runs: logs.map((l) => ({ runId: l.runId, at: l.at, changes: l.entries.length, undoneAt: l.undoneAt ?? null })),
+              });
             else if (logs.length === 0) process.stdout.write(`No fix runs of ${spec.name} in ${q.undoDir()}.\n`);
             else
               process.stdout.write(
@@ -81,7 +85,9 @@ Exit codes: 0 done, 2 invalid file or option, 3 a system unreachable, 4 some rec
               else {
                 process.stdout.write(`Undo of ${res.runId}: ${res.reverted} values put back.\n`);
                 for (const s of res.skipped)
-                  process.stdout.write(`  left alone (changed since): ${s.side} ${s.entity} ${s.recordId} ${s.field} = ${JSON.stringify(s.now)}\n`);
+                  process.stdout.write(
+                    `  left alone (changed since): ${s.side} ${s.entity} ${s.recordId} ${s.field} = ${JSON.stringify(s.now)}\n`,
+                  );
                 for (const f of res.failed) process.stdout.write(`  FAILED ${f.side} ${f.entity} ${f.recordId}: ${f.error}\n`);
               }
               if (res.failed.length) process.exitCode = EXIT.attention;
@@ -100,7 +106,9 @@ Exit codes: 0 done, 2 invalid file or option, 3 a system unreachable, 4 some rec
               else {
                 const read = plan.read.map((r) => `${r.records} ${r.side.toUpperCase()} ${r.entity}`).join(", ");
                 const records = new Set(plan.changes.map((c) => `${c.side}|${c.entity}|${c.recordId}`)).size;
-                process.stdout.write(`Fix plan for ${plan.integration} (read ${read}): ${plan.changes.length} changes in ${records} records.\n`);
+                process.stdout.write(
+                  `Fix plan for ${plan.integration} (read ${read}): ${plan.changes.length} changes in ${records} records.\n`,
+                );
                 if (plan.changes.length) {
                   const rows = plan.changes.map((c) => ({
                     system: c.side,

@@ -32,54 +32,60 @@ Examples:
 
 Exit codes: 0 done, 2 invalid file or option, 3 a system unreachable, 4 some merges failed or need a person, 1 other failure.`,
     )
-    .action(async (file: string, opts: { plan?: boolean; apply?: boolean; object?: string; side?: string; cluster?: string[]; json?: boolean }) => {
-      const { printJson, reportError } = await import("../output.ts");
-      const { EXIT } = await import("../exit-codes.ts");
-      try {
-        if (opts.plan && opts.apply) {
-          process.stderr.write("give --plan or --apply, not both\n");
-          process.exitCode = EXIT.invalid;
-          return;
-        }
-        if (opts.side !== undefined && opts.side !== "crm" && opts.side !== "erp") {
-          process.stderr.write(`--side must be crm or erp (got "${opts.side}")\n`);
-          process.exitCode = EXIT.invalid;
-          return;
-        }
-        const { openContextFromFile } = await import("../../engine/context.ts");
-        const { applyMerges, planMerges } = await import("../../quality/merge.ts");
-        const opened = await openContextFromFile(file);
+    .action(
+      async (
+        file: string,
+        opts: { plan?: boolean; apply?: boolean; object?: string; side?: string; cluster?: string[]; json?: boolean },
+      ) => {
+        const { printJson, reportError } = await import("../output.ts");
+        const { EXIT } = await import("../exit-codes.ts");
         try {
-          const say = opts.json ? undefined : (m: string) => process.stderr.write(`${m}\n`);
-          const plan = await planMerges(opened.ctx, {
-            object: opts.object,
-            side: opts.side as "crm" | "erp" | undefined,
-            clusters: opts.cluster,
-            onProgress: say,
-          });
-          if (!opts.apply) {
-            if (opts.json) printJson({ ok: true, dryRun: true, ...plan });
-            else process.stdout.write(`${renderMergePlan(plan)}\nNothing was written. Merge with: accord merge ${file} --apply\n`);
+          if (opts.plan && opts.apply) {
+            process.stderr.write("give --plan or --apply, not both\n");
+            process.exitCode = EXIT.invalid;
             return;
           }
-          const res = await applyMerges(opened.ctx, plan, { onProgress: say });
-          if (opts.json) printJson({ ok: res.failed.length === 0, ...res });
-          else {
-            process.stdout.write(
-              `Merged ${res.merged.length} clusters (${res.merged.reduce((n, m) => n + m.otherIds.length, 0)} records removed); ` +
-                `${res.linksRepointed} links moved to survivors, ${res.linksFlagged} flagged, ${res.reviewsClosed} review items settled.\n`,
-            );
-            for (const f of res.failed) process.stdout.write(`  FAILED ${f.system} cluster ${f.clusterId}: ${f.error}\n`);
-            if (res.manual.length) process.stdout.write(`${res.manual.length} clusters need a person (no merge in that system); see --plan.\n`);
+          if (opts.side !== undefined && opts.side !== "crm" && opts.side !== "erp") {
+            process.stderr.write(`--side must be crm or erp (got "${opts.side}")\n`);
+            process.exitCode = EXIT.invalid;
+            return;
           }
-          if (res.failed.length || res.manual.length) process.exitCode = EXIT.attention;
-        } finally {
-          await opened.close();
+          const { openContextFromFile } = await import("../../engine/context.ts");
+          const { applyMerges, planMerges } = await import("../../quality/merge.ts");
+          const opened = await openContextFromFile(file);
+          try {
+            const say = opts.json ? undefined : (m: string) => process.stderr.write(`${m}\n`);
+            const plan = await planMerges(opened.ctx, {
+              object: opts.object,
+              side: opts.side as "crm" | "erp" | undefined,
+              clusters: opts.cluster,
+              onProgress: say,
+            });
+            if (!opts.apply) {
+              if (opts.json) printJson({ ok: true, dryRun: true, ...plan });
+              else process.stdout.write(`${renderMergePlan(plan)}\nNothing was written. Merge with: accord merge ${file} --apply\n`);
+              return;
+            }
+            const res = await applyMerges(opened.ctx, plan, { onProgress: say });
+            if (opts.json) printJson({ ok: res.failed.length === 0, ...res });
+            else {
+              process.stdout.write(
+                `Merged ${res.merged.length} clusters (${res.merged.reduce((n, m) => n + m.otherIds.length, 0)} records removed); ` +
+                  `${res.linksRepointed} links moved to survivors, ${res.linksFlagged} flagged, ${res.reviewsClosed} review items settled.\n`,
+              );
+              for (const f of res.failed) process.stdout.write(`  FAILED ${f.system} cluster ${f.clusterId}: ${f.error}\n`);
+              if (res.manual.length)
+                process.stdout.write(`${res.manual.length} clusters need a person (no merge in that system); see --plan.\n`);
+            }
+            if (res.failed.length || res.manual.length) process.exitCode = EXIT.attention;
+          } finally {
+            await opened.close();
+          }
+        } catch (err) {
+          process.exitCode = reportError(err, opts.json);
         }
-      } catch (err) {
-        process.exitCode = reportError(err, opts.json);
-      }
-    });
+      },
+    );
 }
 
 type Plan = import("../../quality/merge.ts").MergePlan;
@@ -103,7 +109,8 @@ function renderMergePlan(plan: Plan): string {
   }
   if (plan.skipped.length) {
     lines.push("");
-    for (const s of plan.skipped) lines.push(`skipped ${s.system.toUpperCase()} cluster ${s.clusterId} (${s.recordIds.join(", ")}): ${s.reason}`);
+    for (const s of plan.skipped)
+      lines.push(`skipped ${s.system.toUpperCase()} cluster ${s.clusterId} (${s.recordIds.join(", ")}): ${s.reason}`);
   }
   return lines.join("\n");
 }

@@ -23,6 +23,8 @@ function parseValue(raw: string): unknown {
   }
 }
 
+type ResolveOptions = { pick?: string; value?: string; side?: string; accept?: boolean; reject?: boolean; by?: string; json?: boolean };
+
 export function register(program: Command): void {
   const review = program
     .command("review")
@@ -172,7 +174,7 @@ Examples:
 
 ${HELP_STORE}`,
     )
-    .action(async (id: string, opts: { pick?: string; value?: string; side?: string; accept?: boolean; reject?: boolean; by?: string; json?: boolean }) => {
+    .action(async (id: string, opts: ResolveOptions) => {
       const { printJson, reportError } = await import("../output.ts");
       const { EXIT } = await import("../exit-codes.ts");
       const invalid = (msg: string) => {
@@ -182,7 +184,9 @@ ${HELP_STORE}`,
       try {
         const n = Number(id);
         if (!Number.isInteger(n)) return invalid(`review item id must be a number (got "${id}")`);
-        const chosen = [opts.pick !== undefined, opts.value !== undefined, opts.accept === true, opts.reject === true].filter(Boolean).length;
+        const chosen = [opts.pick !== undefined, opts.value !== undefined, opts.accept === true, opts.reject === true].filter(
+          Boolean,
+        ).length;
         if (chosen !== 1) return invalid("give exactly one of --pick crm|erp, --value V, --accept, --reject");
         if (opts.pick !== undefined && opts.pick !== "crm" && opts.pick !== "erp")
           return invalid(`--pick must be crm or erp (got "${opts.pick}")`);
@@ -198,7 +202,10 @@ ${HELP_STORE}`,
             const { rejectMatch } = await import("../../quality/link.ts");
             const item = await rejectMatch(store, n, by);
             if (opts.json) printJson({ ok: true, item });
-            else process.stdout.write(`Review item #${item.id} rejected by ${by}: the records are different; they will not be proposed again.\n`);
+            else
+              process.stdout.write(
+                `Review item #${item.id} rejected by ${by}: the records are different; they will not be proposed again.\n`,
+              );
             return;
           }
           const resolution =
