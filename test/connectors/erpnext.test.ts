@@ -369,7 +369,15 @@ describe("erpnext connector: the system's traps", () => {
       if (req.url?.startsWith("/api/method/frappe.desk.form.load.getdoctype?doctype=Customer"))
         res.end(
           JSON.stringify({
-            docs: [{ name: "Customer", fields: [{ fieldname: "customer_name", fieldtype: "Data", reqd: 1 }, { fieldname: "last_order_at", fieldtype: "Datetime" }] }],
+            docs: [
+              {
+                name: "Customer",
+                fields: [
+                  { fieldname: "customer_name", fieldtype: "Data", reqd: 1 },
+                  { fieldname: "last_order_at", fieldtype: "Datetime" },
+                ],
+              },
+            ],
           }),
         );
       else {
@@ -379,7 +387,11 @@ describe("erpnext connector: the system's traps", () => {
     });
     await new Promise<void>((r) => stub.listen(0, "127.0.0.1", () => r()));
     try {
-      const sc = new ErpNextConnector({ url: `http://127.0.0.1:${(stub.address() as AddressInfo).port}`, credentials: { apiKey: "k", apiSecret: "s" }, options: { ...FAST, timezone: "UTC" } });
+      const sc = new ErpNextConnector({
+        url: `http://127.0.0.1:${(stub.address() as AddressInfo).port}`,
+        credentials: { apiKey: "k", apiSecret: "s" },
+        options: { ...FAST, timezone: "UTC" },
+      });
       const d = await sc.describe(["Customer"]);
       expect(d.entities.Customer.fields.customer_name).toMatchObject({ type: "string", required: true });
       expect(d.entities.Customer.fields.last_order_at.type).toBe("datetime");

@@ -409,7 +409,7 @@ export class EspoCrmConnector implements Connector {
     return out;
   }
 
-  private async systemFilters(entity: string, filters: FilterExpr[] | undefined): Promise<FilterExpr[] | undefined> {
+  private async systemFilters(filters: FilterExpr[] | undefined): Promise<FilterExpr[] | undefined> {
     if (!filters?.some((f) => isZonedIso(f.value) || (Array.isArray(f.value) && f.value.some(isZonedIso)))) return filters;
     const conv = (v: unknown) => (isZonedIso(v) ? isoToUtcNaive(v) : v);
     return filters.map((f) => ({ ...f, value: Array.isArray(f.value) ? f.value.map(conv) : conv(f.value) }));
@@ -443,7 +443,7 @@ export class EspoCrmConnector implements Connector {
    */
   async *readChanges(entity: string, opts: ReadChangesOptions = {}): AsyncIterable<RecordPage> {
     const size = Math.min(ESPO_MAX_PAGE, Math.max(1, Math.floor(opts.pageSize ?? this.pageSize)));
-    const base = toWhere(await this.systemFilters(entity, opts.filter), entity);
+    const base = toWhere(await this.systemFilters(opts.filter), entity);
     const select = this.select(opts.fields);
     let skipThrough: WalkKey | undefined;
     if (opts.since) {
