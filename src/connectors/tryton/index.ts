@@ -20,7 +20,9 @@
  *   create_date, write_date) of the matching records with an id keyset (cheap rows, never
  *   skips), sorts by (modifiedAt, id) client-side, then reads full records page by page in that
  *   order; a record modified after it was listed is moved to its new place (or left to the next
- *   read's overlap when its new timestamp sorts before what was already returned);
+ *   read's overlap when its new timestamp sorts before what was already returned); when the
+ *   list is exhausted it lists again after the last record returned (catch-up), so a record
+ *   changed during the walk comes once more with its new values;
  * - changing a child (party.address, party.contact_mechanism, sale.line) does not touch the
  *   parent's write_date → sync the child models as entities of their own, or read them;
  * - no tombstones → listIds (search by id keyset) for deletions by comparison; archived
@@ -30,6 +32,8 @@
  *   (rows with `id` → ["write"], without → ["create"], missing → ["delete"]); raw command lists
  *   ([["create",[…]], ["add",[ids]], …]) pass through unchanged;
  * - a many2one reads as a bare int → exposed as the id string (links compare with record ids);
+ *   SQLite returns booleans as 0/1 → decoded to true/false by the field's type; rows of a table
+ *   given back to update() lose their static read-only columns (server-computed);
  * - optimistic locking: Tryton's `_timestamp` is EXTRACT(EPOCH …) of the modification — whole
  *   seconds on SQLite, so two writes in one second would not conflict. `version` is therefore
  *   the raw microsecond COALESCE(write_date, create_date); update(ifVersion) compares it first,
@@ -42,7 +46,16 @@
  *   options.checkLinks (default true) checks many2one targets exist before create/update;
  * - server-side create runs no on_change: a sale needs invoice_address/shipment_address, a
  *   sale line unit/unit_price, a template `products: [["create",[{}]]]` — the integration file
- *   must map them (the connector does not guess).
+ *   must map them (the connector does not guess);
+ * - each login hashes the password server-side (~0.25 s, more under load) → connectors of one
+ *   process share the session of a login (rpc.ts) and the fields_get answers (5 min).
+ *
+ * Options (ConnectorConfig.options): database (else the URL's first path segment), company
+ * (company.company id for the context; else the user's preferences), language, checkLinks
+ * (default true), submit ({model: last button}, default {"sale.sale": "confirm"}; "quote"
+ * stops at a quotation), workflows (extra models with states), pageSize (default 200), and the
+ * common HTTP options (timeoutMs, concurrency, maxRetries, rateLimit, logger …).
+ * Credentials: user, password.
  */
 import { NotFound, SchemaDrift, ValidationRejected, VersionConflict } from "../../errors.ts";
 import { readCommonOptions } from "../options.ts";
