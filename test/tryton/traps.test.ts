@@ -230,6 +230,14 @@ const throwaway = () => `accord-bad-${Date.now().toString(36)}${Math.random().to
       expect(await c.cancel("sale.sale", s.id).catch((x: unknown) => x)).toBeInstanceOf(ValidationRejected);
     });
 
+    it("submit policy `quote` stops at a quotation (state re-read)", async () => {
+      const q = connector(env, proxy.url, { submit: { "sale.sale": "quote" } });
+      const p = await customer(`${run} sale-quote`);
+      const s = await sale(p, widget);
+      expect((await q.submit("sale.sale", s.id)).state).toBe("quotation");
+      await q.close();
+    });
+
     it("confirm without accounting answers OK in Tryton; the connector detects it by state and surfaces the error", async () => {
       const t = await c.create("product.template", {
         name: `${run} no-account`,
