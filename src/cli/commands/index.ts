@@ -16,8 +16,11 @@ import { register as review } from "./review.ts";
 import { register as run } from "./run.ts";
 import { register as sandbox } from "./sandbox.ts";
 import { register as schema } from "./schema.ts";
+import { register as server } from "./server.ts";
 import { register as status } from "./status.ts";
 import { register as sync } from "./sync.ts";
+import { register as token } from "./token.ts";
+import { register as user } from "./user.ts";
 import { register as validate } from "./validate.ts";
 
 export const commands: Array<(program: Command) => void> = [
@@ -38,6 +41,9 @@ export const commands: Array<(program: Command) => void> = [
   changes,
   review,
   history,
+  server,
+  user,
+  token,
   sandbox,
   demo,
 ];
