@@ -290,8 +290,8 @@ export async function auditIntegration(ctx: QualityContext, opts: AuditOptions =
   };
 
   // The other system's field definitions (max lengths), read once per entity; none when describe fails.
-  const described = new Map<string, Promise<Record<string, { maxLength?: number }>>>();
-  const fieldsOf = (side: Side, entity: string): Promise<Record<string, { maxLength?: number }>> => {
+  const described = new Map<string, Promise<Record<string, { maxLength?: number; required?: boolean }>>>();
+  const fieldsOf = (side: Side, entity: string): Promise<Record<string, { maxLength?: number; required?: boolean }>> => {
     const key = `${side}|${entity}`;
     let p = described.get(key);
     if (!p) {
@@ -376,6 +376,24 @@ export async function auditIntegration(ctx: QualityContext, opts: AuditOptions =
               field: f[side],
               value: v,
               detail: `${v.trim().length} characters; ${other.toUpperCase()} ${obj[other].entity}.${f[other]} holds at most ${max}`,
+            });
+        }
+      }
+      // A field the other system requires, fed by a mapping that writes nothing for an empty value.
+      for (const f of obj.fields) {
+        if (!sourceSides(f).includes(side) || f.required) continue;
+        if (!targetFields[f[other]]?.required) continue;
+        const steps = side === "crm" ? f.toErp : f.toCrm;
+        if (steps.some((st) => "jsonata" in st || ("default" in st && !("map" in st)))) continue; // may fill an empty value
+        for (const r of er.records) {
+          const v = fieldValue(r.values, f[side]);
+          if (v.known && isEmpty(v.value))
+            push({
+              ...base(r),
+              problem: "missing-field",
+              field: f[side],
+              value: null,
+              detail: `${f[side]} is empty, and ${other.toUpperCase()} ${obj[other].entity}.${f[other]} is required there (add a { default: … } step or fill the field)`,
             });
         }
       }

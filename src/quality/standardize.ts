@@ -340,10 +340,8 @@ function undoFileOf(dir: string, integration: string, runId: string): string {
 }
 
 function newRunId(now: Date): string {
-  return `fix-${now
-    .toISOString()
-    .replace(/[-:]/g, "")
-    .replace(/\.\d+Z$/, "Z")}`;
+  // to the millisecond, so two runs never share an undo log
+  return `fix-${now.toISOString().replace(/[-:.]/g, "")}`;
 }
 
 /** The spec object a change log entry belongs to: the first object on that entity (history is per object). */

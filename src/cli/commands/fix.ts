@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .argument("<file>", "integration file (YAML)")
     .option("--plan", "list the changes; write nothing (default)")
     .option("--apply", "make the changes and keep an undo log")
-    .option("--undo <run>", "revert a run made with --apply (its id, e.g. fix-20261127T031500Z)")
+    .option("--undo <run>", "revert a run made with --apply (its id, e.g. fix-20261127T031500123Z)")
     .option("--list", "list the runs that can be undone")
     .option("--side <side>", "only this system: crm | erp")
     .option("--entity <name>", "only this entity / doctype")
@@ -31,7 +31,7 @@ Examples:
   accord fix acme.yaml --plan
   accord fix acme.yaml --apply
   accord fix acme.yaml --list
-  accord fix acme.yaml --undo fix-20261127T031500Z
+  accord fix acme.yaml --undo fix-20261127T031500123Z
 
 Undo logs live in \${ACCORD_HOME:-.accord}/undo/; every write is also in \`accord history\`.
 Exit codes: 0 done, 2 invalid file or option, 3 a system unreachable, 4 some records could not be changed, 1 other failure.`,
@@ -110,13 +110,14 @@ Exit codes: 0 done, 2 invalid file or option, 3 a system unreachable, 4 some rec
                   `Fix plan for ${plan.integration} (read ${read}): ${plan.changes.length} changes in ${records} records.\n`,
                 );
                 if (plan.changes.length) {
+                  const clip = (v: string, n: number) => (v.length > n ? `${v.slice(0, n - 1)}…` : v);
                   const rows = plan.changes.map((c) => ({
                     system: c.side,
                     entity: c.entity,
-                    record: c.recordId,
-                    name: c.label.length > 30 ? `${c.label.slice(0, 29)}…` : c.label,
+                    record: clip(c.recordId, 24),
+                    name: clip(c.label, 30),
                     field: c.field,
-                    change: `${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}`,
+                    change: `${clip(JSON.stringify(c.before), 48)} → ${clip(JSON.stringify(c.after), 48)}`,
                     rules: c.rules.join(","),
                   }));
                   process.stdout.write(`\n${formatTable(rows, ["system", "entity", "record", "name", "field", "change", "rules"])}\n`);
