@@ -182,6 +182,14 @@ describe("auditIntegration against the emulated systems", () => {
         billingAddressCountry: "Germany",
       })
     ).id;
+    ids.noType = (
+      await crm.create("Account", {
+        name: "Quiet Meadow Farms",
+        website: "quietmeadow.example",
+        billingAddressCity: "Hamburg",
+        billingAddressCountry: "Germany",
+      })
+    ).id;
     ids.contactNoAccount = (await crm.create("Contact", { lastName: "Orphan" })).id;
     ids.erpAcme = (await erp.create("Customer", { customer_name: "Acme Tools GmbH", website: "https://acme-tools.example", ...cust })).id;
     ids.erpOnly = (await erp.create("Customer", { customer_name: "Zephyr Shipping Ltd", website: "https://zephyr.example", ...cust })).id;
@@ -223,6 +231,9 @@ describe("auditIntegration against the emulated systems", () => {
     );
     expect(issuesOf(ids.contactNoAccount)).toContain("missing-field:accountId");
     expect(issuesOf(ids.acme1).filter((x) => x.startsWith("unmappable"))).toEqual([]);
+    // an empty type would be written into ERPNext's required customer_type
+    expect(issuesOf(ids.noType)).toEqual(["missing-field:type"]);
+    expect(report.issues.find((i) => i.recordId === ids.noType)?.detail).toMatch(/customer_type is required there/);
   });
 
   it("reports formats: casing and the odd country spelling", () => {
@@ -231,14 +242,14 @@ describe("auditIntegration against the emulated systems", () => {
   });
 
   it("matches across systems: probable pairs, CRM-only and ERP-only", () => {
-    expect(report.summary.cross).toMatchObject({ probablePairs: 1, crmOnly: 2, erpOnly: 1, alreadyLinked: 0, matchable: true });
+    expect(report.summary.cross).toMatchObject({ probablePairs: 1, crmOnly: 3, erpOnly: 1, alreadyLinked: 0, matchable: true });
   });
 
   it("reads in ten seconds, lists the details, and exports CSV", () => {
     const text = renderAuditSummary(report);
-    expect(text).toMatch(/^Audit of audittest — customer: 3 CRM records, 2 ERP records/);
+    expect(text).toMatch(/^Audit of audittest — customer: 4 CRM records, 2 ERP records/);
     expect(text).toMatch(/duplicate records\s+2\s+0\s+\(clusters: 1 CRM, 0 ERP\)/);
-    expect(text).toMatch(/Across systems: 1 probable pairs, 0 to review, 2 CRM-only, 1 ERP-only\./);
+    expect(text).toMatch(/Across systems: 1 probable pairs, 0 to review, 3 CRM-only, 1 ERP-only\./);
     expect(text.split("\n").length).toBeLessThan(20);
     const table = renderAuditTable(report.issues, { limit: 2 });
     expect(table.split("\n")[0]).toMatch(/^system\s+object\s+record\s+name\s+problem\s+field\s+value\s+detail$/);
