@@ -17,6 +17,7 @@ interface DemoCliOptions {
   fresh?: boolean;
   resume?: boolean;
   exit?: boolean;
+  port: number;
   state: string;
   json?: boolean;
 }
@@ -43,6 +44,7 @@ export function register(program: Command): void {
     .option("--fresh", "start from scratch: delete the state folder first (default)")
     .option("--resume", "keep the state folder: the same data, keys and store; the sync reads only what changed")
     .option("--exit", "stop the sandboxes after the sync instead of serving until Ctrl-C (tests, CI)")
+    .option("--port <n>", "web console port (default 8080; any free port when it is taken)", intOption("--port", 0, 65535), 8080)
     .option("--state <dir>", "state folder (sandbox data, keys, store)", ".accord/demo")
     .option("--json", "print the result as JSON")
     .addHelpText(
@@ -87,8 +89,22 @@ Exit codes: 0 done (or stopped with Ctrl-C), 4 done with records held for review
           onProgress: (m) => process.stderr.write(`${m}\n`),
         });
         close = d.close;
-        if (opts.json) printJson(demoJson(d));
-        else process.stdout.write(`${renderDemo(d, { exit: opts.exit === true })}\n`);
+        // The web console on the demo's store and sandboxes (not with --exit); its URL and login are printed last.
+        const { startDemoConsole } = await import("../../server/demo-console.ts");
+        const web = opts.exit
+          ? undefined
+          : await startDemoConsole({ file: d.file, env: d.env, storeFile: d.storeFile, stateDir: d.stateDir, port: opts.port });
+        if (web)
+          close = async () => {
+            await web.close();
+            await d.close();
+          };
+        const login = web ? { url: web.url, user: web.user, password: web.password } : undefined;
+        if (opts.json) printJson(login ? { ...demoJson(d), console: login } : demoJson(d));
+        else
+          process.stdout.write(
+            `${renderDemo(d, { exit: opts.exit === true })}\n${login ? `\nWeb console: ${login.url}   sign in as ${login.user} / ${login.password}   (kept in ${opts.state}/console.json)\n` : ""}`,
+          );
         const code = d.sync.totals.held + d.sync.totals.quarantined > 0 ? EXIT.attention : EXIT.ok;
         if (opts.exit || stopping) {
           await d.close();
