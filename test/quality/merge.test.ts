@@ -32,6 +32,12 @@ objects:
       - { crm: name, erp: customer_name, direction: both }
       - { crm: website, erp: website, direction: crm->erp }
       - { crm: cTaxId, erp: tax_id, direction: erp->crm }
+  billing:
+    crm: { entity: Account, identity: cAccordId }
+    erp: { entity: Address, identity: links.Customer }
+    parent: { object: customer, crm: id, erp: links.Customer }
+    fields:
+      - { crm: billingAddressCity, erp: city, direction: both }
 `;
 
 let sb: Sandboxes;
@@ -210,6 +216,44 @@ describe("planMerges / applyMerges", () => {
     expect(await crm.readByIds("Account", [gone])).toEqual([]);
     expect((await store.getLink("mergetest", "customer", { id: survivor === a.id ? la.id : lb.id }))?.status).toBe("active");
     expect((await store.getLink("mergetest", "customer", { id: survivor === a.id ? lb.id : la.id }))?.status).toBe("flagged");
+  });
+
+  it("moves a merged-away record's link to the survivor when the survivor has none for that object", async () => {
+    const a = await crm.create("Account", {
+      name: "Osprey Marine Ltd",
+      website: "ospreymarine.example",
+      billingAddressStreet: "4 Quay St",
+      billingAddressCity: "Bristol",
+      billingAddressCountry: "United Kingdom",
+    });
+    const b = await crm.create("Account", {
+      name: "Osprey Marine Limited",
+      website: "ospreymarine.example",
+      billingAddressCity: "Bristol",
+      billingAddressCountry: "UK",
+    });
+    const base = { base: {}, crmVersion: null, erpVersion: null, pinned: false, status: "active" as const, integration: "mergetest" };
+    const la = await store.saveLink({
+      ...base,
+      object: "customer",
+      crmId: a.id,
+      erpId: "Osprey Marine Ltd",
+      sharedId: "Osprey Marine Ltd",
+    });
+    const lb = await store.saveLink({
+      ...base,
+      object: "billing",
+      crmId: b.id,
+      erpId: "Osprey Marine Ltd-Billing",
+      sharedId: "Osprey Marine Ltd",
+    });
+    const plan = await planMerges(ctx, { side: "crm" });
+    expect(plan.groups.map((g) => g.survivorId)).toEqual([a.id]); // both linked; a is the more complete
+    expect(plan.groups[0]?.links).toEqual({ repoint: [{ linkId: lb.id, object: "billing", from: b.id }], flag: [] });
+    const res = await applyMerges(ctx, plan);
+    expect(res.linksRepointed).toBe(1);
+    expect((await store.getLink("mergetest", "billing", { id: lb.id }))?.crmId).toBe(a.id);
+    expect((await store.getLink("mergetest", "customer", { id: la.id }))?.crmId).toBe(a.id);
   });
 
   it("leaves a cluster a person rejected, and lists a system without a merge for a person", async () => {
