@@ -223,6 +223,12 @@ export async function goLive(ctx: GoLiveContext, opts: GoLiveOptions = {}): Prom
   const pairOf = (r: { crm: Json; erp: Json }) => ({ crmId: String(r.crm), erpId: String(r.erp) });
   const rejected = matchReviews.filter((r) => r.status === "dismissed" && r.crm && r.erp).map(pairOf);
   const openMatch = new Set(matchReviews.filter((r) => r.status === "open").map((r) => `${String(r.crm)}|${String(r.erp)}`));
+  // Records a person said are NOT duplicates (a dismissed one-sided match item): not held again.
+  const notDuplicate = new Set(
+    matchReviews
+      .filter((r) => r.status === "dismissed" && !r.crm !== !r.erp)
+      .map((r) => (r.crm ? `crm:${String(r.crm)}` : `erp:${String(r.erp)}`)),
+  );
 
   say(`go-live ${obj.name}: matching ${crmSide.orgs.length} CRM and ${erpSide.orgs.length} ERP records…`);
   const result = matchAcross(crmSide.orgs, erpSide.orgs, { knownLinks, rejected });
@@ -284,7 +290,7 @@ export async function goLive(ctx: GoLiveContext, opts: GoLiveOptions = {}): Prom
     const proposed = side === "crm" ? proposedCrm : proposedErp;
     for (const cluster of findDuplicates(orgs)) {
       // the cluster's records that nothing paired: syncing them would create a copy in the other system
-      const loose = cluster.recordIds.filter((id) => !paired.has(id) && !proposed.has(id));
+      const loose = cluster.recordIds.filter((id) => !paired.has(id) && !proposed.has(id) && !notDuplicate.has(`${side}:${id}`));
       for (const id of loose) {
         const others = cluster.recordIds.filter((x) => x !== id);
         const why = cluster.pairs.find((p) => p.aId === id || p.bId === id)?.explanation ?? "";

@@ -338,11 +338,21 @@ objects:
     };
     const kestrel = await mk("Kestrel Analytics Ltd", "Kestrel Analytic Limited", "Leeds", "GB", "United Kingdom");
     const harbor = await mk("Blue Harbor Logistics", "Blue Harbour Logistik", "Hamburg", "DE", "Germany");
+    // two CRM accounts that look like one company (and are not in the ERP): held as suspected duplicates
+    const osprey = {
+      name: "Osprey Marine Ltd",
+      website: "ospreymarine.example",
+      billingAddressCity: "Bristol",
+      billingAddressCountry: "GB",
+    };
+    const osprey1 = (await crm2.create("Account", osprey)).id;
+    const osprey2 = (await crm2.create("Account", { ...osprey, name: "Osprey Marine Limited" })).id;
     const file2 = join(dir2, "golive2.yaml");
 
     const first = await run("link", file2, "--apply", "--json");
     expect(first.code, first.stderr).toBe(4); // items wait for a person
-    const r1 = JSON.parse(first.stdout) as { goLive: { proposals: number; linked: unknown[] } };
+    const r1 = JSON.parse(first.stdout) as { goLive: { proposals: number; duplicatesHeld: number; linked: unknown[] } };
+    expect(r1.goLive.duplicatesHeld).toBe(2);
     expect(r1.goLive.proposals).toBe(2);
     expect(r1.goLive.linked).toEqual([]);
 
@@ -351,12 +361,15 @@ objects:
         id: number;
         kind: string;
         crm: string;
-        erp: string;
+        erp: string | null;
         detail: { contributions: Array<{ field: string; contribution: number }>; explanation: string };
       }>;
     };
-    expect(list.items).toHaveLength(2);
-    for (const i of list.items) {
+    expect(list.items).toHaveLength(4);
+    const dupItems = list.items.filter((i) => i.erp === null);
+    expect(dupItems.map((i) => i.crm).sort()).toEqual([osprey1, osprey2].sort());
+    for (const i of dupItems) expect(i.detail.contributions.length).toBeGreaterThan(0);
+    for (const i of list.items.filter((x) => x.erp !== null)) {
       expect(i.kind).toBe("match");
       expect(i.detail.contributions.some((c) => c.field === "name" && c.contribution > 0)).toBe(true);
       expect(i.detail.explanation).toMatch(/needs a person/);
@@ -372,6 +385,8 @@ objects:
     expect(acc.stdout).toMatch(/accord link --apply/);
     const rej = await run("review", "resolve", String(hItem?.id), "--reject", "--by", "ana");
     expect(rej.code, rej.stderr).toBe(0);
+    // the two Osprey accounts are two companies after all
+    for (const i of dupItems) expect((await run("review", "resolve", String(i.id), "--reject", "--by", "ana")).code).toBe(0);
     const bad = await run("review", "resolve", String(hItem?.id), "--reject");
     expect(bad.code).not.toBe(0); // already decided
 
@@ -379,24 +394,27 @@ objects:
     expect([0, 4]).toContain(second.code);
     const r2 = JSON.parse(second.stdout) as {
       approvedLinked: Array<{ crmId: string; erpId: string }>;
-      goLive: { proposals: number; reviewItems: number };
+      goLive: { proposals: number; reviewItems: number; duplicatesHeld: number };
       created: { crm: number; erp: number };
     };
     expect(r2.approvedLinked).toEqual([{ reviewId: kItem?.id, crmId: kestrel.crm, erpId: kestrel.erp }]);
     expect(r2.goLive.proposals).toBe(0); // the rejected pair is not proposed again
     expect(r2.goLive.reviewItems).toBe(0);
+    expect(r2.goLive.duplicatesHeld).toBe(0);
     // the accepted pair carries the shared identifier; the rejected ones are two customers, each now in both systems
     expect((await crm2.readByIds("Account", [kestrel.crm]))[0]?.values.cAccordId).toBe(kestrel.erp);
-    expect(r2.created).toEqual({ crm: 1, erp: 1 });
+    // Blue Harbour into the CRM; Blue Harbor and both Ospreys into the ERP — the rejected holds are not held again
+    expect(r2.created).toEqual({ crm: 1, erp: 3 });
+    for (const id of [osprey1, osprey2]) expect((await crm2.readByIds("Account", [id]))[0]?.values.cAccordId).toBeTruthy();
     expect((await crm2.findByField("Account", "cAccordId", harbor.erp)).map((r) => r.values.name)).toEqual(["Blue Harbour Logistik"]);
     expect((await erp2.findByField("Customer", "customer_name", "Blue Harbor Logistics")).length).toBe(1);
 
     const store = await openStore({ file: join(dir2, ".accord", "accord.db") });
     try {
       const links = await store.listLinks("golive2", "customer", { limit: 1000 });
-      expect(links).toHaveLength(3);
-      expect(new Set(links.map((l) => l.crmId)).size).toBe(3);
-      expect(new Set(links.map((l) => l.erpId)).size).toBe(3);
+      expect(links).toHaveLength(5);
+      expect(new Set(links.map((l) => l.crmId)).size).toBe(5);
+      expect(new Set(links.map((l) => l.erpId)).size).toBe(5);
       expect((await store.getReview(hItem?.id as number))?.status).toBe("dismissed");
       expect(await store.isPinned("golive2", "customer", "crm", harbor.crm)).toBe(false);
     } finally {
