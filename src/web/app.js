@@ -250,6 +250,28 @@ function alertsTable(alerts, emptyText) {
   );
 }
 
+function runsTable(objects) {
+  const runs = objects
+    .flatMap((o) => o.series.map((r) => ({ ...r, object: o.object })))
+    .sort((a, b) => b.runId - a.runId)
+    .slice(0, 15);
+  return table(
+    [
+      { label: "Run", cell: (r) => h("td", null, `#${r.runId}`) },
+      { label: "Object", key: "object" },
+      { label: "Started", cell: (r) => h("td", null, when(r.at)) },
+      { label: "Status", cell: (r) => h(`td.status-${r.status}`, null, r.status) },
+      { label: "Read", key: "read" },
+      { label: "Applied", key: "applied" },
+      { label: "Held", key: "held" },
+      { label: "Quarantined", key: "quarantined" },
+      { label: "Took", cell: (r) => h("td", null, duration(r.durationMs)) },
+    ],
+    runs,
+    { empty: "No runs yet.", className: "compact", testid: "runs" },
+  );
+}
+
 async function dashboardView() {
   const d = await get(`${base()}/dashboard`);
   const syncBtn =
@@ -281,7 +303,7 @@ async function dashboardView() {
             "p",
             { "data-testid": "last-run" },
             "Last run ",
-            h("a", { href: `#/dashboard` }, `#${o.lastRun.id}`),
+            h("strong", null, `#${o.lastRun.id}`),
             ` · ${o.lastRun.status} · ${when(o.lastRun.startedAt)}`,
             o.lastRun.error ? h("span.error-text", null, ` · ${o.lastRun.error}`) : null,
           )
@@ -321,6 +343,8 @@ async function dashboardView() {
     title(`Dashboard — ${d.integration}`, syncBtn),
     h("p.muted", null, `As of ${when(d.at)}.`),
     h("div.cards", null, cards),
+    h("h2", null, "Recent runs"),
+    runsTable(d.objects),
     h("h2", null, "Open alerts"),
     d.alerts === null ? h("p.muted", null, "This store keeps no alerts.") : alertsTable(d.alerts, "No open alerts."),
     h("h2", null, "Schema drift"),
@@ -384,11 +408,16 @@ async function reviewDetail(id) {
   const v = await get(`/api/reviews/${id}`);
   const i = v.item;
   const isMatch = i.kind === "match";
+  // a match item with one side empty is a suspected duplicate inside one system
+  const isDup = isMatch && (i.crm === null || i.erp === null);
   const out = h("div.result", { role: "status", "aria-live": "polite" });
   const decide = async (body, label) => {
     try {
       const r = await post(`/api/reviews/${id}/resolve`, body);
-      replace(out, `Resolved (${label}) by ${r.item.resolvedBy}. The next ${isMatch ? "link --apply" : "sync"} applies it.`);
+      replace(
+        out,
+        `Resolved (${label}) by ${r.item.resolvedBy}. ${isDup ? "accord merge acts on it" : `The next ${isMatch ? "link --apply" : "sync"} applies it`}.`,
+      );
       setTimeout(render, 600);
     } catch (err) {
       replace(out, errorBox(err));
@@ -402,6 +431,9 @@ async function reviewDetail(id) {
         ? fmt(b.crm)
         : `CRM: ${fmt(b.crm)} · ERP: ${fmt(b.erp)}`
       : fmt(b);
+  // a match item holds record ids; the detail names them
+  const names = isMatch && i.detail && typeof i.detail === "object" ? { crm: i.detail.crmName, erp: i.detail.erpName } : {};
+  const sideText = (key, val) => (names[key] ? `${fmt(names[key])} (${fmt(val)})` : fmt(val));
   const sides = h(
     "div.sides",
     { "data-testid": "review-sides" },
@@ -410,7 +442,7 @@ async function reviewDetail(id) {
       ["CRM", i.crm, "crm"],
       ["ERP", i.erp, "erp"],
     ].map(([label, val, key]) =>
-      h("section.side", { "data-side": key }, h("h3", null, label), h("div.value", null, key === "base" ? val : fmt(val))),
+      h("section.side", { "data-side": key }, h("h3", null, label), h("div.value", null, key === "base" ? val : sideText(key, val))),
     ),
   );
   const actions = [];
@@ -458,12 +490,16 @@ async function reviewDetail(id) {
         h(
           "button#accept",
           { type: "button", onclick: () => decide({ accept: true }, isMatch ? "same record" : "accepted") },
-          isMatch ? "Same customer: link them" : "Accept as it is",
+          isDup ? "Same company: duplicates" : isMatch ? "Same customer: link them" : "Accept as it is",
         ),
       );
     if (v.choices.includes("reject"))
       actions.push(
-        h("button#reject", { type: "button", onclick: () => decide({ reject: true }, "different records") }, "Different customers"),
+        h(
+          "button#reject",
+          { type: "button", onclick: () => decide({ reject: true }, "different records") },
+          isDup ? "Not duplicates" : "Different customers",
+        ),
       );
     actions.push(
       h(
@@ -528,13 +564,44 @@ async function reviewDetail(id) {
         )
       : null,
     sides,
-    i.detail !== null && i.detail !== undefined
-      ? h("details", null, h("summary", null, "Detail"), h("pre", null, JSON.stringify(i.detail, null, 2)))
-      : null,
+    detailView(i.detail),
     i.resolution !== null ? h("p", null, "Decision: ", h("code", null, JSON.stringify(i.resolution))) : null,
     h("div.actions", null, actions),
     out,
   );
+}
+
+/** A review item's detail: a match's score, explanation and per-field contributions; the rest as JSON. */
+function detailView(detail) {
+  if (detail === null || detail === undefined) return null;
+  const parts = [];
+  if (typeof detail === "object" && !Array.isArray(detail)) {
+    if (detail.score !== undefined && detail.score !== null)
+      parts.push(
+        h(
+          "p",
+          null,
+          `Match score ${typeof detail.score === "number" ? detail.score.toFixed(3) : fmt(detail.score)}${detail.step ? ` (step: ${fmt(detail.step)})` : ""}`,
+        ),
+      );
+    if (detail.explanation) parts.push(h("p", null, fmt(detail.explanation)));
+    if (Array.isArray(detail.duplicateOf) && detail.duplicateOf.length)
+      parts.push(h("p", null, `Suspected duplicate of: ${detail.duplicateOf.map(fmt).join(", ")}`));
+    const c = detail.contributions;
+    if (Array.isArray(c) && c.length && c.every((x) => x && typeof x === "object" && !Array.isArray(x))) {
+      const keys = [...new Set(c.flatMap((x) => Object.keys(x)))];
+      parts.push(
+        h("h3", null, "Why: each field's part in the score"),
+        table(
+          keys.map((k) => ({ label: k, key: k })),
+          c,
+          { className: "compact", testid: "contributions" },
+        ),
+      );
+    }
+  }
+  parts.push(h("details", null, h("summary", null, "All detail"), h("pre", null, JSON.stringify(detail, null, 2))));
+  return h("section.detail", null, h("h2", null, "Detail"), parts);
 }
 
 // ------------------------------------------------------------------ history

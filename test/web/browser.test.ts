@@ -219,6 +219,17 @@ describe.skipIf(!HAVE_CHROMIUM)("the web console in Chromium", () => {
     expect(cust.values.customer_name).toBe("Renamed in the CRM");
   });
 
+  it("shows why a match is uncertain (held by go-live)", async () => {
+    const match = (await opened.ctx.store.listReviews("console", { status: "open" })).find((i) => i.kind === "match");
+    expect(match, "go-live holds suspected duplicates of the generated data for a person").toBeDefined();
+    await page.goto(`${url}/#/reviews/${match?.id}`);
+    await page.locator("section.detail").waitFor();
+    expect(await page.locator(".reason").textContent()).toBe(match?.reason);
+    expect(await page.locator("#accept").count()).toBe(1);
+    expect(await page.locator("#reject").count()).toBe(1);
+    await shot("04b-review-match");
+  });
+
   it("opens a customer 360", async () => {
     await page.goto(`${url}/#/customers?q=${encodeURIComponent("Renamed in the CRM")}`);
     await page.locator("a.customer").first().click();
