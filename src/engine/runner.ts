@@ -149,7 +149,8 @@ async function syncObject(
     }
 
     // 2. changes, page by page; the cursor moves only after its page is fully processed
-    for (const side of ["crm", "erp"] as const) {
+    //    (a targeted run reads only the given records by id and leaves the cursors alone)
+    for (const side of opts.records ? [] : (["crm", "erp"] as const)) {
       const conn = connectorOf(or, side);
       const since = await store.getCursor(integration, obj.name, side);
       const filter = objectFilter(obj, side);
@@ -168,9 +169,20 @@ async function syncObject(
       }
     }
 
+    for (const side of opts.records ? (["crm", "erp"] as const) : []) {
+      const ids = [...new Set(opts.records?.[side] ?? [])];
+      if (ids.length === 0) continue;
+      const fields = readFieldList(obj, side, or.fields);
+      const records = await connectorOf(or, side).readByIds(entityOf(or, side), ids, fields);
+      await prefetchPage(or, side, records);
+      await processPage(or, side, records, opts.applyConcurrency ?? 1);
+      or.prefetched = undefined;
+      progress("read", side);
+    }
+
     // 3. extra work: creates that never happened, quarantine retries, resolved reviews
     for (const a of again) await processById(or, a.side, a.id);
-    for (const q of or.quarantined.values()) {
+    for (const q of opts.retryQuarantined === false ? [] : or.quarantined.values()) {
       if (or.processed.has(`${q.side}:${q.recordId}`)) continue;
       await retryQuarantined(or, q);
     }

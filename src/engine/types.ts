@@ -173,6 +173,14 @@ export interface SyncOptions {
   maxVersionRetries?: number;
   /** Records of a page processed at once (records sharing a shared id always in turn). Default 1. */
   applyConcurrency?: number;
+  /**
+   * Targeted run (accord run, webhooks): process only these records, read by id, instead of reading
+   * changes from the cursors (the cursors do not move; the next incremental read sees them again,
+   * harmlessly — invariant 3). Only for objects without a filter on that side (readByIds does not filter).
+   */
+  records?: Partial<Record<Side, string[]>>;
+  /** Retry open and released quarantine entries in this run. Default true (accord run skips it in webhook/poll runs). */
+  retryQuarantined?: boolean;
 }
 
 /** What the runner keeps while syncing one object. */
