@@ -64,6 +64,22 @@ export interface RuntimeOptions {
   /** Run every object once at start (default true). */
   runAtStart?: boolean;
   alertFetch?: typeof fetch;
+  /** Called after every object run (benches, embedding). */
+  onRun?: (r: RunReport) => void;
+}
+
+export interface RunReport {
+  object: string;
+  trigger: Trigger;
+  status: "ok" | "failed";
+  /** When the oldest change this run picked up became visible (webhook received, or the poll tick). */
+  visibleAt: number;
+  startedAt: number;
+  finishedAt: number;
+  counts?: Record<string, number>;
+  error?: string;
+  /** Records of a targeted run (webhook ids), per system; absent for an incremental run. */
+  targeted?: { crm: number; erp: number };
 }
 
 export interface ObjectState {
@@ -79,6 +95,11 @@ interface Job {
   visibleAt: number;
   notBefore: number;
   detectDeletes: boolean;
+  /**
+   * Records touched (webhooks): a targeted run of just these, read by id. Undefined = an incremental
+   * run from the cursors (any other trigger, an event without ids, or an object with a filter).
+   */
+  ids?: Record<Side, Set<string>>;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -184,17 +205,29 @@ export class Runtime {
   }
 
   /** Ask for a run of an object (coalesced with any waiting one). */
-  enqueue(object: string, trigger: Trigger, opts: { visibleAt?: number; delayMs?: number } = {}): void {
+  enqueue(
+    object: string,
+    trigger: Trigger,
+    opts: { visibleAt?: number; delayMs?: number; ids?: { side: Side; ids: string[] } } = {},
+  ): void {
     if (this.#stopping) return;
     const now = Date.now();
     const existing = this.#jobs.get(object);
     const detectDeletes = trigger === "reconcile" || trigger === "start" || trigger === "schedule" || trigger === "manual";
+    const obj = this.ctx.spec.objects.find((o) => o.name === object);
+    // a targeted run needs ids, and no filter on that side (records read by id are not filtered)
+    const targeted = opts.ids && opts.ids.ids.length > 0 && obj && !obj[opts.ids.side].filter?.length ? opts.ids : undefined;
     if (existing) {
       existing.visibleAt = Math.min(existing.visibleAt, opts.visibleAt ?? now);
       existing.detectDeletes ||= detectDeletes;
       if (rank(trigger) > rank(existing.trigger)) existing.trigger = trigger;
+      if (!targeted)
+        existing.ids = undefined; // anything else makes it an incremental run (which covers the ids)
+      else if (existing.ids) for (const id of targeted.ids) existing.ids[targeted.side].add(id);
     } else {
-      this.#jobs.set(object, { trigger, visibleAt: opts.visibleAt ?? now, notBefore: now + (opts.delayMs ?? 0), detectDeletes });
+      const ids = targeted ? { crm: new Set<string>(), erp: new Set<string>() } : undefined;
+      if (ids && targeted) for (const id of targeted.ids) ids[targeted.side].add(id);
+      this.#jobs.set(object, { trigger, visibleAt: opts.visibleAt ?? now, notBefore: now + (opts.delayMs ?? 0), detectDeletes, ids });
     }
     const st = this.objects.get(object);
     if (st) st.pending = this.#jobs.get(object)?.trigger;
@@ -421,7 +454,17 @@ export class Runtime {
     let counts: Awaited<ReturnType<typeof runSync>>["totals"] | undefined;
     let deletions = 0;
     try {
-      const res = await runSync({ ...ctx, spec, crm, erp }, { objects: [object], detectDeletes: job.detectDeletes });
+      const records = job.ids ? { crm: [...job.ids.crm], erp: [...job.ids.erp] } : undefined;
+      const res = await runSync(
+        { ...ctx, spec, crm, erp },
+        {
+          objects: [object],
+          detectDeletes: job.detectDeletes,
+          ...(records ? { records } : {}),
+          // quarantine retries (a read per entry) belong to the scheduled passes, not to every webhook or poll
+          retryQuarantined: job.trigger !== "webhook" && job.trigger !== "poll",
+        },
+      );
       counts = res.totals;
       deletions = res.objects.reduce((n, o) => n + o.deletions, 0);
       if (
@@ -452,6 +495,17 @@ export class Runtime {
         counts: counts ? { ...counts } : undefined,
         error: failed,
       };
+    this.#opts.onRun?.({
+      object,
+      trigger: job.trigger,
+      status,
+      visibleAt: job.visibleAt,
+      startedAt: started,
+      finishedAt: started + ms,
+      counts: counts ? { ...counts } : undefined,
+      error: failed,
+      ...(job.ids ? { targeted: { crm: job.ids.crm.size, erp: job.ids.erp.size } } : {}),
+    });
     if (!failed)
       this.metrics.lag.observe({ integration: this.integration, object, source: job.trigger }, (Date.now() - job.visibleAt) / 1000);
     const log = failed ? this.#log?.error.bind(this.#log) : this.#log?.info.bind(this.#log);
@@ -549,7 +603,13 @@ export class Runtime {
         side,
         v.events.map((e) => e.entity),
       );
-      for (const o of touched) this.enqueue(o, "webhook", { visibleAt: receivedAt, delayMs: this.#opts.coalesceMs ?? 100 });
+      const ids = v.events.filter((e) => e.kind !== "delete").map((e) => e.id); // deletions: the sweep's job
+      for (const o of touched)
+        this.enqueue(o, "webhook", {
+          visibleAt: receivedAt,
+          delayMs: this.#opts.coalesceMs ?? 100,
+          ids: v.events.length > 0 && ids.length === v.events.length ? { side, ids } : undefined,
+        });
       sendJson(res, 200, { ok: true, events: v.events.length, objects: touched });
       return;
     }
@@ -558,9 +618,10 @@ export class Runtime {
 
   #objectsTouched(side: Side, entities: Array<string | undefined>): string[] {
     const known = entities.filter((e): e is string => !!e);
+    // webhooks drive realtime objects only; the others keep their schedule
     return this.ctx.spec.objects
-      .filter((o: ObjectSpec) => known.length === 0 || known.includes(o[side].entity))
-      .filter((o) => !("tier" in o.schedule) || o.schedule.tier === "realtime" || known.length > 0)
+      .filter((o: ObjectSpec) => "tier" in o.schedule && o.schedule.tier === "realtime")
+      .filter((o) => known.length === 0 || known.includes(o[side].entity))
       .map((o) => o.name);
   }
 

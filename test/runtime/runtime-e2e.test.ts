@@ -8,7 +8,7 @@ import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OpenedContext, openContext } from "../../src/engine/context.ts";
 import { DEFAULT_SETTINGS } from "../../src/monitor/settings.ts";
-import { LockHeld, Runtime, startRuntime } from "../../src/runtime/runtime.ts";
+import { LockHeld, type RunReport, Runtime, startRuntime } from "../../src/runtime/runtime.ts";
 import { type Sandboxes, startSandboxes } from "../../src/sandbox/index.ts";
 import { loadSpec } from "../../src/spec/load.ts";
 
@@ -53,6 +53,7 @@ let hookUrl = "";
 const received: Array<{ path: string; text: string }> = [];
 const secrets: { crm: string[]; erp: string[] } = { crm: [], erp: [] };
 const POLL_MS = 1000;
+const reports: RunReport[] = [];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -140,6 +141,7 @@ beforeAll(async () => {
     probeEveryMs: 600_000,
     leaseMs: 2000,
     env,
+    onRun: (r) => reports.push(r),
   });
   await rt.idle();
 }, 60_000);
@@ -261,7 +263,16 @@ describe("accord run against the sandboxes", () => {
       { op: "update", entity: "Account", id: crmId, data: { name: "Webhook Speed Oy" } },
       { "X-Sandbox-Token": sb.crm.apiKey },
     );
+    const before = reports.length;
     await until("webhook change in the ERP", async () => (await erpDoc(erpId)).customer_name === "Webhook Speed Oy", 5000);
+    // the burst became one targeted run of the touched record (read by id), not a read of everything changed
+    await rt.idle();
+    const hookRuns = reports.slice(before).filter((r) => r.trigger === "webhook");
+    expect(hookRuns.length).toBeGreaterThanOrEqual(1);
+    expect(hookRuns.find((r) => (r.counts?.applied ?? 0) > 0)).toMatchObject({
+      targeted: { crm: 1, erp: 0 },
+      counts: { read: 1, applied: 1 },
+    });
     const elapsed = Date.now() - t0;
     expect(elapsed).toBeLessThan(POLL_MS + 1000); // a poll alone could not explain it reliably; the lag metric below says webhook
     await rt.idle();
