@@ -708,3 +708,20 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
 
   return app;
 }
+
+/** Create the console and listen (default 127.0.0.1:8080); for `accord run` and other hosts of the console. */
+export async function startConsole(
+  opts: ServerOptions & { port?: number; host?: string },
+): Promise<{ url: string; app: FastifyInstance; close(): Promise<void> }> {
+  const app = await createServer(opts);
+  const host = opts.host ?? "127.0.0.1";
+  try {
+    await app.listen({ port: opts.port ?? 8080, host });
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  const a = app.server.address();
+  const port = typeof a === "object" && a ? a.port : (opts.port ?? 8080);
+  return { url: `http://${host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host}:${port}/`, app, close: () => app.close() };
+}

@@ -7,6 +7,7 @@ export {
   createServer,
   SESSION_COOKIE,
   type ServerOptions,
+  startConsole,
   WEB_DIR,
 } from "./app.ts";
 export { hashPassword, LoginLimiter, ROLES, type Role, verifyPassword } from "./auth.ts";

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createServer, LoginLimiter } from "../../src/server/index.ts";
+import { createServer, LoginLimiter, startConsole } from "../../src/server/index.ts";
 import { addConsoleUser, createApiToken } from "../../src/server/users.ts";
 import { loadSpec } from "../../src/spec/load.ts";
 import { openStore, type Store } from "../../src/store/index.ts";
@@ -249,5 +249,18 @@ describe("data", () => {
     expect(csp).toContain("script-src 'self'");
     expect(csp).not.toContain("unsafe-inline");
     expect(res.headers["x-content-type-options"]).toBe("nosniff");
+  });
+
+  it("startConsole listens on 127.0.0.1 and serves the console page", async () => {
+    const c = await startConsole({ store, spec: loadSpec(SPEC, "webapi.yaml"), port: 0 });
+    try {
+      expect(c.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+      const page = await fetch(c.url);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<script type="module" src="/assets/app.js">');
+      expect((await fetch(`${c.url}api/session`)).status).toBe(401);
+    } finally {
+      await c.close();
+    }
   });
 });
