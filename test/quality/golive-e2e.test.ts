@@ -78,33 +78,6 @@ async function readAll(conn: Connector, entity: string): Promise<RemoteRecord[]>
   return out;
 }
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "accord-golive-"));
-  sb = await startSandboxes({ accounts: COMPANIES, seed: 7 });
-  env = {
-    ESPOCRM_URL: sb.crm.url,
-    ESPOCRM_API_KEY: sb.crm.apiKey,
-    ERPNEXT_URL: sb.erp.url,
-    ERPNEXT_API_KEY: sb.erp.apiKey,
-    ERPNEXT_API_SECRET: sb.erp.apiSecret,
-  };
-  truth = (JSON.parse(await readFile(sb.truthFile, "utf8")) as { entities: TruthEntry[] }).entities.filter((t) => t.entity === "company");
-  file = join(dir, "acme.yaml");
-  await writeFile(file, (await readFile(EXAMPLE, "utf8")) + STANDARDIZE);
-  crm = await createConnector("espocrm", { url: sb.crm.url, credentials: { apiKey: sb.crm.apiKey } });
-  erp = await createConnector("erpnext", {
-    url: sb.erp.url,
-    credentials: { apiKey: sb.erp.apiKey, apiSecret: sb.erp.apiSecret },
-    options: { timezone: sb.erp.timezone },
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await Promise.allSettled([crm?.close(), erp?.close()]);
-  await sb?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
-
 interface AuditJson {
   summary: {
     counts: Record<"crm" | "erp", Record<string, number>>;
@@ -116,6 +89,33 @@ interface AuditJson {
 }
 
 describe("go-live over HTTP: audit → fix → merge → link", () => {
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "accord-golive-"));
+    sb = await startSandboxes({ accounts: COMPANIES, seed: 7 });
+    env = {
+      ESPOCRM_URL: sb.crm.url,
+      ESPOCRM_API_KEY: sb.crm.apiKey,
+      ERPNEXT_URL: sb.erp.url,
+      ERPNEXT_API_KEY: sb.erp.apiKey,
+      ERPNEXT_API_SECRET: sb.erp.apiSecret,
+    };
+    truth = (JSON.parse(await readFile(sb.truthFile, "utf8")) as { entities: TruthEntry[] }).entities.filter((t) => t.entity === "company");
+    file = join(dir, "acme.yaml");
+    await writeFile(file, (await readFile(EXAMPLE, "utf8")) + STANDARDIZE);
+    crm = await createConnector("espocrm", { url: sb.crm.url, credentials: { apiKey: sb.crm.apiKey } });
+    erp = await createConnector("erpnext", {
+      url: sb.erp.url,
+      credentials: { apiKey: sb.erp.apiKey, apiSecret: sb.erp.apiSecret },
+      options: { timezone: sb.erp.timezone },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.allSettled([crm?.close(), erp?.close()]);
+    await sb?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
   it("runs the whole flow and leaves every customer linked once, with the shared identifier in both systems", async () => {
     // ---------------------------------------------------------------- audit
     const dupTruth = {
