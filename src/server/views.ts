@@ -217,12 +217,21 @@ export function customerObject(spec: IntegrationSpec): ObjectSpec {
   return spec.objects.find((o) => o.name === "customer") ?? spec.objects.find((o) => !o.parent) ?? spec.objects[0];
 }
 
-/** A display name for a link from its base snapshot: the first mapped field named like a name. */
+/**
+ * A display name for a link from its base snapshot: the mapped fields named like a name (a
+ * company's name; a person's first and last name, joined), else the shared or a record id.
+ */
 export function linkLabel(o: ObjectSpec, link: Link): string {
-  const f = o.fields.find((x) => /name/i.test(x.crm) || /name/i.test(x.erp)) ?? o.fields[0];
-  const b = f ? (link.base[`${f.crm}|${f.erp}`] as { crm?: Json; erp?: Json } | undefined) : undefined;
-  const v = b?.crm ?? b?.erp;
-  return typeof v === "string" && v ? v : (link.sharedId ?? link.erpId ?? link.crmId ?? `link ${link.id}`);
+  const named = o.fields.filter((x) => /name/i.test(x.crm) || /name/i.test(x.erp));
+  const whole = named.find((x) => /^(name|.*_name|fullName|full_name)$/i.test(x.crm) && !/^(first|last|middle)/i.test(x.crm));
+  const parts = (whole ? [whole] : named.slice(0, 3))
+    .map((f) => {
+      const b = link.base[`${f.crm}|${f.erp}`] as { crm?: Json; erp?: Json } | undefined;
+      const v = b?.crm ?? b?.erp;
+      return typeof v === "string" ? v.trim() : "";
+    })
+    .filter(Boolean);
+  return parts.length ? parts.join(" ") : (link.sharedId ?? link.erpId ?? link.crmId ?? `link ${link.id}`);
 }
 
 const SCAN_LIMIT = 50_000;

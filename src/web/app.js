@@ -153,7 +153,9 @@ function chart(series) {
   const pad = 4;
   if (!series.length) return h("p.muted", null, "No runs yet.");
   const max = Math.max(1, ...series.map((p) => p.read));
-  const bw = (W - pad * 2) / series.length;
+  // at most 24 units a bar; the newest run at the right edge
+  const bw = Math.min(24, (W - pad * 2) / series.length);
+  const left = W - pad - bw * series.length;
   const y = (v) => H - pad - ((H - pad * 2) * v) / max;
   const svg = s("svg", {
     viewBox: `0 0 ${W} ${H}`,
@@ -163,7 +165,7 @@ function chart(series) {
   });
   svg.append(s("line", { x1: pad, x2: W - pad, y1: H - pad, y2: H - pad, class: "axis" }));
   series.forEach((p, i) => {
-    const x = pad + i * bw + 1;
+    const x = left + i * bw + 1;
     const w = Math.max(1, bw - 2);
     let top = H - pad;
     for (const [k, cls] of [
