@@ -471,7 +471,8 @@ export async function undoFixes(ctx: FixContext, runId: string, opts: { dir?: st
         if (now.values[e.field] === e.after) {
           values[e.field] = e.before;
           done.push(e);
-        } else result.skipped.push({ ...e, now: now.values[e.field] });
+        } else if (now.values[e.field] !== e.before) result.skipped.push({ ...e, now: now.values[e.field] });
+        // else: already back (an earlier, interrupted undo)
       }
       if (done.length === 0) continue;
       await conn.update(first.entity, first.recordId, values, now.version !== undefined ? { ifVersion: now.version } : undefined);
