@@ -662,6 +662,41 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     },
   );
 
+  app.get<{ Params: { integration: string } }>(
+    "/api/integrations/:integration/drift",
+    {
+      schema: {
+        tags: ["health"],
+        summary:
+          "Check schema drift now: both systems described live, compared with the file and the accepted snapshots (nothing is paused or accepted)",
+        params: S.integration,
+      },
+    },
+    async (req, reply) => {
+      const spec = specOf(req.params.integration);
+      const sys = opts.systems?.[spec.name];
+      if (!sys)
+        return reply.status(409).send({
+          error: {
+            class: "Unavailable",
+            message: "this console has no connection to the systems",
+            hint: "Start it with the systems' credentials, or run `accord drift check`.",
+          },
+        });
+      const { checkDrift, entitiesOf } = await import("../monitor/drift.ts");
+      const { DEFAULT_SETTINGS, loadMonitorSettings } = await import("../monitor/settings.ts");
+      const settings = spec.source?.file ? loadMonitorSettings(spec.source.file) : { ...DEFAULT_SETTINGS, objects: {} };
+      const report = await checkDrift(spec, store, settings, { describe: (side) => sys[side].describe(entitiesOf(spec, side)) });
+      return {
+        integration: spec.name,
+        checkedAt: report.checkedAt,
+        baseline: report.baseline,
+        findings: report.findings,
+        pauses: report.pauses,
+      };
+    },
+  );
+
   // ------------------------------------------------------------ alerts, change log
   app.get<{ Params: { integration: string }; Querystring: { status?: string } }>(
     "/api/integrations/:integration/alerts",

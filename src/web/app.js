@@ -252,6 +252,53 @@ function alertsTable(alerts, emptyText) {
   );
 }
 
+/** "Check drift now": both systems described live and compared with the file and the accepted snapshots. */
+function driftCheck() {
+  const out = h("div#drift-result");
+  const btn = h(
+    "button.secondary#drift-check",
+    {
+      type: "button",
+      onclick: async () => {
+        btn.disabled = true;
+        replace(out, h("p.muted", null, "Describing both systems…"));
+        try {
+          const r = await get(`${base()}/drift`);
+          replace(
+            out,
+            h(
+              "p",
+              null,
+              `Checked ${when(r.checkedAt)}: ${r.findings.length ? `${r.findings.length} finding(s)` : "no drift"}${r.baseline.crm && r.baseline.erp ? "" : " (no accepted snapshot yet: only the file was compared)"}.`,
+            ),
+            r.findings.length
+              ? table(
+                  [
+                    { label: "Kind", key: "kind" },
+                    { label: "System", key: "side" },
+                    { label: "Entity", key: "entity" },
+                    { label: "Field", key: "field" },
+                    { label: "Object", key: "object" },
+                    { label: "Would", key: "action" },
+                    { label: "What", key: "message" },
+                  ],
+                  r.findings,
+                  { className: "compact", testid: "drift-findings" },
+                )
+              : null,
+          );
+        } catch (err) {
+          replace(out, errorBox(err));
+        } finally {
+          btn.disabled = false;
+        }
+      },
+    },
+    "Check drift now",
+  );
+  return h("div", null, btn, out);
+}
+
 function runsTable(objects) {
   const runs = objects
     .flatMap((o) => o.series.map((r) => ({ ...r, object: o.object })))
@@ -350,6 +397,7 @@ async function dashboardView() {
     h("h2", null, "Open alerts"),
     d.alerts === null ? h("p.muted", null, "This store keeps no alerts.") : alertsTable(d.alerts, "No open alerts."),
     h("h2", null, "Schema drift"),
+    state.integration.live ? driftCheck() : null,
     d.drift === null
       ? h("p.muted", null, "This store keeps no drift findings.")
       : alertsTable(d.drift, "No drift: every mapped field is where the file says."),

@@ -190,6 +190,16 @@ describe.skipIf(!HAVE_CHROMIUM)("the web console in Chromium", () => {
     await shot("02-dashboard");
   });
 
+  it("checks schema drift live from the dashboard", async () => {
+    await page.goto(`${url}/#/dashboard`);
+    await page.locator("#drift-check").click();
+    await page
+      .locator("#drift-result")
+      .getByText(/^Checked /)
+      .waitFor({ timeout: 20_000 });
+    expect(await page.locator("#drift-result").textContent()).toMatch(/no drift|finding/);
+  });
+
   it("resolves a review item in the browser; after Sync now the ERP holds the CRM's value", async () => {
     await page.goto(`${url}/#/reviews`);
     const item = (await opened.ctx.store.listReviews("console", { status: "open" })).find(
