@@ -139,7 +139,9 @@ ${HELP_STORE}`,
                 `detail:  ${j(item.detail)}`,
                 item.resolution !== null
                   ? `resolution: ${j(item.resolution)}`
-                  : `resolve with: accord review resolve ${item.id} --pick crm|erp | --value V${item.kind !== "conflict" ? " | --accept" : ""} --by NAME`,
+                  : item.kind === "match"
+                    ? `resolve with: accord review resolve ${item.id} --accept (the same customer) | --reject (different customers) --by NAME`
+                    : `resolve with: accord review resolve ${item.id} --pick crm|erp | --value V${item.kind !== "conflict" ? " | --accept" : ""} --by NAME`,
               ].join("\n") + "\n",
             );
           }
