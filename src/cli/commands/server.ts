@@ -20,11 +20,11 @@ export function register(program: Command): void {
     .command("server")
     .summary("The web console and HTTP API: sync health, review queue, history, mapping, customer 360")
     .description(
-      "Serve the web console and its HTTP API (OpenAPI at /api/openapi.json) for the integration\n" +
-        "file(s) given, on the store (DATABASE_URL, else SQLite in $ACCORD_HOME or .accord/).\n" +
-        "With the systems' credentials in the environment the console also reads both systems live\n" +
-        "(customer 360) and can start a sync; without them (or with --offline) it shows the store only.\n" +
-        "Sign-in needs a console user: create the first admin with `accord user add NAME --role admin`.\n" +
+      "Serve the web console and its HTTP API (OpenAPI at /api/openapi.json) for the integration " +
+        "file(s) given, on the store (DATABASE_URL, else SQLite in $ACCORD_HOME or .accord/). " +
+        "With the systems' credentials in the environment the console also reads both systems live " +
+        "(customer 360) and can start a sync; without them (or with --offline) it shows the store only. " +
+        "Sign-in needs a console user: create the first admin with `accord user add NAME --role admin`. " +
         "Behind an https reverse proxy, pass --trust-proxy so cookies are marked Secure.",
     )
     .argument("<files...>", "integration file(s)")

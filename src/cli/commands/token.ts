@@ -8,8 +8,8 @@ export function register(program: Command): void {
     .command("token")
     .summary("API tokens for automation: create, list, revoke")
     .description(
-      "API tokens let scripts call the console's HTTP API (`accord server`) as a user, with that user's\n" +
-        "role: send `Authorization: Bearer TOKEN`. The token is shown once, when created; the store keeps\n" +
+      "API tokens let scripts call the console's HTTP API (`accord server`) as a user, with that user's " +
+        "role: send `Authorization: Bearer TOKEN`. The token is shown once, when created; the store keeps " +
         "only its hash. Tokens need no CSRF header (they are not cookies).",
     )
     .addHelpText(

@@ -56,9 +56,9 @@ export function register(program: Command): void {
     .summary("Console users: add (the first admin), list, passwd, role, disable, enable")
     .description(
       "The people who sign in to the web console (`accord server`), each with a role:\n" +
-        "  admin     everything, including the user list\n" +
-        "  reviewer  reads everything; resolves review items, acknowledges alerts, starts a sync\n" +
-        "  viewer    reads everything; decides nothing\n" +
+        "  admin     all of it, and the user list\n" +
+        "  reviewer  reads; resolves review items, acknowledges alerts, starts a sync\n" +
+        "  viewer    reads; decides nothing\n" +
         "Passwords are stored as scrypt hashes. Create the first admin here, before starting the server.",
     )
     .addHelpText(
