@@ -123,7 +123,7 @@ export class HealthRules {
       rule: "reconcile-repairs",
       object,
       severity: "warning",
-      message: `the reconciliation pass of ${object} repaired ${repaired} records (threshold ${this.#settings.repairedThreshold}): webhooks are being lost or delayed`,
+      message: `${repaired} records of ${object} were repaired by polling/reconciliation since the last pass (threshold ${this.#settings.repairedThreshold}): webhooks are being lost or delayed, or a system has no subscription`,
       detail: { repaired },
     });
   }

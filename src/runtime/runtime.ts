@@ -130,6 +130,8 @@ export class Runtime {
   readonly #timers: Array<ReturnType<typeof setInterval>> = [];
   readonly #crons: Cron[] = [];
   readonly #replay = new ReplayGuard();
+  /** Records repaired per object since its last reconciliation pass. */
+  readonly #repaired = new Map<string, number>();
   readonly #log?: EngineLogger;
   #server?: Server;
   #stopping = false;
@@ -521,11 +523,24 @@ export class Runtime {
     }
     if (this.#stopping && failed) return; // the stop cut the run short: not a health signal
     await this.health.afterRun({ object, counts: counts ?? { read: 0, applied: 0, unchanged: 0, held: 0, quarantined: 0 }, api, failed });
-    if (job.trigger === "reconcile" && counts && !failed) {
+    // "repaired": records a poll or reconciliation pass had to apply while webhooks are configured —
+    // changes the webhooks did not bring (lost, late, or from a system without a subscription)
+    if ((job.trigger === "poll" || job.trigger === "reconcile") && counts && !failed && this.#webhooksOn()) {
       const repaired = counts.applied + deletions;
-      if (repaired > 0) this.metrics.repaired.inc({ integration: this.integration, object }, repaired);
-      await this.health.reconcileRepaired(object, repaired);
+      if (repaired > 0) {
+        this.metrics.repaired.inc({ integration: this.integration, object }, repaired);
+        this.#repaired.set(object, (this.#repaired.get(object) ?? 0) + repaired);
+      }
     }
+    if (job.trigger === "reconcile" && !failed && this.#webhooksOn()) {
+      await this.health.reconcileRepaired(object, this.#repaired.get(object) ?? 0);
+      this.#repaired.set(object, 0);
+    }
+  }
+
+  #webhooksOn(): boolean {
+    const s = this.#opts.webhookSecrets;
+    return this.#opts.http !== false && (s?.crm?.length ?? 0) + (s?.erp?.length ?? 0) > 0;
   }
 
   /** The connectors as a run sees them: once stopping, no further page is read and no deletion sweep starts. */
