@@ -330,6 +330,33 @@ describe("accord run against the sandboxes", () => {
     expect(((await opened.ctx.store.listAlerts?.("ops", { status: "active" })) ?? []).map((a) => a.rule)).toContain("reconcile-repairs");
   }, 30_000);
 
+  it("ERPNext webhooks too: a signed on_update delivery becomes a targeted run into the CRM", async () => {
+    secrets.erp.push("erp-hook-secret");
+    const created = await post(
+      `${sb.erp.url}/api/resource/Webhook`,
+      {
+        webhook_doctype: "Customer",
+        webhook_docevent: "on_update",
+        request_url: `${rt.url}/webhooks/erp?event=on_update`,
+        request_structure: "JSON",
+        webhook_json: "{{ frappe.as_json(doc) }}",
+        enable_security: 1,
+        webhook_secret: "erp-hook-secret",
+      },
+      { Authorization: `token ${sb.erp.apiKey}:${sb.erp.apiSecret}` },
+    );
+    expect(created.status).toBe(200);
+    await rt.idle();
+    const { crmId, erpId } = await linkedPair(3);
+    const from = reports.length;
+    await post(`${sb.erp.url}/__sandbox/edit`, { doctype: "Customer", name: erpId, values: { customer_name: "ERP Hook Kft" } });
+    await until("ERP webhook change in the CRM", async () => (await crmAccount(crmId)).name === "ERP Hook Kft", 5000);
+    await rt.idle();
+    const metrics = await (await fetch(`${rt.url}/metrics`)).text();
+    expect(metrics).toMatch(/accord_webhooks_total\{integration="ops",system="erp",result="accepted"\} [1-9]/);
+    expect(reports.slice(from).some((r) => r.trigger === "webhook" && r.targeted?.erp === 1)).toBe(true);
+  }, 30_000);
+
   it("/health answers, and stop releases the lock", async () => {
     const h = (await (await fetch(`${rt.url}/health`)).json()) as { integration: string; objects: Array<{ object: string }> };
     expect(h.integration).toBe("ops");
