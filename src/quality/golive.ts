@@ -359,7 +359,7 @@ export async function goLive(ctx: GoLiveContext, opts: GoLiveOptions = {}): Prom
             before: json(p.crm.values[identity] ?? null),
             after: p.sid,
             source: "erp",
-            rule: `go-live: stamp shared id (matched by ${p.d.step})`,
+            rule: `go-live: stamp shared id (matched by ${p.d.step}: ${p.d.explanation})`,
           },
         ]);
       } catch (err) {

@@ -186,11 +186,16 @@ describe("go-live over HTTP: audit → fix → merge → link", () => {
     expect(la.created.crm).toBeGreaterThanOrEqual(lp.imports.toCrm - 1);
 
     // ---------------------------------------------------------------- the result, read back
+    const failedStamp = (crmId: string | null) => la.goLive.stampFailed.some((f) => f.crmId === crmId);
     const store = await openStore({ file: join(dir, ".accord", "accord.db") });
     let links: Link[];
     let pinned: { crm: Set<string>; erp: Set<string> };
     try {
       links = await store.listLinks(spec.name, "customer", { limit: 100_000 });
+      // every automatic link says why, in the record's history
+      const stampedPair = links.find((l) => !failedStamp(l.crmId));
+      const why = (await store.history(spec.name, "customer", stampedPair?.crmId as string)).find((h) => h.field === "cAccordId");
+      expect(why?.rule).toMatch(/^go-live: stamp shared id \(matched by [\w-]+: .+\)$/);
       const accounts0 = await readAll(crm, "Account");
       const customers0 = await readAll(erp, "Customer");
       pinned = { crm: new Set(), erp: new Set() };
