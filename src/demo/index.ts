@@ -98,6 +98,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoRun> {
       let last = "";
       const sync = await runSync(ctx, {
         objects: DEMO_OBJECTS,
+        applyConcurrency: 4,
         onProgress: (e) => {
           const c = e.counts;
           const line = `  ${e.object}: ${e.phase}${e.side ? ` ${e.side}` : ""} — read ${c.read}, applied ${c.applied}, unchanged ${c.unchanged}, held ${c.held}, quarantined ${c.quarantined}`;

@@ -27,11 +27,11 @@ export function register(program: Command): void {
     .command("demo")
     .summary("Try Accord on this machine: emulated EspoCRM + ERPNext, go-live linking, a first sync")
     .description(
-      "Start the emulated EspoCRM and ERPNext with representative data (the same companies typed\n" +
-        "differently in both, one-sided customers, duplicates), link the customers both systems already\n" +
-        "hold (matcher; the ERP's values win for existing customers, so no review storm), then sync\n" +
-        "customers and contacts both ways with examples/espocrm-erpnext.yaml. Prints the counts per\n" +
-        "object, the systems' URLs and credentials, and what to look at next. Nothing needs to be set:\n" +
+      "Start the emulated EspoCRM and ERPNext with representative data (the same companies typed " +
+        "differently in both, one-sided customers, duplicates), link the customers both systems already " +
+        "hold (matcher; the ERP's values win for existing customers, so no review storm), then sync " +
+        "customers and contacts both ways with examples/espocrm-erpnext.yaml. Prints the counts per " +
+        "object, the systems' URLs and credentials, and what to look at next. Nothing needs to be set: " +
         "the demo sets the credentials itself. The sandboxes stay up until Ctrl-C (or --exit).",
     )
     .option(
