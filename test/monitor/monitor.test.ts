@@ -348,6 +348,57 @@ describe("alerts", () => {
   });
 });
 
+describe("freshness and record counts", () => {
+  it("an object without a recent successful run raises freshness; a fresh run resolves it", async () => {
+    const s2 = await openStore({ file: ":memory:" });
+    try {
+      const alerter = new Alerter({ spec: SPEC, store: s2, settings: settings() });
+      const health = new HealthRules({
+        spec: SPEC,
+        store: s2,
+        settings: settings({ objects: { customer: { freshnessMs: 60_000 } } }),
+        alerter,
+      });
+      await health.checkFreshness(new Date(), new Set(["item"]));
+      expect((await alerter.active()).map((a) => [a.rule, a.object])).toEqual([["freshness", "customer"]]);
+      const run = await s2.startRun("unit", "customer", "sync");
+      await s2.finishRun(run.id, "ok", { read: 0, applied: 0, unchanged: 0, held: 0, quarantined: 0 });
+      await health.checkFreshness(new Date(), new Set(["item"]));
+      expect(await alerter.active()).toEqual([]);
+      await health.checkFreshness(new Date(Date.now() + 120_000), new Set(["item"]));
+      expect((await alerter.active()).map((a) => a.rule)).toEqual(["freshness"]);
+    } finally {
+      await s2.close();
+    }
+  });
+
+  it("record counts diverging beyond the threshold raise count-divergence (objects with filters are not checked)", async () => {
+    const s2 = await openStore({ file: ":memory:" });
+    const lister = (n: number) =>
+      ({
+        listIds: async function* () {
+          yield Array.from({ length: n }, (_, i) => String(i));
+        },
+      }) as unknown as Parameters<HealthRules["checkCounts"]>[0];
+    try {
+      const alerter = new Alerter({ spec: SPEC, store: s2, settings: settings() });
+      const health = new HealthRules({ spec: SPEC, store: s2, settings: settings(), alerter });
+      const r1 = await health.checkCounts(lister(100), lister(97));
+      expect(r1.customer).toEqual({ crm: 100, erp: 97 });
+      expect(await alerter.active()).toEqual([]); // 3 % < 5 %
+      await health.checkCounts(lister(100), lister(80));
+      expect((await alerter.active()).map((a) => [a.rule, a.object])).toEqual(
+        expect.arrayContaining([
+          ["count-divergence", "customer"],
+          ["count-divergence", "item"],
+        ]),
+      );
+    } finally {
+      await s2.close();
+    }
+  });
+});
+
 describe("webhook verification", () => {
   it("unsigned, forged, good and replayed calls (EspoCRM signature)", async () => {
     const conn = await createConnector("espocrm", { url: "http://127.0.0.1:1", credentials: { apiKey: "k" } });
