@@ -10,7 +10,7 @@ import type { ChangeLogEntry, Json, Link } from "../store/types.ts";
 import { executeCreate } from "./creates.ts";
 import { withWriteRecorded } from "./echo.ts";
 import { readValue } from "./paths.ts";
-import { connectorOf, entityOf } from "./plan.ts";
+import { connectorOf, createdSide, entityOf } from "./plan.ts";
 import { oneWayMaster } from "./reconcile.ts";
 import type { ObjectRun, RecordPlan } from "./types.ts";
 import { BASE_APPLIED_KEY, BASE_WRITES_KEY, otherSide, toJson } from "./values.ts";
@@ -36,7 +36,11 @@ export async function applyPlan(or: ObjectRun, plan: RecordPlan): Promise<void> 
     return;
   }
   if (plan.create && plan.source) {
-    await executeCreate(or, plan.create, plan.source);
+    const link = await executeCreate(or, plan.create, plan.source);
+    if (or.obj.submit === "submit" && createdSide(or) === plan.create.target) {
+      const id = plan.create.target === "crm" ? link.crmId : link.erpId;
+      if (id) await submitDocument(or, plan.create.target, id, link);
+    }
     return;
   }
   if (!plan.crm || !plan.erp) return; // pinned, not linked, nothing to do
@@ -192,6 +196,7 @@ export async function applyPlan(or: ObjectRun, plan: RecordPlan): Promise<void> 
     });
   }
   if (logs.length) await store.logChanges(logs);
+  if (plan.submit) link = await submitDocument(or, plan.submit.target, plan.submit.recordId, link);
   await store.saveLink({
     ...link,
     base: withApplied(base),
@@ -237,4 +242,32 @@ export async function applyDeletion(or: ObjectRun, link: Link, deletedSide: Side
       rule,
     },
   ]);
+}
+
+/** Submit a document Accord created (submit policy), and log it in the record's history. */
+async function submitDocument(or: ObjectRun, target: Side, id: string, link: Link): Promise<Link> {
+  const { store, spec } = or.ctx;
+  const conn = connectorOf(or, target);
+  if (!conn.submit) {
+    or.ctx.logger?.warn({ object: or.obj.name, system: target, record: id }, "submit: submit, but this system has no document states; left as is");
+    return link;
+  }
+  const res = await conn.submit(entityOf(or, target), id);
+  const saved = await store.saveLink({ ...link, [target === "crm" ? "crmVersion" : "erpVersion"]: res.version ?? null });
+  await store.logChanges([
+    {
+      integration: spec.name,
+      object: or.obj.name,
+      runId: or.runId,
+      linkId: link.id,
+      target,
+      recordId: id,
+      field: "(state)",
+      before: "draft",
+      after: res.state ?? "submitted",
+      source: otherSide(target),
+      rule: "submit: submit",
+    },
+  ]);
+  return saved;
 }

@@ -22,7 +22,7 @@ import { fieldName } from "./fields.ts";
 import { readValue, writeValue } from "./paths.ts";
 import { connectorOf, entityOf } from "./plan.ts";
 import type { CreateOp, ObjectRun } from "./types.ts";
-import { isEmpty, needsIdentityStamp, objectSide, otherSide, readField, sameValue, sharedIdOf, toJson } from "./values.ts";
+import { holdsValue, isEmpty, needsIdentityStamp, objectSide, otherSide, readField, sharedIdOf, toJson } from "./values.ts";
 
 /** Errors after which the remote system certainly did not create the record. */
 export function certainlyNotCreated(err: unknown): boolean {
@@ -178,7 +178,7 @@ export async function findCreated(or: ObjectRun, intent: CreateIntent): Promise<
   const since = Date.parse(intent.createdAt) - 10 * 60_000; // tolerate clock skew between Accord and the system
   const candidates = (await conn.findByField(entity, probeField, probeValue as string | number)).filter(
     (r) =>
-      Object.entries(intent.payload).every(([k, v]) => !(k in r.values) || sameValue(toJson(r.values[k]), v)) &&
+      Object.entries(intent.payload).every(([k, v]) => !(k in r.values) || holdsValue(toJson(r.values[k]), v)) &&
       (!r.createdAt || Date.parse(r.createdAt) >= since),
   );
   const free = await unlinked(candidates);

@@ -5,9 +5,10 @@
  * And the map step: translating a value from one side's representation into the other's.
  */
 import type { RemoteRecord } from "../connectors/types.ts";
-import type { FieldMap, ObjectSpec, Side } from "../spec/model.ts";
+import type { FieldMap, LineFieldMap, ObjectSpec, Side } from "../spec/model.ts";
 import { applyTransform } from "../spec/transform.ts";
 import type { Json, Store } from "../store/types.ts";
+import { conditionFields, expressionFields } from "./conditions.ts";
 import { pathOf, readFieldsOf } from "./paths.ts";
 import { fieldKey, isEmpty, objectSide, otherSide, toJson } from "./values.ts";
 
@@ -54,8 +55,13 @@ export function fieldName(f: EngineField, side: Side): string {
 export function readFieldList(obj: ObjectSpec, side: Side, fields: EngineField[]): string[] | undefined {
   const names = fields.map((f) => fieldName(f, side));
   const identity = objectSide(obj, side).identity;
-  if (![...names, identity].some((n) => pathOf(n) !== undefined)) return undefined;
-  const fromRecord: string[] = [];
+  // a line-item table may also be left out of a system's default reads (list rows): ask for it by name
+  const tables = fields.some((f) => f.map.lines !== undefined);
+  if (!tables && ![...names, identity].some((n) => pathOf(n) !== undefined)) return undefined;
+  const fromRecord: string[] = [...conditionFields(obj.when?.[side]), ...conditionFields(obj.freeze?.[side])];
+  for (const r of obj.holdIf ?? []) if (r.side === side) fromRecord.push(...expressionFields(r.expr));
+  const errorField = obj.errors?.[side];
+  if (errorField) fromRecord.push(errorField);
   for (const f of fields) {
     const steps = side === "crm" ? f.map.toErp : f.map.toCrm;
     for (const st of steps) {
@@ -105,6 +111,8 @@ export async function translate(
     }
     return target;
   }
+  if (f.map.lookup) return linkedId(store, integration, f.map.lookup.object, from, value, fieldName(f, from));
+  if (f.map.lines) return translateLines(store, integration, f, from, value);
   const steps = from === "crm" ? f.map.toErp : f.map.toCrm;
   if (steps.length === 0) return value;
   try {
@@ -119,4 +127,58 @@ export async function translate(
       `transform ${from}->${to} of field ${fieldName(f, from)} failed on value ${JSON.stringify(value)}: ${msg}`,
     );
   }
+}
+
+/** A record id of `object` on side `from` → the id of its linked counterpart (lookups). */
+async function linkedId(store: Pick<Store, "getLink">, integration: string, object: string, from: Side, value: Json, field: string): Promise<Json> {
+  if (isEmpty(value)) return null;
+  const to = otherSide(from);
+  const link = await store.getLink(integration, object, from === "crm" ? { crmId: String(value) } : { erpId: String(value) });
+  const target = link?.status === "active" ? (to === "crm" ? link.crmId : link.erpId) : null;
+  if (!target) {
+    throw new TranslationFailed(
+      "LookupNotLinked",
+      from,
+      `lookup of ${field}: ${object} ${from} record ${String(value)} has no active link to a ${to} record (it syncs once ${object} ${String(value)} is linked — sync ${object} first, or link it)`,
+    );
+  }
+  return target;
+}
+
+/** Line items: every row of the source table becomes a row of the target table, column by column. */
+async function translateLines(store: Pick<Store, "getLink">, integration: string, f: EngineField, from: Side, value: Json): Promise<Json> {
+  if (isEmpty(value)) return [];
+  if (!Array.isArray(value)) {
+    throw new TranslationFailed("TransformFailed", from, `line items ${fieldName(f, from)}: expected a table (a list of rows), got ${JSON.stringify(value)}`);
+  }
+  const to = otherSide(from);
+  const out: Json[] = [];
+  for (const [i, row] of value.entries()) {
+    if (!row || typeof row !== "object" || Array.isArray(row)) continue;
+    const src = row as Record<string, Json>;
+    const dst: Record<string, Json> = {};
+    for (const l of f.map.lines ?? []) {
+      const name = lineName(l, from);
+      const cur = src[name];
+      const where = `${fieldName(f, from)}[${i}].${name}`;
+      let v: Json = cur ?? null;
+      if (l.lookup) v = await linkedId(store, integration, l.lookup.object, from, v, where);
+      const steps = from === "crm" ? l.toErp : l.toCrm;
+      if (steps.length > 0) {
+        try {
+          v = toJson(await applyTransform(steps, v, src));
+        } catch (err) {
+          const msg = err instanceof Error ? err.message : String(err);
+          throw new TranslationFailed("TransformFailed", from, `transform ${from}->${to} of line column ${where} failed on value ${JSON.stringify(cur)}: ${msg}`);
+        }
+      }
+      if (!isEmpty(v)) dst[lineName(l, to)] = v;
+    }
+    out.push(dst);
+  }
+  return out;
+}
+
+function lineName(l: LineFieldMap, side: Side): string {
+  return side === "crm" ? l.crm : l.erp;
 }

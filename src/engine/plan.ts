@@ -8,7 +8,9 @@ import type { Connector, RemoteRecord } from "../connectors/types.ts";
 import type { Side } from "../spec/model.ts";
 import type { Json, Link, ReviewItem } from "../store/types.ts";
 import { bounceCapReached, classifyEcho } from "./echo.ts";
-import { type EngineField, fieldName, TranslationFailed, translate } from "./fields.ts";
+import { aggregateView } from "./aggregate.ts";
+import { evaluate, matches, truthy } from "./conditions.ts";
+import { type EngineField, fieldName, readFieldList, TranslationFailed, translate } from "./fields.ts";
 import { writeValue } from "./paths.ts";
 import {
   type BaseValue,
@@ -32,8 +34,19 @@ import {
   toJson,
 } from "./values.ts";
 
+const views = new WeakMap<Connector, Map<string, Connector>>();
+
+/** The connector of a side — for an aggregate side, its read-only group view (aggregate.ts). */
 export function connectorOf(or: ObjectRun, side: Side): Connector {
-  return side === "crm" ? or.ctx.crm : or.ctx.erp;
+  const base = side === "crm" ? or.ctx.crm : or.ctx.erp;
+  const agg = objectSide(or.obj, side).aggregate;
+  if (!agg) return base;
+  let byKey = views.get(base);
+  if (!byKey) views.set(base, (byKey = new Map()));
+  const key = `${agg.groupBy}|${agg.sum.join(",")}`;
+  let view = byKey.get(key);
+  if (!view) byKey.set(key, (view = aggregateView(base, agg)));
+  return view;
 }
 
 export function entityOf(or: ObjectRun, side: Side): string {
@@ -146,7 +159,8 @@ export async function planRecord(or: ObjectRun, side: Side, rec: RemoteRecord): 
 }
 
 /** A record with no link: match by the shared identifier, or create per the object's create policy. */
-async function planUnlinked(or: ObjectRun, side: Side, rec: RemoteRecord): Promise<RecordPlan> {
+async function planUnlinked(or: ObjectRun, side: Side, first: RemoteRecord): Promise<RecordPlan> {
+  let rec = first;
   const { store, spec } = or.ctx;
   const obj = or.obj;
   const integration = spec.name;
@@ -154,6 +168,15 @@ async function planUnlinked(or: ObjectRun, side: Side, rec: RemoteRecord): Promi
   const policy = obj.create;
   if (policy === "never")
     return { ...emptyPlan(or, side, rec), outcome: "unchanged", reason: "not linked; create: never (no creates, no new links)" };
+
+  // Trigger (becoming true): an unlinked record is linked or created only once it matches.
+  const trigger = obj.when?.[side];
+  if (trigger) {
+    const m = await matches(or, side, rec, trigger);
+    if (!m.ok) return { ...emptyPlan(or, side, rec), outcome: "unchanged", reason: `waiting for its trigger (when): ${m.why}` };
+  }
+  const hold = await holdRuleMatching(or, side, rec);
+  if (hold) return { ...emptyPlan(or, side, rec), outcome: "held", reason: `held by a rule (holdIf): ${hold}`, flag: hold };
 
   // The shared identifier this record carries (CRM: its identity field; ERP: its own identity).
   const sid = side === "erp" ? sharedIdOf(obj, rec) : carriedSharedId(obj, "crm", rec);
@@ -224,7 +247,12 @@ async function planUnlinked(or: ObjectRun, side: Side, rec: RemoteRecord): Promi
     return { ...emptyPlan(or, side, rec), outcome: "unchanged", reason: `not linked; create: ${policy} does not create in ${target}` };
 
   const pending = or.pendingIntents.get(`${target}:${rec.id}`);
-  // Build the create payload: every field that flows side → target.
+  // A line-item table left out of the read (a list row, a read by id): read the record whole before creating.
+  if (or.fields.some((f) => f.map.lines && !readField(rec, fieldName(f, side)).present)) {
+    const [full] = await connectorOf(or, side).readByIds(entityOf(or, side), [rec.id], readFieldList(obj, side, or.fields));
+    if (full) rec = full;
+  }
+  // Build the create payload: every field that flows side → target, then the object's constants.
   const payload: Record<string, Json> = {};
   try {
     for (const f of or.fields) {
@@ -240,6 +268,7 @@ async function planUnlinked(or: ObjectRun, side: Side, rec: RemoteRecord): Promi
     if (err instanceof TranslationFailed) return quarantinePlan(or, side, rec, err.errorClass, err.message);
     throw err;
   }
+  for (const [k, v] of Object.entries(obj.createWith?.[target] ?? {})) if (!(k in payload)) writeValue(payload, undefined, k, toJson(v));
   let sharedId: string | null = null;
   if (target === "crm") {
     sharedId = sid ?? rec.id;
@@ -337,6 +366,12 @@ export async function planPair(
   const bounceResolved = resolved.find((r) => r.kind === "bounce");
   if (bounceResolved) plan.resetBounce = bounceResolved.id;
 
+  // Hold rules on either record: nothing is written while one matches.
+  for (const s of ["crm", "erp"] as const) {
+    const hold = await holdRuleMatching(or, s, s === "crm" ? crm : erp);
+    if (hold) return { ...plan, outcome: "held", reason: `held by a rule (holdIf): ${hold}`, flag: hold };
+  }
+
   // Map step: the inputs of the three-way merge, with the translations it needs.
   const decisions: FieldDecision[] = [];
   try {
@@ -371,7 +406,25 @@ export async function planPair(
     }
     throw err;
   }
+  // Create-only objects and frozen records: no writes into that side (values still flow the other way).
+  for (const s of ["crm", "erp"] as const) {
+    const frozen = await frozenBecause(or, s, s === "crm" ? crm : erp);
+    if (!frozen) continue;
+    for (const [i, d] of decisions.entries()) {
+      if (!d.writes.some((w) => w.target === s)) continue;
+      const writes = d.writes.filter((w) => w.target !== s);
+      decisions[i] = { ...d, action: writes.length ? d.action : "none", writes, reason: `${d.reason} — not written into ${s}: ${frozen}` };
+    }
+  }
   plan.fields = decisions;
+
+  // Submit policy: a created document still in draft is submitted (again after a crash between create and submit).
+  const created = createdSide(or);
+  if (or.obj.submit === "submit" && created && link) {
+    const doc = created === "crm" ? crm : erp;
+    if (doc.state === "draft" && !(await frozenBecause(or, created, doc, true)))
+      plan.submit = { target: created, entity: entityOf(or, created), recordId: doc.id };
+  }
 
   // Identity: the shared id is the ERP record's identity; stamp it wherever the identity field lacks it.
   // (an identity the ERP record did not return — e.g. a child table not read — keeps the link's shared id)
@@ -459,15 +512,40 @@ export async function planPair(
   if (held.length > 0) {
     plan.outcome = "held";
     plan.reason = `${held.length} field(s) held for review (${held.map((d) => d.key).join(", ")})${plan.updates.length ? "; other fields synced" : ""}`;
-  } else if (plan.updates.length > 0) {
+  } else if (plan.updates.length > 0 || plan.submit) {
     plan.outcome = "applied";
-    plan.reason = plan.updates.map((u) => `${u.changes.length} change(s) to ${u.target}`).join(", ");
+    plan.reason = [
+      ...plan.updates.map((u) => `${u.changes.length} change(s) to ${u.target}`),
+      ...(plan.submit ? [`submit ${plan.submit.target} ${plan.submit.recordId} (submit: submit)`] : []),
+    ].join(", ");
   } else {
     plan.outcome = "unchanged";
     plan.reason = decisions.some((d) => d.action === "rebase") ? "values already agree (base refreshed)" : "no mapped field changed";
   }
   if (skipped.length > 0) plan.reason += `; not synced (absent): ${skipped.map((d) => d.key).join(", ")}`;
   return plan;
+}
+
+/** The side an object creates records in (one-way create policies), if any. */
+export function createdSide(or: ObjectRun): Side | undefined {
+  return or.obj.create === "crm->erp" ? "erp" : or.obj.create === "erp->crm" ? "crm" : undefined;
+}
+
+/** Why nothing may be written into `side`'s record (create-only object, freeze condition), or undefined. */
+async function frozenBecause(or: ObjectRun, side: Side, rec: RemoteRecord, freezeOnly = false): Promise<string | undefined> {
+  if (!freezeOnly && or.obj.updates === "never" && createdSide(or) === side) return "the object is create-only (updates: never)";
+  const cond = or.obj.freeze?.[side];
+  if (cond && (await matches(or, side, rec, cond)).ok) return `the ${side} record is frozen (freeze${rec.state ? `; state ${rec.state}` : ""})`;
+  return undefined;
+}
+
+/** The reason of the first hold rule of `side` that matches `rec`, or undefined. */
+async function holdRuleMatching(or: ObjectRun, side: Side, rec: RemoteRecord): Promise<string | undefined> {
+  for (const r of or.obj.holdIf ?? []) {
+    if (r.side !== side) continue;
+    if (truthy(await evaluate(or, side, rec, r.expr))) return r.reason;
+  }
+  return undefined;
 }
 
 function fieldInput(

@@ -16,11 +16,12 @@ import { isAccordError } from "../errors.ts";
 import type { ObjectSpec, Side } from "../spec/model.ts";
 import type { QuarantineEntry, ReviewItem, RunCounts } from "../store/types.ts";
 import { applyDeletion, applyPlan } from "./apply.ts";
+import { ConditionFailed } from "./conditions.ts";
 import { recoverIntents } from "./creates.ts";
 import { engineFields, readFieldList } from "./fields.ts";
 import { connectorOf, entityOf, pendingResolutions, planDeletion, planPair, planRecord, reportOf } from "./plan.ts";
 import type { EngineContext, ObjectResult, ObjectRun, Outcome, RecordPlan, SyncOptions, SyncResult } from "./types.ts";
-import { carriedSharedId, errorClassOf, messageOf, otherSide, sharedIdOf, toJson } from "./values.ts";
+import { carriedSharedId, errorClassOf, isEmpty, messageOf, objectSide, otherSide, readField, sameValue, sharedIdOf, toJson } from "./values.ts";
 
 export function emptyCounts(): RunCounts {
   return { read: 0, applied: 0, unchanged: 0, held: 0, quarantined: 0 };
@@ -37,6 +38,7 @@ export function assertCountsBalance(object: string, c: RunCounts): void {
 
 /** Errors that quarantine the record (the run goes on); others stop the object's run. */
 function quarantinable(err: unknown): boolean {
+  if (err instanceof ConditionFailed) return true;
   if (!isAccordError(err)) return false;
   return ["ValidationRejected", "NotFound", "Duplicate", "SchemaDrift", "VersionConflict"].includes(err.errorClass);
 }
@@ -50,6 +52,13 @@ function orderObjects(objects: ObjectSpec[]): ObjectSpec[] {
     seen.add(o.name);
     const p = o.parent ? byName.get(o.parent.object) : undefined;
     if (p) visit(p, seen);
+    // objects this one looks up (their links translate its values) go first too
+    for (const f of o.fields) {
+      for (const name of [f.lookup?.object, ...(f.lines ?? []).map((l) => l.lookup?.object)]) {
+        const dep = name ? byName.get(name) : undefined;
+        if (dep) visit(dep, seen);
+      }
+    }
     out.push(o);
   };
   for (const o of objects) visit(o, new Set());
@@ -260,12 +269,12 @@ function objectFilter(obj: ObjectSpec, side: Side) {
 }
 
 async function processById(or: ObjectRun, side: Side, id: string): Promise<void> {
-  const [rec] = await connectorOf(or, side).readByIds(entityOf(or, side), [id]);
+  const [rec] = await connectorOf(or, side).readByIds(entityOf(or, side), [id], readFieldList(or.obj, side, or.fields));
   if (rec) await processRecord(or, side, rec);
 }
 
 async function retryQuarantined(or: ObjectRun, q: QuarantineEntry): Promise<void> {
-  const [rec] = await connectorOf(or, q.side).readByIds(entityOf(or, q.side), [q.recordId]);
+  const [rec] = await connectorOf(or, q.side).readByIds(entityOf(or, q.side), [q.recordId], readFieldList(or.obj, q.side, or.fields));
   if (!rec) {
     // Nothing left to sync: the record was deleted in its system.
     if (!or.dry)
@@ -298,11 +307,12 @@ export async function processRecord(or: ObjectRun, side: Side, first: RemoteReco
     try {
       await applyPlan(or, plan);
       if (plan.outcome !== "quarantined") await releaseQuarantine(or, side, rec.id);
+      await showSyncError(or, side, rec, plan);
       return finish(or, plan);
     } catch (err) {
       if (isAccordError(err) && err.errorClass === "VersionConflict" && attempt < or.maxVersionRetries) {
         // Someone changed a record between our read and our write: re-read and re-plan.
-        const [fresh] = await connectorOf(or, side).readByIds(entityOf(or, side), [rec.id]);
+        const [fresh] = await connectorOf(or, side).readByIds(entityOf(or, side), [rec.id], readFieldList(or.obj, side, or.fields));
         if (!fresh)
           return finish(or, {
             ...plan,
@@ -316,7 +326,42 @@ export async function processRecord(or: ObjectRun, side: Side, first: RemoteReco
       if (!quarantinable(err)) throw err;
       const qp = errorPlan(or, side, rec, err);
       await applyPlan(or, qp);
+      await showSyncError(or, side, rec, qp);
       return finish(or, qp);
+    }
+  }
+}
+
+/**
+ * `errors:` — show the record's current sync problem where its users look: a quarantine reason or a
+ * hold rule's reason is written into the named field of each side's record; a record that synced
+ * (or waits for its trigger) gets the field cleared. Only written when the value differs.
+ * A failure to write it is logged, never fails the record.
+ */
+async function showSyncError(or: ObjectRun, side: Side, rec: RemoteRecord, plan: RecordPlan): Promise<void> {
+  const fields = or.obj.errors;
+  if (!fields) return;
+  const message =
+    plan.outcome === "quarantined"
+      ? `Sync error (${plan.quarantine?.errorClass ?? "error"}): ${plan.quarantine?.reason ?? plan.reason}`.slice(0, 1000)
+      : plan.flag
+        ? plan.flag
+        : plan.outcome === "held"
+          ? undefined // held for a person's review: the review queue shows it
+          : null;
+  if (message === undefined) return;
+  for (const s of ["crm", "erp"] as const) {
+    const field = fields[s];
+    if (!field) continue;
+    const target = s === side ? rec : s === "crm" ? plan.crm : plan.erp;
+    if (!target || objectSide(or.obj, s).aggregate) continue;
+    const cur = readField(target, field);
+    if (message === null && (!cur.present || isEmpty(cur.value))) continue;
+    if (cur.present && sameValue(cur.value, message)) continue;
+    try {
+      await connectorOf(or, s).update(entityOf(or, s), target.id, { [field]: message });
+    } catch (err) {
+      or.ctx.logger?.warn({ object: or.obj.name, system: s, record: target.id, field, err: messageOf(err) }, "could not show the sync error on the record");
     }
   }
 }

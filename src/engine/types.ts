@@ -105,6 +105,10 @@ export interface RecordPlan {
   reviews: ReviewOp[];
   quarantine?: QuarantineOp;
   deletion?: DeletionOp;
+  /** Submit the target document after the plan's writes (submit policy; the record is still a draft). */
+  submit?: { target: Side; entity: string; recordId: string };
+  /** A message for the record's sync-error field (`errors:`), e.g. the reason of a hold rule. */
+  flag?: string;
   /** Whether the pair's bounce counter should be reset (a resolved bounce review). */
   resetBounce?: number;
   echo?: boolean;

@@ -17,6 +17,8 @@ import { SpecError, type SpecIssue } from "../errors.ts";
 import type {
   ConflictPolicy,
   FieldMap,
+  LineFieldMap,
+  RecordCondition,
   IntegrationSpec,
   ObjectSpec,
   Schedule,
@@ -535,6 +537,7 @@ function semanticChecks(ctx: Issues, data: Record<string, unknown>): void {
       };
       checkFieldNames(ctx, obj, base);
       if (Array.isArray(obj.fields)) checkFields(ctx, obj.fields, [...base, "fields"], { crm: identity("crm"), erp: identity("erp") });
+      checkFlowKeys(ctx, obj, base, names);
     });
   }
 }
@@ -790,6 +793,86 @@ function checkFields(ctx: Issues, fields: unknown[], base: Path, identity: { crm
   });
 }
 
+/** The business-flow keys of an object: lookups, lines, conditions, hold rules, create-only, aggregates. */
+function checkFlowKeys(ctx: Issues, obj: Record<string, unknown>, base: Path, names: string[]): void {
+  const jsonataOk = (path: Path, expr: unknown) => {
+    if (typeof expr !== "string") return;
+    try {
+      jsonata(expr);
+    } catch (e) {
+      const err = e as { message?: string; position?: number };
+      ctx.add(path, "value", `JSONata syntax error${err.position !== undefined ? ` at character ${err.position}` : ""}: ${err.message ?? String(e)}`, "a JSONata expression over the record's fields");
+    }
+  };
+  const lookupOk = (path: Path, v: unknown) => {
+    if (typeof v !== "string") return;
+    if (!names.includes(v)) ctx.add(path, "value", `lookup object \`${v}\` is not an object of this file`, oneOf(names, v));
+    else if (v === base[1]) ctx.add(path, "value", "an object cannot look up its own records", "name another object, e.g. customer or product");
+  };
+  const fields = Array.isArray(obj.fields) ? obj.fields : [];
+  fields.forEach((f, i) => {
+    if (!isRecord(f)) return;
+    lookupOk([...base, "fields", i, "lookup"], f.lookup);
+    if (Array.isArray(f.lines)) {
+      if (f.direction === "both") ctx.add([...base, "fields", i, "direction"], "value", "line items travel one way (their rows are rebuilt in the target)", "crm->erp or erp->crm");
+      if (f.lookup !== undefined) ctx.add([...base, "fields", i, "lookup"], "key", "a line-item table cannot be looked up as a whole", "put `lookup` on a column inside `lines`");
+      f.lines.forEach((l, j) => {
+        if (!isRecord(l)) return;
+        lookupOk([...base, "fields", i, "lines", j, "lookup"], l.lookup);
+        for (const t of ["toErp", "toCrm"] as const) {
+          if (Array.isArray(l[t])) l[t].forEach((st, k) => isRecord(st) && jsonataOk([...base, "fields", i, "lines", j, t, k, "jsonata"], st.jsonata));
+        }
+      });
+    }
+  });
+  for (const key of ["when", "freeze"] as const) {
+    const c = obj[key];
+    if (!isRecord(c)) continue;
+    for (const side of ["crm", "erp"] as const) {
+      const cond = c[side];
+      if (!isRecord(cond)) continue;
+      for (const [k, v] of Object.entries(cond)) {
+        if (k.startsWith("$") && k !== "$state" && k !== "$expr") ctx.add([...base, key, side, k], "key", `unknown condition key \`${k}\``, "a field name, $state (document state) or $expr (JSONata)");
+        if (k === "$expr") {
+          if (typeof v !== "string") ctx.add([...base, key, side, k], "value", "$expr must be a JSONata expression (a string)");
+          else jsonataOk([...base, key, side, k], v);
+        }
+      }
+    }
+  }
+  if (Array.isArray(obj.holdIf)) {
+    obj.holdIf.forEach((r, i) => {
+      if (!isRecord(r)) return;
+      const sides = (["crm", "erp"] as const).filter((s) => r[s] !== undefined);
+      if (sides.length !== 1) ctx.add([...base, "holdIf", i], "value", "a hold rule names exactly one side", "crm: <JSONata> or erp: <JSONata>, plus reason");
+      for (const s of sides) jsonataOk([...base, "holdIf", i, s], r[s]);
+    });
+  }
+  const create = obj.create;
+  if (obj.updates === "never" && create !== "crm->erp" && create !== "erp->crm") {
+    ctx.add([...base, "updates"], "value", "updates: never (create-only) needs a one-way create policy", "create: crm->erp or create: erp->crm");
+  }
+  if (obj.submit !== undefined && create !== "crm->erp" && create !== "erp->crm") {
+    ctx.add([...base, "submit"], "key", "submit applies to the documents this object creates; it needs a one-way create policy", "create: crm->erp or create: erp->crm");
+  }
+  for (const side of ["crm", "erp"] as const) {
+    const o = obj[side];
+    if (!isRecord(o) || !isRecord(o.aggregate)) continue;
+    const other = side === "crm" ? "erp" : "crm";
+    if (create !== "never" && create !== "link-only") {
+      ctx.add([...base, side, "aggregate"], "key", `an aggregate side is read-only; this object may create records (create: ${String(create ?? "default")})`, "create: link-only (link the groups to records carrying their key) or never");
+    }
+    fields.forEach((f, i) => {
+      if (isRecord(f) && (f.direction === "both" || f.direction === `${other}->${side}`)) {
+        ctx.add([...base, "fields", i, "direction"], "value", `the ${side.toUpperCase()} side is an aggregate (read-only); nothing can be written into it`, `${side}->${other}`);
+      }
+    });
+    if (o.identity !== o.aggregate.groupBy && o.identity !== "id") {
+      ctx.add([...base, side, "identity"], "value", "the identity of an aggregate side is its group key", `identity: ${String(o.aggregate.groupBy)}`);
+    }
+  }
+}
+
 // ---------------------------------------------------------------- normalisation
 
 function normalise(raw: IntegrationFile, ctx: Issues): IntegrationSpec {
@@ -828,9 +911,22 @@ function normalise(raw: IntegrationFile, ctx: Issues): IntegrationSpec {
       };
       if (master) fm.master = master;
       if (f.note !== undefined) fm.note = f.note;
+      if (f.lookup !== undefined) fm.lookup = { object: f.lookup };
+      if (f.lines) {
+        fm.lines = f.lines.map((l) => {
+          const lm: LineFieldMap = { crm: l.crm, erp: l.erp, toErp: (l.toErp ?? []).map(step), toCrm: (l.toCrm ?? []).map(step) };
+          if (l.lookup !== undefined) lm.lookup = { object: l.lookup };
+          return lm;
+        });
+      }
       return fm;
     });
-    const side = (s: typeof o.crm) => ({ entity: s.entity, identity: canonicalFieldName(s.identity), ...(s.filter ? { filter: s.filter.map((x) => ({ ...x })) } : {}) });
+    const side = (s: typeof o.crm) => ({
+      entity: s.entity,
+      identity: canonicalFieldName(s.identity),
+      ...(s.filter ? { filter: s.filter.map((x) => ({ ...x })) } : {}),
+      ...(s.aggregate ? { aggregate: { groupBy: s.aggregate.groupBy, sum: [...s.aggregate.sum] } } : {}),
+    });
     const spec: ObjectSpec = {
       name,
       crm: side(o.crm),
@@ -843,6 +939,21 @@ function normalise(raw: IntegrationFile, ctx: Issues): IntegrationSpec {
       fields,
       line: ctx.line(["objects", name], "key"),
     };
+    const sides = <T>(v: { crm?: T; erp?: T } | undefined, f: (x: T) => unknown) => {
+      const out: Record<string, unknown> = {};
+      if (v?.crm !== undefined) out.crm = f(v.crm);
+      if (v?.erp !== undefined) out.erp = f(v.erp);
+      return out;
+    };
+    if (o.when) spec.when = sides(o.when, recordCondition);
+    if (o.freeze) spec.freeze = sides(o.freeze, recordCondition);
+    if (o.holdIf) {
+      spec.holdIf = o.holdIf.map((r) => (r.crm !== undefined ? { side: "crm" as const, expr: r.crm, reason: r.reason } : { side: "erp" as const, expr: r.erp ?? "false", reason: r.reason }));
+    }
+    if (o.updates) spec.updates = o.updates;
+    if (o.submit) spec.submit = o.submit;
+    if (o.createWith) spec.createWith = structuredClone(o.createWith);
+    if (o.errors) spec.errors = { ...o.errors };
     if (o.parent) spec.parent = { object: o.parent.object, crm: canonicalFieldName(o.parent.crm), erp: canonicalFieldName(o.parent.erp) };
     return spec;
   });
@@ -859,6 +970,15 @@ function normalise(raw: IntegrationFile, ctx: Issues): IntegrationSpec {
   if (raw.secondaryOwner) spec.secondaryOwner = person(raw.secondaryOwner);
   if (raw.standardize) spec.standardize = structuredClone(raw.standardize);
   return spec;
+}
+
+function recordCondition(c: Record<string, unknown>): RecordCondition {
+  const out: RecordCondition = { equals: [] };
+  for (const [k, v] of Object.entries(c)) {
+    if (k === "$expr") out.expr = String(v);
+    else out.equals.push({ field: k, values: (Array.isArray(v) ? v : [v]) as RecordCondition["equals"][number]["values"] });
+  }
+  return out;
 }
 
 function person(p: { name: string; email: string; webhook?: string }): IntegrationSpec["owner"] {

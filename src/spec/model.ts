@@ -63,6 +63,43 @@ export interface FieldMap {
   note?: string;
   /** Source position of this mapping in the integration file (for messages). */
   line?: number;
+  /**
+   * Cross-system lookup (`lookup: customer`): the value is a record id of another object on the
+   * source side; it travels as the id of that record's linked counterpart (no link yet → the record waits).
+   */
+  lookup?: { object: string };
+  /**
+   * Line items (`lines: [...]`): the field is a table (array of rows) on both sides, mapped row by row;
+   * each row field map translates one column (transforms see the row as `$record`, lookups apply).
+   */
+  lines?: LineFieldMap[];
+}
+
+/** One column of a line-item table mapped row by row (inside `FieldMap.lines`). */
+export interface LineFieldMap {
+  crm: string;
+  erp: string;
+  toErp: TransformStep[];
+  toCrm: TransformStep[];
+  lookup?: { object: string };
+}
+
+/**
+ * A condition on one side's record (`when`, `freeze`): every `equals` entry must hold (the field's
+ * value is one of `values`; field `$state` is the record's document state), and `expr`, a JSONata
+ * expression over the record's values, must be truthy. `$linked(object, id)` and
+ * `$find(entity, field, value)` reach related records of the same system.
+ */
+export interface RecordCondition {
+  equals: Array<{ field: string; values: Array<string | number | boolean | null> }>;
+  expr?: string;
+}
+
+/** `holdIf`: a source record for which `expr` is truthy is held with `reason` (never created or updated). */
+export interface HoldRule {
+  side: Side;
+  expr: string;
+  reason: string;
 }
 
 export interface ObjectSide {
@@ -72,6 +109,11 @@ export interface ObjectSide {
   identity: string;
   /** Extra filter on what this object syncs, in the neutral form of the connector interface. */
   filter?: Array<{ field: string; op: string; value?: unknown }>;
+  /**
+   * Aggregate (read-only): this side's records are rows of `entity` grouped by `groupBy`; a group is one
+   * record whose id and `groupBy` value is the group key and whose `sum` fields are summed over its rows.
+   */
+  aggregate?: { groupBy: string; sum: string[] };
 }
 
 export interface ObjectSpec {
@@ -90,6 +132,20 @@ export interface ObjectSpec {
   parent?: { object: string; crm: string; erp: string };
   fields: FieldMap[];
   line?: number;
+  /** Trigger: a source record is linked or created only once it matches (becoming true); linked pairs keep syncing. */
+  when?: { crm?: RecordCondition; erp?: RecordCondition };
+  /** Records held (not created, not updated) while a rule matches, with the rule's reason. */
+  holdIf?: HoldRule[];
+  /** `never`: create-only — after the create, nothing is written into the created record again (values still flow back). */
+  updates?: "always" | "never";
+  /** No writes into a side's record once it matches (e.g. `erp: { $state: [submitted, cancelled] }`). */
+  freeze?: { crm?: RecordCondition; erp?: RecordCondition };
+  /** Submit policy of created documents (systems with document states): leave as `draft` or `submit`. */
+  submit?: "draft" | "submit";
+  /** Constant values put into every create payload for that side (e.g. the ERP company). */
+  createWith?: { crm?: Record<string, unknown>; erp?: Record<string, unknown> };
+  /** Field of each side that shows the record's current sync error (cleared once it syncs). */
+  errors?: { crm?: string; erp?: string };
 }
 
 export interface SystemSpec {

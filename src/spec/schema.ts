@@ -90,6 +90,36 @@ export const transformStepSchema = z
 
 export const transformSchema = z.array(transformStepSchema).describe("Transform steps, applied in order.");
 
+const lookupSchema = nonEmpty.describe(
+  "cross-system lookup: the value is a record id of this object (defined above) on the source side; it travels as the id of its linked counterpart",
+);
+
+export const lineFieldSchema = z
+  .strictObject({
+    crm: nonEmpty.describe("column of the CRM table's rows"),
+    erp: nonEmpty.describe("column of the ERP table's rows"),
+    toErp: transformSchema.optional(),
+    toCrm: transformSchema.optional(),
+    lookup: lookupSchema.optional(),
+  })
+  .describe("One column of a line-item table, mapped row by row; transforms see the row as `$record`.");
+
+const conditionValue = z.union([scalar, z.array(scalar)]);
+export const conditionSchema = z
+  .record(z.string(), conditionValue)
+  .describe(
+    "A condition on a record: field: value (or [values], any of them); `$state`: the document state (draft | submitted | cancelled); `$expr`: a JSONata expression over the record (truthy = match; $linked(object, id) and $find(entity, field, value) reach related records)",
+  );
+const sideConditions = z.strictObject({ crm: conditionSchema.optional(), erp: conditionSchema.optional() });
+
+export const holdRuleSchema = z
+  .strictObject({
+    crm: nonEmpty.optional().describe("JSONata over the CRM record; truthy = hold it"),
+    erp: nonEmpty.optional().describe("JSONata over the ERP record; truthy = hold it"),
+    reason: nonEmpty.describe("why it is held (shown on the record when `errors` names a field)"),
+  })
+  .describe("Hold a source record (no create, no update) while the expression is truthy.");
+
 export const fieldMapSchema = z
   .strictObject({
     crm: nonEmpty.describe("CRM field (system name) or a path into a child table: table[column=value].field, e.g. links[link_doctype=Customer].link_name"),
@@ -101,6 +131,8 @@ export const fieldMapSchema = z
     toCrm: transformSchema.optional(),
     required: z.boolean().optional().describe("a record needs a value here to sync (audit reports records missing it)"),
     note: z.string().optional().describe("free text for the field-mapping document"),
+    lookup: lookupSchema.optional(),
+    lines: z.array(lineFieldSchema).min(1).optional().describe("the field is a table on both sides, mapped row by row with these columns"),
   })
   .describe("One mapped field pair.");
 
@@ -110,6 +142,13 @@ export const objectSideSchema = z.strictObject({
   entity: nonEmpty.describe("remote entity / doctype, e.g. Account or Customer"),
   identity: nonEmpty.describe("field holding the shared identifier in this system or a path into a child table: table[column=value].field, e.g. links[link_doctype=Customer].link_name"),
   filter: z.array(filterSchema).optional().describe("extra conditions on which records this object syncs"),
+  aggregate: z
+    .strictObject({
+      groupBy: nonEmpty.describe("field whose value groups the rows; it is the group record's id"),
+      sum: z.array(nonEmpty).min(1).describe("numeric fields summed over the group's rows"),
+    })
+    .optional()
+    .describe("read-only aggregate: rows of the entity grouped by a field, numeric fields summed (e.g. stock over warehouses)"),
 });
 
 export const objectSchema = z
@@ -129,6 +168,19 @@ export const objectSchema = z
       })
       .optional(),
     fields: z.array(fieldMapSchema).default([]),
+    when: sideConditions.optional().describe("trigger: a source record is linked or created only once it matches"),
+    holdIf: z.array(holdRuleSchema).optional().describe("rules that hold a record (not created, not updated) with a reason"),
+    updates: z.enum(["always", "never"]).optional().describe("never = create-only: nothing is written into the created record afterwards"),
+    freeze: sideConditions.optional().describe("no writes into a side's record once it matches, e.g. erp: { $state: [submitted, cancelled] }"),
+    submit: z.enum(["draft", "submit"]).optional().describe("created documents stay draft or are submitted (systems with document states)"),
+    createWith: z
+      .strictObject({ crm: z.record(z.string(), z.unknown()).optional(), erp: z.record(z.string(), z.unknown()).optional() })
+      .optional()
+      .describe("constant values added to every create payload of that side"),
+    errors: z
+      .strictObject({ crm: nonEmpty.optional(), erp: nonEmpty.optional() })
+      .optional()
+      .describe("a field per side that shows the record's current sync error (cleared once it syncs)"),
   })
   .describe("One synced object: a pair of entities linked by a shared identifier.");
 
