@@ -295,7 +295,10 @@ export interface Customer360 {
   erp: RemoteRecord | null;
   live: { crm: string | null; erp: string | null };
   fields: FieldRow[];
-  children: Array<{ object: string; items: Array<{ link: Link; label: string }> }>;
+  /** Records pointing at the customer: by parent reference (contacts, addresses) or by a lookup field (sales orders). */
+  children: Array<{ object: string; via: "parent" | "lookup"; items: Array<{ link: Link; label: string }> }>;
+  /** Objects kept on the customer's own CRM record (e.g. invoice totals per account), with their synced values. */
+  related: Array<{ object: string; erpEntity: string; link: Link; fields: FieldRow[] }>;
   history: ChangeLogEntry[];
   reviews: ReviewItem[];
   quarantine: QuarantineEntry[];
@@ -343,33 +346,61 @@ export async function customer360(
     if (erp.record) row.erpValue = erp.record.values[f.erp] ?? null;
     return row;
   });
+  // Records that point at this customer: children by their parent reference (contacts, addresses),
+  // and objects with a lookup field into the customer object (e.g. sales orders: accountId → customer).
   const children: Customer360["children"] = [];
-  for (const child of spec.objects.filter((c) => c.parent?.object === o.name)) {
-    const p = child.parent as NonNullable<ObjectSpec["parent"]>;
-    const key = `${p.crm}|${p.erp}`;
+  const pointers: Array<{ obj: ObjectSpec; crm: string; erp: string; crmIsId: boolean; erpIsId: boolean; via: "parent" | "lookup" }> = [];
+  for (const other of spec.objects) {
+    if (other.name === o.name) continue;
+    if (other.parent?.object === o.name) {
+      const p = other.parent;
+      pointers.push({ obj: other, crm: p.crm, erp: p.erp, crmIsId: p.crm === "id", erpIsId: p.erp === "id", via: "parent" });
+      continue;
+    }
+    const lf = other.fields.find((f) => f.lookup?.object === o.name);
+    if (lf) pointers.push({ obj: other, crm: lf.crm, erp: lf.erp, crmIsId: false, erpIsId: false, via: "lookup" });
+  }
+  for (const ptr of pointers) {
+    const key = `${ptr.crm}|${ptr.erp}`;
     const items: Array<{ link: Link; label: string }> = [];
     let afterId: number | undefined;
     for (let scanned = 0; scanned < SCAN_LIMIT && items.length < 200; ) {
-      const page = await store.listLinks(spec.name, child.name, { afterId, limit: 1000 });
+      const page = await store.listLinks(spec.name, ptr.obj.name, { afterId, limit: 1000 });
       if (!page.length) break;
       scanned += page.length;
       afterId = page[page.length - 1].id;
       for (const l of page) {
         const b = l.base[key] as { crm?: Json; erp?: Json } | undefined;
-        if (!b) continue;
-        const crmParent = p.crm === "id" ? null : b.crm;
-        const erpParent = p.erp === "id" ? null : b.erp;
-        if (
+        const crmParent = ptr.crmIsId ? null : b?.crm;
+        const erpParent = ptr.erpIsId ? null : b?.erp;
+        const byValue =
           (link.crmId && crmParent === link.crmId) ||
           (link.erpId && erpParent === link.erpId) ||
-          (link.sharedId && erpParent === link.sharedId)
-        )
-          items.push({ link: l, label: linkLabel(child, l) });
-        else if ((p.crm === "id" && l.crmId === link.crmId) || (p.erp === "id" && l.erpId === link.erpId))
-          items.push({ link: l, label: linkLabel(child, l) });
+          (link.sharedId && erpParent === link.sharedId);
+        const byId = (ptr.crmIsId && link.crmId && l.crmId === link.crmId) || (ptr.erpIsId && link.erpId && l.erpId === link.erpId);
+        if (byValue || byId) items.push({ link: l, label: linkLabel(ptr.obj, l) });
       }
     }
-    children.push({ object: child.name, items });
+    children.push({ object: ptr.obj.name, via: ptr.via, items });
+  }
+  // Objects kept on the customer's own record (e.g. invoice totals per account): their link by the CRM id.
+  const related: Customer360["related"] = [];
+  for (const other of spec.objects) {
+    if (other.name === o.name || other.parent || other.crm.entity !== o.crm.entity || !link.crmId) continue;
+    const l = await store.getLink(spec.name, other.name, { crmId: link.crmId });
+    if (!l) continue;
+    related.push({
+      object: other.name,
+      erpEntity: other.erp.entity,
+      link: l,
+      fields: other.fields.map((f) => ({
+        crm: f.crm,
+        erp: f.erp,
+        direction: f.direction,
+        master: f.master ?? null,
+        base: (l.base[`${f.crm}|${f.erp}`] as FieldRow["base"]) ?? null,
+      })),
+    });
   }
   const { entries } = await recordHistory(store, spec.name, o.name, link.crmId ?? link.erpId ?? id);
   const reviews = (await store.listReviews(spec.name, { object: o.name, status: "open" })).filter(
@@ -387,6 +418,7 @@ export async function customer360(
     live: { crm: crm.note, erp: erp.note },
     fields,
     children,
+    related,
     history: entries,
     reviews,
     quarantine,

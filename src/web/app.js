@@ -853,6 +853,24 @@ async function customerDetail(id, object) {
         ),
       ),
     ),
+    c.related.map((r) =>
+      h(
+        "section",
+        { "data-related": r.object },
+        h("h2", null, `${r.object} `, h("span.muted", null, `(${r.erpEntity}, link #${r.link.id})`)),
+        table(
+          [
+            { label: "CRM field", key: "crm" },
+            { label: "ERP field", key: "erp" },
+            { label: "Direction", key: "direction" },
+            { label: "Last synced (CRM)", cell: (f) => valueCell(f.base?.crm) },
+            { label: "Last synced (ERP)", cell: (f) => valueCell(f.base?.erp) },
+          ],
+          r.fields,
+          { className: "compact" },
+        ),
+      ),
+    ),
     h("h2", null, `Pending reviews (${c.reviews.length})`),
     table(
       [

@@ -27,6 +27,19 @@ objects:
     fields:
       - { crm: name, erp: customer_name, direction: both, conflict: review }
       - { crm: website, erp: website, direction: crm->erp }
+  order:
+    crm: { entity: Opportunity, identity: cErpOrderName }
+    erp: { entity: Sales Order, identity: name }
+    create: crm->erp
+    fields:
+      - { crm: accountId, erp: customer, direction: crm->erp, lookup: customer }
+      - { crm: amount, erp: grand_total, direction: crm->erp }
+  accountInvoices:
+    crm: { entity: Account, identity: cAccordId }
+    erp: { entity: Sales Invoice, identity: customer }
+    create: link-only
+    fields:
+      - { crm: cOutstanding, erp: outstanding_amount, direction: erp->crm }
 `;
 
 const PASSWORD = "correct horse battery";
@@ -81,6 +94,34 @@ function apiSuite(dialect: string, open: () => Promise<Store>): void {
         erpId: "CUST-1",
         sharedId: "CUST-1",
         base: { "name|customer_name": { crm: "Acme", erp: "Acme" } },
+        crmVersion: null,
+        erpVersion: null,
+        pinned: false,
+        status: "active",
+      });
+      for (const [crmId, customer] of [
+        ["O1", "CUST-1"],
+        ["O2", "CUST-2"],
+      ])
+        await store.saveLink({
+          integration: "webapi",
+          object: "order",
+          crmId,
+          erpId: `SO-${crmId}`,
+          sharedId: `SO-${crmId}`,
+          base: { "accountId|customer": { crm: crmId === "O1" ? "A1" : "A2", erp: customer } },
+          crmVersion: null,
+          erpVersion: null,
+          pinned: false,
+          status: "active",
+        });
+      await store.saveLink({
+        integration: "webapi",
+        object: "accountInvoices",
+        crmId: "A1",
+        erpId: "CUST-1",
+        sharedId: "CUST-1",
+        base: { "cOutstanding|outstanding_amount": { crm: 120.5, erp: 120.5 } },
         crmVersion: null,
         erpVersion: null,
         pinned: false,
@@ -272,13 +313,17 @@ function apiSuite(dialect: string, open: () => Promise<Store>): void {
         expect(d.objects[0].lastRun.counts).toEqual(run.counts);
         expect(d.objects[0].errorRate).toBeCloseTo(0.1);
         expect(d.objects[0].links).toBe(1);
+        expect(d.objects.map((o: { object: string }) => o.object)).toEqual(["customer", "order", "accountInvoices"]);
         expect(d.alerts).toEqual([]);
         expect((await get("/api/integrations/webapi/customers?q=acme")).items).toMatchObject([
           { crmId: "A1", erpId: "CUST-1", label: "Acme" },
         ]);
         const c = await get("/api/integrations/webapi/customers/CUST-1");
         expect(c).toMatchObject({ label: "Acme", link: { crmId: "A1" }, crm: null, live: { crm: expect.stringMatching(/without/) } });
-        expect((await get("/api/integrations/webapi/mapping")).rows.length).toBe(2);
+        // step 7 objects: sales orders point at the customer through a lookup; invoice totals live on the account
+        expect(c.children).toMatchObject([{ object: "order", via: "lookup", items: [{ link: { crmId: "O1" } }] }]);
+        expect(c.related).toMatchObject([{ object: "accountInvoices", fields: [{ crm: "cOutstanding", base: { erp: 120.5 } }] }]);
+        expect((await get("/api/integrations/webapi/mapping")).rows.length).toBe(5);
         expect(await get("/api/integrations/webapi/changelog")).toEqual({ versions: [] });
         expect((await get("/api/integrations/webapi/history/customer/A1")).link.erpId).toBe("CUST-1");
         const oa = await get("/api/openapi.json");
