@@ -102,6 +102,7 @@ interface Job {
   ids?: Record<Side, Set<string>>;
 }
 
+const STOPPING = "accord run is stopping";
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class LockHeld extends Error {
@@ -478,6 +479,7 @@ export class Runtime {
     } catch (err) {
       failed = `${(err as { errorClass?: string }).errorClass ?? "Error"}: ${messageOf(err)}`;
       if ((err as { errorClass?: string }).errorClass === "SchemaDrift") this.#driftDue = true;
+      if (this.#stopping && messageOf(err).startsWith(STOPPING)) await this.#markAbandoned(object);
     }
     const after = { crm: ctx.crm.stats(), erp: ctx.erp.stats() };
     const api = { crm: apiDelta(before.crm, after.crm), erp: apiDelta(before.erp, after.erp) };
@@ -543,6 +545,17 @@ export class Runtime {
     return this.#opts.http !== false && (s?.crm?.length ?? 0) + (s?.erp?.length ?? 0) > 0;
   }
 
+  /** The run cut short by a stop is recorded as abandoned (its pages were finished), not failed. */
+  async #markAbandoned(object: string): Promise<void> {
+    try {
+      const [run] = await this.ctx.store.listRuns(this.integration, { object, limit: 1 });
+      if (run?.status === "failed" && run.error?.includes(STOPPING))
+        await this.ctx.store.finishRun(run.id, "abandoned", run.counts, "stopped by accord run shutdown after the page in flight");
+    } catch {
+      // the run stays recorded as failed; harmless
+    }
+  }
+
   /** The connectors as a run sees them: once stopping, no further page is read and no deletion sweep starts. */
   #guarded(conn: Connector): Connector {
     const rt = this;
@@ -562,7 +575,7 @@ export class Runtime {
         }
         if (prop === "listIds" && typeof v === "function") {
           return (entity: string) => {
-            if (rt.#stopping) throw new Transient("accord run is stopping: the deletion sweep is left for the next run");
+            if (rt.#stopping) throw new Transient(`${STOPPING}: the deletion sweep is left for the next run`);
             return (v as NonNullable<Connector["listIds"]>).call(t, entity);
           };
         }
