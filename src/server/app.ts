@@ -416,7 +416,8 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       config: { role: "reviewer" },
       schema: {
         tags: ["health"],
-        summary: "Run a sync now (applies resolved review items); needs the server to hold the systems' credentials",
+        summary:
+          "Run a sync now (applies resolved review items) of the given objects, by default those already synced; needs the server to hold the systems' credentials",
         params: S.integration,
         body: {
           type: "object",
@@ -452,10 +453,14 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
         });
       syncing.add(spec.name);
       try {
-        const res = await runSync(
-          { spec, store, crm: sys.crm, erp: sys.erp },
-          { objects: req.body?.objects?.length ? req.body.objects : undefined },
-        );
+        // Default: the objects this integration already syncs (those with a sync run); none yet → all of them.
+        let objects = req.body?.objects?.length ? req.body.objects : undefined;
+        if (!objects) {
+          const synced = new Set((await store.listRuns(spec.name, { limit: 1000 })).filter((r) => r.kind === "sync").map((r) => r.object));
+          const known = spec.objects.map((o) => o.name).filter((n) => synced.has(n));
+          if (known.length) objects = known;
+        }
+        const res = await runSync({ spec, store, crm: sys.crm, erp: sys.erp }, { objects });
         return { objects: res.objects.map((o) => ({ object: o.object, runId: o.runId, counts: o.counts })), totals: res.totals };
       } finally {
         syncing.delete(spec.name);
