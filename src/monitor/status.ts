@@ -28,6 +28,8 @@ export interface StatusReport {
   alerts: Alert[];
   drift: { checked: boolean; error?: string; findings: number; pauses: DriftReport["pauses"] };
   lastChange: { at: string; author: string | null; why: string | null } | null;
+  /** The `accord run` process holding the integration (lease live), if any. */
+  runner: { holder: string; since: string; live: boolean } | null;
 }
 
 export async function statusOf(
@@ -93,6 +95,9 @@ export async function statusOf(
         : { checked: true, findings: drift.findings.filter((f) => f.action !== "none").length, pauses: drift.pauses };
   if (driftInfo.error) reasons.push(`systems not reachable for the drift check: ${driftInfo.error}`);
   if (drift && "pauses" in drift && hasPauses(drift.pauses)) failing = true;
+  const lock = store.getLock ? await store.getLock(spec.name) : undefined;
+  const runner = lock ? { holder: lock.holder, since: lock.acquiredAt, live: Date.parse(lock.expiresAt) > now.getTime() } : null;
+  if (!runner?.live) reasons.push("no `accord run` process holds this integration: nothing syncs on schedule or webhooks");
   const versions = await store.listSpecVersions(spec.name);
   const v = versions[0];
   return {
@@ -103,12 +108,17 @@ export async function statusOf(
     alerts,
     drift: driftInfo,
     lastChange: v ? { at: v.at, author: v.author, why: v.why } : null,
+    runner,
   };
 }
 
 export function renderStatus(s: StatusReport): string {
   const head = { ok: "ALL WELL", attention: "NEEDS ATTENTION", failing: "FAILING" }[s.verdict];
-  const lines = [`${s.integration}: ${head}`, ""];
+  const lines = [
+    `${s.integration}: ${head}`,
+    s.runner?.live ? `accord run: live (${s.runner.holder}, since ${s.runner.since})` : "accord run: not running",
+    "",
+  ];
   for (const o of s.objects) {
     const c = o.lastRun?.counts;
     lines.push(

@@ -46,7 +46,7 @@ export interface RuntimeOptions {
   webhookSecrets?: Partial<Record<Side, string[]>>;
   /** Wait this long after a webhook before running, so a burst becomes one run (default 100 ms). */
   coalesceMs?: number;
-  /** Drift check interval (default 5 min). */
+  /** Drift check interval (default 60 s: one describe per entity and system). */
   driftEveryMs?: number;
   /** Health timer: freshness, stale values, escalation (default 60 s); record counts every `countsEveryMs` (default 1 h). */
   healthEveryMs?: number;
@@ -331,10 +331,10 @@ export class Runtime {
     this.#timers.push(
       setInterval(
         () => {
-          if (Date.now() - this.#lastDrift >= (this.#opts.driftEveryMs ?? 5 * 60_000)) this.#driftDue = true;
+          if (Date.now() - this.#lastDrift >= (this.#opts.driftEveryMs ?? 60_000)) this.#driftDue = true;
           this.#wake?.();
         },
-        Math.min(this.#opts.driftEveryMs ?? 5 * 60_000, 30_000),
+        Math.min(this.#opts.driftEveryMs ?? 60_000, 30_000),
       ),
     );
     this.#timers.push(setInterval(() => void this.#healthTick(), this.#opts.healthEveryMs ?? 60_000));

@@ -945,6 +945,11 @@ export class KyselyStore implements Store {
     }
   }
 
+  async getLock(integration: string): Promise<{ holder: string; acquiredAt: string; expiresAt: string } | undefined> {
+    const r = await this.#db.selectFrom("runtime_locks").selectAll().where("integration", "=", integration).executeTakeFirst();
+    return r ? { holder: r.holder, acquiredAt: r.acquired_at, expiresAt: r.expires_at } : undefined;
+  }
+
   async releaseLock(integration: string, holder: string): Promise<void> {
     await this.#db.deleteFrom("runtime_locks").where("integration", "=", integration).where("holder", "=", holder).execute();
   }

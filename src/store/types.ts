@@ -273,6 +273,8 @@ export interface Store {
   /** Take or renew the integration's runtime lock for `leaseMs`; false when another live holder has it. */
   acquireLock?(integration: string, holder: string, leaseMs: number): Promise<boolean>;
   releaseLock?(integration: string, holder: string): Promise<void>;
+  /** The integration's runtime lock as stored (a past `expiresAt` means its holder stopped renewing it). */
+  getLock?(integration: string): Promise<{ holder: string; acquiredAt: string; expiresAt: string } | undefined>;
   /** Change-log entries of one field of an object (target field name): how many since `since`, and the latest one ever. */
   fieldChanges?(integration: string, object: string, field: string, since: string): Promise<{ count: number; lastAt: string | null }>;
 

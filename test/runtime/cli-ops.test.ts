@@ -124,6 +124,7 @@ describe("operations commands", () => {
     expect(st.code).toBe(1);
     expect(st.out).toMatch(/FAILING/);
     expect(st.out).toMatch(/paused by schema drift/);
+    expect(st.out).toMatch(/accord run: not running/);
 
     writeFileSync(file, SPEC("tax_id_v2").replace("__TZ__", sb.erp.timezone));
     const fixed = await accord(["drift", file]);
@@ -178,6 +179,8 @@ describe("operations commands", () => {
     const end = Date.now() + 20_000;
     while (!/run ok: customer/.test(err) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
     expect(err).toMatch(/run ok: customer/);
+    const live = await accord(["status", file, "--offline"]);
+    expect(live.out).toMatch(/accord run: live/);
     const second = await accord(["run", file, "--port", "0"]);
     expect(second.code).toBe(1);
     expect(second.err).toMatch(/another `accord run` holds integration opscli/);

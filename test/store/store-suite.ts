@@ -649,7 +649,13 @@ export function defineStoreSuite(title: string, h: StoreHarness): void {
       });
 
       it("the runtime lock has one holder at a time; renewals keep it; an expired lease can be taken over", async () => {
+        expect(await store.getLock!("acme")).toBeUndefined();
         expect(await store.acquireLock!("acme", "p1", 60_000)).toBe(true);
+        expect(await store.getLock!("acme")).toMatchObject({
+          holder: "p1",
+          acquiredAt: expect.stringMatching(ISO),
+          expiresAt: expect.stringMatching(ISO),
+        });
         expect(await store.acquireLock!("acme", "p2", 60_000)).toBe(false);
         expect(await store.acquireLock!("acme", "p1", 60_000)).toBe(true); // renewal
         expect(await store.acquireLock!("other", "p2", 60_000)).toBe(true); // per integration
