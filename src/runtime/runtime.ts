@@ -122,6 +122,8 @@ export class Runtime {
   readonly health: HealthRules;
   readonly holder: string;
   url = "";
+  /** Set when another process took the lock over (this one had stopped renewing it). */
+  lostLock = false;
   drift?: DriftReport;
   /** Systems whose jobs are paused (authentication failure) → since. */
   readonly pausedSystems = new Map<Side, string>();
@@ -142,6 +144,11 @@ export class Runtime {
   #lastDrift = 0;
   #driftDue = false;
   #idleWaiters: Array<() => void> = [];
+  #resolveStopped: () => void = () => {};
+  /** Resolves once the runtime has stopped (a signal, `stop()`, or a lost lock). */
+  readonly stopped: Promise<void> = new Promise((r) => {
+    this.#resolveStopped = r;
+  });
   #busy = false;
 
   constructor(opts: RuntimeOptions) {
@@ -187,6 +194,7 @@ export class Runtime {
                   { integration: this.integration, holder: this.holder },
                   "lost the runtime lock to another process: stopping",
                 );
+                this.lostLock = true;
                 void this.stop();
               }
             },
@@ -201,7 +209,21 @@ export class Runtime {
     } catch (err) {
       this.#log?.warn({ err: messageOf(err) }, "drift check at start failed; retrying on schedule");
     }
-    if (this.#opts.http !== false) await this.#listen(this.#opts.http ?? {});
+    if (this.#opts.http !== false) {
+      try {
+        await this.#listen(this.#opts.http ?? {});
+      } catch (err) {
+        // e.g. the port is taken: give the lock back at once instead of holding it until the lease ends
+        for (const t of this.#timers) clearInterval(t);
+        this.#stopping = true;
+        await store.releaseLock(this.integration, this.holder).catch(() => {});
+        this.#resolveStopped();
+        const code = (err as { code?: string }).code;
+        throw code === "EADDRINUSE"
+          ? new Error(`the HTTP port is already in use (${messageOf(err)}): pass another --port, or --no-http`)
+          : err;
+      }
+    }
     this.#schedule();
     this.#loop = this.#worker();
     if (this.#opts.runAtStart !== false) for (const o of this.ctx.spec.objects) this.enqueue(o.name, "start");
@@ -300,6 +322,7 @@ export class Runtime {
     this.#server?.closeAllConnections?.();
     await this.ctx.store.releaseLock?.(this.integration, this.holder).catch(() => {});
     for (const w of this.#idleWaiters.splice(0)) w();
+    this.#resolveStopped();
   }
 
   // ------------------------------------------------------------------ scheduling

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -161,6 +162,25 @@ describe("operations commands", () => {
     expect(ack.out).toMatch(/acknowledged by erin/);
     const bad = await accord(["alerts", "ack", "999", file]);
     expect(bad.code).toBe(2);
+  }, 60_000);
+
+  it("accord run: a taken HTTP port fails at once and gives the lock back", async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, "127.0.0.1", () => r()));
+    try {
+      const port = (busy.address() as { port: number }).port;
+      const r = await accord(["run", file, "--port", String(port)]);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/port is already in use/);
+      const store = await openStore({ file: join(dir, "home", "accord.db") });
+      try {
+        expect(await store.getLock?.("opscli")).toBeUndefined();
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await new Promise<void>((r) => busy.close(() => r()));
+    }
   }, 60_000);
 
   it("accord run: syncs, a second process is refused by the lock, SIGTERM stops it cleanly and frees the lock", async () => {

@@ -81,22 +81,25 @@ Exit codes: 0 stopped cleanly, 2 invalid file or option, 1 another process holds
             throw err;
           }
           logger.info({ integration: opened.ctx.spec.name, url: rt.url || undefined, pollMs, holder: rt.holder }, "accord run started");
-          await new Promise<void>((resolve) => {
-            let stopping = false;
-            const stop = (signal: string) => {
-              if (stopping) return;
-              stopping = true;
-              logger.info({ signal }, "stopping: finishing the page in flight");
-              void rt.stop().then(resolve, resolve);
-            };
-            process.once("SIGINT", () => stop("SIGINT"));
-            process.once("SIGTERM", () => stop("SIGTERM"));
-          });
+          const stop = (signal: string) => {
+            logger.info({ signal }, "stopping: finishing the page in flight");
+            void rt.stop();
+          };
+          process.once("SIGINT", () => stop("SIGINT"));
+          process.once("SIGTERM", () => stop("SIGTERM"));
+          await rt.stopped;
           await opened.close();
+          if (rt.lostLock) {
+            process.stderr.write(
+              "accord run stopped: another process took over the integration's lock (this one could not renew it in time)\n",
+            );
+            process.exitCode = EXIT.failure;
+            return;
+          }
           logger.info({}, "accord run stopped");
           process.exitCode = EXIT.ok;
         } catch (err) {
-          if (err instanceof Error && err.name === "LockHeld") {
+          if (err instanceof Error && (err.name === "LockHeld" || /port is already in use/.test(err.message))) {
             process.stderr.write(`${err.message}\n`);
             process.exitCode = EXIT.failure;
             return;
