@@ -208,6 +208,7 @@ export class Runtime {
       await this.checkDrift({ acceptMissingBaseline: true });
     } catch (err) {
       this.#log?.warn({ err: messageOf(err) }, "drift check at start failed; retrying on schedule");
+      await this.#authFromDescribe(err);
     }
     if (this.#opts.http !== false) {
       try {
@@ -425,6 +426,7 @@ export class Runtime {
           this.#driftDue = false;
           this.#lastDrift = Date.now();
           this.#log?.warn({ err: messageOf(err) }, "drift check failed");
+          await this.#authFromDescribe(err);
         }
       }
       const next = this.#pickJob();
@@ -566,6 +568,20 @@ export class Runtime {
   #webhooksOn(): boolean {
     const s = this.#opts.webhookSecrets;
     return this.#opts.http !== false && (s?.crm?.length ?? 0) + (s?.erp?.length ?? 0) > 0;
+  }
+
+  /** An authentication failure while describing a system: the same alert and pause as in a run. */
+  async #authFromDescribe(err: unknown): Promise<void> {
+    const e = err as { errorClass?: string; where?: { system?: string } };
+    if (e.errorClass !== "AuthError") return;
+    const sides = (["crm", "erp"] as const).filter((sd) => this.ctx.spec.systems[sd].type === e.where?.system);
+    if (sides.length !== 1) return; // both systems of one type: the next run tells which one
+    const side = sides[0];
+    if (!this.pausedSystems.has(side)) {
+      this.pausedSystems.set(side, new Date().toISOString());
+      this.metrics.pausedSystems.set({ integration: this.integration, system: side }, 1);
+    }
+    await this.health.authFailure(side, `AuthError while describing the schema: ${messageOf(err)}`);
   }
 
   /** The run cut short by a stop is recorded as abandoned (its pages were finished), not failed. */
