@@ -342,23 +342,45 @@ export class KyselyStore implements Store {
       status: link.status ?? "active",
       updated_at: at,
     };
+    // The saved link is built from what was written (the base parsed back from its own text, so the
+    // caller's objects are never shared): no row is read back but the id (insert) or created_at (an
+    // update whose caller did not pass it).
+    const saved = (id: number, createdAt: string): Link => ({
+      id,
+      integration: values.integration,
+      object: values.object,
+      crmId: values.crm_id,
+      erpId: values.erp_id,
+      sharedId: values.shared_id,
+      base: JSON.parse(values.base) as Record<string, Json>,
+      crmVersion: values.crm_version,
+      erpVersion: values.erp_version,
+      pinned: values.pinned,
+      status: values.status as Link["status"],
+      createdAt,
+      updatedAt: at,
+    });
     try {
       if (link.id === undefined) {
         const row = await this.#db
           .insertInto("links")
           .values({ ...values, created_at: at })
-          .returningAll()
+          .returning("id")
           .executeTakeFirstOrThrow();
-        return rowToLink(row);
+        return saved(toId(row.id), at);
       }
-      const row = await this.#db.updateTable("links").set(values).where("id", "=", link.id).returningAll().executeTakeFirst();
-      if (!row) {
-        throw new NotFound(`link ${link.id} does not exist in the store`, {
-          where: { object: link.object, record: String(link.id) },
-          hint: "Save it without an id to create it, or re-read the link before updating it.",
-        });
+      const known = (link as { createdAt?: unknown }).createdAt;
+      if (typeof known === "string") {
+        const r = await this.#db.updateTable("links").set(values).where("id", "=", link.id).executeTakeFirst();
+        if (Number(r.numUpdatedRows) > 0) return saved(link.id, known);
+      } else {
+        const row = await this.#db.updateTable("links").set(values).where("id", "=", link.id).returning("created_at").executeTakeFirst();
+        if (row) return saved(link.id, row.created_at);
       }
-      return rowToLink(row);
+      throw new NotFound(`link ${link.id} does not exist in the store`, {
+        where: { object: link.object, record: String(link.id) },
+        hint: "Save it without an id to create it, or re-read the link before updating it.",
+      });
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
       // No further query here: on PostgreSQL the failed statement has aborted the transaction.
@@ -573,6 +595,7 @@ export class KyselyStore implements Store {
 
   async addCreateIntent(intent: Omit<CreateIntent, "id" | "status" | "remoteId" | "createdAt" | "updatedAt">): Promise<CreateIntent> {
     const at = now();
+    const payload = JSON.stringify(intent.payload ?? {});
     try {
       const row = await this.#db
         .insertInto("create_intents")
@@ -582,15 +605,28 @@ export class KyselyStore implements Store {
           target: intent.target,
           source_id: intent.sourceId,
           shared_id: intent.sharedId ?? null,
-          payload: JSON.stringify(intent.payload ?? {}),
+          payload,
           status: "pending",
           remote_id: null,
           created_at: at,
           updated_at: at,
         })
-        .returningAll()
+        .returning("id")
         .executeTakeFirstOrThrow();
-      return rowToIntent(row);
+      // built from what was written (only the id is read back)
+      return {
+        id: toId(row.id),
+        integration: intent.integration,
+        object: intent.object,
+        target: intent.target,
+        sourceId: intent.sourceId,
+        sharedId: intent.sharedId ?? null,
+        payload: JSON.parse(payload) as Record<string, Json>,
+        status: "pending",
+        remoteId: null,
+        createdAt: at,
+        updatedAt: at,
+      };
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
       throw new Duplicate(

@@ -17,7 +17,11 @@
  *   the applied migrations inside `begin immediate`: the second process waits, then finds
  *   nothing to do;
  * - pragmas: busy_timeout=5000 (first, so the others wait too), journal_mode=WAL,
- *   foreign_keys=ON, synchronous=NORMAL.
+ *   foreign_keys=ON, synchronous=NORMAL;
+ * - prepared statements are cached per connection (LRU keyed by the SQL text, STATEMENT_CACHE
+ *   entries): Kysely prepares every query it runs, and the same few statements run for every
+ *   record a sync touches (preparing one costs about as much as running it). A statement being
+ *   iterated (a streaming query) is never handed out twice: a second user gets a fresh one.
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { type DialectAdapter, SqliteAdapter, type SqliteDatabase, SqliteDialect, type SqliteStatement } from "kysely";
@@ -39,9 +43,14 @@ function bindAll(params: ReadonlyArray<unknown>): SQLInputValue[] {
 /** Statements that return rows, when StatementSync.columns() is not available (Node < 22.16). */
 const READER_RE = /^\s*(select|with|pragma|values|explain)\b|\breturning\b/i;
 
+/** Prepared statements kept per connection (least recently used evicted first). */
+export const STATEMENT_CACHE = 256;
+
 class NodeSqliteStatement implements SqliteStatement {
   readonly reader: boolean;
   readonly #stmt: StatementSync;
+  /** Iterations in progress: while > 0 the statement must not be reset by another query. */
+  iterating = 0;
   constructor(stmt: StatementSync, sql: string) {
     this.#stmt = stmt;
     const withColumns = stmt as StatementSync & { columns?: () => unknown[] };
@@ -56,13 +65,20 @@ class NodeSqliteStatement implements SqliteStatement {
     return { changes: r.changes, lastInsertRowid: r.lastInsertRowid };
   }
   *iterate(parameters: ReadonlyArray<unknown>): IterableIterator<unknown> {
-    for (const row of this.#stmt.iterate(...bindAll(parameters))) yield { ...(row as object) };
+    this.iterating++;
+    try {
+      for (const row of this.#stmt.iterate(...bindAll(parameters))) yield { ...(row as object) };
+    } finally {
+      this.iterating--;
+    }
   }
 }
 
 /** A better-sqlite3-shaped wrapper around one `node:sqlite` DatabaseSync. */
 export class NodeSqliteDatabase implements SqliteDatabase {
   readonly #db: DatabaseSync;
+  /** SQL text → prepared statement; Map order is recency (re-inserted on use). */
+  readonly #cache = new Map<string, NodeSqliteStatement>();
   #open = true;
   constructor(path: string) {
     this.#db = new DatabaseSync(path);
@@ -72,12 +88,30 @@ export class NodeSqliteDatabase implements SqliteDatabase {
     this.#db.exec("PRAGMA synchronous = NORMAL");
   }
   prepare(sql: string): SqliteStatement {
+    const hit = this.#cache.get(sql);
+    if (hit && hit.iterating === 0) {
+      this.#cache.delete(sql);
+      this.#cache.set(sql, hit);
+      return hit;
+    }
     const text = /^\s*begin\s*;?\s*$/i.test(sql) ? "begin immediate" : sql;
-    return new NodeSqliteStatement(this.#db.prepare(text), text);
+    const stmt = new NodeSqliteStatement(this.#db.prepare(text), text);
+    if (hit) return stmt; // the cached one is mid-iteration: this one is used once
+    this.#cache.set(sql, stmt);
+    if (this.#cache.size > STATEMENT_CACHE) {
+      const oldest = this.#cache.keys().next().value;
+      if (oldest !== undefined) this.#cache.delete(oldest);
+    }
+    return stmt;
+  }
+  /** Statements currently cached (for tests). */
+  get cachedStatements(): number {
+    return this.#cache.size;
   }
   close(): void {
     if (!this.#open) return;
     this.#open = false;
+    this.#cache.clear();
     this.#db.close();
   }
 }

@@ -1,6 +1,6 @@
 /** The node:sqlite adapter behind Kysely's SqliteDialect: the shape Kysely's SqliteDriver calls. */
 import { describe, expect, it } from "vitest";
-import { NodeSqliteDatabase } from "../../src/store/node-sqlite-dialect.ts";
+import { NodeSqliteDatabase, STATEMENT_CACHE } from "../../src/store/node-sqlite-dialect.ts";
 
 describe("NodeSqliteDatabase [sqlite adapter]", () => {
   it("marks statements that return rows as readers, including RETURNING and pragmas", () => {
@@ -50,6 +50,29 @@ describe("NodeSqliteDatabase [sqlite adapter]", () => {
     } finally {
       db.close();
       db.close(); // closing twice is harmless
+    }
+  });
+  it("caches prepared statements by SQL (bounded LRU), never sharing one that is being iterated", () => {
+    const db = new NodeSqliteDatabase(":memory:");
+    try {
+      db.prepare("create table t (id integer primary key)").run([]);
+      const ins = db.prepare("insert into t (id) values (?)");
+      ins.run([1]);
+      ins.run([2]);
+      expect(db.prepare("insert into t (id) values (?)")).toBe(ins);
+      const sel = "select id from t order by id";
+      const it1 = db.prepare(sel).iterate([]);
+      expect(it1.next().value).toEqual({ id: 1 });
+      // mid-iteration: a second user of the same SQL gets its own statement, the iteration goes on
+      expect(db.prepare(sel).all([])).toEqual([{ id: 1 }, { id: 2 }]);
+      expect(it1.next().value).toEqual({ id: 2 });
+      expect(it1.next().done).toBe(true);
+      expect(db.prepare(sel).all([])).toEqual([{ id: 1 }, { id: 2 }]);
+      for (let k = 0; k < STATEMENT_CACHE + 50; k++) db.prepare(`select ${k} as x`).all([]);
+      expect(db.cachedStatements).toBe(STATEMENT_CACHE);
+      expect(db.prepare("insert into t (id) values (?)")).not.toBe(ins); // evicted long ago
+    } finally {
+      db.close();
     }
   });
 });
