@@ -15,17 +15,25 @@
  *
  * Seed and size: CRASH_SEED (default 20261127), CRASH_RUNS (default 32).
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Prng } from "../../src/sandbox/common/prng.ts";
 import { type Sandboxes, startSandboxes } from "../../src/sandbox/index.ts";
 import { openStore } from "../../src/store/index.ts";
-import type { Link, Store } from "../../src/store/types.ts";
+import type { Store } from "../../src/store/types.ts";
+import {
+  allLinks as linksOf,
+  duplicates,
+  lastEdit as lastEditOf,
+  notConverged,
+  type PersonEdit,
+  sleep,
+  startSync as startSyncChild,
+  unbalancedRuns,
+} from "./harness.ts";
 
-const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
 const SEED = Number(process.env.CRASH_SEED ?? 20261127);
 const RUNS = Number(process.env.CRASH_RUNS ?? 36);
 const LINKED = 60; // companies in both systems, already carrying the shared id
@@ -42,15 +50,8 @@ let file: string;
 let env: Record<string, string>;
 let erpPerson: { apiKey: string; apiSecret: string };
 
-/** One person's edit: the last edit of each (record, field) is what must survive. */
-interface Edit {
-  seq: number;
-  side: "crm" | "erp";
-  /** CRM record id / ERP document name of the record edited. */
-  id: string;
-  field: string;
-  value: string;
-}
+/** One person's edit (CRM record id / ERP document name): the last edit of each (record, field) is what must survive. */
+type Edit = PersonEdit;
 const edits: Edit[] = [];
 let editSeq = 0;
 const createdByPerson = { crm: [] as string[], erp: [] as string[], crmContacts: [] as string[] };
@@ -224,44 +225,10 @@ async function personAction(): Promise<void> {
 
 // ---------------------------------------------------------------- the child process
 
-interface RunResult {
-  code: number | null;
-  signal: string | null;
-  stderr: string;
-  /** ms from the run's first progress line to its end (or to the kill). */
-  workMs: number;
+/** `accord sync` of the crash file as a child process, SIGKILLed `killAfterMs` after its first progress line (harness.ts). */
+function startSync(killAfterMs?: () => number) {
+  return startSyncChild({ file, env, killAfterMs });
 }
-
-/**
- * Run `accord sync` as a child process. With `killAfterMs`, SIGKILL it that many ms after its
- * first progress line (the CLI has loaded, the store is open and the run row exists), so the
- * kill lands inside the run's work, not in Node's start-up.
- */
-function startSync(killAfterMs?: () => number): { child: ChildProcess; done: Promise<RunResult> } {
-  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", MAIN, "sync", file], {
-    env,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  let t0: number | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  child.stderr?.on("data", (d) => {
-    stderr += d;
-    if (t0 === undefined && /: start/.test(stderr)) {
-      t0 = performance.now();
-      if (killAfterMs) timer = setTimeout(() => child.kill("SIGKILL"), killAfterMs());
-    }
-  });
-  const done = new Promise<RunResult>((res) => {
-    child.on("close", (code, signal) => {
-      if (timer) clearTimeout(timer);
-      res({ code, signal, stderr, workMs: t0 === undefined ? 0 : performance.now() - t0 });
-    });
-  });
-  return { child, done };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------- setup
 
@@ -383,9 +350,7 @@ describe("crash at any instant, then restart (invariant 2)", () => {
 // ---------------------------------------------------------------- the checks
 
 function lastEdit(matches: (e: Edit) => boolean): Edit | undefined {
-  let last: Edit | undefined;
-  for (const e of edits) if (matches(e) && (!last || e.seq >= last.seq)) last = e;
-  return last;
+  return lastEditOf(edits, matches);
 }
 
 const str = (v: unknown) => (v === null || v === undefined ? "" : String(v));
@@ -398,11 +363,7 @@ async function checkWorld(store: Store): Promise<void> {
   const problems: string[] = [];
 
   // 1. no duplicates, by shared identifier and by name
-  const dupes = (label: string, values: string[]) => {
-    const seen = new Map<string, number>();
-    for (const v of values) if (v) seen.set(v, (seen.get(v) ?? 0) + 1);
-    for (const [v, n] of seen) if (n > 1) problems.push(`duplicate ${label}: "${v}" ×${n}`);
-  };
+  const dupes = (label: string, values: string[]) => problems.push(...duplicates(label, values));
   dupes(
     "CRM account shared id (cAccordId)",
     accounts.map((a) => str(a.cAccordId)),
@@ -535,34 +496,17 @@ async function checkWorld(store: Store): Promise<void> {
   const quarantined = await store.listQuarantine("crash", { status: "open" });
   for (const q of quarantined) problems.push(`quarantined ${q.object} ${q.side} ${q.recordId}: ${q.errorClass}: ${q.reason}`);
   const runs = await store.listRuns("crash", { limit: 10_000 });
-  for (const run of runs) {
-    const c = run.counts;
-    if (c.read !== c.applied + c.unchanged + c.held + c.quarantined)
-      problems.push(
-        `run #${run.id} (${run.object}, ${run.status}): read ${c.read} ≠ ${c.applied}+${c.unchanged}+${c.held}+${c.quarantined}`,
-      );
-  }
+  problems.push(...unbalancedRuns(runs));
   const finished = runs.filter((r) => r.status === "ok");
   expect(finished.length, "the clean syncs finished").toBeGreaterThanOrEqual(4);
   // the very last run of each object found nothing to apply (converged, no echo)
-  for (const object of ["customer", "contact"]) {
-    const last = runs.filter((r) => r.object === object).sort((x, y) => y.id - x.id)[0];
-    if (!last || last.status !== "ok" || last.counts.applied !== 0)
-      problems.push(`the last ${object} run is ${last?.status} with ${JSON.stringify(last?.counts)} (expected ok, nothing applied)`);
-  }
+  problems.push(...notConverged(runs, ["customer", "contact"]));
   process.stdout.write(
     `crash test: ${links.length} customer links, ${contactLinks.length} contact links, ${openReviews.length} held for review, ${runs.length} run rows (${finished.length} finished, ${runs.filter((r) => r.status !== "ok").length} killed/failed)\n`,
   );
   expect(problems, problems.slice(0, 40).join("\n")).toEqual([]);
 }
 
-async function allLinks(store: Store, object: string): Promise<Link[]> {
-  const out: Link[] = [];
-  let afterId = 0;
-  for (;;) {
-    const page = await store.listLinks("crash", object, { afterId, limit: 500 });
-    if (!page.length) return out;
-    out.push(...page);
-    afterId = page[page.length - 1].id;
-  }
+function allLinks(store: Store, object: string) {
+  return linksOf(store, "crash", object);
 }
