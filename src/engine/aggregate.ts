@@ -9,7 +9,7 @@
  * full total. The page's cursor is the rows' cursor. Writes are refused (the view is read-only;
  * the spec allows no field to flow into it).
  */
-import type { Connector, ReadChangesOptions, RecordPage, RemoteRecord } from "../connectors/types.ts";
+import type { Connector, FilterExpr, ReadChangesOptions, RecordPage, RemoteRecord } from "../connectors/types.ts";
 import { ValidationRejected } from "../errors.ts";
 import type { ObjectSide } from "../spec/model.ts";
 
@@ -34,11 +34,49 @@ export function groupRecord(agg: Aggregate, key: string, rows: RemoteRecord[]): 
   return { id: key, modifiedAt, values };
 }
 
-/** A read-only Connector over `base` whose records of `entity` are groups. */
-export function aggregateView(base: Connector, agg: Aggregate): Connector {
-  const fields = [agg.groupBy, ...agg.sum];
+/** Whether a row satisfies the side's filter (conditions on fields the row lacks are left to the system). */
+function inFilter(row: RemoteRecord, filter: FilterExpr[]): boolean {
+  return filter.every((c) => {
+    if (!(c.field in row.values)) return true;
+    const v = row.values[c.field];
+    const list = Array.isArray(c.value) ? c.value : [c.value];
+    const eq = (a: unknown, b: unknown) => a === b || String(a ?? "") === String(b ?? "");
+    switch (c.op) {
+      case "=":
+        return eq(v, c.value);
+      case "!=":
+        return !eq(v, c.value);
+      case "in":
+        return list.some((x) => eq(v, x));
+      case "not in":
+        return !list.some((x) => eq(v, x));
+      case "is set":
+        return v !== null && v !== undefined && v !== "";
+      case "is not set":
+        return v === null || v === undefined || v === "";
+      case ">":
+        return num(v) > num(c.value);
+      case ">=":
+        return num(v) >= num(c.value);
+      case "<":
+        return num(v) < num(c.value);
+      case "<=":
+        return num(v) <= num(c.value);
+      default:
+        return true;
+    }
+  });
+}
+
+/** A read-only Connector over `base` whose records of `entity` are groups of the rows that pass `filter`. */
+export function aggregateView(base: Connector, agg: Aggregate, filter: FilterExpr[] = []): Connector {
+  const fields = [agg.groupBy, ...agg.sum, ...filter.map((c) => c.field)];
   const readGroup = async (entity: string, key: string): Promise<RemoteRecord | undefined> =>
-    groupRecord(agg, key, await base.findByField(entity, agg.groupBy, key));
+    groupRecord(
+      agg,
+      key,
+      (await base.findByField(entity, agg.groupBy, key)).filter((r) => inFilter(r, filter)),
+    );
   const refuse = (what: string): never => {
     throw new ValidationRejected(`${what}: this side is a read-only aggregate (${agg.groupBy} groups, sums of ${agg.sum.join(", ")})`, {
       hint: "map fields out of an aggregate only (it is computed); write to the records it sums instead",

@@ -18,7 +18,7 @@ import type { RemoteRecord } from "../connectors/types.ts";
 import type { Side } from "../spec/model.ts";
 import type { CreateIntent, Json, Link } from "../store/types.ts";
 import { withWriteRecorded } from "./echo.ts";
-import { fieldName } from "./fields.ts";
+import { fieldName, translate } from "./fields.ts";
 import { readValue, writeValue } from "./paths.ts";
 import { connectorOf, entityOf } from "./plan.ts";
 import type { CreateOp, ObjectRun } from "./types.ts";
@@ -124,13 +124,62 @@ export async function completeCreate(
   }));
   await store.logChanges(changes);
 
+  // Fields that flow only back from the new record (its status, a number the system assigned) go into
+  // the source with the identity stamp, in the same write ("the order's name and status come back").
+  const back: Record<string, Json> = {};
+  const backChanges: Array<{ field: string; before: Json; after: Json }> = [];
+  {
+    for (const f of or.fields) {
+      if (f.map.direction !== `${target}->${sourceSide}` || f.parent) continue;
+      const made = readValue(created.values, fieldName(f, target));
+      if (!made.present || isEmpty(made.value)) continue;
+      let v: Json;
+      try {
+        v = await translate(store, spec.name, f, target, made.value, created);
+      } catch {
+        continue; // the next pass reconciles it (and quarantines on a real failure)
+      }
+      const srcName = fieldName(f, sourceSide);
+      const cur = readField(sourceSide === "crm" ? crm : erp, srcName);
+      if (cur.present && holdsValue(cur.value, v)) continue;
+      writeValue(back, (sourceSide === "crm" ? crm : erp).values, srcName, v);
+      backChanges.push({ field: srcName, before: cur.value, after: v });
+      const b = link.base[f.key] as Record<string, Json>;
+      link.base[f.key] = { ...b, [sourceSide]: v };
+    }
+    if (backChanges.length) link = await store.saveLink(link);
+  }
+
   // Stamp the shared id into each record whose identity field lacks it (the link is committed first).
   for (const s of [sourceSide, target] as const) {
     const rec = s === "crm" ? crm : erp;
-    if (!needsIdentityStamp(or.obj, s, rec, sid)) continue;
+    const extra = s === sourceSide ? back : {};
+    if (!needsIdentityStamp(or.obj, s, rec, sid) && Object.keys(extra).length === 0) continue;
     const identity = objectSide(or.obj, s).identity;
-    const stamp: Record<string, Json> = {};
-    writeValue(stamp, rec.values, identity, sid);
+    const stamp: Record<string, Json> = { ...extra };
+    if (needsIdentityStamp(or.obj, s, rec, sid)) writeValue(stamp, rec.values, identity, sid);
+    if (s === sourceSide && backChanges.length) {
+      await store.logChanges(
+        backChanges.map((c) => ({
+          integration: spec.name,
+          object: or.obj.name,
+          runId: or.runId,
+          linkId: link.id,
+          target: s,
+          recordId: rec.id,
+          field: c.field,
+          before: c.before,
+          after: c.after,
+          source: target,
+          rule: "value of the created record",
+        })),
+      );
+      if (!needsIdentityStamp(or.obj, s, rec, sid)) {
+        const updated = await connectorOf(or, s).update(entityOf(or, s), rec.id, stamp);
+        link = await store.saveLink({ ...link, [s === "crm" ? "crmVersion" : "erpVersion"]: updated.version ?? null });
+        continue;
+      }
+    }
     const updated = await connectorOf(or, s).update(entityOf(or, s), rec.id, stamp);
     link = await store.saveLink({ ...link, [s === "crm" ? "crmVersion" : "erpVersion"]: updated.version ?? null });
     await store.logChanges([

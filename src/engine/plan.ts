@@ -4,7 +4,7 @@
  * Reads only (remote reads and store reads); a dry run and a real run use exactly this code,
  * then a real run hands the plan to apply.ts.
  */
-import type { Connector, RemoteRecord } from "../connectors/types.ts";
+import type { Connector, FilterExpr, RemoteRecord } from "../connectors/types.ts";
 import type { Side } from "../spec/model.ts";
 import type { Json, Link, ReviewItem } from "../store/types.ts";
 import { bounceCapReached, classifyEcho } from "./echo.ts";
@@ -43,9 +43,10 @@ export function connectorOf(or: ObjectRun, side: Side): Connector {
   if (!agg) return base;
   let byKey = views.get(base);
   if (!byKey) views.set(base, (byKey = new Map()));
-  const key = `${agg.groupBy}|${agg.sum.join(",")}`;
+  const filter = (objectSide(or.obj, side).filter ?? []).map((x) => ({ field: x.field, op: x.op as FilterExpr["op"], value: x.value }));
+  const key = JSON.stringify([agg, filter]);
   let view = byKey.get(key);
-  if (!view) byKey.set(key, (view = aggregateView(base, agg)));
+  if (!view) byKey.set(key, (view = aggregateView(base, agg, filter)));
   return view;
 }
 
@@ -225,7 +226,7 @@ async function planUnlinked(or: ObjectRun, side: Side, first: RemoteRecord): Pro
         `the ${target} record with shared id ${sid} is already linked to another ${side} record`,
       );
     }
-    if (side === "crm" && !identityIsParents(or)) {
+    if (side === "crm" && !identityIsParents(or) && policy !== "link-only") {
       // The CRM record says it belongs to an ERP record that does not exist: never resurrect it.
       return quarantinePlan(
         or,

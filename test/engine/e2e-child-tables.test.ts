@@ -116,7 +116,9 @@ describe("child tables between the EspoCRM and ERPNext sandboxes (examples/espoc
   it("the next run writes nothing (no echo)", async () => {
     const r = await runSync(opened.ctx);
     check(r);
-    expect(r.objects.map((o) => [o.object, o.counts.applied, o.counts.quarantined, o.counts.held])).toEqual([
+    // (the example's business-flow objects have their own tests: test/flows)
+    const masterData = r.objects.filter((o) => ["customer", "billingAddress", "contact"].includes(o.object));
+    expect(masterData.map((o) => [o.object, o.counts.applied, o.counts.quarantined, o.counts.held])).toEqual([
       ["customer", 0, 0, 0],
       ["billingAddress", 0, 0, 0],
       ["contact", 0, 0, 0],

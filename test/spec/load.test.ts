@@ -39,7 +39,17 @@ describe("loadSpec: the example", () => {
   it("validates and normalises the shipped example", async () => {
     const spec = await loadSpecFile(EXAMPLE);
     expect(spec.name).toBe("acme");
-    expect(spec.objects.map((o) => o.name)).toEqual(["customer", "billingAddress", "contact"]);
+    expect(spec.objects.map((o) => o.name)).toEqual([
+      "customer",
+      "billingAddress",
+      "contact",
+      "product",
+      "price",
+      "stock",
+      "salesOrder",
+      "dealInvoices",
+      "accountInvoices",
+    ]);
     expect(spec.systems.erp.credentials).toEqual({ apiKey: { env: "ERPNEXT_API_KEY" }, apiSecret: { env: "ERPNEXT_API_SECRET" } });
     expect(spec.sync).toEqual({ overlapMs: 300_000, skewToleranceMs: 2000, bounce: { maxBounces: 3, windowMs: 600_000 } });
     const customer = spec.objects[0];

@@ -1,0 +1,293 @@
+/**
+ * Business flows as recipes, end to end over HTTP: the real EspoCRM and ERPNext connectors against
+ * the emulated servers, run by the engine on the objects of examples/espocrm-erpnext.yaml
+ * (store: SQLite :memory:).
+ *
+ *  - a deal closed with custom prices on three lines → exactly ONE Sales Order with those lines,
+ *    prices, discounts, currency and terms — also when the sync crashes right after the remote
+ *    create (a connector wrapper throws once the order exists) and is run again; the order's name
+ *    and status come back to the deal; edits flow while the order is a draft, none once submitted;
+ *  - a deal line priced far below the ERP price list is held with its reason on the deal (no order)
+ *    until approved;
+ *  - a price change and a stock movement in the ERP reach the CRM product;
+ *  - an invoice paid in the ERP shows as paid on the deal and on the account.
+ */
+import { resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Connector } from "../../src/connectors/types.ts";
+import { type OpenedContext, openContextFromFile } from "../../src/engine/context.ts";
+import { runSync } from "../../src/engine/index.ts";
+import type { EngineContext } from "../../src/engine/types.ts";
+import { Transient } from "../../src/errors.ts";
+import { type Sandboxes, startSandboxes } from "../../src/sandbox/index.ts";
+
+const EXAMPLE = resolve(import.meta.dirname, "../../examples/espocrm-erpnext.yaml");
+type Rec = Record<string, unknown>;
+
+let sb: Sandboxes;
+let opened: OpenedContext;
+let ctx: EngineContext;
+const ACCOUNT = "Acme Flow GmbH";
+let accountId = "";
+const productIds: Record<string, string> = {};
+
+async function crm(method: string, path: string, body?: unknown): Promise<Rec> {
+  const res = await fetch(`${sb.crm.apiUrl}/${path}`, {
+    method,
+    headers: { "X-Api-Key": sb.crm.apiKey, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`CRM ${method} ${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Rec;
+}
+async function crmControl(path: string, body: unknown): Promise<Rec> {
+  const res = await fetch(`${sb.crm.url}/__sandbox/${path}`, {
+    method: "POST",
+    headers: { "X-Sandbox-Token": sb.crm.apiKey, "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`CRM control ${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Rec;
+}
+const erpHeaders = () => ({ Authorization: `token ${sb.erp.apiKey}:${sb.erp.apiSecret}`, "Content-Type": "application/json" });
+async function erp(method: string, path: string, body?: unknown): Promise<Rec> {
+  const res = await fetch(`${sb.erp.url}/api/${path}`, { method, headers: erpHeaders(), body: body === undefined ? undefined : JSON.stringify(body) });
+  if (!res.ok) throw new Error(`ERP ${method} ${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Rec;
+}
+async function erpControl(path: string, body: unknown): Promise<Rec> {
+  const res = await fetch(`${sb.erp.url}/__sandbox/${path}`, { method: "POST", headers: erpHeaders(), body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`ERP control ${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Rec;
+}
+async function erpList(doctype: string, filters: unknown[] = []): Promise<Rec[]> {
+  const q = `fields=${encodeURIComponent('["name"]')}&filters=${encodeURIComponent(JSON.stringify(filters))}&limit_page_length=0`;
+  const names = ((await erp("GET", `resource/${encodeURIComponent(doctype)}?${q}`)).data as Rec[]).map((r) => String(r.name));
+  const out: Rec[] = [];
+  for (const n of names) out.push((await erp("GET", `resource/${encodeURIComponent(doctype)}/${encodeURIComponent(n)}`)).data as Rec);
+  return out;
+}
+const sync = (objects: string[], c: EngineContext = ctx) => runSync(c, { objects, detectDeletes: false });
+
+async function closedWonDeal(name: string, lines: Array<[string, number, number, number, number]>, extra: Rec = {}): Promise<Rec> {
+  return crm("POST", "Opportunity", {
+    name,
+    accountId,
+    stage: "Negotiation",
+    closeDate: "2026-11-20",
+    amount: lines.reduce((sum, [, q, , , u]) => sum + q * u, 0),
+    amountCurrency: "EUR",
+    description: "Net 30; delivery free of charge",
+    itemList: lines.map(([p, quantity, listPrice, discount, unitPrice]) => ({
+      productId: productIds[p],
+      name: p,
+      quantity,
+      listPrice,
+      discount,
+      unitPrice,
+      listPriceCurrency: "EUR",
+      unitPriceCurrency: "EUR",
+    })),
+    ...extra,
+  });
+}
+
+beforeAll(async () => {
+  sb = await startSandboxes({ accounts: 0, scope: "accounts", webhookDelayMs: 0 });
+  for (const [entity, name, type] of [
+    ["Opportunity", "cSyncError", "text"],
+    ["Opportunity", "cPriceApproved", "bool"],
+    ["Account", "cOutstanding", "float"],
+    ["Account", "cInvoicedTotal", "float"],
+  ] as const)
+    await crmControl("fields", { entity, name, type });
+  await erpControl("seed", {
+    Customer: [{ name: ACCOUNT, customer_name: ACCOUNT, customer_type: "Company" }],
+    Item: ["ALPHA", "BETA", "GAMMA"].map((c) => ({ name: c, item_code: c, item_name: `Item ${c}`, item_group: "Products", stock_uom: "Nos", is_stock_item: 1 })),
+  });
+  for (const [item, rate] of [["ALPHA", 100], ["BETA", 250], ["GAMMA", 40]] as const) await erpControl("events", { kind: "price-changed", item, rate });
+  await erpControl("events", { kind: "stock-moved", item: "ALPHA", warehouse: "Stores - ADG", qty: 10 });
+  await erpControl("events", { kind: "stock-moved", item: "ALPHA", warehouse: "Finished Goods - ADG", qty: 5 });
+
+  accountId = String(
+    (
+      await crm("POST", "Account", {
+        name: ACCOUNT,
+        cAccordId: ACCOUNT,
+        billingAddressStreet: "Hauptstraße 1",
+        billingAddressCity: "Berlin",
+        billingAddressPostalCode: "10115",
+        billingAddressCountry: "Germany",
+      })
+    ).id,
+  );
+  for (const code of ["ALPHA", "BETA", "GAMMA"]) productIds[code] = String((await crm("POST", "Product", { name: `Item ${code}`, cErpItemCode: code })).id);
+
+  opened = await openContextFromFile(EXAMPLE, {
+    env: {
+      ESPOCRM_URL: sb.crm.url,
+      ESPOCRM_API_KEY: sb.crm.apiKey,
+      ERPNEXT_URL: sb.erp.url,
+      ERPNEXT_API_KEY: sb.erp.apiKey,
+      ERPNEXT_API_SECRET: sb.erp.apiSecret,
+    },
+    store: { file: ":memory:" },
+  });
+  ctx = opened.ctx;
+  await sync(["customer", "product", "price", "stock"]);
+}, 60_000);
+
+afterAll(async () => {
+  await opened?.close();
+  await sb?.close();
+});
+
+describe("quote-to-cash", () => {
+  it("a deal closed with custom prices on three lines yields exactly one sales order, even when the sync crashes after the create", async () => {
+    const deal = await closedWonDeal("Flow deal 1", [
+      ["ALPHA", 3, 100, 10, 90],
+      ["BETA", 1, 250, 5, 237.5],
+      ["GAMMA", 12, 40, 0, 39],
+    ]);
+    const id = String(deal.id);
+
+    // not closed yet: no order
+    let r = await sync(["salesOrder"]);
+    expect(await erpList("Sales Order", [["po_no", "=", id]])).toHaveLength(0);
+    expect(r.objects[0].records.some((x) => x.recordId === id)).toBe(false);
+
+    await crm("PUT", `Opportunity/${id}`, { stage: "Closed Won" });
+
+    // the ERP connector creates the order, then the "process" dies before Accord records it
+    const real = ctx.erp;
+    let creates = 0;
+    const crashing: Connector = Object.create(real) as Connector;
+    crashing.create = async (entity, values) => {
+      const rec = await real.create(entity, values);
+      creates++;
+      throw new Transient(`simulated crash after creating ${entity} ${rec.id}`);
+    };
+    await expect(sync(["salesOrder"], { ...ctx, erp: crashing })).rejects.toThrow(/simulated crash/);
+    expect(creates).toBe(1);
+    expect(await erpList("Sales Order", [["po_no", "=", id]])).toHaveLength(1);
+
+    // the rerun recovers the interrupted create: no second order; twice more changes nothing
+    r = await sync(["salesOrder"]);
+    expect(r.objects[0].recovered).toBe(1);
+    await sync(["salesOrder"]);
+    await sync(["salesOrder"]);
+    const orders = await erpList("Sales Order", [["po_no", "=", id]]);
+    expect(orders).toHaveLength(1);
+    const so = orders[0];
+    expect(so.customer).toBe(ACCOUNT);
+    expect(so.company).toBe("Accord Demo GmbH");
+    expect(so.currency).toBe("EUR");
+    expect(so.terms).toBe("Net 30; delivery free of charge");
+    expect(so.transaction_date).toBe("2026-11-20");
+    expect(so.delivery_date).toBe("2026-12-04");
+    expect(so.docstatus).toBe(0);
+    const items = (so.items as Rec[]).map((i) => [i.item_code, i.qty, i.price_list_rate, i.discount_percentage, i.rate]);
+    expect(items).toEqual([
+      ["ALPHA", 3, 100, 10, 90],
+      ["BETA", 1, 250, 5, 237.5],
+      ["GAMMA", 12, 40, 0, 39],
+    ]);
+    expect(so.grand_total).toBe(3 * 90 + 237.5 + 12 * 39);
+
+    // the order's name and status are on the deal
+    const back = await crm("GET", `Opportunity/${id}`);
+    expect(back.cErpOrderName).toBe(so.name);
+    expect(back.cErpOrderStatus).toBe("Draft");
+    expect(back.cSyncError ?? null).toBeNull();
+  }, 60_000);
+
+  it("a draft order follows the deal; once submitted in the ERP it is frozen and its status comes back", async () => {
+    const deal = await closedWonDeal("Flow deal 2", [["ALPHA", 2, 100, 0, 100]], { stage: "Closed Won" });
+    const id = String(deal.id);
+    await sync(["salesOrder"]);
+    const [so] = await erpList("Sales Order", [["po_no", "=", id]]);
+    expect((so.items as Rec[]).map((i) => i.qty)).toEqual([2]);
+
+    const cur = await crm("GET", `Opportunity/${id}`);
+    const lines = (cur.itemList as Rec[]).map((l) => ({ ...l, quantity: 4, amount: 400 }));
+    await crm("PUT", `Opportunity/${id}`, { itemList: lines });
+    await sync(["salesOrder"]);
+    let [now] = await erpList("Sales Order", [["po_no", "=", id]]);
+    expect((now.items as Rec[]).map((i) => i.qty)).toEqual([4]);
+
+    await erp("POST", `resource/Sales Order/${encodeURIComponent(String(so.name))}`, { run_method: "submit" });
+    await crm("PUT", `Opportunity/${id}`, { itemList: lines.map((l) => ({ ...l, quantity: 9, amount: 900 })), description: "changed after submit" });
+    const r = await sync(["salesOrder"]);
+    [now] = await erpList("Sales Order", [["po_no", "=", id]]);
+    expect((now.items as Rec[]).map((i) => i.qty)).toEqual([4]);
+    expect(now.terms).toBe("Net 30; delivery free of charge");
+    expect(r.objects[0].counts.quarantined).toBe(0);
+    expect((await crm("GET", `Opportunity/${id}`)).cErpOrderStatus).toBe("To Deliver and Bill");
+    expect(await erpList("Sales Order", [["po_no", "=", id]])).toHaveLength(1);
+  }, 60_000);
+
+  it("a line priced more than the allowed discount below the ERP price is held on the deal until approved", async () => {
+    const deal = await closedWonDeal("Flow deal 3", [["BETA", 1, 250, 40, 150]], { stage: "Closed Won" });
+    const id = String(deal.id);
+    const r = await sync(["salesOrder"]);
+    expect(r.objects[0].counts.held).toBeGreaterThanOrEqual(1);
+    expect(await erpList("Sales Order", [["po_no", "=", id]])).toHaveLength(0);
+    expect(String((await crm("GET", `Opportunity/${id}`)).cSyncError)).toMatch(/Needs approval/);
+
+    await crm("PUT", `Opportunity/${id}`, { cPriceApproved: true });
+    await sync(["salesOrder"]);
+    expect(await erpList("Sales Order", [["po_no", "=", id]])).toHaveLength(1);
+    expect((await crm("GET", `Opportunity/${id}`)).cSyncError ?? null).toBeNull();
+  }, 60_000);
+});
+
+describe("prices, stock and invoices", () => {
+  it("a price change and a stock movement in the ERP reach the CRM product", async () => {
+    let p = await crm("GET", `Product/${productIds.ALPHA}`);
+    expect(p.cErpPrice).toBe(100);
+    expect(p.cStockQty).toBe(15); // 10 + 5 over two warehouses
+
+    await erpControl("events", { kind: "price-changed", item: "ALPHA", rate: 110 });
+    await erpControl("events", { kind: "stock-moved", item: "ALPHA", warehouse: "Finished Goods - ADG", qty: -3 });
+    await erpControl("events", { kind: "stock-moved", item: "GAMMA", warehouse: "Stores - ADG", qty: 7 });
+    await sync(["price", "stock"]);
+    p = await crm("GET", `Product/${productIds.ALPHA}`);
+    expect(p.cErpPrice).toBe(110);
+    expect(p.cStockQty).toBe(12);
+    expect((await crm("GET", `Product/${productIds.GAMMA}`)).cStockQty).toBe(7);
+    expect((await crm("GET", `Product/${productIds.BETA}`)).cErpPrice).toBe(250);
+  }, 60_000);
+
+  it("an invoice paid in the ERP shows as paid on the CRM deal and account", async () => {
+    const deal = await closedWonDeal("Flow deal 4", [["GAMMA", 10, 40, 0, 40]], { stage: "Closed Won" });
+    const id = String(deal.id);
+    await sync(["salesOrder"]);
+    const [so] = await erpList("Sales Order", [["po_no", "=", id]]);
+    await erp("POST", `resource/Sales Order/${encodeURIComponent(String(so.name))}`, { run_method: "submit" });
+    const made = (await erp("POST", "method/erpnext.selling.doctype.sales_order.sales_order.make_sales_invoice", { source_name: so.name })).message as Rec;
+    const inv = (await erp("POST", "resource/Sales Invoice", made)).data as Rec;
+    await erp("POST", `resource/Sales Invoice/${encodeURIComponent(String(inv.name))}`, { run_method: "submit" });
+
+    await sync(["dealInvoices", "accountInvoices"]);
+    let d = await crm("GET", `Opportunity/${id}`);
+    expect(d.cInvoiceStatus).toBe("Unpaid");
+    expect(d.cOutstanding).toBe(400);
+    let a = await crm("GET", `Account/${accountId}`);
+    expect(a.cOutstanding).toBe(400);
+
+    await erpControl("events", { kind: "invoice-paid", invoice: inv.name, amount: 150 });
+    await sync(["dealInvoices", "accountInvoices"]);
+    d = await crm("GET", `Opportunity/${id}`);
+    expect(d.cInvoiceStatus).toBe("Partly Paid");
+    expect(d.cOutstanding).toBe(250);
+
+    await erpControl("events", { kind: "invoice-paid", invoice: inv.name });
+    await sync(["dealInvoices", "accountInvoices"]);
+    d = await crm("GET", `Opportunity/${id}`);
+    expect(d.cInvoiceStatus).toBe("Paid");
+    expect(d.cOutstanding).toBe(0);
+    a = await crm("GET", `Account/${accountId}`);
+    expect(a.cOutstanding).toBe(0);
+    expect(a.cInvoicedTotal).toBe(400);
+  }, 60_000);
+});
