@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { Kysely, Migrator, PostgresDialect, sql } from "kysely";
+import { type DatabaseIntrospector, type DatabaseMetadata, Kysely, Migrator, PostgresDialect, type SchemaMetadata, sql, type TableMetadata } from "kysely";
 import pg from "pg";
 import { Transient } from "../errors.ts";
 import { KyselyStore, type StoreOwner } from "./kysely-store.ts";
@@ -137,6 +137,10 @@ async function openPostgres(url: string, schema: string | undefined): Promise<St
   // An idle client losing its connection (server restart) must not crash the process; the next query reconnects.
   pool.on("error", () => {});
   const db = new Kysely<StoreDatabase>({ dialect: new PostgresDialect({ pool }) });
+  // The migrator looks tables up through the dialect's introspector. Kysely's default one
+  // scans every schema of the database (with has_schema_privilege per schema), which fails
+  // when another tenant drops a schema at the same moment; ours looks only at our schema.
+  const migrationDb = new Kysely<StoreDatabase>({ dialect: new SchemaScopedPostgresDialect({ pool }) });
   try {
     await sql`select 1`.execute(db);
   } catch (err) {
@@ -149,7 +153,7 @@ async function openPostgres(url: string, schema: string | undefined): Promise<St
   }
   let closed = false;
   const owner: StoreOwner = {
-    migrate: () => runMigrations(db, "postgres", schema),
+    migrate: () => runMigrations(migrationDb, "postgres", schema),
     destroy: async () => {
       if (closed) return;
       closed = true;
@@ -199,4 +203,30 @@ export function describeStoreLocation(opts: OpenStoreOptions = {}): { dialect: S
   const url = opts.url?.trim() || (opts.file === undefined ? envUrl : undefined);
   if (url && isPostgresUrl(url)) return { dialect: "postgres", location: redactUrl(url) + (opts.schema ? ` (schema ${opts.schema})` : "") };
   return { dialect: "sqlite", location: sqliteFile(url, opts.file) };
+}
+
+/**
+ * PostgresDialect whose introspector sees only the current schema (search_path). Enough for
+ * Kysely's Migrator (does the schema / the migration tables exist?) and immune to schemas
+ * of other tenants being created or dropped concurrently.
+ */
+class SchemaScopedPostgresDialect extends PostgresDialect {
+  override createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+    return {
+      async getSchemas(): Promise<SchemaMetadata[]> {
+        const r = await sql<{ name: string }>`select nspname as name from pg_catalog.pg_namespace where nspname = current_schema()`.execute(db);
+        return r.rows.map((x) => ({ name: x.name }));
+      },
+      async getTables(): Promise<TableMetadata[]> {
+        const r = await sql<{ name: string; schema: string; kind: string }>`
+          select c.relname as name, n.nspname as schema, c.relkind as kind
+          from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+          where n.nspname = current_schema() and c.relkind in ('r', 'v', 'p')`.execute(db);
+        return r.rows.map((x) => ({ name: x.name, schema: x.schema, isView: x.kind === "v", columns: [] }));
+      },
+      async getMetadata(): Promise<DatabaseMetadata> {
+        return { tables: await this.getTables() };
+      },
+    };
+  }
 }
