@@ -6,7 +6,8 @@
  *
  * Changes: every row changed since the cursor names its group; each touched group is recomputed
  * from ALL its rows (one lookup by the group key), so a change in one warehouse yields the item's
- * full total. The page's cursor is the rows' cursor. Writes are refused (the view is read-only;
+ * full total. The page's cursor is the rows' cursor. A read by id takes group keys or row ids (a webhook
+ * names the changed row). Writes are refused (the view is read-only;
  * the spec allows no field to flow into it).
  */
 import type { Connector, FilterExpr, ReadChangesOptions, RecordPage, RemoteRecord } from "../connectors/types.ts";
@@ -98,13 +99,27 @@ export function aggregateView(base: Connector, agg: Aggregate, filter: FilterExp
         yield page.cursor ? { records, cursor: page.cursor } : { records };
       }
     },
+    /**
+     * By group key; an id that is no group key may be a ROW's id (a webhook names the row that changed):
+     * its group is read instead. Each group once.
+     */
     async readByIds(entity: string, ids: string[]): Promise<RemoteRecord[]> {
-      const out: RemoteRecord[] = [];
-      for (const id of ids) {
+      const out = new Map<string, RemoteRecord>();
+      const rowIds: string[] = [];
+      for (const id of new Set(ids)) {
         const g = await readGroup(entity, id);
-        if (g) out.push(g);
+        if (g) out.set(g.id, g);
+        else rowIds.push(id);
       }
-      return out;
+      if (rowIds.length) {
+        for (const row of await base.readByIds(entity, rowIds, fields)) {
+          const k = row.values[agg.groupBy];
+          if ((typeof k !== "string" && typeof k !== "number") || out.has(String(k))) continue;
+          const g = await readGroup(entity, String(k));
+          if (g) out.set(g.id, g);
+        }
+      }
+      return [...out.values()];
     },
     async findByField(entity: string, field: string, value: string | number): Promise<RemoteRecord[]> {
       if (field !== agg.groupBy && field !== "id") return [];

@@ -310,7 +310,7 @@ function identityIsParents(or: ObjectRun): boolean {
  * object's records: every filter condition on a field the record returned must hold (conditions on
  * fields it did not return are left to the system).
  */
-function withinObjectFilter(or: ObjectRun, side: Side, rec: RemoteRecord): boolean {
+export function withinObjectFilter(or: ObjectRun, side: Side, rec: RemoteRecord): boolean {
   for (const c of objectSide(or.obj, side).filter ?? []) {
     const cur = readField(rec, c.field);
     if (!cur.present) continue;

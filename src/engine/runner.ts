@@ -19,9 +19,23 @@ import { applyDeletion, applyPlan } from "./apply.ts";
 import { ConditionFailed } from "./conditions.ts";
 import { recoverIntents } from "./creates.ts";
 import { engineFields, readFieldList } from "./fields.ts";
-import { connectorOf, entityOf, pendingResolutions, planDeletion, planPair, planRecord, reportOf } from "./plan.ts";
+import { connectorOf, entityOf, pendingResolutions, planDeletion, planPair, planRecord, reportOf, withinObjectFilter } from "./plan.ts";
 import type { EngineContext, ObjectResult, ObjectRun, Outcome, RecordPlan, SyncOptions, SyncResult } from "./types.ts";
-import { carriedSharedId, errorClassOf, isEmpty, messageOf, objectSide, otherSide, readField, sameValue, sharedIdOf, toJson } from "./values.ts";
+import {
+  carriedSharedId,
+  errorClassOf,
+  isEmpty,
+  messageOf,
+  objectSide,
+  otherSide,
+  readField,
+  sameValue,
+  sharedIdOf,
+  toJson,
+} from "./values.ts";
+
+/** Reports a real run keeps per object and kind (SyncOptions.reportLimit) unless verbose. */
+export const DEFAULT_REPORT_LIMIT = 1000;
 
 export function emptyCounts(): RunCounts {
   return { read: 0, applied: 0, unchanged: 0, held: 0, quarantined: 0 };
@@ -121,6 +135,9 @@ async function syncObject(
     processed: new Set(),
     pendingIntents: new Map(),
     verbose: opts.verbose ?? false,
+    reportLimit: opts.reportLimit ?? (opts.dry || opts.verbose ? undefined : DEFAULT_REPORT_LIMIT),
+    listed: { done: 0, attention: 0 },
+    onRecord: opts.onRecord,
     maxVersionRetries: opts.maxVersionRetries ?? 3,
     now: () => (ctx.clock ? ctx.clock() : new Date()),
   };
@@ -182,7 +199,8 @@ async function syncObject(
       const ids = [...new Set(opts.records?.[side] ?? [])];
       if (ids.length === 0) continue;
       const fields = readFieldList(obj, side, or.fields);
-      const records = await connectorOf(or, side).readByIds(entityOf(or, side), ids, fields);
+      // a record outside the object's filter is not one of its records (a by-id read does not filter)
+      const records = (await connectorOf(or, side).readByIds(entityOf(or, side), ids, fields)).filter((r) => withinObjectFilter(or, side, r));
       await prefetchPage(or, side, records);
       await processPage(or, side, records, opts.applyConcurrency ?? 1);
       or.prefetched = undefined;
@@ -361,7 +379,10 @@ async function showSyncError(or: ObjectRun, side: Side, rec: RemoteRecord, plan:
     try {
       await connectorOf(or, s).update(entityOf(or, s), target.id, { [field]: message });
     } catch (err) {
-      or.ctx.logger?.warn({ object: or.obj.name, system: s, record: target.id, field, err: messageOf(err) }, "could not show the sync error on the record");
+      or.ctx.logger?.warn(
+        { object: or.obj.name, system: s, record: target.id, field, err: messageOf(err) },
+        "could not show the sync error on the record",
+      );
     }
   }
 }
@@ -395,7 +416,7 @@ async function releaseQuarantine(or: ObjectRun, side: Side, id: string): Promise
 function finish(or: ObjectRun, plan: RecordPlan): Outcome {
   count(or, plan.outcome);
   if (plan.echo) or.result.echoes++;
-  if (or.verbose || plan.outcome !== "unchanged" || plan.updates.length > 0) or.result.records.push(reportOf(plan));
+  if (or.verbose || plan.outcome !== "unchanged" || plan.updates.length > 0) report(or, plan);
   const log = or.ctx.logger;
   if (log && plan.outcome === "quarantined")
     log.warn({ object: plan.object, side: plan.side, record: plan.recordId, reason: plan.reason }, "record quarantined");
@@ -407,6 +428,25 @@ function finish(or: ObjectRun, plan: RecordPlan): Outcome {
     );
   }
   return plan.outcome;
+}
+
+/**
+ * Keep a plan's report in the result while under the report limit (counted in `unlisted` past it), and
+ * stream it to `onRecord`. The report is only built when someone takes it.
+ */
+function report(or: ObjectRun, plan: RecordPlan): void {
+  const limit = or.reportLimit;
+  const listed = (or.listed ??= { done: 0, attention: 0 });
+  const kind = plan.outcome === "held" || plan.outcome === "quarantined" ? "attention" : "done";
+  const keep = limit === undefined || listed[kind] < limit;
+  if (!keep) or.result.unlisted = (or.result.unlisted ?? 0) + 1;
+  if (!keep && !or.onRecord) return;
+  const r = reportOf(plan);
+  if (keep) {
+    listed[kind]++;
+    or.result.records.push(r);
+  }
+  or.onRecord?.(r);
 }
 
 /** Deletion detection by comparing every active link against the full id lists (when connectors can list ids). */
@@ -434,7 +474,7 @@ async function sweepDeletions(or: ObjectRun): Promise<void> {
         if (!id || !set || set.has(id)) continue;
         const plan = planDeletion(or, link, side, otherSide(side), undefined);
         or.result.deletions++;
-        or.result.records.push(reportOf(plan));
+        report(or, plan);
         if (!or.dry) await applyDeletion(or, link, side);
         break;
       }

@@ -291,3 +291,148 @@ describe("prices, stock and invoices", () => {
     expect(a.cInvoicedTotal).toBe(400);
   }, 60_000);
 });
+
+describe("refresh on demand, create-only and submitted orders, related-record conditions, errors on the record", () => {
+  const SPEC = `
+version: 1
+name: flows-b
+systems:
+  crm: { type: espocrm, url: "\${ESPOCRM_URL}", credentials: { apiKey: "\${ESPOCRM_API_KEY}" } }
+  erp:
+    type: erpnext
+    url: "\${ERPNEXT_URL}"
+    credentials: { apiKey: "\${ERPNEXT_API_KEY}", apiSecret: "\${ERPNEXT_API_SECRET}" }
+    options: { timezone: Europe/Berlin }
+owner: { name: Test Owner, email: owner@example.com }
+objects:
+  customer:
+    crm: { entity: Account, identity: cAccordId }
+    erp: { entity: Customer, identity: name }
+    create: crm->erp
+    when: { crm: { $expr: '$count($find("Opportunity", "accountId", $id)[stage = "Closed Won"]) > 0' } }
+    fields:
+      - { crm: name, erp: customer_name, direction: crm->erp }
+  product:
+    crm: { entity: Product, identity: cErpItemCode }
+    erp: { entity: Item, identity: item_code }
+    create: link-only
+    fields: []
+  order:
+    crm: { entity: Opportunity, identity: cErpOrderName }
+    erp: { entity: Sales Order, identity: name }
+    create: crm->erp
+    updates: never
+    submit: submit
+    when: { crm: { stage: [Closed Won] } }
+    errors: { crm: cSyncError }
+    createWith: { erp: { company: Accord Demo GmbH, selling_price_list: Standard Selling, currency: EUR } }
+    fields:
+      - { crm: id, erp: po_no, direction: crm->erp }
+      - { crm: accountId, erp: customer, direction: crm->erp, lookup: customer }
+      - { crm: closeDate, erp: transaction_date, direction: crm->erp }
+      - { crm: closeDate, erp: delivery_date, direction: crm->erp }
+      - crm: itemList
+        erp: items
+        direction: crm->erp
+        lines:
+          - { crm: productId, erp: item_code, lookup: product }
+          - { crm: quantity, erp: qty }
+          - { crm: unitPrice, erp: rate }
+      - { crm: cErpOrderStatus, erp: status, direction: erp->crm }
+`;
+  let b: OpenedContext;
+  beforeAll(async () => {
+    const { loadSpec } = await import("../../src/spec/load.ts");
+    const { openContext } = await import("../../src/engine/context.ts");
+    b = await openContext(loadSpec(SPEC, "flows-b.yaml"), {
+      env: {
+        ESPOCRM_URL: sb.crm.url,
+        ESPOCRM_API_KEY: sb.crm.apiKey,
+        ERPNEXT_URL: sb.erp.url,
+        ERPNEXT_API_KEY: sb.erp.apiKey,
+        ERPNEXT_API_SECRET: sb.erp.apiSecret,
+      },
+      store: { file: ":memory:" },
+    });
+  });
+  afterAll(async () => {
+    await b?.close();
+  });
+
+  it("the ERP customer is created only once its account has a closed-won deal; the order is created submitted and never edited; one record refreshes on demand", async () => {
+    const acc = await crm("POST", "Account", { name: "Bergmann Bau AG" });
+    const accId = String(acc.id);
+    const product = productIds.BETA;
+    const deal = await crm("POST", "Opportunity", {
+      name: "Bergmann deal",
+      accountId: accId,
+      stage: "Proposal",
+      closeDate: "2026-11-25",
+      amount: 500,
+      amountCurrency: "EUR",
+      itemList: [{ productId: product, name: "BETA", quantity: 2, unitPrice: 250, listPrice: 250 }],
+    });
+    const dealId = String(deal.id);
+
+    await runSync(b.ctx, { detectDeletes: false });
+    expect(await erpList("Customer", [["customer_name", "=", "Bergmann Bau AG"]])).toHaveLength(0);
+    expect(await erpList("Sales Order", [["po_no", "=", dealId]])).toHaveLength(0);
+
+    // closed won: the account (touched) now matches its create condition; the deal is refreshed on demand
+    await crm("PUT", `Opportunity/${dealId}`, { stage: "Closed Won" });
+    await crm("PUT", `Account/${accId}`, { website: "https://bergmann.example" });
+    await runSync(b.ctx, { objects: ["customer", "product"], detectDeletes: false });
+    expect(await erpList("Customer", [["customer_name", "=", "Bergmann Bau AG"]])).toHaveLength(1);
+    const r = await runSync(b.ctx, { objects: ["order"], records: { crm: [dealId] }, detectDeletes: false });
+    expect(r.objects[0].counts, JSON.stringify(r.objects[0].records)).toMatchObject({ read: 1, applied: 1 });
+    const [so] = await erpList("Sales Order", [["po_no", "=", dealId]]);
+    expect(so.docstatus).toBe(1);
+    expect((await crm("GET", `Opportunity/${dealId}`)).cErpOrderName).toBe(so.name);
+
+    // create-only: a later edit of the deal never reaches the order; the status still comes back
+    await crm("PUT", `Opportunity/${dealId}`, { closeDate: "2026-12-24" });
+    await runSync(b.ctx, { objects: ["order"], detectDeletes: false });
+    const [after] = await erpList("Sales Order", [["po_no", "=", dealId]]);
+    expect(after.transaction_date).toBe("2026-11-25");
+    expect(after.modified).toBe(so.modified);
+    expect((await crm("GET", `Opportunity/${dealId}`)).cErpOrderStatus).toBe("To Deliver and Bill");
+    expect(await erpList("Sales Order", [["po_no", "=", dealId]])).toHaveLength(1);
+  }, 60_000);
+
+  it("a deal that cannot become an order shows why on the deal, and the message clears once it syncs", async () => {
+    const stray = String((await crm("POST", "Product", { name: "Not in the ERP", cErpItemCode: "NOPE" })).id);
+    const deal = await crm("POST", "Opportunity", {
+      name: "Stray product deal",
+      accountId,
+      stage: "Closed Won",
+      closeDate: "2026-11-25",
+      amount: 10,
+      amountCurrency: "EUR",
+      itemList: [{ productId: stray, name: "NOPE", quantity: 1, unitPrice: 10, listPrice: 10 }],
+    });
+    const dealId = String(deal.id);
+    await runSync(b.ctx, { objects: ["customer", "product", "order"], detectDeletes: false });
+    const shown = String((await crm("GET", `Opportunity/${dealId}`)).cSyncError);
+    expect(shown).toMatch(/LookupNotLinked/);
+    expect(shown).toContain(stray);
+    expect(await erpList("Sales Order", [["po_no", "=", dealId]])).toHaveLength(0);
+
+    // the rep picks a product the ERP knows: the order is created and the message cleared
+    const cur = await crm("GET", `Opportunity/${dealId}`);
+    await crm("PUT", `Opportunity/${dealId}`, { itemList: (cur.itemList as Rec[]).map((l) => ({ ...l, productId: productIds.GAMMA })) });
+    await runSync(b.ctx, { objects: ["customer", "product", "order"], detectDeletes: false });
+    expect(await erpList("Sales Order", [["po_no", "=", dealId]])).toHaveLength(1);
+    expect((await crm("GET", `Opportunity/${dealId}`)).cSyncError ?? null).toBeNull();
+  }, 60_000);
+});
+
+describe("aggregates in a targeted run", () => {
+  it("a webhook naming the changed Bin row refreshes its item's total over all warehouses", async () => {
+    const moved = await erpControl("events", { kind: "stock-moved", item: "BETA", warehouse: "Finished Goods - ADG", qty: 4 });
+    await erpControl("events", { kind: "stock-moved", item: "BETA", warehouse: "Stores - ADG", qty: 6 });
+    const binName = String((moved.bin as Rec).name);
+    const r = await runSync(ctx, { objects: ["stock"], records: { erp: [binName] }, detectDeletes: false });
+    expect(r.objects[0].counts).toMatchObject({ read: 1, applied: 1 });
+    expect((await crm("GET", `Product/${productIds.BETA}`)).cStockQty).toBe(10);
+  }, 30_000);
+});
