@@ -80,6 +80,11 @@ export async function completeCreate(
     const tName = fieldName(f, target);
     const inPayload = readValue(intent.payload, tName);
     const inCreated = readValue(created.values, tName);
+    // A field the target masters (a number, a status the target assigns on create): no base yet. The
+    // loop below bases it when the source already agrees (or the master is empty), or once the
+    // target's value is written into the source; if that does not happen (a crash, a failed
+    // translation), the next pass meets a pair never synced for this field, where the master wins.
+    if (f.map.direction === `${target}->${sourceSide}` && !f.parent && inCreated.present) continue;
     const sent = recovered && inPayload.present;
     const createdValue = sent ? inPayload.value : inCreated.present ? inCreated.value : inPayload.value;
     const crmV = target === "crm" ? createdValue : sent ? null : readField(crm, cName).value;
@@ -128,27 +133,49 @@ export async function completeCreate(
   // the source with the identity stamp, in the same write ("the order's name and status come back").
   const back: Record<string, Json> = {};
   const backChanges: Array<{ field: string; before: Json; after: Json }> = [];
+  /** Base entries of the values written back: saved only once the write into the source succeeded. */
+  const backBase: Record<string, { made: Json; name: string }> = {};
+  let agreeing = false;
   {
     for (const f of or.fields) {
       if (f.map.direction !== `${target}->${sourceSide}` || f.parent) continue;
       const made = readValue(created.values, fieldName(f, target));
-      if (!made.present || isEmpty(made.value)) continue;
+      if (!made.present) continue;
+      const srcName = fieldName(f, sourceSide);
+      const cur = readField(sourceSide === "crm" ? crm : erp, srcName);
+      const agree = () => {
+        link.base[f.key] = { [target]: made.value, [sourceSide]: cur.present ? cur.value : null } as Record<Side, Json>;
+        agreeing = true;
+      };
+      if (isEmpty(made.value)) {
+        agree(); // the master has nothing to give: the source's value stays as it is (no null written)
+        continue;
+      }
       let v: Json;
       try {
         v = await translate(store, spec.name, f, target, made.value, created);
       } catch {
-        continue; // the next pass reconciles it (and quarantines on a real failure)
+        continue; // no base: the next pass reconciles it (and quarantines it with the reason)
       }
-      const srcName = fieldName(f, sourceSide);
-      const cur = readField(sourceSide === "crm" ? crm : erp, srcName);
-      if (cur.present && holdsValue(cur.value, v)) continue;
+      if (cur.present && holdsValue(cur.value, v)) {
+        agree();
+        continue;
+      }
       writeValue(back, (sourceSide === "crm" ? crm : erp).values, srcName, v);
       backChanges.push({ field: srcName, before: cur.value, after: v });
-      const b = link.base[f.key] as Record<string, Json>;
-      link.base[f.key] = { ...b, [sourceSide]: v };
+      backBase[f.key] = { made: made.value, name: srcName };
     }
-    if (backChanges.length) link = await store.saveLink(link);
+    if (agreeing) link = await store.saveLink(link);
   }
+  /** The link after the write into the source: the written values' base (as the system returned them). */
+  const withBackBase = (l: Link, updated: RemoteRecord): Link => {
+    const b = { ...l.base };
+    for (const [key, x] of Object.entries(backBase)) {
+      const got = readValue(updated.values, x.name);
+      b[key] = { [target]: x.made, [sourceSide]: got.present ? got.value : (readValue(back, x.name).value ?? null) } as Record<Side, Json>;
+    }
+    return { ...l, base: b };
+  };
 
   // Stamp the shared id into each record whose identity field lacks it (the link is committed first).
   for (const s of [sourceSide, target] as const) {
@@ -176,12 +203,18 @@ export async function completeCreate(
       );
       if (!needsIdentityStamp(or.obj, s, rec, sid)) {
         const updated = await connectorOf(or, s).update(entityOf(or, s), rec.id, stamp);
-        link = await store.saveLink({ ...link, [s === "crm" ? "crmVersion" : "erpVersion"]: updated.version ?? null });
+        link = await store.saveLink({
+          ...withBackBase(link, updated),
+          [s === "crm" ? "crmVersion" : "erpVersion"]: updated.version ?? null,
+        });
         continue;
       }
     }
     const updated = await connectorOf(or, s).update(entityOf(or, s), rec.id, stamp);
-    link = await store.saveLink({ ...link, [s === "crm" ? "crmVersion" : "erpVersion"]: updated.version ?? null });
+    link = await store.saveLink({
+      ...(s === sourceSide ? withBackBase(link, updated) : link),
+      [s === "crm" ? "crmVersion" : "erpVersion"]: updated.version ?? null,
+    });
     await store.logChanges([
       {
         integration: spec.name,

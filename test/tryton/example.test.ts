@@ -1,7 +1,8 @@
 /**
  * examples/espocrm-tryton.yaml runs as written: the engine, the EspoCRM sandbox and the REAL
  * Tryton. The only change to the loaded file: the Tryton side of each object is limited to
- * records created during this test (the peer's database keeps every other test's parties).
+ * records created during this test, of parties named with this run's prefix (the peer's database
+ * keeps every other test's parties, and other Tryton tests create parties at the same time).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OpenedContext, openContext } from "../../src/engine/context.ts";
@@ -22,7 +23,12 @@ const run = `x${Date.now().toString(36)}`;
     const since = new Date(Date.now() - 1000).toISOString();
     const spec = await loadSpecFile("examples/espocrm-tryton.yaml");
     spec.systems.erp.options = { ...spec.systems.erp.options, database: env.db };
-    for (const o of spec.objects) o.erp.filter = [...(o.erp.filter ?? []), { field: "create_date", op: ">=", value: since }];
+    for (const o of spec.objects)
+      o.erp.filter = [
+        ...(o.erp.filter ?? []),
+        { field: "create_date", op: ">=", value: since },
+        { field: o.erp.entity === "party.party" ? "name" : "party.name", op: "like", value: `${run}%` },
+      ];
     crm = await startEspoCrmSandbox({ webhookDelayMs: 3_600_000 });
     opened = await openContext(spec, {
       env: { ESPOCRM_URL: crm.url, ESPOCRM_API_KEY: crm.apiKey, TRYTON_URL: env.url, TRYTON_USER: env.user, TRYTON_PASSWORD: env.password },
