@@ -436,3 +436,26 @@ describe("aggregates in a targeted run", () => {
     expect((await crm("GET", `Product/${productIds.BETA}`)).cStockQty).toBe(10);
   }, 30_000);
 });
+
+describe("customer 360", () => {
+  it("shows the customer from both systems with its deals, their orders and statuses, and its invoice totals", async () => {
+    const { customer360, renderCustomer360 } = await import("../../src/flows/customer360.ts");
+    const view = await customer360(ctx, ACCOUNT);
+    expect(view.crm.id).toBe(accountId);
+    expect(view.erp.id).toBe(ACCOUNT);
+    expect(view.link?.status).toBe("active");
+    expect(view.fields[0]).toMatchObject({ crm: "name", erp: "customer_name", crmValue: ACCOUNT, erpValue: ACCOUNT });
+    const deals = view.related.find((r) => r.object === "salesOrder");
+    const orders = await erpList("Sales Order", [["customer", "=", ACCOUNT]]);
+    const linked = deals?.records.filter((r) => r.erpId) ?? [];
+    expect(linked).toHaveLength(4); // the four deals this integration turned into orders (above)
+    for (const d of linked) expect(orders.find((o) => o.name === d.erpId)?.po_no).toBe(d.crmId);
+    for (const d of deals?.records ?? []) if (d.erpId) expect(d.values.cErpOrderStatus).toBeTruthy();
+    const totals = view.related.find((r) => r.object === "accountInvoices");
+    expect(totals?.records[0].values).toMatchObject({ cOutstanding: 0, cInvoicedTotal: 400 });
+    expect(renderCustomer360(view)).toContain(ACCOUNT);
+    // by the ERP id too
+    expect((await customer360(ctx, ACCOUNT)).crm.id).toBe(accountId);
+    await expect(customer360(ctx, "No Such Company")).rejects.toThrow(/no customer "No Such Company"/);
+  }, 30_000);
+});

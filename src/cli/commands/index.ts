@@ -4,6 +4,7 @@ import { register as alerts } from "./alerts.ts";
 import { register as apply } from "./apply.ts";
 import { register as audit } from "./audit.ts";
 import { register as changes } from "./changes.ts";
+import { register as customer } from "./customer.ts";
 import { register as demo } from "./demo.ts";
 import { register as doc } from "./doc.ts";
 import { register as drift } from "./drift.ts";
@@ -41,6 +42,7 @@ export const commands: Array<(program: Command) => void> = [
   changes,
   review,
   history,
+  customer,
   server,
   user,
   token,
