@@ -6,7 +6,7 @@
  */
 import { type FieldPath, isFieldPath, parseFieldPath } from "../connectors/field-path.ts";
 import type { FieldDescription, SchemaDescription } from "../connectors/types.ts";
-import type { ConflictPolicy, FieldMap, IntegrationSpec, ObjectSpec, Schedule, Side } from "./model.ts";
+import type { ConflictPolicy, FieldMap, IntegrationSpec, ObjectSpec, RecordCondition, Schedule, Side } from "./model.ts";
 import { describeTransform } from "./transform.ts";
 
 export type MappingDocFormat = "md" | "csv" | "html";
@@ -115,8 +115,27 @@ function row(o: ObjectSpec, f: FieldMap, schemas?: MappingDocSchemas): MappingRo
     conflictRule: f.direction === "both" ? describeConflict(f.conflict) : MASTER_EDIT_TEXT[f.onMasterEdit].replace("{other}", other),
     required: f.required ? "yes" : "",
     schedule: describeSchedule(o.schedule),
-    note: f.note ?? "",
+    note: [
+      f.note ?? "",
+      f.lookup ? `lookup: the id of a ${f.lookup.object} record, translated through its link` : "",
+      f.lines
+        ? `line items, row by row: ${f.lines
+            .map((l) => {
+              const steps = describeTransform(f.direction === "erp->crm" ? l.toCrm : l.toErp);
+              return `${l.crm} → ${l.erp}${l.lookup ? ` (lookup ${l.lookup.object})` : ""}${steps ? ` (${steps})` : ""}`.replace(" → ", f.direction === "erp->crm" ? " ← " : " → ");
+            })
+            .join("; ")}`
+        : "",
+    ]
+      .filter(Boolean)
+      .join(" — "),
   };
+}
+
+function describeCondition(c: RecordCondition): string {
+  const parts = c.equals.map((e) => `${e.field} ${e.values.length > 1 ? "in" : "="} ${e.values.map((v) => JSON.stringify(v)).join(", ")}`);
+  if (c.expr) parts.push(c.expr);
+  return parts.join(" and ");
 }
 
 const COLUMNS: Array<[keyof MappingRow, string]> = [
@@ -149,6 +168,23 @@ function objectFacts(o: ObjectSpec): Array<[string, string]> {
     ...(o.erp.filter ?? []).map((f) => `ERP ${f.field} ${f.op}${f.value === undefined ? "" : ` ${JSON.stringify(f.value)}`}`),
   ];
   if (filters.length) facts.push(["Filter", filters.join("; ")]);
+  for (const side of ["crm", "erp"] as const) {
+    const w = o.when?.[side];
+    if (w) facts.push(["Trigger", `${side.toUpperCase()} record matches: ${describeCondition(w)} (linked or created only then)`]);
+    const z = o.freeze?.[side];
+    if (z) facts.push(["Frozen", `no writes into the ${side.toUpperCase()} record once ${describeCondition(z)}`]);
+    const a = (side === "crm" ? o.crm : o.erp).aggregate;
+    if (a) facts.push(["Aggregate", `${side.toUpperCase()} ${(side === "crm" ? o.crm : o.erp).entity} grouped by ${a.groupBy}, sum of ${a.sum.join(", ")} (read-only)`]);
+  }
+  for (const h of o.holdIf ?? []) facts.push(["Held when", `${h.side.toUpperCase()}: ${h.expr} — ${h.reason}`]);
+  if (o.updates === "never") facts.push(["Updates", "create-only: the created record is not written again"]);
+  if (o.submit) facts.push(["Submit", o.submit === "submit" ? "created documents are submitted" : "created documents stay drafts"]);
+  for (const side of ["crm", "erp"] as const) {
+    const c = o.createWith?.[side];
+    if (c) facts.push(["Create with", `${side.toUpperCase()}: ${Object.entries(c).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(", ")}`]);
+    const e = o.errors?.[side];
+    if (e) facts.push(["Sync errors shown in", `${side.toUpperCase()} ${e}`]);
+  }
   return facts;
 }
 

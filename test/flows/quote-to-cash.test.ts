@@ -459,3 +459,16 @@ describe("customer 360", () => {
     await expect(customer360(ctx, "No Such Company")).rejects.toThrow(/no customer "No Such Company"/);
   }, 30_000);
 });
+
+describe("dry run of the flows", () => {
+  it("accord plan's planner runs every flow object, balances its counts and writes nothing", async () => {
+    const { planSync } = await import("../../src/engine/index.ts");
+    const deal = await closedWonDeal("Planned only", [["ALPHA", 1, 100, 0, 100]], { stage: "Closed Won" });
+    const before = await erpList("Sales Order");
+    const r = await planSync(ctx, { detectDeletes: false });
+    for (const o of r.objects) expect(o.counts.read, o.object).toBe(o.counts.applied + o.counts.unchanged + o.counts.held + o.counts.quarantined);
+    const planned = r.objects.find((o) => o.object === "salesOrder")?.records.find((x) => x.recordId === deal.id);
+    expect(planned?.ops.some((op) => op.kind === "create" && op.field === "items")).toBe(true);
+    expect(await erpList("Sales Order")).toHaveLength(before.length);
+  }, 60_000);
+});
