@@ -20,7 +20,8 @@
  * every Tryton test and keeps their records), the billing address object is left out, and the
  * bounce cap is raised (a person edits the same records many times within minutes here).
  *
- * Seed and size: TRYTON_CRASH_SEED (default 20261127), TRYTON_CRASH_RUNS (default 32).
+ * Seed and size: TRYTON_CRASH_SEED (default 20261127), TRYTON_CRASH_RUNS (default 34; at least 30
+ * must really be killed mid-run: a run that finishes before its kill does not count).
  */
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -46,7 +47,7 @@ import { type PeerEnv, probePeer, RawTryton } from "./support.ts";
 
 const peer = await probePeer();
 const SEED = Number(process.env.TRYTON_CRASH_SEED ?? 20261127);
-const RUNS = Number(process.env.TRYTON_CRASH_RUNS ?? 32);
+const RUNS = Number(process.env.TRYTON_CRASH_RUNS ?? 34);
 const CRM_ONLY = 36; // accounts (each with one contact and its e-mail) to be created in Tryton
 const ERP_ONLY = 6; // parties a person enters in Tryton, to be created in the CRM
 const INTEGRATION = "acme-tryton";
