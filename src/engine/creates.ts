@@ -3,7 +3,7 @@
  *
  *  1. store a CreateIntent (target, source id, shared id when known, payload) — BEFORE the remote call;
  *  2. create the record remotely;
- *  3. in ONE store transaction: complete the intent and save the link (with its base snapshot);
+ *  3. in ONE store transaction: complete the intent, save the link (with its base snapshot), log the create;
  *  4. stamp the shared id into the source record's identity field (the ERP's identity is the shared id).
  *
  * After a crash anywhere, the next run first recovers pending intents: it looks the record up
@@ -99,9 +99,10 @@ export async function completeCreate(
     );
   }
   const nowMs = or.now().getTime();
+  // One transaction: the intent completed, the link saved, the create logged in the history.
   let link = await store.transaction(async (tx) => {
     await tx.completeCreateIntent(intent.id, created.id);
-    return tx.saveLink({
+    const saved = await tx.saveLink({
       integration: spec.name,
       object: or.obj.name,
       crmId: crm.id,
@@ -113,21 +114,23 @@ export async function completeCreate(
       pinned: false,
       status: "active",
     });
+    await tx.logChanges(
+      Object.entries(intent.payload).map(([field, after]) => ({
+        integration: spec.name,
+        object: or.obj.name,
+        runId: or.runId,
+        linkId: saved.id,
+        target,
+        recordId: created.id,
+        field,
+        before: null,
+        after,
+        source: sourceSide,
+        rule: `create (${or.obj.create})`,
+      })),
+    );
+    return saved;
   });
-  const changes = Object.entries(intent.payload).map(([field, after]) => ({
-    integration: spec.name,
-    object: or.obj.name,
-    runId: or.runId,
-    linkId: link.id,
-    target,
-    recordId: created.id,
-    field,
-    before: null,
-    after,
-    source: sourceSide,
-    rule: `create (${or.obj.create})`,
-  }));
-  await store.logChanges(changes);
 
   // Fields that flow only back from the new record (its status, a number the system assigned) go into
   // the source with the identity stamp, in the same write ("the order's name and status come back").
@@ -211,25 +214,30 @@ export async function completeCreate(
       }
     }
     const updated = await connectorOf(or, s).update(entityOf(or, s), rec.id, stamp);
-    link = await store.saveLink({
+    const next = {
       ...(s === sourceSide ? withBackBase(link, updated) : link),
       [s === "crm" ? "crmVersion" : "erpVersion"]: updated.version ?? null,
+    };
+    // One transaction: the link's version (and written-back base) with the stamp's history entry.
+    link = await store.transaction(async (tx) => {
+      const saved = await tx.saveLink(next);
+      await tx.logChanges([
+        {
+          integration: spec.name,
+          object: or.obj.name,
+          runId: or.runId,
+          linkId: saved.id,
+          target: s,
+          recordId: rec.id,
+          field: identity,
+          before: readValue(rec.values, identity).value,
+          after: sid,
+          source: "erp",
+          rule: "stamp shared id",
+        },
+      ]);
+      return saved;
     });
-    await store.logChanges([
-      {
-        integration: spec.name,
-        object: or.obj.name,
-        runId: or.runId,
-        linkId: link.id,
-        target: s,
-        recordId: rec.id,
-        field: identity,
-        before: readValue(rec.values, identity).value,
-        after: sid,
-        source: "erp",
-        rule: "stamp shared id",
-      },
-    ]);
   }
   return link;
 }

@@ -11,7 +11,7 @@ import type { Json, ReviewItem, Store } from "../store/types.ts";
 import { runObjects } from "./runner.ts";
 import type { EngineContext, SyncOptions, SyncResult } from "./types.ts";
 
-export { assertCountsBalance } from "./runner.ts";
+export { assertCountsBalance, DEFAULT_REPORT_LIMIT } from "./runner.ts";
 export type {
   EngineContext,
   EngineLogger,

@@ -44,6 +44,10 @@ export function renderResult(res: SyncResult, opts: { heading: boolean } = { hea
         `${o.echoes ? ` (echoes of own writes: ${o.echoes})` : ""}${o.deletions ? `, deletions: ${o.deletions}` : ""}${o.recovered ? `, recovered creates: ${o.recovered}` : ""}${o.runId !== null ? `  [run #${o.runId}]` : ""}`,
     );
     for (const r of o.records) out.push(renderRecord(r));
+    if (o.unlisted)
+      out.push(
+        `  … and ${o.unlisted} more record(s) not listed (the report limit keeps memory flat; \`accord history\` has every change, --verbose lists all)`,
+      );
   }
   const t = res.totals;
   out.push("");

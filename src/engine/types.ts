@@ -147,8 +147,14 @@ export interface ObjectResult {
   deletions: number;
   /** Create intents recovered after an interrupted run. */
   recovered: number;
-  /** Per record read: what was (or, in a plan, would be) done. Records with nothing to do are omitted unless `verbose`. */
+  /**
+   * Per record read: what was (or, in a plan, would be) done. Records with nothing to do are omitted unless `verbose`.
+   * A real run keeps at most `SyncOptions.reportLimit` reports of applied/unchanged records and as many of held and
+   * quarantined ones (memory stays flat in the records synced); a dry run (`accord plan`) keeps them all.
+   */
   records: RecordReport[];
+  /** Reports left out of `records` by the report limit (every record is still counted, and streamed to `onRecord`). */
+  unlisted?: number;
 }
 
 export interface SyncResult {
@@ -177,6 +183,13 @@ export interface SyncOptions {
   maxVersionRetries?: number;
   /** Records of a page processed at once (records sharing a shared id always in turn). Default 1. */
   applyConcurrency?: number;
+  /**
+   * Reports kept per object in `ObjectResult.records`, for applied/unchanged records and again for held/quarantined
+   * ones; the rest are counted in `unlisted`. Default: all in a dry run or with `verbose`, else DEFAULT_REPORT_LIMIT.
+   */
+  reportLimit?: number;
+  /** Every report as it is made (each record with something to do, or every record with `verbose`), kept or not. */
+  onRecord?: (report: RecordReport) => void;
   /**
    * Targeted run (accord run, webhooks): process only these records, read by id, instead of reading
    * changes from the cursors (the cursors do not move; the next incremental read sees them again,
@@ -213,6 +226,11 @@ export interface ObjectRun {
   /** Pending create intents by "target:sourceId" (dry run: not recovered, only reported). */
   pendingIntents: Map<string, number>;
   verbose: boolean;
+  /** See SyncOptions.reportLimit (undefined: keep every report). */
+  reportLimit?: number;
+  /** Reports kept so far: applied/unchanged, held/quarantined. */
+  listed?: { done: number; attention: number };
+  onRecord?: (report: RecordReport) => void;
   maxVersionRetries: number;
   now(): Date;
 }
