@@ -94,13 +94,7 @@ async function closedWonDeal(name: string, lines: Array<[string, number, number,
 
 beforeAll(async () => {
   sb = await startSandboxes({ accounts: 0, scope: "accounts", webhookDelayMs: 0 });
-  for (const [entity, name, type] of [
-    ["Opportunity", "cSyncError", "text"],
-    ["Opportunity", "cPriceApproved", "bool"],
-    ["Account", "cOutstanding", "float"],
-    ["Account", "cInvoicedTotal", "float"],
-  ] as const)
-    await crmControl("fields", { entity, name, type });
+  // the custom fields the recipes use (cSyncError, cPriceApproved, cOutstanding, cInvoicedTotal) are sandbox defaults
   await erpControl("seed", {
     Customer: [{ name: ACCOUNT, customer_name: ACCOUNT, customer_type: "Company" }],
     Item: ["ALPHA", "BETA", "GAMMA"].map((c) => ({ name: c, item_code: c, item_name: `Item ${c}`, item_group: "Products", stock_uom: "Nos", is_stock_item: 1 })),

@@ -232,6 +232,14 @@ export function defaultEntityDefs(): EntityDefs {
       isLocked: { type: "bool", readOnly: true },
       ...common(),
       cAccordId: { type: "varchar", maxLength: 100, isCustom: true },
+      // custom fields an Accord installation adds for the ERP-mastered values (examples/espocrm-erpnext.yaml)
+      cTaxId: { type: "varchar", maxLength: 140, isCustom: true },
+      cCreditLimit: { type: "float", isCustom: true },
+      cCustomerGroup: { type: "varchar", maxLength: 140, isCustom: true },
+      cPaymentTerms: { type: "varchar", maxLength: 140, isCustom: true },
+      cErpDisabled: { type: "bool", isCustom: true },
+      cOutstanding: { type: "float", isCustom: true },
+      cInvoicedTotal: { type: "float", isCustom: true },
     },
     links: {
       contacts: { type: "hasMany", entity: "Contact", foreign: "account", foreignKey: "accountId" },
@@ -307,6 +315,8 @@ export function defaultEntityDefs(): EntityDefs {
         isCustom: true,
       },
       cOutstanding: { type: "float", isCustom: true },
+      cSyncError: { type: "text", isCustom: true },
+      cPriceApproved: { type: "bool", isCustom: true },
     },
     links: {
       account: { type: "belongsTo", entity: "Account", foreign: "opportunities" },
