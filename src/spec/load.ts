@@ -20,6 +20,7 @@ import type {
   LineFieldMap,
   RecordCondition,
   IntegrationSpec,
+  RevenueReportSpec,
   ObjectSpec,
   Schedule,
   Side,
@@ -540,6 +541,63 @@ function semanticChecks(ctx: Issues, data: Record<string, unknown>): void {
       checkFlowKeys(ctx, obj, base, names);
     });
   }
+  checkReports(ctx, data);
+}
+
+/** `reports.revenue`: the objects it names exist and have what the report needs; field names parse. */
+function checkReports(ctx: Issues, data: Record<string, unknown>): void {
+  const reports = isRecord(data.reports) ? data.reports : undefined;
+  const r = reports && isRecord(reports.revenue) ? reports.revenue : undefined;
+  if (!r) return;
+  const base: Path = ["reports", "revenue"];
+  const objects = isRecord(data.objects) ? data.objects : {};
+  const names = Object.keys(objects);
+  const objectOk = (path: Path, v: unknown): Record<string, unknown> | undefined => {
+    if (typeof v !== "string") return undefined;
+    const o = objects[v];
+    if (!isRecord(o)) {
+      ctx.add(path, "value", `object \`${v}\` is not an object of this file`, names.length ? oneOf(names, v) : undefined);
+      return undefined;
+    }
+    return o;
+  };
+  const fieldOk = (path: Path, v: unknown) => {
+    if (typeof v !== "string" || !isFieldPath(v)) return;
+    try {
+      parseFieldPath(v);
+    } catch (e) {
+      if (e instanceof FieldPathError) ctx.addInValue(path, e.position, `bad field path: ${e.message}`, FIELD_PATH_SYNTAX);
+    }
+  };
+  const walk = (v: unknown, path: Path) => {
+    if (!isRecord(v)) return;
+    for (const [k, x] of Object.entries(v)) {
+      if (typeof x === "string" && !["object", "entity", "customers"].includes(k)) fieldOk([...path, k], x);
+      else if (isRecord(x) && k !== "won") walk(x, [...path, k]);
+    }
+  };
+  walk(r, base);
+  const deals = isRecord(r.deals) ? r.deals : undefined;
+  const dealsObj = deals ? objectOk([...base, "deals", "object"], deals.object) : undefined;
+  if (deals && dealsObj && deals.won === undefined && !(isRecord(dealsObj.when) && isRecord(dealsObj.when.crm))) {
+    ctx.add([...base, "deals"], "key", `object \`${String(deals.object)}\` has no \`when.crm\` trigger to tell booked deals`, "won: { stage: Closed Won } (the condition that makes a deal booked)");
+  }
+  if (deals && isRecord(deals.won)) {
+    for (const k of Object.keys(deals.won)) {
+      if (k.startsWith("$") && k !== "$state" && k !== "$expr") ctx.add([...base, "deals", "won", k], "key", `unknown condition key \`${k}\``, "a field name, $state (document state) or $expr (JSONata)");
+    }
+    const expr = deals.won.$expr;
+    if (typeof expr === "string") {
+      try {
+        jsonata(expr);
+      } catch (e) {
+        ctx.add([...base, "deals", "won", "$expr"], "value", `JSONata syntax error: ${(e as Error).message}`, "a JSONata expression over the deal");
+      }
+    }
+  }
+  const prices = isRecord(r.prices) ? r.prices : undefined;
+  if (prices) objectOk([...base, "prices", "object"], prices.object);
+  if (typeof r.customers === "string") objectOk([...base, "customers"], r.customers);
 }
 
 function checkCredentials(ctx: Issues, sys: Record<string, unknown>, base: Path, type: string, keys?: { required: string[]; optional?: string[] }): void {
@@ -969,7 +1027,32 @@ function normalise(raw: IntegrationFile, ctx: Issues): IntegrationSpec {
   if (raw.description !== undefined) spec.description = raw.description;
   if (raw.secondaryOwner) spec.secondaryOwner = person(raw.secondaryOwner);
   if (raw.standardize) spec.standardize = structuredClone(raw.standardize);
+  if (raw.reports?.revenue) spec.reports = { revenue: revenueReport(raw.reports.revenue, objects) };
   return spec;
+}
+
+/** `reports.revenue` normalised: states default to [submitted], `won` to the deals object's trigger, tolerance 0.01. */
+function revenueReport(r: NonNullable<NonNullable<IntegrationFile["reports"]>["revenue"]>, objects: ObjectSpec[]): RevenueReportSpec {
+  const dealsObj = objects.find((o) => o.name === r.deals.object);
+  const won = r.deals.won ? recordCondition(r.deals.won) : dealsObj?.when?.crm;
+  const out: RevenueReportSpec = {
+    deals: { object: r.deals.object, amount: r.deals.amount, date: r.deals.date },
+    orders: { total: r.orders.total, date: r.orders.date, states: r.orders.states ?? ["submitted"] },
+    tolerance: r.tolerance ?? 0.01,
+  };
+  if (won) out.deals.won = structuredClone(won);
+  const customer = r.deals.customer ?? dealsObj?.fields.find((f) => f.lookup)?.crm;
+  if (customer) out.deals.customer = customer;
+  if (r.deals.lines) out.deals.lines = { ...r.deals.lines };
+  const deal = r.orders.deal ?? dealsObj?.fields.find((f) => f.crm === "id")?.erp;
+  if (deal) out.orders.deal = deal;
+  if (r.orders.customer) out.orders.customer = r.orders.customer;
+  if (r.invoices) out.invoices = { ...r.invoices, states: r.invoices.states ?? ["submitted"] };
+  if (r.payments) out.payments = { ...r.payments, states: r.payments.states ?? ["submitted"], ...(r.payments.filter ? { filter: r.payments.filter.map((x) => ({ ...x })) } : {}) };
+  if (r.prices) out.prices = { ...r.prices };
+  const customers = r.customers ?? dealsObj?.fields.find((f) => f.lookup)?.lookup?.object;
+  if (customers) out.customers = customers;
+  return out;
 }
 
 function recordCondition(c: Record<string, unknown>): RecordCondition {

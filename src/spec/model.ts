@@ -207,6 +207,44 @@ export interface IntegrationSpec {
   };
   /** Optional format rules applied by `accord fix` before go-live (audit reports what they would change). */
   standardize?: { crm?: StandardizeRules; erp?: StandardizeRules };
+  /** Optional reports over both systems (`reports:`): where their figures come from. */
+  reports?: { revenue?: RevenueReportSpec };
   /** Where it came from (for messages). */
   source?: { file: string; text: string };
+}
+
+/** Document states a report counts (systems with document states; records without a state always count). */
+export type DocState = "draft" | "submitted" | "cancelled";
+
+/**
+ * `reports.revenue` (accord report revenue): bookings (won deals by close date), ordered, invoiced, paid.
+ * Field names are the systems' own; a name may be a path `table[column=value].field` or `table.column`
+ * (the column over every row of a table: a record referring to several others, e.g. an invoice's orders).
+ */
+export interface RevenueReportSpec {
+  deals: {
+    /** Object whose CRM records are the deals and ERP records their orders. */
+    object: string;
+    amount: string;
+    date: string;
+    /** Booked = matches this (default: the object's `when.crm`; none = every deal). */
+    won?: RecordCondition;
+    customer?: string;
+    lines?: { table: string; product: string; unitPrice: string; quantity?: string; listPrice?: string };
+  };
+  orders: { total: string; date: string; states: DocState[]; deal?: string; customer?: string };
+  invoices?: { entity: string; amount: string; date: string; outstanding?: string; states: DocState[]; order?: string; deal?: string; customer?: string };
+  payments?: {
+    entity: string;
+    amount: string;
+    date: string;
+    states: DocState[];
+    invoice?: string;
+    customer?: string;
+    filter?: Array<{ field: string; op: string; value?: unknown }>;
+  };
+  prices?: { object: string; rate: string; validFrom?: string; validUpto?: string; allowedDiscount: number };
+  customers?: string;
+  /** Amounts closer than this are equal (default 0.01). */
+  tolerance: number;
 }

@@ -210,6 +210,80 @@ const standardizeSideSchema = z
   .record(z.string(), z.record(z.string(), z.array(z.enum(STANDARDIZE_RULES)).min(1)))
   .describe(`entity → field → rules (${STANDARDIZE_RULES.join(", ")}), applied in order`);
 
+/** A field of a report's entity: a plain name, a path `table[column=value].field`, or `table.column` (every row's column). */
+const reportField = nonEmpty;
+const reportStates = z.array(z.enum(["draft", "submitted", "cancelled"])).min(1).describe("document states that count (systems with document states); default [submitted]");
+
+/** `reports.revenue`: where bookings, orders, invoices and payments live, for `accord report revenue`. */
+export const revenueReportSchema = z
+  .strictObject({
+    deals: z
+      .strictObject({
+        object: nonEmpty.describe("the object whose CRM records are the deals and whose ERP records are their orders (its links, identity and `crm: id` field map pair them)"),
+        amount: reportField.describe("the deal amount (CRM field)"),
+        date: reportField.describe("the close date (CRM field)"),
+        won: conditionSchema.optional().describe("what makes a deal booked (closed-won); default: the object's `when.crm`"),
+        customer: reportField.optional().describe("the deal's customer reference (CRM field); default: the object's field with a lookup"),
+        lines: z
+          .strictObject({
+            table: reportField.describe("the deal's line table (CRM field)"),
+            product: reportField.describe("column: product id"),
+            unitPrice: reportField.describe("column: the price quoted"),
+            quantity: reportField.optional(),
+            listPrice: reportField.optional(),
+          })
+          .optional()
+          .describe("deal lines, for the stale-price check"),
+      })
+      .describe("bookings: closed-won deals by close date"),
+    orders: z
+      .strictObject({
+        total: reportField.describe("the order total (ERP field of the deals object's ERP entity)"),
+        date: reportField.describe("the order's transaction date"),
+        states: reportStates.optional(),
+        deal: reportField.optional().describe("the order field holding the deal id; default: the ERP field the deals object maps `crm: id` to"),
+        customer: reportField.optional(),
+      })
+      .describe("ordered: ERP orders by their date"),
+    invoices: z
+      .strictObject({
+        entity: nonEmpty.describe("ERP entity of invoices"),
+        amount: reportField.describe("the invoiced amount"),
+        date: reportField.describe("the posting date"),
+        outstanding: reportField.optional(),
+        states: reportStates.optional(),
+        order: reportField.optional().describe("the order(s) an invoice bills, e.g. items.sales_order (a column over the rows of a table)"),
+        deal: reportField.optional().describe("the field holding the deal id"),
+        customer: reportField.optional(),
+      })
+      .optional(),
+    payments: z
+      .strictObject({
+        entity: nonEmpty.describe("ERP entity of payments"),
+        amount: reportField.describe("the amount received"),
+        date: reportField.describe("the posting date"),
+        states: reportStates.optional(),
+        invoice: reportField.optional().describe("the invoice(s) a payment settles, e.g. references.reference_name"),
+        customer: reportField.optional(),
+        filter: z.array(filterSchema).optional().describe("which records are customer payments, e.g. payment_type = Receive"),
+      })
+      .optional()
+      .describe("paid: payments by their posting date"),
+    prices: z
+      .strictObject({
+        object: nonEmpty.describe("the object pairing the CRM product (its identity) with the ERP price records (their identity, filter)"),
+        rate: reportField.describe("the ERP price field"),
+        validFrom: reportField.optional().describe("the ERP price's valid-from date (the price in effect at the deal's close date is used)"),
+        validUpto: reportField.optional(),
+        allowedDiscount: z.number().min(0).max(100).describe("percent a line may be priced below the ERP price"),
+      })
+      .optional()
+      .describe("stale-price check: a deal line priced below the ERP price at its close date by more than the allowed discount"),
+    customers: nonEmpty.optional().describe("the customer object (exported as the customers table); default: the object the deal's customer looks up"),
+    tolerance: z.number().nonnegative().optional().describe("amount differences up to this are equal (default 0.01)"),
+  })
+  .describe("Revenue reconciliation: bookings, ordered, invoiced, paid; see `accord report revenue --help`");
+
 export const integrationFileSchema = z
   .strictObject({
     version: z.literal(1).describe("format version; always 1"),
@@ -242,6 +316,10 @@ export const integrationFileSchema = z
       .strictObject({ crm: standardizeSideSchema.optional(), erp: standardizeSideSchema.optional() })
       .optional()
       .describe("format rules `accord fix` applies in each system before go-live: side → entity → field → rules"),
+    reports: z
+      .strictObject({ revenue: revenueReportSchema.optional() })
+      .optional()
+      .describe("reports over both systems: where their figures come from"),
   })
   .describe("Accord integration file");
 
