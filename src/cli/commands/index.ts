@@ -13,6 +13,7 @@ import { register as history } from "./history.ts";
 import { register as link } from "./link.ts";
 import { register as merge } from "./merge.ts";
 import { register as plan } from "./plan.ts";
+import { register as report } from "./report.ts";
 import { register as review } from "./review.ts";
 import { register as run } from "./run.ts";
 import { register as sandbox } from "./sandbox.ts";
@@ -43,6 +44,7 @@ export const commands: Array<(program: Command) => void> = [
   review,
   history,
   customer,
+  report,
   server,
   user,
   token,
