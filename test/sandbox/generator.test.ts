@@ -98,6 +98,38 @@ describe("counts and proportions", () => {
     expect(d.erp["Payment Entry"].length).toBeGreaterThan(0);
     expect(d.crm.Case.length).toBeGreaterThan(0);
   });
+
+  it("fits the example's recipes: products linked by item code, orders named on their deals, most ready deals within the price floor", () => {
+    // product / price / stock: the CRM product carries the ERP item code (cErpItemCode) unless CRM-only
+    const items = new Set(d.erp.Item.map((i) => i.item_code));
+    const products = new Map(d.crm.Product.map((p) => [p.id, p]));
+    const product = d.truth.filter((t) => t.entity === "product");
+    for (const t of product) for (const id of t.crm) expect(products.get(id)?.cErpItemCode ?? null).toBe(t.erp[0] ?? null);
+    expect(d.crm.Product.filter((p) => items.has(str(p.cErpItemCode))).length).toBeGreaterThan(40);
+    // salesOrder: an order keyed for a deal carries the deal id as po_no, the deal carries its name; invoices copy po_no
+    const deals = new Map(d.crm.Opportunity.map((o) => [o.id, o]));
+    for (const so of d.erp["Sales Order"]) expect(deals.get(str(so.po_no))?.cErpOrderName).toBe(so.name);
+    const orderPo = new Map(d.erp["Sales Order"].map((s) => [s.name, s.po_no]));
+    for (const si of d.erp["Sales Invoice"])
+      expect(si.po_no).toBe(orderPo.get(str((si.items as Array<Record<string, unknown>>)[0]?.sales_order)));
+    // every line references a CRM product; the price-approval rule (unit price < 85% of the ERP price) holds few deals
+    const rate = new Map(
+      d.erp["Item Price"].filter((p) => p.price_list === "Standard Selling").map((p) => [str(p.item_code), p.price_list_rate as number]),
+    );
+    const below = (o: Record<string, unknown>) =>
+      (o.itemList as Array<Record<string, unknown>>).some((l) => {
+        const r = rate.get(str(products.get(str(l.productId))?.cErpItemCode));
+        return r !== undefined && (l.unitPrice as number) < r * 0.85;
+      });
+    for (const o of d.crm.Opportunity) for (const l of o.itemList as Array<Record<string, unknown>>) expect(products.has(str(l.productId))).toBe(true);
+    const ready = d.crm.Opportunity.filter((o) => o.stage === "Closed Won" && !o.cErpOrderName);
+    const held = ready.filter((o) => below(o));
+    expect(ready.length).toBeGreaterThan(50);
+    expect(held.length).toBeGreaterThan(0);
+    expect(held.length / ready.length).toBeLessThan(0.2);
+    // a deal whose order exists was approved when priced below the floor (no hold on an existing order)
+    for (const o of d.crm.Opportunity) if (o.cErpOrderName && below(o)) expect(o.cPriceApproved).toBe(true);
+  });
 });
 
 describe("ground truth", () => {

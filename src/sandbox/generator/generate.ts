@@ -126,6 +126,9 @@ const PRODUCT_FAMILIES: ReadonlyArray<readonly [string, string, string, boolean,
   ["Installation Service", "Services", "Hour", false, 95],
   ["Consulting", "Services", "Hour", false, 150],
 ];
+/** Discounts sales gives on a deal line (%), and the share of the ERP list price below which a line needs approval. */
+const DISCOUNTS = [2.5, 5, 7.5, 10, 12, 15];
+const MIN_PRICE_SHARE = 0.85;
 const MODEL_LETTERS = ["X", "S", "Pro ", "M", "HD-", "Lite ", "Max ", "E"];
 
 // ─────────────────────────────────────────────────────────── small helpers
@@ -696,7 +699,8 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
       description,
       inCrm,
       inErp,
-      crmPrice: pProducts.chance(0.2) ? round2(price * (0.85 + pProducts.next() * 0.1)) : price,
+      // a stale CRM list price: 3–13% under the ERP's (within the 15% the price-approval rule allows)
+      crmPrice: pProducts.chance(0.2) ? round2(price * (0.87 + pProducts.next() * 0.1)) : price,
       truth: t,
     });
   }
@@ -710,6 +714,8 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
         id,
         name: pr.name,
         partNumber: pProducts.chance(0.1) ? pr.code.toLowerCase() : pr.code,
+        // the ERP item code, kept by sales in the custom field the integration links products by
+        cErpItemCode: pr.inErp ? pr.code : null,
         status: "Active",
         listPrice: pr.crmPrice,
         listPriceCurrency: cur,
@@ -1174,6 +1180,9 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
     customerName: string;
     territory: unknown;
     oppId: string;
+    deal: CrmRecord;
+    /** A deal line is priced below the approval floor: the deal was approved before the order. */
+    approved: boolean;
     lines: Array<{ pr: ProductDef; qty: number; rate: number; discount: number }>;
     truth: TruthEntry;
   }
@@ -1195,14 +1204,23 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
       const lines: OrderDraft["lines"] = [];
       let amount = 0;
       const used = new Set<number>();
+      // Sales may give up to 15% off the ERP list price; more needs approval (the example's salesOrder
+      // hold rule). A few deals have a line priced below that floor; the others stay within it.
+      const belowFloor = p.chance(0.07);
       for (let l = 0; l < nLines; l++) {
         let pi = p.int(0, crmProducts.length - 1);
+        // a product not (yet) in the ERP is seldom quoted
+        if (!crmProducts[pi]?.inErp && p.chance(0.8)) pi = (pi + 1) % crmProducts.length;
         if (used.has(pi)) pi = (pi + 1) % crmProducts.length;
         if (used.has(pi)) continue;
         used.add(pi);
         const pr = crmProducts[pi] as ProductDef;
         const qty = pr.uom === "Meter" ? p.int(10, 500) : pr.uom === "Hour" ? p.int(4, 80) : p.int(1, 40);
-        const discount = p.chance(0.55) ? p.pick([2.5, 5, 7.5, 10, 12, 15, 20]) : 0;
+        let discount = p.chance(0.55) ? p.pick(DISCOUNTS) : 0;
+        if (belowFloor && l === 0) discount = p.pick([25, 30, 35]);
+        else
+          while (discount > 0 && round2(pr.crmPrice * (1 - discount / 100)) < pr.price * MIN_PRICE_SHARE)
+            discount = DISCOUNTS[DISCOUNTS.indexOf(discount) - 1] ?? 0;
         const unitPrice = round2(pr.crmPrice * (1 - discount / 100));
         const lineAmount = round2(unitPrice * qty);
         amount = round2(amount + lineAmount);
@@ -1225,7 +1243,7 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
       const id = crmIds.next(createdMs);
       const contactId = c.crmContactIds.length ? (p.pick(c.crmContactIds) as string) : null;
       const family = (lines[0]?.pr.name ?? "Services").split(" ").slice(0, 2).join(" ");
-      crm.Opportunity.push({
+      const deal: CrmRecord = {
         id,
         name: `${(c.base[1] || "Deal").slice(0, 60)} – ${family} ${new Date(createdMs).getUTCFullYear()}${j ? ` #${j + 1}` : ""}`,
         accountId,
@@ -1242,7 +1260,8 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
         itemList: c.edge === "missingFields" && j === 0 ? [] : itemList,
         ...crmMeta(createdMs),
         modifiedAt: crmDateTime(closed ? closeMs + p.int(0, 86_399) * 1000 : Math.min(createdMs + p.int(0, 20) * DAY, asOfMs - 1000)),
-      });
+      };
+      crm.Opportunity.push(deal);
       const t: TruthEntry = { id: `deal-${pad(++dealSeq, 7)}`, entity: "deal", crm: [id], erp: [] };
       truth.push(t);
       if (stage === "Closed Won" && c.erpNamesForOrders.length && lines.length && p.chance(0.65)) {
@@ -1265,6 +1284,8 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
             customerName: cust.customer_name as string,
             territory: cust.territory ?? null,
             oppId: id,
+            deal,
+            approved: lines.some((ln) => ln.rate < ln.pr.price * MIN_PRICE_SHARE),
             lines: rekeyed,
             truth: t,
           });
@@ -1355,7 +1376,8 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
       order_type: "Sales",
       transaction_date: isoDate(d.ms),
       delivery_date: isoDate(delivery),
-      po_no: pOrd.chance(0.6) ? `PO-${pOrd.digits(6)}` : null,
+      // the deal id as the customer's PO (the example's salesOrder recipe; invoices copy it)
+      po_no: d.oppId,
       currency: cur,
       conversion_rate: 1,
       selling_price_list: "Standard Selling",
@@ -1390,6 +1412,10 @@ export function generate(opts: GenerateOptions = {}): GeneratedData {
     }
     erp["Sales Order"].push(so);
     d.truth.erp.push(name);
+    // Sales noted the order's name on the deal (the recipe's identity field); a deal priced below the
+    // floor was approved before the order was keyed.
+    d.deal.cErpOrderName = name;
+    if (d.approved) d.deal.cPriceApproved = true;
     if (invoiced) invoiceDrafts.push({ ms: Math.min(d.ms + pOrd.int(1, 10) * DAY, asOfMs - DAY), so, amount: total });
   }
 
