@@ -20,6 +20,8 @@ export function register(program: Command): void {
     .option("--port <n>", "HTTP port for webhooks, /metrics, /health (0 = any)", "8787")
     .option("--host <addr>", "HTTP listen address", "127.0.0.1")
     .option("--no-http", "no HTTP server (no webhooks, no /metrics)")
+    .option("--console-port <n>", "port of the web console and HTTP API (0 = any; create a user first: accord user add)", "8080")
+    .option("--no-console", "do not serve the web console")
     .option("--monitor <path>", "monitor settings (default: FILE with .monitor.yaml, when present)")
     .option("--log-level <level>", "structured (JSON) log lines on stderr: error | warn | info | debug", "info")
     .addHelpText(
@@ -38,7 +40,19 @@ Examples:
 Exit codes: 0 stopped cleanly, 2 invalid file or option, 1 another process holds the integration, or a failure.`,
     )
     .action(
-      async (file: string, opts: { poll: string; port: string; host: string; http?: boolean; monitor?: string; logLevel: string }) => {
+      async (
+        file: string,
+        opts: {
+          poll: string;
+          port: string;
+          host: string;
+          http?: boolean;
+          console?: boolean;
+          consolePort: string;
+          monitor?: string;
+          logLevel: string;
+        },
+      ) => {
         const { reportError } = await import("../output.ts");
         const { EXIT } = await import("../exit-codes.ts");
         try {
@@ -50,8 +64,17 @@ Exit codes: 0 stopped cleanly, 2 invalid file or option, 1 another process holds
             pollMs = Number.NaN;
           }
           const port = Number(opts.port);
-          if (!Number.isFinite(pollMs) || pollMs < 100 || pollMs > 60_000 || !Number.isInteger(port) || port < 0) {
-            process.stderr.write("--poll must be a duration between 100ms and 60s; --port an integer ≥ 0\n");
+          const consolePort = Number(opts.consolePort);
+          if (
+            !Number.isFinite(pollMs) ||
+            pollMs < 100 ||
+            pollMs > 60_000 ||
+            !Number.isInteger(port) ||
+            port < 0 ||
+            !Number.isInteger(consolePort) ||
+            consolePort < 0
+          ) {
+            process.stderr.write("--poll must be a duration between 100ms and 60s; --port and --console-port integers ≥ 0\n");
             process.exitCode = EXIT.invalid;
             return;
           }
@@ -80,9 +103,41 @@ Exit codes: 0 stopped cleanly, 2 invalid file or option, 1 another process holds
             await opened.close();
             throw err;
           }
-          logger.info({ integration: opened.ctx.spec.name, url: rt.url || undefined, pollMs, holder: rt.holder }, "accord run started");
+          // The web console (dashboard, review queue, history, customer 360) on the same store.
+          let web: { url: string; close(): Promise<void> } | undefined;
+          if (opts.console !== false) {
+            const { startConsole } = await import("../../server/app.ts");
+            const { ctx } = opened;
+            const serve = (p: number) =>
+              startConsole({
+                store: ctx.store,
+                spec: ctx.spec,
+                systems: { [ctx.spec.name]: { crm: ctx.crm, erp: ctx.erp } },
+                port: p,
+                host: opts.host,
+              });
+            try {
+              try {
+                web = await serve(consolePort);
+              } catch (err) {
+                // the default port taken (another console, a test): any free port, printed below
+                if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" || consolePort === 0) throw err;
+                web = await serve(0);
+              }
+              process.stderr.write(`accord run: web console at ${web.url} (users: accord user add NAME --role admin)\n`);
+            } catch (err) {
+              await rt.stop();
+              await opened.close();
+              throw err;
+            }
+          }
+          logger.info(
+            { integration: opened.ctx.spec.name, url: rt.url || undefined, console: web?.url, pollMs, holder: rt.holder },
+            "accord run started",
+          );
           const stop = (signal: string) => {
             logger.info({ signal }, "stopping: finishing the page in flight");
+            void web?.close();
             void rt.stop();
           };
           process.once("SIGINT", () => stop("SIGINT"));
