@@ -166,7 +166,7 @@ function rowsColumn(name: string): { table: string; column: string } | undefined
 }
 
 /** One value of a record: a plain field, a path `table[column=value].field`, or the first of `table.column`. */
-function valueOf(rec: RemoteRecord, name: string): unknown {
+function fieldValue(rec: RemoteRecord, name: string): unknown {
   const rc = rowsColumn(name);
   if (rc) return valuesOf(rec, name)[0] ?? null;
   if (isFieldPath(name)) return readValue(rec.values, name).value;
@@ -212,7 +212,7 @@ async function readAll(conn: Connector, entity: string, fields: Array<string | u
 async function matchesCondition(rec: RemoteRecord, cond: RecordCondition | undefined): Promise<boolean> {
   if (!cond) return true;
   for (const e of cond.equals) {
-    const v = e.field === "$state" ? (rec.state ?? null) : valueOf(rec, e.field);
+    const v = e.field === "$state" ? (rec.state ?? null) : fieldValue(rec, e.field);
     if (!e.values.some((w) => w === v || (w !== null && v !== null && v !== undefined && String(w) === String(v)))) return false;
   }
   if (cond.expr) {
@@ -242,13 +242,17 @@ function reportSpecOf(ctx: EngineContext): { r: RevenueReportSpec; deals: Object
         column: 0,
         path: "reports.revenue",
         message: "missing `reports.revenue`",
-        expected: "a reports: { revenue: { deals: { object, amount, date }, orders: { total, date }, … } } section (see examples/espocrm-erpnext.yaml)",
+        expected:
+          "a reports: { revenue: { deals: { object, amount, date }, orders: { total, date }, … } } section (see examples/espocrm-erpnext.yaml)",
       },
     ]);
   }
   const find = (name: string | undefined) => (name ? spec.objects.find((o) => o.name === name) : undefined);
   const deals = find(r.deals.object);
-  if (!deals) throw new ValidationRejected(`reports.revenue.deals.object \`${r.deals.object}\` is not an object of ${file}`, { hint: "name an object of the file" });
+  if (!deals)
+    throw new ValidationRejected(`reports.revenue.deals.object \`${r.deals.object}\` is not an object of ${file}`, {
+      hint: "name an object of the file",
+    });
   return { r, deals, prices: find(r.prices?.object), customers: find(r.customers) };
 }
 
@@ -285,7 +289,7 @@ export async function loadRevenueModel(ctx: EngineContext): Promise<RevenueModel
   );
   const dealIds = new Set(dealRecs.map((d) => d.id));
   const orderByIdentity = new Map<string, RemoteRecord>();
-  for (const o of orderRecs) orderByIdentity.set(str(valueOf(o, dObj.erp.identity)) ?? o.id, o);
+  for (const o of orderRecs) orderByIdentity.set(str(fieldValue(o, dObj.erp.identity)) ?? o.id, o);
   const pairs = new Map<string, Set<string>>(); // deal id → order ids
   const pair = (dealId: string, orderId: string) => {
     if (!dealIds.has(dealId)) return;
@@ -294,17 +298,18 @@ export async function loadRevenueModel(ctx: EngineContext): Promise<RevenueModel
     s.add(orderId);
   };
   const orderIds = new Set(orderRecs.map((o) => o.id));
-  for (const l of links) if (l.object === dObj.name && l.crmId && l.erpId && orderIds.has(l.erpId) && l.status === "active") pair(l.crmId, l.erpId);
+  for (const l of links)
+    if (l.object === dObj.name && l.crmId && l.erpId && orderIds.has(l.erpId) && l.status === "active") pair(l.crmId, l.erpId);
   if (dObj.crm.identity !== "id") {
     for (const d of dealRecs) {
-      const key = str(valueOf(d, dObj.crm.identity));
+      const key = str(fieldValue(d, dObj.crm.identity));
       const o = key ? orderByIdentity.get(key) : undefined;
       if (o) pair(d.id, o.id);
     }
   }
   const orderDeal = new Map<string, string>();
   for (const o of orderRecs) {
-    const dealId = r.orders.deal ? str(valueOf(o, r.orders.deal)) : null;
+    const dealId = r.orders.deal ? str(fieldValue(o, r.orders.deal)) : null;
     if (dealId && dealIds.has(dealId)) pair(dealId, o.id);
   }
   for (const [d, os] of pairs) for (const o of os) orderDeal.set(o, d);
@@ -314,15 +319,24 @@ export async function loadRevenueModel(ctx: EngineContext): Promise<RevenueModel
   const productKey = new Map<string, string>();
   if (r.prices && pObj && lines) {
     for (const p of await readAll(ctx.crm, pObj.crm.entity, [pObj.crm.identity], pObj.crm.filter as FilterExpr[] | undefined)) {
-      const k = str(valueOf(p, pObj.crm.identity));
+      const k = str(fieldValue(p, pObj.crm.identity));
       if (k) productKey.set(p.id, k);
     }
-    for (const p of await readAll(ctx.erp, pObj.erp.entity, [pObj.erp.identity, r.prices.rate, r.prices.validFrom, r.prices.validUpto], pObj.erp.filter as FilterExpr[] | undefined)) {
-      const k = str(valueOf(p, pObj.erp.identity));
-      const rate = num(valueOf(p, r.prices.rate));
+    for (const p of await readAll(
+      ctx.erp,
+      pObj.erp.entity,
+      [pObj.erp.identity, r.prices.rate, r.prices.validFrom, r.prices.validUpto],
+      pObj.erp.filter as FilterExpr[] | undefined,
+    )) {
+      const k = str(fieldValue(p, pObj.erp.identity));
+      const rate = num(fieldValue(p, r.prices.rate));
       if (!k || rate === null) continue;
       const list = priceRows.get(k) ?? [];
-      list.push({ rate, from: r.prices.validFrom ? day(valueOf(p, r.prices.validFrom)) : null, upto: r.prices.validUpto ? day(valueOf(p, r.prices.validUpto)) : null });
+      list.push({
+        rate,
+        from: r.prices.validFrom ? day(fieldValue(p, r.prices.validFrom)) : null,
+        upto: r.prices.validUpto ? day(fieldValue(p, r.prices.validUpto)) : null,
+      });
       priceRows.set(k, list);
     }
   }
@@ -339,11 +353,11 @@ export async function loadRevenueModel(ctx: EngineContext): Promise<RevenueModel
   const deals: DealRow[] = [];
   const dealLines: DealLineRow[] = [];
   for (const d of dealRecs) {
-    const date = day(valueOf(d, r.deals.date));
+    const date = day(fieldValue(d, r.deals.date));
     deals.push({
       id: d.id,
-      customerId: r.deals.customer ? str(valueOf(d, r.deals.customer)) : null,
-      amount: num(valueOf(d, r.deals.amount)) ?? 0,
+      customerId: r.deals.customer ? str(fieldValue(d, r.deals.customer)) : null,
+      amount: num(fieldValue(d, r.deals.amount)) ?? 0,
       date,
       won: await matchesCondition(d, r.deals.won),
       orderIds: [...(pairs.get(d.id) ?? [])],
@@ -371,9 +385,9 @@ export async function loadRevenueModel(ctx: EngineContext): Promise<RevenueModel
 
   const orders: OrderRow[] = orderRecs.map((o) => ({
     id: o.id,
-    customerId: r.orders.customer ? str(valueOf(o, r.orders.customer)) : null,
-    date: day(valueOf(o, r.orders.date)),
-    total: num(valueOf(o, r.orders.total)) ?? 0,
+    customerId: r.orders.customer ? str(fieldValue(o, r.orders.customer)) : null,
+    date: day(fieldValue(o, r.orders.date)),
+    total: num(fieldValue(o, r.orders.total)) ?? 0,
     state: o.state ?? null,
     counted: counted(o, r.orders.states),
     dealId: orderDeal.get(o.id) ?? null,
@@ -384,14 +398,14 @@ export async function loadRevenueModel(ctx: EngineContext): Promise<RevenueModel
     const inv = r.invoices;
     for (const i of await readAll(ctx.erp, inv.entity, [inv.amount, inv.date, inv.outstanding, inv.order, inv.deal, inv.customer])) {
       const refs = inv.order ? valuesOf(i, inv.order) : [];
-      const dealRef = inv.deal ? str(valueOf(i, inv.deal)) : null;
+      const dealRef = inv.deal ? str(fieldValue(i, inv.deal)) : null;
       const viaOrder = refs.map((o) => orderDeal.get(o)).find(Boolean) ?? null;
       invoices.push({
         id: i.id,
-        customerId: inv.customer ? str(valueOf(i, inv.customer)) : null,
-        date: day(valueOf(i, inv.date)),
-        amount: num(valueOf(i, inv.amount)) ?? 0,
-        outstanding: inv.outstanding ? num(valueOf(i, inv.outstanding)) : null,
+        customerId: inv.customer ? str(fieldValue(i, inv.customer)) : null,
+        date: day(fieldValue(i, inv.date)),
+        amount: num(fieldValue(i, inv.amount)) ?? 0,
+        outstanding: inv.outstanding ? num(fieldValue(i, inv.outstanding)) : null,
         state: i.state ?? null,
         counted: counted(i, inv.states),
         orderIds: refs,
@@ -403,12 +417,17 @@ export async function loadRevenueModel(ctx: EngineContext): Promise<RevenueModel
   const payments: PaymentRow[] = [];
   if (r.payments) {
     const pay = r.payments;
-    for (const p of await readAll(ctx.erp, pay.entity, [pay.amount, pay.date, pay.invoice, pay.customer], pay.filter as FilterExpr[] | undefined)) {
+    for (const p of await readAll(
+      ctx.erp,
+      pay.entity,
+      [pay.amount, pay.date, pay.invoice, pay.customer],
+      pay.filter as FilterExpr[] | undefined,
+    )) {
       payments.push({
         id: p.id,
-        customerId: pay.customer ? str(valueOf(p, pay.customer)) : null,
-        date: day(valueOf(p, pay.date)),
-        amount: num(valueOf(p, pay.amount)) ?? 0,
+        customerId: pay.customer ? str(fieldValue(p, pay.customer)) : null,
+        date: day(fieldValue(p, pay.date)),
+        amount: num(fieldValue(p, pay.amount)) ?? 0,
         state: p.state ?? null,
         counted: counted(p, pay.states),
         invoiceIds: pay.invoice ? valuesOf(p, pay.invoice) : [],
@@ -423,20 +442,33 @@ export async function loadRevenueModel(ctx: EngineContext): Promise<RevenueModel
     const crmRecs = await readAll(ctx.crm, cObj.crm.entity, [cObj.crm.identity, nameMap?.crm], cObj.crm.filter as FilterExpr[] | undefined);
     const erpRecs = await readAll(ctx.erp, cObj.erp.entity, [cObj.erp.identity, nameMap?.erp], cObj.erp.filter as FilterExpr[] | undefined);
     const erpById = new Map(erpRecs.map((e) => [e.id, e]));
-    const erpByIdentity = new Map(erpRecs.map((e) => [str(valueOf(e, cObj.erp.identity)) ?? e.id, e]));
+    const erpByIdentity = new Map(erpRecs.map((e) => [str(fieldValue(e, cObj.erp.identity)) ?? e.id, e]));
     const linkOf = new Map(links.filter((l) => l.object === cObj.name && l.crmId).map((l) => [l.crmId as string, l]));
     const used = new Set<string>();
     for (const c of crmRecs) {
       const l = linkOf.get(c.id);
-      const e = (l?.erpId ? erpById.get(l.erpId) : undefined) ?? (() => {
-        const k = str(valueOf(c, cObj.crm.identity));
-        return k ? erpByIdentity.get(k) : undefined;
-      })();
+      const e =
+        (l?.erpId ? erpById.get(l.erpId) : undefined) ??
+        (() => {
+          const k = str(fieldValue(c, cObj.crm.identity));
+          return k ? erpByIdentity.get(k) : undefined;
+        })();
       if (e) used.add(e.id);
-      customers.push({ crmId: c.id, erpId: e?.id ?? null, name: nameMap ? str(valueOf(c, nameMap.crm)) : null, sharedId: l?.sharedId ?? (e ? str(valueOf(e, cObj.erp.identity)) : null) });
+      customers.push({
+        crmId: c.id,
+        erpId: e?.id ?? null,
+        name: nameMap ? str(fieldValue(c, nameMap.crm)) : null,
+        sharedId: l?.sharedId ?? (e ? str(fieldValue(e, cObj.erp.identity)) : null),
+      });
     }
     for (const e of erpRecs) {
-      if (!used.has(e.id)) customers.push({ crmId: null, erpId: e.id, name: nameMap ? str(valueOf(e, nameMap.erp)) : null, sharedId: str(valueOf(e, cObj.erp.identity)) });
+      if (!used.has(e.id))
+        customers.push({
+          crmId: null,
+          erpId: e.id,
+          name: nameMap ? str(fieldValue(e, nameMap.erp)) : null,
+          sharedId: str(fieldValue(e, cObj.erp.identity)),
+        });
     }
   }
 
@@ -468,13 +500,22 @@ export function periodsBetween(from: string, to: string, by: Granularity): strin
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Compute the report from the model for [from, to] (dates inclusive). */
-export function revenueReport(ctx: EngineContext, model: RevenueModel, opts: { from: string; to: string; by?: Granularity }): RevenueReport {
+export function revenueReport(
+  ctx: EngineContext,
+  model: RevenueModel,
+  opts: { from: string; to: string; by?: Granularity },
+): RevenueReport {
   const { r, deals: dObj } = reportSpecOf(ctx);
   const by = opts.by ?? "month";
-  for (const [k, v] of [["--from", opts.from], ["--to", opts.to]] as const) {
-    if (!DATE_RE.test(v) || Number.isNaN(Date.parse(v))) throw new ValidationRejected(`${k} ${v} is not a date`, { hint: "give dates as YYYY-MM-DD" });
+  for (const [k, v] of [
+    ["--from", opts.from],
+    ["--to", opts.to],
+  ] as const) {
+    if (!DATE_RE.test(v) || Number.isNaN(Date.parse(v)))
+      throw new ValidationRejected(`${k} ${v} is not a date`, { hint: "give dates as YYYY-MM-DD" });
   }
-  if (opts.from > opts.to) throw new ValidationRejected(`--from ${opts.from} is after --to ${opts.to}`, { hint: "give --from before --to" });
+  if (opts.from > opts.to)
+    throw new ValidationRejected(`--from ${opts.from} is after --to ${opts.to}`, { hint: "give --from before --to" });
   const inRange = (d: string | null): d is string => d !== null && d >= opts.from && d <= opts.to;
   const periods = new Map<string, PeriodRow>();
   for (const p of periodsBetween(opts.from, opts.to, by)) {
@@ -493,7 +534,14 @@ export function revenueReport(ctx: EngineContext, model: RevenueModel, opts: { f
     p.bookedDeals++;
     const os = d.orderIds.map((id) => orderById.get(id)).filter((o): o is OrderRow => Boolean(o?.counted));
     if (os.length === 0) {
-      exceptions.push({ kind: "deal-without-order", record: d.id, date: d.date, amount: d.amount, expected: null, detail: `won deal has no order (${r.orders.states.join("/")})` });
+      exceptions.push({
+        kind: "deal-without-order",
+        record: d.id,
+        date: d.date,
+        amount: d.amount,
+        expected: null,
+        detail: `won deal has no order (${r.orders.states.join("/")})`,
+      });
     } else {
       const total = round2(os.reduce((s, o) => s + o.total, 0));
       if (Math.abs(total - d.amount) > tol) {
@@ -557,9 +605,20 @@ export function revenueReport(ctx: EngineContext, model: RevenueModel, opts: { f
     p.paid += pm.amount;
     p.payments++;
   }
-  const rows = [...periods.values()].map((p) => ({ ...p, bookings: round2(p.bookings), ordered: round2(p.ordered), invoiced: round2(p.invoiced), paid: round2(p.paid) }));
+  const rows = [...periods.values()].map((p) => ({
+    ...p,
+    bookings: round2(p.bookings),
+    ordered: round2(p.ordered),
+    invoiced: round2(p.invoiced),
+    paid: round2(p.paid),
+  }));
   const sum = (k: keyof Omit<PeriodRow, "period">) => round2(rows.reduce((s, p) => s + p[k], 0));
-  const counts: Record<ExceptionKind, number> = { "deal-without-order": 0, "order-amount-mismatch": 0, "invoice-without-order-or-deal": 0, "stale-price": 0 };
+  const counts: Record<ExceptionKind, number> = {
+    "deal-without-order": 0,
+    "order-amount-mismatch": 0,
+    "invoice-without-order-or-deal": 0,
+    "stale-price": 0,
+  };
   for (const e of exceptions) counts[e.kind]++;
   exceptions.sort((a, b) => a.kind.localeCompare(b.kind) || (a.date ?? "").localeCompare(b.date ?? "") || a.record.localeCompare(b.record));
   const won = r.deals.won ? describeCondition(r.deals.won) : "every deal";
@@ -571,8 +630,12 @@ export function revenueReport(ctx: EngineContext, model: RevenueModel, opts: { f
     basis: {
       bookings: `${dObj.crm.entity} where ${won}: ${r.deals.amount} by ${r.deals.date}`,
       ordered: `${dObj.erp.entity} (${r.orders.states.join(", ")}): ${r.orders.total} by ${r.orders.date}`,
-      invoiced: r.invoices ? `${r.invoices.entity} (${r.invoices.states.join(", ")}): ${r.invoices.amount} by ${r.invoices.date}` : "not configured",
-      paid: r.payments ? `${r.payments.entity} (${r.payments.states.join(", ")}): ${r.payments.amount} by ${r.payments.date} (payments, not invoice paid amounts)` : "not configured",
+      invoiced: r.invoices
+        ? `${r.invoices.entity} (${r.invoices.states.join(", ")}): ${r.invoices.amount} by ${r.invoices.date}`
+        : "not configured",
+      paid: r.payments
+        ? `${r.payments.entity} (${r.payments.states.join(", ")}): ${r.payments.amount} by ${r.payments.date} (payments, not invoice paid amounts)`
+        : "not configured",
     },
     periods: rows,
     totals: {
@@ -604,7 +667,10 @@ function table(rows: string[][], right: boolean[]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows
     .map((r, j) => {
-      const line = r.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
+      const line = r
+        .map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+        .join("  ")
+        .trimEnd();
       return j === 0 ? `${line}\n${widths.map((w) => "-".repeat(w)).join("  ")}` : line;
     })
     .join("\n");
@@ -631,9 +697,24 @@ export function renderRevenue(rep: RevenueReport, opts: { maxExceptions?: number
   out.push(`  ordered:  ${rep.basis.ordered}`);
   out.push(`  invoiced: ${rep.basis.invoiced}`);
   out.push(`  paid:     ${rep.basis.paid}`, "");
-  out.push(table(rows, head.map((_, i) => i > 0)), "");
+  out.push(
+    table(
+      rows,
+      head.map((_, i) => i > 0),
+    ),
+    "",
+  );
   const n = rep.exceptions.length;
-  out.push(`Exceptions: ${n}${n ? ` (${Object.entries(rep.counts).filter(([, c]) => c > 0).map(([k, c]) => `${k} ${c}`).join(", ")})` : ""}`);
+  out.push(
+    `Exceptions: ${n}${
+      n
+        ? ` (${Object.entries(rep.counts)
+            .filter(([, c]) => c > 0)
+            .map(([k, c]) => `${k} ${c}`)
+            .join(", ")})`
+        : ""
+    }`,
+  );
   const max = opts.maxExceptions ?? 50;
   for (const e of rep.exceptions.slice(0, max)) out.push(`  ${e.kind.padEnd(30)} ${e.record.padEnd(20)} ${e.date ?? "—"}  ${e.detail}`);
   if (n > max) out.push(`  … ${n - max} more (--json or --csv list them all)`);
@@ -669,49 +750,130 @@ export function modelTables(model: RevenueModel, rep?: RevenueReport): TableDef[
   const t: TableDef[] = [
     {
       name: "customers",
-      columns: [["crm_id", "VARCHAR"], ["erp_id", "VARCHAR"], ["name", "VARCHAR"], ["shared_id", "VARCHAR"]],
+      columns: [
+        ["crm_id", "VARCHAR"],
+        ["erp_id", "VARCHAR"],
+        ["name", "VARCHAR"],
+        ["shared_id", "VARCHAR"],
+      ],
       rows: model.customers.map((c) => [c.crmId, c.erpId, c.name, c.sharedId]),
     },
     {
       name: "deals",
-      columns: [["id", "VARCHAR"], ["customer_id", "VARCHAR"], ["amount", "DOUBLE"], ["close_date", "DATE"], ["won", "BOOLEAN"], ["order_id", "VARCHAR"], ["order_count", "INTEGER"]],
+      columns: [
+        ["id", "VARCHAR"],
+        ["customer_id", "VARCHAR"],
+        ["amount", "DOUBLE"],
+        ["close_date", "DATE"],
+        ["won", "BOOLEAN"],
+        ["order_id", "VARCHAR"],
+        ["order_count", "INTEGER"],
+      ],
       rows: model.deals.map((d) => [d.id, d.customerId, d.amount, d.date, d.won, d.orderIds[0] ?? null, d.orderIds.length]),
     },
     {
       name: "deal_lines",
-      columns: [["deal_id", "VARCHAR"], ["line", "INTEGER"], ["product_id", "VARCHAR"], ["erp_product", "VARCHAR"], ["quantity", "DOUBLE"], ["list_price", "DOUBLE"], ["unit_price", "DOUBLE"], ["erp_price", "DOUBLE"]],
+      columns: [
+        ["deal_id", "VARCHAR"],
+        ["line", "INTEGER"],
+        ["product_id", "VARCHAR"],
+        ["erp_product", "VARCHAR"],
+        ["quantity", "DOUBLE"],
+        ["list_price", "DOUBLE"],
+        ["unit_price", "DOUBLE"],
+        ["erp_price", "DOUBLE"],
+      ],
       rows: model.dealLines.map((l) => [l.dealId, l.line, l.productId, l.erpProduct, l.quantity, l.listPrice, l.unitPrice, l.erpPrice]),
     },
     {
       name: "orders",
-      columns: [["id", "VARCHAR"], ["customer_id", "VARCHAR"], ["order_date", "DATE"], ["total", "DOUBLE"], ["state", "VARCHAR"], ["counted", "BOOLEAN"], ["deal_id", "VARCHAR"]],
+      columns: [
+        ["id", "VARCHAR"],
+        ["customer_id", "VARCHAR"],
+        ["order_date", "DATE"],
+        ["total", "DOUBLE"],
+        ["state", "VARCHAR"],
+        ["counted", "BOOLEAN"],
+        ["deal_id", "VARCHAR"],
+      ],
       rows: model.orders.map((o) => [o.id, o.customerId, o.date, o.total, o.state, o.counted, o.dealId]),
     },
     {
       name: "invoices",
-      columns: [["id", "VARCHAR"], ["customer_id", "VARCHAR"], ["posting_date", "DATE"], ["amount", "DOUBLE"], ["outstanding", "DOUBLE"], ["state", "VARCHAR"], ["counted", "BOOLEAN"], ["order_id", "VARCHAR"], ["deal_id", "VARCHAR"]],
-      rows: model.invoices.map((i) => [i.id, i.customerId, i.date, i.amount, i.outstanding, i.state, i.counted, i.orderIds[0] ?? null, i.dealId]),
+      columns: [
+        ["id", "VARCHAR"],
+        ["customer_id", "VARCHAR"],
+        ["posting_date", "DATE"],
+        ["amount", "DOUBLE"],
+        ["outstanding", "DOUBLE"],
+        ["state", "VARCHAR"],
+        ["counted", "BOOLEAN"],
+        ["order_id", "VARCHAR"],
+        ["deal_id", "VARCHAR"],
+      ],
+      rows: model.invoices.map((i) => [
+        i.id,
+        i.customerId,
+        i.date,
+        i.amount,
+        i.outstanding,
+        i.state,
+        i.counted,
+        i.orderIds[0] ?? null,
+        i.dealId,
+      ]),
     },
     {
       name: "payments",
-      columns: [["id", "VARCHAR"], ["customer_id", "VARCHAR"], ["posting_date", "DATE"], ["amount", "DOUBLE"], ["state", "VARCHAR"], ["counted", "BOOLEAN"], ["invoice_id", "VARCHAR"]],
+      columns: [
+        ["id", "VARCHAR"],
+        ["customer_id", "VARCHAR"],
+        ["posting_date", "DATE"],
+        ["amount", "DOUBLE"],
+        ["state", "VARCHAR"],
+        ["counted", "BOOLEAN"],
+        ["invoice_id", "VARCHAR"],
+      ],
       rows: model.payments.map((p) => [p.id, p.customerId, p.date, p.amount, p.state, p.counted, p.invoiceIds[0] ?? null]),
     },
     {
       name: "links",
-      columns: [["object", "VARCHAR"], ["crm_id", "VARCHAR"], ["erp_id", "VARCHAR"], ["shared_id", "VARCHAR"], ["status", "VARCHAR"]],
+      columns: [
+        ["object", "VARCHAR"],
+        ["crm_id", "VARCHAR"],
+        ["erp_id", "VARCHAR"],
+        ["shared_id", "VARCHAR"],
+        ["status", "VARCHAR"],
+      ],
       rows: model.links.map((l) => [l.object, l.crmId, l.erpId, l.sharedId, l.status]),
     },
   ];
   if (rep) {
     t.push({
       name: "revenue_periods",
-      columns: [["period", "VARCHAR"], ["bookings", "DOUBLE"], ["booked_deals", "INTEGER"], ["ordered", "DOUBLE"], ["orders", "INTEGER"], ["invoiced", "DOUBLE"], ["invoices", "INTEGER"], ["paid", "DOUBLE"], ["payments", "INTEGER"]],
+      columns: [
+        ["period", "VARCHAR"],
+        ["bookings", "DOUBLE"],
+        ["booked_deals", "INTEGER"],
+        ["ordered", "DOUBLE"],
+        ["orders", "INTEGER"],
+        ["invoiced", "DOUBLE"],
+        ["invoices", "INTEGER"],
+        ["paid", "DOUBLE"],
+        ["payments", "INTEGER"],
+      ],
       rows: rep.periods.map((p) => [p.period, p.bookings, p.bookedDeals, p.ordered, p.orders, p.invoiced, p.invoices, p.paid, p.payments]),
     });
     t.push({
       name: "revenue_exceptions",
-      columns: [["kind", "VARCHAR"], ["record", "VARCHAR"], ["date", "DATE"], ["amount", "DOUBLE"], ["expected", "DOUBLE"], ["detail", "VARCHAR"]],
+      columns: [
+        ["kind", "VARCHAR"],
+        ["record", "VARCHAR"],
+        ["date", "DATE"],
+        ["amount", "DOUBLE"],
+        ["expected", "DOUBLE"],
+        ["detail", "VARCHAR"],
+      ],
       rows: rep.exceptions.map((e) => [e.kind, e.record, e.date, e.amount, e.expected, e.detail]),
     });
   }

@@ -17,7 +17,16 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OpenedContext, openContextFromFile } from "../../src/engine/context.ts";
-import { exportDuckDb, loadRevenueModel, periodOf, type RevenueModel, type RevenueReport, renderRevenue, revenueCsv, revenueReport } from "../../src/flows/revenue.ts";
+import {
+  exportDuckDb,
+  loadRevenueModel,
+  periodOf,
+  type RevenueModel,
+  type RevenueReport,
+  renderRevenue,
+  revenueCsv,
+  revenueReport,
+} from "../../src/flows/revenue.ts";
 import { type Sandboxes, startSandboxes } from "../../src/sandbox/index.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -69,7 +78,16 @@ const line = (productId: string, quantity: number, unitPrice: number, listPrice 
   listPrice,
   amount: quantity * unitPrice,
 });
-const soItem = (qty: number, rate: number) => ({ item_code: "RV-ITEM", item_name: "RV item", qty, rate, amount: qty * rate, price_list_rate: rate, uom: "Nos", conversion_factor: 1 });
+const soItem = (qty: number, rate: number) => ({
+  item_code: "RV-ITEM",
+  item_name: "RV item",
+  qty,
+  rate,
+  amount: qty * rate,
+  price_list_rate: rate,
+  uom: "Nos",
+  conversion_factor: 1,
+});
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "accord-revenue-"));
@@ -150,7 +168,9 @@ beforeAll(async () => {
     currency: "EUR",
     po_no: po,
     debit_to: "Debtors - ADG",
-    items: [{ item_code: "RV-ITEM", item_name: "RV item", qty: 1, rate: amount, amount, sales_order: salesOrder, income_account: "Sales - ADG" }],
+    items: [
+      { item_code: "RV-ITEM", item_name: "RV item", qty: 1, rate: amount, amount, sales_order: salesOrder, income_account: "Sales - ADG" },
+    ],
     total: amount,
     grand_total: amount,
     outstanding_amount: amount,
@@ -206,11 +226,22 @@ async function expected(from: string, to: string) {
   for (const o of orders) add(String(o.transaction_date), "ordered", Number(o.grand_total));
   const invoices = (await erpDump("Sales Invoice")).filter((i) => i.docstatus === 1 && inRange(i.posting_date));
   for (const i of invoices) add(String(i.posting_date), "invoiced", Number(i.grand_total));
-  const payments = (await erpDump("Payment Entry")).filter((p) => p.docstatus === 1 && p.payment_type === "Receive" && inRange(p.posting_date));
+  const payments = (await erpDump("Payment Entry")).filter(
+    (p) => p.docstatus === 1 && p.payment_type === "Receive" && inRange(p.posting_date),
+  );
   for (const p of payments) add(String(p.posting_date), "paid", Number(p.paid_amount));
   const sum = (xs: Rec[], k: string) => r2(xs.reduce((s, x) => s + Number(x[k] ?? 0), 0));
   return {
-    totals: { bookings: sum(won, "amount"), bookedDeals: won.length, ordered: sum(orders, "grand_total"), orders: orders.length, invoiced: sum(invoices, "grand_total"), invoices: invoices.length, paid: sum(payments, "paid_amount"), payments: payments.length },
+    totals: {
+      bookings: sum(won, "amount"),
+      bookedDeals: won.length,
+      ordered: sum(orders, "grand_total"),
+      orders: orders.length,
+      invoiced: sum(invoices, "grand_total"),
+      invoices: invoices.length,
+      paid: sum(payments, "paid_amount"),
+      payments: payments.length,
+    },
     per,
   };
 }
@@ -233,7 +264,10 @@ describe("revenue report", () => {
     expect(rep.totals).toEqual(want.totals);
     for (const p of rep.periods) {
       const w = want.per[p.period] ?? { bookings: 0, ordered: 0, invoiced: 0, paid: 0 };
-      expect({ period: p.period, bookings: p.bookings, ordered: p.ordered, invoiced: p.invoiced, paid: p.paid }).toEqual({ period: p.period, ...w });
+      expect({ period: p.period, bookings: p.bookings, ordered: p.ordered, invoiced: p.invoiced, paid: p.paid }).toEqual({
+        period: p.period,
+        ...w,
+      });
     }
     // a narrower window, by quarter and by day, counts only what falls inside it
     const q = revenueReport(opened.ctx, model, { from: "2026-07-01", to: "2026-09-30", by: "quarter" });
@@ -257,7 +291,8 @@ describe("revenue report", () => {
     expect(d).toMatchObject({ amount: 1000, expected: 900 });
     const b = rep.exceptions.find((e) => e.record === ids.B);
     expect(b).toMatchObject({ amount: 150, expected: 200 });
-    for (const k of Object.keys(rep.counts) as Array<keyof RevenueReport["counts"]>) expect(rep.counts[k]).toBe(rep.exceptions.filter((e) => e.kind === k).length);
+    for (const k of Object.keys(rep.counts) as Array<keyof RevenueReport["counts"]>)
+      expect(rep.counts[k]).toBe(rep.exceptions.filter((e) => e.kind === k).length);
   });
 
   it("every won deal without a counted order is an exception; every invoice tied to nothing is one", async () => {
@@ -332,10 +367,14 @@ describe("duckdb export", () => {
 describe("accord report revenue (CLI)", () => {
   const run = async (args: string[]) => {
     try {
-      const { stdout } = await promisify(execFile)(process.execPath, ["--disable-warning=ExperimentalWarning", join(ROOT, "src/cli/main.ts"), ...args], {
-        env: { ...process.env, ...env(), ACCORD_HOME: dir, DATABASE_URL: "" },
-        cwd: dir,
-      });
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ["--disable-warning=ExperimentalWarning", join(ROOT, "src/cli/main.ts"), ...args],
+        {
+          env: { ...process.env, ...env(), ACCORD_HOME: dir, DATABASE_URL: "" },
+          cwd: dir,
+        },
+      );
       return { code: 0, stdout };
     } catch (e) {
       const err = e as { code: number; stdout: string; stderr: string };
@@ -344,7 +383,19 @@ describe("accord report revenue (CLI)", () => {
   };
 
   it("prints the table (exit 4: exceptions), JSON, CSV and the DuckDB summary", async () => {
-    const t = await run(["report", "revenue", EXAMPLE, "--from", "2026-07-01", "--to", "2026-07-31", "--by", "day", "--duckdb", join(dir, "cli.duckdb")]);
+    const t = await run([
+      "report",
+      "revenue",
+      EXAMPLE,
+      "--from",
+      "2026-07-01",
+      "--to",
+      "2026-07-31",
+      "--by",
+      "day",
+      "--duckdb",
+      join(dir, "cli.duckdb"),
+    ]);
     expect(t.code, t.stderr).toBe(4);
     expect(t.stdout).toContain("2026-07-10");
     expect(t.stdout).toContain("stale-price");

@@ -91,7 +91,11 @@ describe("reports.revenue", () => {
     deals: { object: order, amount: amount, date: closeDate }
     orders: { total: grand_total, date: transaction_date }
 `;
-    expect(issues(text).map((i) => i.message).join("\n")).toMatch(/no `when.crm` trigger/);
+    expect(
+      issues(text)
+        .map((i) => i.message)
+        .join("\n"),
+    ).toMatch(/no `when.crm` trigger/);
   });
 
   it("the example fills it, and the JSON Schema describes it", async () => {

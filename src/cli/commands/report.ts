@@ -84,7 +84,11 @@ else SQLite in $ACCORD_HOME or .accord/). Exit codes: 0 no exceptions, 4 excepti
           else {
             process.stdout.write(`${rev.renderRevenue(rep, { maxExceptions: Number(opts.max) || 50 })}\n`);
             if (exported) {
-              process.stdout.write(`\nDuckDB ${opts.duckdb}: ${Object.entries(exported).map(([t, n]) => `${t} ${n}`).join(", ")}\n`);
+              process.stdout.write(
+                `\nDuckDB ${opts.duckdb}: ${Object.entries(exported)
+                  .map(([t, n]) => `${t} ${n}`)
+                  .join(", ")}\n`,
+              );
             }
           }
           process.exitCode = rep.exceptions.length ? EXIT.attention : EXIT.ok;
