@@ -20,6 +20,7 @@ import type {
   LineFieldMap,
   RecordCondition,
   IntegrationSpec,
+  MonitorSpec,
   RevenueReportSpec,
   ObjectSpec,
   Schedule,
@@ -36,6 +37,7 @@ import {
   PREFER_STRING_RE,
   type RawConflict,
   type RawDuration,
+  type RawMonitorSection,
   type RawSchedule,
   type RawTransformStep,
   SCHEDULE_TIERS,
@@ -542,6 +544,38 @@ function semanticChecks(ctx: Issues, data: Record<string, unknown>): void {
     });
   }
   checkReports(ctx, data);
+  checkMonitor(ctx, data);
+}
+
+/** `monitor:`: the objects it names are objects of this file; key fields are fields their maps use. */
+function checkMonitor(ctx: Issues, data: Record<string, unknown>): void {
+  const m = isRecord(data.monitor) ? data.monitor : undefined;
+  if (!m || !isRecord(m.objects)) return;
+  const objects = isRecord(data.objects) ? data.objects : {};
+  const names = Object.keys(objects);
+  for (const [name, o] of Object.entries(m.objects)) {
+    const base: Path = ["monitor", "objects", name];
+    const obj = objects[name];
+    if (!isRecord(obj)) {
+      ctx.add(base, "key", `object \`${name}\` is not an object of this file`, names.length ? oneOf(names, name) : undefined);
+      continue;
+    }
+    if (!isRecord(o) || !Array.isArray(o.keyFields)) continue;
+    const known = new Set<string>();
+    for (const f of Array.isArray(obj.fields) ? obj.fields : []) {
+      if (!isRecord(f)) continue;
+      for (const side of ["crm", "erp"] as const) if (typeof f[side] === "string") known.add(canonicalOrSelf(f[side] as string));
+    }
+    o.keyFields.forEach((k, i) => {
+      if (!isRecord(k) || typeof k.field !== "string" || known.has(canonicalOrSelf(k.field))) return;
+      ctx.add(
+        [...base, "keyFields", i, "field"],
+        "value",
+        `\`${show(k.field)}\` is not a field of object \`${name}\`'s maps`,
+        known.size ? oneOf([...known], k.field) : "map the field first (a key field is watched through its field map)",
+      );
+    });
+  }
 }
 
 /** `reports.revenue`: the objects it names exist and have what the report needs; field names parse. */
@@ -1028,7 +1062,39 @@ function normalise(raw: IntegrationFile, ctx: Issues): IntegrationSpec {
   if (raw.secondaryOwner) spec.secondaryOwner = person(raw.secondaryOwner);
   if (raw.standardize) spec.standardize = structuredClone(raw.standardize);
   if (raw.reports?.revenue) spec.reports = { revenue: revenueReport(raw.reports.revenue, objects) };
+  if (raw.monitor) spec.monitor = normaliseMonitor(raw.monitor);
   return spec;
+}
+
+/**
+ * `monitor:` (or a sidecar settings file of the same shape, already shape-checked) normalised:
+ * durations → ms; key fields get their defaults (window 1d, minReads 50). Other defaults belong to the monitor.
+ */
+export function normaliseMonitor(m: RawMonitorSection): MonitorSpec {
+  const out: MonitorSpec = { objects: {} };
+  if (m.drift !== undefined) out.drift = m.drift;
+  if (m.errorRate !== undefined) out.errorRate = m.errorRate;
+  if (m.countDivergence !== undefined) out.countDivergence = m.countDivergence;
+  if (m.escalateAfter !== undefined) out.escalateAfterMs = parseDuration(m.escalateAfter);
+  if (m.reconcileEvery !== undefined) out.reconcileEveryMs = parseDuration(m.reconcileEvery);
+  if (m.repairedThreshold !== undefined) out.repairedThreshold = m.repairedThreshold;
+  if (m.clearAfterCleanRuns !== undefined) out.clearAfterCleanRuns = m.clearAfterCleanRuns;
+  if (m.smtp) out.smtp = { host: m.smtp.host, port: m.smtp.port ?? 25, from: m.smtp.from };
+  for (const [name, o] of Object.entries(m.objects ?? {})) {
+    const x: MonitorSpec["objects"][string] = {};
+    if (o.drift !== undefined) x.drift = o.drift;
+    if (o.errorRate !== undefined) x.errorRate = o.errorRate;
+    if (o.countDivergence !== undefined) x.countDivergence = o.countDivergence;
+    if (o.freshness !== undefined) x.freshnessMs = parseDuration(o.freshness);
+    if (o.keyFields)
+      x.keyFields = o.keyFields.map((k) => ({
+        field: k.field,
+        windowMs: k.window !== undefined ? parseDuration(k.window) : 86_400_000,
+        minReads: k.minReads ?? 50,
+      }));
+    out.objects[name] = x;
+  }
+  return out;
 }
 
 /** `reports.revenue` normalised: states default to [submitted], `won` to the deals object's trigger, tolerance 0.01. */

@@ -209,6 +209,8 @@ export interface IntegrationSpec {
   standardize?: { crm?: StandardizeRules; erp?: StandardizeRules };
   /** Optional reports over both systems (`reports:`): where their figures come from. */
   reports?: { revenue?: RevenueReportSpec };
+  /** Optional monitoring settings (`monitor:`): only the values the file gives; the monitor fills in its defaults. */
+  monitor?: MonitorSpec;
   /** Where it came from (for messages). */
   source?: { file: string; text: string };
 }
@@ -247,4 +249,30 @@ export interface RevenueReportSpec {
   customers?: string;
   /** Amounts closer than this are equal (default 0.01). */
   tolerance: number;
+}
+
+/** Drift policy: pause the mappings a schema change breaks (default), the same but ignoring additions, or alert only. */
+export type DriftPolicy = "pause" | "ignore-additions" | "alert-only";
+
+/** Health rules and drift policy of one object (`monitor.objects.<name>`). */
+export interface ObjectMonitorSpec {
+  drift?: DriftPolicy;
+  errorRate?: number;
+  countDivergence?: number;
+  freshnessMs?: number;
+  /** Stale-value guard: a key field (CRM or ERP name of one of the object's maps) that must change within `windowMs` while ≥ `minReads` records are read. */
+  keyFields?: Array<{ field: string; windowMs: number; minReads: number }>;
+}
+
+/** `monitor:` of the integration file, durations in ms; absent values take the monitor's defaults. */
+export interface MonitorSpec {
+  drift?: DriftPolicy;
+  errorRate?: number;
+  countDivergence?: number;
+  escalateAfterMs?: number;
+  reconcileEveryMs?: number;
+  repairedThreshold?: number;
+  clearAfterCleanRuns?: number;
+  smtp?: { host: string; port: number; from: string };
+  objects: Record<string, ObjectMonitorSpec>;
 }

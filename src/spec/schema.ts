@@ -284,6 +284,53 @@ export const revenueReportSchema = z
   })
   .describe("Revenue reconciliation: bookings, ordered, invoiced, paid; see `accord report revenue --help`");
 
+/** Drift policy of an object: what a schema change that breaks a mapping does. */
+export const DRIFT_POLICIES = ["pause", "ignore-additions", "alert-only"] as const;
+
+const shareSchema = z.number().min(0).max(1);
+
+/** A key field: freshness and the stale-value guard (a field that stops changing while its records keep changing). */
+export const keyFieldSchema = z
+  .strictObject({
+    field: nonEmpty.describe("a field of the object's field maps (CRM or ERP name)"),
+    window: durationSchema.optional().describe("the field must change within this window while records are read (default 1d)"),
+    minReads: z.number().int().positive().optional().describe("records read in the window above which an unchanged field is suspicious (default 50)"),
+  })
+  .describe("A key field watched by the stale-value guard.");
+
+/** Per-object health rules and drift policy (overrides the integration's `monitor:` defaults). */
+export const monitorObjectSchema = z
+  .strictObject({
+    drift: z.enum(DRIFT_POLICIES).optional().describe("pause (default) | ignore-additions | alert-only"),
+    errorRate: shareSchema.optional().describe("alert when a run's failing share exceeds this (0.01 = 1 %)"),
+    countDivergence: shareSchema.optional().describe("alert when the systems' record counts differ by more than this share (0.05 = 5 %)"),
+    freshness: durationSchema.optional().describe("the object must have synced successfully within this window (default by schedule: realtime 10m, hourly 2h, daily/cron 26h)"),
+    keyFields: z.array(keyFieldSchema).optional().describe("stale-value guard and key-field freshness"),
+  })
+  .describe("Monitoring of one object.");
+
+/** `monitor:` — health rules, drift policy and alert channels (Step 8); every value has the field's default. */
+export const monitorSectionSchema = z
+  .strictObject({
+    drift: z.enum(DRIFT_POLICIES).optional().describe("default drift policy: pause (default) | ignore-additions | alert-only"),
+    errorRate: shareSchema.optional().describe("default error-rate threshold (0.01 = 1 % of a run's records or API calls)"),
+    countDivergence: shareSchema.optional().describe("default count-divergence threshold (0.05 = 5 %)"),
+    escalateAfter: durationSchema.optional().describe("alert the secondary owner when not acknowledged within this (default 30m)"),
+    reconcileEvery: durationSchema.optional().describe("reconciliation pass behind webhooks for realtime objects (default 15m)"),
+    repairedThreshold: z.number().int().nonnegative().optional().describe("alert when a reconciliation pass repairs more records than this (default 5)"),
+    clearAfterCleanRuns: z.number().int().positive().optional().describe("clean runs in a row that resolve an error-rate incident (default 3)"),
+    smtp: z
+      .strictObject({
+        host: nonEmpty,
+        port: z.number().int().positive().optional(),
+        from: z.string().min(3),
+      })
+      .optional()
+      .describe("e-mail alerts through a local relay (no STARTTLS, no AUTH)"),
+    objects: z.record(z.string(), monitorObjectSchema).optional().describe("per object: overrides of the defaults above"),
+  })
+  .describe("Monitoring: health-rule thresholds, freshness, the stale-value guard, drift policy, escalation, e-mail alerts.");
+
 export const integrationFileSchema = z
   .strictObject({
     version: z.literal(1).describe("format version; always 1"),
@@ -320,6 +367,7 @@ export const integrationFileSchema = z
       .strictObject({ revenue: revenueReportSchema.optional() })
       .optional()
       .describe("reports over both systems: where their figures come from"),
+    monitor: monitorSectionSchema.optional(),
   })
   .describe("Accord integration file");
 
@@ -331,3 +379,4 @@ export type RawConflict = z.output<typeof conflictSchema>;
 export type RawSchedule = z.output<typeof scheduleSchema>;
 export type RawDuration = z.output<typeof durationSchema>;
 export type RawTransformStep = z.output<typeof transformStepSchema>;
+export type RawMonitorSection = z.output<typeof monitorSectionSchema>;

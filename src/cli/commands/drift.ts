@@ -15,7 +15,7 @@ export function register(program: Command): void {
         "schema as the new accepted snapshot.",
     )
     .argument("<args...>", "FILE, or: accept FILE")
-    .option("--monitor <path>", "monitor settings (default: FILE with .monitor.yaml, when present)")
+    .option("--monitor <path>", "monitor settings file (default: the `monitor:` section of FILE, else FILE with .monitor.yaml when present)")
     .option("--force", "accept even though the file still maps fields that are gone")
     .option("--json", "print the report as JSON")
     .addHelpText(

@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .option("--no-http", "no HTTP server (no webhooks, no /metrics)")
     .option("--console-port <n>", "port of the web console and HTTP API (0 = any; create a user first: accord user add)", "8080")
     .option("--no-console", "do not serve the web console")
-    .option("--monitor <path>", "monitor settings (default: FILE with .monitor.yaml, when present)")
+    .option("--monitor <path>", "monitor settings file (default: the `monitor:` section of FILE, else FILE with .monitor.yaml when present)")
     .option("--log-level <level>", "structured (JSON) log lines on stderr: error | warn | info | debug", "info")
     .addHelpText(
       "after",

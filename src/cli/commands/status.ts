@@ -12,7 +12,7 @@ export function register(program: Command): void {
         "Verdict: ALL WELL, NEEDS ATTENTION, or FAILING.",
     )
     .argument("<file>", "integration file (YAML)")
-    .option("--monitor <path>", "monitor settings (default: FILE with .monitor.yaml, when present)")
+    .option("--monitor <path>", "monitor settings file (default: the `monitor:` section of FILE, else FILE with .monitor.yaml when present)")
     .option("--offline", "only the store: do not contact the systems")
     .option("--json", "print as JSON")
     .addHelpText(
