@@ -41,7 +41,8 @@ export async function ensureErpLinkValues(
     const entity = schema.entities[obj.erp.entity];
     if (!entity) continue;
     for (const f of obj.fields) {
-      if (f.direction === "erp->crm" || f.toErp.length > 0) continue;
+      // values translated on the way (transforms, lookups of linked records, line tables) are not the CRM's own
+      if (f.direction === "erp->crm" || f.toErp.length > 0 || f.lookup || f.lines) continue;
       const d = entity.fields[f.erp];
       if (!d || d.type !== "link" || !d.target) continue;
       const values = await readAllValues(crm, obj.crm.entity, f.crm);

@@ -1,9 +1,11 @@
 /**
  * `accord demo --accounts 60 --exit` end to end, as a user runs it: a child process with NO
  * credentials in its environment, in a temporary working directory (state in .accord/demo).
- * Checks the printed counts, then — with the sandboxes restarted from the demo's state
- * (--resume keeps data and keys) — that both systems carry the shared identifier for every
- * linked customer, and that a resumed demo finds nothing new to apply.
+ * Checks the printed audit summary and counts (every object of the example ran, balanced), the
+ * quote-to-cash line, then — with the sandboxes restarted from the demo's state (--resume keeps
+ * data and keys) — that both systems carry the shared identifier for every linked customer, that
+ * the orders created from deals are in the ERP with their names on the deals, that a resumed demo
+ * finds nothing new to apply, and that without --exit the console comes up with the printed login.
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -15,7 +17,10 @@ import { startSandboxes } from "../../src/sandbox/index.ts";
 import { openStore } from "../../src/store/index.ts";
 
 const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
+const OBJECTS = ["customer", "billingAddress", "contact", "product", "price", "stock", "salesOrder", "dealInvoices", "accountInvoices"];
 let cwd: string;
+/** deal id → ERP sales order name, as the first demo printed them. */
+let created: Array<[string, string]> = [];
 
 function accord(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((res, rej) => {
@@ -62,20 +67,32 @@ interface DemoJson {
 }
 
 describe("accord demo", () => {
-  it("starts the sandboxes, links existing customers, syncs customers and contacts, prints the counts, exits with --exit", async () => {
+  it("audits, links existing customers, syncs every object of the example with quote-to-cash, prints the counts, exits with --exit", async () => {
     const r = await accord("demo", "--accounts", "60", "--exit");
     expect([0, 4], r.stderr.slice(-2000)).toContain(r.code);
     // progress is visible on stderr while it works
     expect(r.stderr).toContain("Starting the sandboxes");
     expect(r.stderr).toContain("go-live customer");
     expect(r.stderr).toMatch(/customer: done/);
-    // the counts per object, balanced
-    const rows = [...r.stdout.matchAll(/^ {2}(customer|contact|total)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/gm)];
-    expect(rows.map((m) => m[1])).toEqual(["customer", "contact", "total"]);
+    // the audit's ten-second summary
+    expect(r.stdout).toMatch(/^Audit of acme — customer: \d+ CRM records, \d+ ERP records/m);
+    expect(r.stdout).toMatch(/^Across systems: \d+ probable pairs/m);
+    // the counts per object: every object of the example ran, parents first, each balanced
+    const rows = [...r.stdout.matchAll(/^ {2}([A-Za-z]+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/gm)];
+    expect(rows.map((m) => m[1])).toEqual([...OBJECTS, "total"]);
     for (const m of rows) {
       const [read, applied, unchanged, held, quarantined] = m.slice(2, 7).map(Number);
       expect(read, m[0]).toBe(applied + unchanged + held + quarantined);
+      expect(read, `${m[1]} read records`).toBeGreaterThan(0);
     }
+    // prices and stock reached the CRM products
+    for (const o of ["product", "price", "stock"]) expect(Number(rows.find((m) => m[1] === o)?.[3]), `${o} applied`).toBeGreaterThan(0);
+    // quote-to-cash: orders created from closed-won deals, their names printed
+    const q2c = /^quote-to-cash: (\d+) orders created, (\d+) deals held for price approval/m.exec(r.stdout);
+    expect(q2c, r.stdout).not.toBeNull();
+    expect(Number(q2c?.[1])).toBeGreaterThan(0);
+    created = [...r.stdout.matchAll(/^ {2}deal ([0-9a-f]{17}) → ERP sales order (SAL-ORD-\S+)/gm)].map((m) => [m[1], m[2]]);
+    expect(created.length).toBeGreaterThan(0);
     const customer = rows[0].slice(2, 7).map(Number);
     expect(customer[1], "customers were applied (linked, stamped, created)").toBeGreaterThan(0);
     const linked = Number(/→ (\d+) pairs linked now/.exec(r.stdout)?.[1]);
@@ -117,7 +134,16 @@ describe("accord demo", () => {
       options: { timezone: sb.erp.timezone },
     });
     try {
-      const links = await store.listLinks("acme", "customer", { limit: 10_000 });
+      // the orders quote-to-cash created: in the ERP (a draft, the deal id as its PO), their names on the deals
+    expect(created.length).toBeGreaterThan(0);
+    const deals = new Map((await crm.readByIds("Opportunity", created.map(([d]) => d))).map((r) => [r.id, r]));
+    const orders = new Map((await erp.readByIds("Sales Order", created.map(([, o]) => o))).map((r) => [r.id, r]));
+    for (const [deal, order] of created) {
+      expect(deals.get(deal)?.values.cErpOrderName, `deal ${deal}`).toBe(order);
+      expect(deals.get(deal)?.values.cErpOrderStatus, `deal ${deal}`).toBe("Draft");
+      expect(orders.get(order)?.values.po_no, `order ${order}`).toBe(deal);
+    }
+    const links = await store.listLinks("acme", "customer", { limit: 10_000 });
       expect(links.length).toBeGreaterThan(20);
       const active = links.filter((l) => l.status === "active" && l.crmId && l.erpId);
       const accounts = new Map(
@@ -155,4 +181,49 @@ describe("accord demo", () => {
       await sb.close();
     }
   }, 60_000);
+
+  it("without --exit serves the console: the printed login signs in; Ctrl-C stops everything", async () => {
+    const env = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? cwd };
+    const p = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", MAIN, "demo", "--resume", "--port", "0"], {
+      cwd,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    p.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    const closed = new Promise<number | null>((res) => p.on("close", (code) => res(code)));
+    try {
+      const login = await new Promise<RegExpExecArray>((res, rej) => {
+        const timer = setTimeout(() => rej(new Error(`no console line within 90 s; stderr: ${stderr.slice(-2000)}`)), 90_000);
+        p.stdout.on("data", (d) => {
+          stdout += d;
+          const m = /^Web console: (http:\/\/127\.0\.0\.1:\d+\/)\s+sign in as (\S+) \/ (\S+)/m.exec(stdout);
+          if (m) {
+            clearTimeout(timer);
+            res(m);
+          }
+        });
+        p.on("close", () => rej(new Error(`demo exited early; stderr: ${stderr.slice(-2000)}`)));
+      });
+      const [, url, user, password] = login;
+      const ok = await fetch(`${url}api/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ name: user, password }),
+      });
+      expect(ok.status).toBe(200);
+      const no = await fetch(`${url}api/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ name: user, password: `${password}x` }),
+      });
+      expect(no.status).toBe(401);
+    } finally {
+      p.kill("SIGINT");
+    }
+    expect(await closed).toBe(0);
+  }, 120_000);
 });

@@ -445,6 +445,18 @@ describe("selling flow", () => {
     expect(editCancelled.status).toBe(417);
   });
 
+  it("seeded documents named from a series stand for the site's own: new documents continue after them", async () => {
+    await setupItem(0);
+    const first = await create("Sales Order", { customer: "Buyer", delivery_date: "2099-01-01", items: [{ item_code: "WID", qty: 1 }] });
+    const prefix = String(first.name).replace(/\d+$/, "");
+    const s = await api("POST", "/__sandbox/seed", {
+      "Sales Order": [{ name: `${prefix}00041`, customer: "Buyer", delivery_date: "2099-01-01", items: [{ item_code: "WID", qty: 2 }] }],
+    });
+    expect(s.status, s.text).toBe(200);
+    const next = await create("Sales Order", { customer: "Buyer", delivery_date: "2099-01-01", items: [{ item_code: "WID", qty: 3 }] });
+    expect(next.name).toBe(`${prefix}00042`);
+  });
+
   it("invoice submit sets outstanding; payments make it Partly Paid then Paid; SO gets billed", async () => {
     await setupItem();
     const so = await create("Sales Order", {

@@ -1,4 +1,4 @@
-/** `accord demo`: sandboxes with representative data, go-live linking, a first sync both ways — on one machine, nothing to set. */
+/** `accord demo`: sandboxes with representative data, audit, go-live linking, a sync of every object with quote-to-cash, the console — on one machine, nothing to set. */
 import { type Command, InvalidArgumentError } from "commander";
 
 function intOption(name: string, min: number, max: number) {
@@ -25,14 +25,18 @@ interface DemoCliOptions {
 export function register(program: Command): void {
   program
     .command("demo")
-    .summary("Try Accord on this machine: emulated EspoCRM + ERPNext, go-live linking, a first sync")
+    .summary("Try Accord on this machine: emulated EspoCRM + ERPNext, audit, linking, sync, quote-to-cash, console")
     .description(
       "Start the emulated EspoCRM and ERPNext with representative data (the same companies typed " +
-        "differently in both, one-sided customers, duplicates), link the customers both systems already " +
-        "hold (matcher; the ERP's values win for existing customers, so no review storm), then sync " +
-        "customers and contacts both ways with examples/espocrm-erpnext.yaml. Prints the counts per " +
-        "object, the systems' URLs and credentials, and what to look at next. Nothing needs to be set: " +
-        "the demo sets the credentials itself. The sandboxes stay up until Ctrl-C (or --exit).",
+        "differently in both, one-sided customers, duplicates, deals and orders), audit both systems " +
+        "(prints the ten-second summary), link the customers both systems already hold (matcher; the " +
+        "ERP's values win for existing customers), then sync every object of examples/espocrm-erpnext.yaml " +
+        "parents first: customers, addresses, contacts, products with ERP prices and stock, quote-to-cash " +
+        "(closed-won deals become ERP sales orders, their names and status come back; deals priced below " +
+        "the floor are held for approval), invoice status onto deals and accounts. Prints the counts per " +
+        "object, the quote-to-cash result, the systems' URLs and credentials, and the web console's URL " +
+        "and login. Nothing needs to be set: the demo sets the credentials itself. The sandboxes and the " +
+        "console stay up until Ctrl-C (or --exit).",
     )
     .option(
       "--accounts <n>",

@@ -412,8 +412,12 @@ export class DocumentService {
     const now = env.clock.now();
     const user = tx.user;
     let name: string;
-    if ((opts.keepName || opts.seed) && typeof body.name === "string" && body.name) name = body.name;
-    else name = this.autoname(tx, meta, doc);
+    if ((opts.keepName || opts.seed) && typeof body.name === "string" && body.name) {
+      name = body.name;
+      // Seeded data stands for documents the site made itself: its naming series continues after them.
+      const m = opts.seed && (meta.autoname === "naming_series:" || meta.autoname.includes("#")) ? /^(.*?)(\d+)$/.exec(name) : null;
+      if (m) tx.advanceSeries(m[1] as string, Number(m[2]));
+    } else name = this.autoname(tx, meta, doc);
     doc.name = name;
     if (tx.exists(doctype, name)) {
       const existing = tx.get(doctype, name) as Doc;

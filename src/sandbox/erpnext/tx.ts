@@ -88,6 +88,12 @@ export class Tx {
     this.events.push({ doctype, name, event, doc });
   }
 
+  /** A document named `<prefix><n>` outside the counter (seeded): the series for that prefix continues after n. */
+  advanceSeries(prefix: string, n: number): void {
+    const cur = this.counters.get(prefix) ?? this.db.counters.get(prefix) ?? 0;
+    if (n > cur) this.counters.set(prefix, n);
+  }
+
   nextSeriesName(series: string, today: string): string {
     // use the db's algorithm against a staged copy of the counters
     const saved = this.db.counters;
