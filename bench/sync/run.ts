@@ -1,24 +1,29 @@
 /**
  * Sync benchmark (npm run bench:sync): the engine end to end over real HTTP against both sandboxes.
  *
- *   npm run bench:sync                          # sizes 2000, 5000, 10000
- *   node bench/sync/run.ts --sizes 10000 --json
+ *   npm run bench:sync                                   # sizes 2000, 5000, 10000 at concurrency 4 and 16
+ *   node bench/sync/run.ts --sizes 10000 --concurrency 4 --json
  *
- * For each size N, in its own process (so peak RSS belongs to that size alone), with the
- * sandboxes in a child process (`accord sandbox up`, so the servers' memory and CPU are not the
- * engine's):
- *   (a) initial sync: N CRM accounts, no ERP customers → N creates CRM→ERP (each: intent, create,
- *       link, identity stamp back into the CRM) — records/s;
+ * For each size N and each concurrency C, in its own process (so peak RSS belongs to that run alone),
+ * with fresh sandboxes in a child process (`accord sandbox up`, so the servers' memory and CPU are not
+ * the engine's):
+ *   (a) initial sync: N CRM accounts, no ERP customers → N creates CRM→ERP with C records in flight
+ *       (SyncOptions.applyConcurrency = C; each record: intent, ERPNext create, link + intent + history
+ *       in one transaction, identity stamp back into the CRM = 2 API calls) — records/s;
  *   (b) a no-change incremental pass over the N linked pairs (the overlap window re-reads every
  *       record touched in (a), on both sides; every one must be recognised as unchanged) — records/s;
- *   (c) peak RSS of the engine's process (sampled every 25 ms, and the kernel's maxRSS);
- * then, in the same run against the same servers, bench/sandbox-raw's plain-fetch create speed
- * (ERPNext Customer, one record per request) at the engine's concurrency — the ceiling (a) is
- * compared with.
+ *   (c) peak RSS and V8 heap of the engine's process during (a) and during (b);
+ * then, against the same servers in the same process, at the same C:
+ *   - raw creates: bench/sandbox-raw's plain-fetch ERPNext Customer create, one per request — the
+ *     target compares (a)'s records/s with these creates/s (target ≥ 80 %);
+ *   - raw pairs: what (a)'s two calls cost with no engine at all — plain-fetch ERPNext create, then a
+ *     plain-fetch EspoCRM PUT of the new name into an account — pairs/s, the ceiling for 2 calls.
+ * CPU time of the engine process and of the sandbox process is sampled for (a) and for the raw runs
+ * (ms per record / per request), and the load average at each step, so a loaded machine shows.
  * Prints a table and writes bench/results/sync.json.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,12 +33,28 @@ import { measureRaw, type RawTarget } from "../sandbox-raw/measure.ts";
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, "../..");
 
-/** Records the engine processes at once (SyncOptions.applyConcurrency); raw creates are measured at the same. */
-const ENGINE_CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
+interface CpuFigure {
+  /** Engine process CPU (user + system) per record or request, ms. */
+  engineMs: number;
+  /** Sandbox process CPU per record or request, ms. */
+  sandboxMs: number;
+}
 
 interface WorkerResult {
   records: number;
-  initial: { seconds: number; recordsPerSec: number; counts: Record<string, number>; crmCalls: number; erpCalls: number };
+  concurrency: number;
+  load: { start: number[]; afterInitial: number[]; end: number[] };
+  initial: {
+    seconds: number;
+    recordsPerSec: number;
+    counts: Record<string, number>;
+    crmCalls: number;
+    erpCalls: number;
+    apiCallsPerRecord: number;
+    cpuPerRecord: CpuFigure;
+    unlistedReports: number;
+    keptReports: number;
+  };
   noChange: {
     seconds: number;
     read: number;
@@ -44,30 +65,49 @@ interface WorkerResult {
     erpCalls: number;
     withoutDeleteSweep: { seconds: number; read: number; recordsPerSec: number };
   };
-  raw: { concurrency: number; createsPerSec: number; p50Ms: number; crmCreatesPerSec: number };
+  raw: {
+    concurrency: number;
+    createsPerSec: number;
+    p50Ms: number;
+    crmCreatesPerSec: number;
+    cpuPerCreate: CpuFigure;
+    pairsPerSec: number;
+    pairP50Ms: number;
+    cpuPerPair: CpuFigure;
+  };
+  /** (a) records/s ÷ raw ERPNext creates/s (the target: ≥ 0.8). */
   ratio: number;
+  /** (a) records/s ÷ raw pairs/s (the same two calls without the engine). */
+  ratioToPairs: number;
   rss: {
     baselineMb: number;
     peakInitialMb: number;
     peakNoChangeMb: number;
     maxRssMb: number;
     heapUsedAfterMb: number;
+    /** V8 heap in use right after (a) and a forced GC, (a)'s result still referenced. */
+    heapRetainedAfterInitialMb: number;
     peakHeapInitialMb: number;
     peakHeapNoChangeMb: number;
   };
   profile?: Record<string, number>;
 }
 
-const SPEC = (tz: string) => `
+/** Connectors allow max(8, C) requests in flight (their default is 8), so C lanes are never throttled below C. */
+const SPEC = (tz: string, inFlight: number) => `
 version: 1
 name: bench
 systems:
-  crm: { type: espocrm, url: "\${B_CRM_URL}", credentials: { apiKey: "\${B_CRM_KEY}" } }
+  crm:
+    type: espocrm
+    url: "\${B_CRM_URL}"
+    credentials: { apiKey: "\${B_CRM_KEY}" }
+    options: { concurrency: ${inFlight} }
   erp:
     type: erpnext
     url: "\${B_ERP_URL}"
     credentials: { apiKey: "\${B_ERP_KEY}", apiSecret: "\${B_ERP_SECRET}" }
-    options: { timezone: ${tz} }
+    options: { timezone: ${tz}, concurrency: ${inFlight} }
 owner: { name: Bench, email: bench@example.com }
 objects:
   customer:
@@ -87,8 +127,32 @@ objects:
 interface Sandbox {
   target: RawTarget;
   timezone: string;
+  pid: number;
   stop(): Promise<void>;
 }
+
+/** CPU time (user + system) of a process so far, in ms, from /proc (Linux); 0 where unavailable. */
+function procCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, in clock ticks of 1/100 s
+  } catch {
+    return 0;
+  }
+}
+
+function cpuNow(sandboxPid: number): { engine: number; sandbox: number } {
+  const u = process.cpuUsage();
+  return { engine: (u.user + u.system) / 1000, sandbox: procCpuMs(sandboxPid) };
+}
+
+function cpuPer(a: { engine: number; sandbox: number }, b: { engine: number; sandbox: number }, n: number): CpuFigure {
+  const r2 = (x: number) => Math.round(x * 100) / 100;
+  return { engineMs: r2((b.engine - a.engine) / Math.max(1, n)), sandboxMs: r2((b.sandbox - a.sandbox) / Math.max(1, n)) };
+}
+
+const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
 
 async function startSandboxChild(): Promise<Sandbox> {
   const child: ChildProcess = spawn(
@@ -119,6 +183,7 @@ async function startSandboxChild(): Promise<Sandbox> {
   return {
     target: { crm: info.crm, erp: info.erp },
     timezone: info.erp.timezone,
+    pid: child.pid ?? 0,
     async stop() {
       child.kill("SIGTERM");
       await exited;
@@ -169,11 +234,72 @@ async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ value: T; peak: n
   }
 }
 
-async function worker(n: number): Promise<WorkerResult> {
+/**
+ * The two calls of one engine create without the engine: plain-fetch ERPNext create, then a plain-fetch
+ * EspoCRM PUT of the new name into an existing account, `concurrency` pairs in flight for `seconds`.
+ */
+async function rawPairs(
+  t: RawTarget,
+  concurrency: number,
+  seconds: number,
+  label: string,
+): Promise<{ pairs: number; perSec: number; p50Ms: number }> {
+  const crmHeaders = { "X-Api-Key": t.crm.apiKey, "Content-Type": "application/json" };
+  const erpHeaders = { Authorization: `token ${t.erp.apiKey}:${t.erp.apiSecret}`, "Content-Type": "application/json" };
+  const ids: string[] = [];
+  for (let offset = 0; ids.length < 2000; offset += 200) {
+    const res = await fetch(`${t.crm.url}/api/v1/Account?select=id&maxSize=200&offset=${offset}`, { headers: crmHeaders });
+    const list = ((await res.json()) as { list: Array<{ id: string }> }).list;
+    for (const r of list) ids.push(r.id);
+    if (list.length < 200) break;
+  }
+  const times: number[] = [];
+  let next = 0;
+  let errors = 0;
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  const lane = async () => {
+    while (performance.now() < deadline) {
+      const i = next++;
+      const s0 = performance.now();
+      const c = await fetch(`${t.erp.url}/api/resource/Customer`, {
+        method: "POST",
+        headers: erpHeaders,
+        body: JSON.stringify({
+          customer_name: `Pair ${label} #${i} Trading Ltd`,
+          customer_type: "Company",
+          customer_group: "Commercial",
+          territory: "United Kingdom",
+        }),
+      });
+      const doc = (await c.json()) as { data?: { name?: string } };
+      const u = await fetch(`${t.crm.url}/api/v1/Account/${ids[i % ids.length]}`, {
+        method: "PUT",
+        headers: crmHeaders,
+        body: JSON.stringify({ cAccordId: doc.data?.name ?? null }),
+      });
+      await u.arrayBuffer();
+      if (c.status !== 200 || u.status !== 200) errors++;
+      times.push(performance.now() - s0);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  const elapsed = (performance.now() - t0) / 1000;
+  times.sort((a, b) => a - b);
+  const pairs = times.length - errors;
+  return {
+    pairs,
+    perSec: Math.round((pairs / elapsed) * 10) / 10,
+    p50Ms: Math.round((times[Math.floor(times.length / 2)] ?? 0) * 10) / 10,
+  };
+}
+
+async function worker(n: number, concurrency: number): Promise<WorkerResult> {
   const { loadSpec } = await import("../../src/spec/load.ts");
   const { openContext } = await import("../../src/engine/context.ts");
   const { runSync } = await import("../../src/engine/index.ts");
-  const log = (s: string) => process.stderr.write(`[${n}] ${s}\n`);
+  const log = (s: string) => process.stderr.write(`[${n} c${concurrency}] ${s}\n`);
+  const loadStart = load();
   const sb = await startSandboxChild();
   const dir = mkdtempSync(join(tmpdir(), "accord-bench-sync-"));
   try {
@@ -181,7 +307,7 @@ async function worker(n: number): Promise<WorkerResult> {
     await seedAccounts(sb.target, n);
     global.gc?.();
     const baseline = process.memoryUsage().rss;
-    const opened = await openContext(loadSpec(SPEC(sb.timezone), "bench.yaml"), {
+    const opened = await openContext(loadSpec(SPEC(sb.timezone, Math.max(8, concurrency)), "bench.yaml"), {
       env: {
         B_CRM_URL: sb.target.crm.url,
         B_CRM_KEY: sb.target.crm.apiKey,
@@ -193,20 +319,26 @@ async function worker(n: number): Promise<WorkerResult> {
     });
     const { ctx } = opened;
     try {
-      log(`(a) initial sync: ${n} creates CRM→ERP…`);
+      log(`(a) initial sync: ${n} creates CRM→ERP, ${concurrency} in flight…`);
       const c0 = { crm: ctx.crm.stats().calls, erp: ctx.erp.stats().calls };
+      const cpu0 = cpuNow(sb.pid);
       let t0 = performance.now();
-      const a = await withPeakRss(() => runSync(ctx, { applyConcurrency: ENGINE_CONCURRENCY }));
+      const a = await withPeakRss(() => runSync(ctx, { applyConcurrency: concurrency }));
       const aSec = (performance.now() - t0) / 1000;
+      const cpuA = cpuPer(cpu0, cpuNow(sb.pid), n);
       const aCounts = a.value.objects[0].counts;
       const c1 = { crm: ctx.crm.stats().calls, erp: ctx.erp.stats().calls };
+      const loadAfterInitial = load();
       if (aCounts.applied !== n) log(`warning: ${aCounts.applied} applied, expected ${n} (${JSON.stringify(aCounts)})`);
-      a.value.objects[0].records.length = 0; // the report list is the caller's; do not let it inflate (b)'s figure
+      const keptReports = a.value.objects[0].records.length;
+      const unlistedReports = a.value.objects[0].unlisted ?? 0;
       global.gc?.();
+      // what (a) leaves behind, its result still held: the retained heap (peaks include garbage not yet collected)
+      const heapRetainedAfterInitial = process.memoryUsage().heapUsed;
 
       log("(b) no-change incremental pass…");
       t0 = performance.now();
-      const b = await withPeakRss(() => runSync(ctx, { applyConcurrency: ENGINE_CONCURRENCY }));
+      const b = await withPeakRss(() => runSync(ctx, { applyConcurrency: concurrency }));
       const bSec = (performance.now() - t0) / 1000;
       const bCounts = b.value.objects[0].counts;
       const c2 = { crm: ctx.crm.stats().calls, erp: ctx.erp.stats().calls };
@@ -214,29 +346,42 @@ async function worker(n: number): Promise<WorkerResult> {
 
       log("(b') the same pass without the deletion sweep (no full id lists)…");
       t0 = performance.now();
-      const b2 = await runSync(ctx, { applyConcurrency: ENGINE_CONCURRENCY, detectDeletes: false });
+      const b2 = await runSync(ctx, { applyConcurrency: concurrency, detectDeletes: false });
       const b2Sec = (performance.now() - t0) / 1000;
 
-      log(`raw creates at concurrency ${ENGINE_CONCURRENCY} (bench/sandbox-raw, same servers, same run)…`);
+      log(`raw creates at concurrency ${concurrency} (bench/sandbox-raw, same servers, same process)…`);
+      const cpuR0 = cpuNow(sb.pid);
       const raw = await measureRaw(sb.target, {
         maxPages: 1,
-        concurrency: [ENGINE_CONCURRENCY],
+        concurrency: [concurrency],
         createSeconds: 3,
         erpPageSizes: [1000],
-        label: `sync${n}`,
+        label: `sync${n}c${concurrency}`,
       });
+      const cpuR1 = cpuNow(sb.pid);
       const rawErp = raw.creates.find((c) => c.system === "erpnext");
       const rawCrm = raw.creates.find((c) => c.system === "espocrm");
+      log(`raw pairs (ERPNext create + EspoCRM PUT, plain fetch) at concurrency ${concurrency}…`);
+      const cpuP0 = cpuNow(sb.pid);
+      const pairs = await rawPairs(sb.target, concurrency, 3, `sync${n}c${concurrency}`);
+      const cpuP1 = cpuNow(sb.pid);
       const rawPerSec = rawErp?.perSec ?? 0;
       const aPerSec = n / aSec;
+      const rawRequests = raw.creates.reduce((k, c) => k + c.creates + c.errors, 0) + raw.lists.reduce((k, l) => k + l.pages + 1, 0);
       return {
         records: n,
+        concurrency,
+        load: { start: loadStart, afterInitial: loadAfterInitial, end: load() },
         initial: {
           seconds: Math.round(aSec * 100) / 100,
           recordsPerSec: Math.round(aPerSec),
           counts: { ...aCounts },
           crmCalls: c1.crm - c0.crm,
           erpCalls: c1.erp - c0.erp,
+          apiCallsPerRecord: Math.round(((c1.crm - c0.crm + c1.erp - c0.erp) / n) * 100) / 100,
+          cpuPerRecord: cpuA,
+          keptReports,
+          unlistedReports,
         },
         noChange: {
           seconds: Math.round(bSec * 100) / 100,
@@ -253,18 +398,24 @@ async function worker(n: number): Promise<WorkerResult> {
           },
         },
         raw: {
-          concurrency: ENGINE_CONCURRENCY,
+          concurrency,
           createsPerSec: rawPerSec,
           p50Ms: rawErp?.p50Ms ?? 0,
           crmCreatesPerSec: rawCrm?.perSec ?? 0,
+          cpuPerCreate: cpuPer(cpuR0, cpuR1, rawRequests),
+          pairsPerSec: pairs.perSec,
+          pairP50Ms: pairs.p50Ms,
+          cpuPerPair: cpuPer(cpuP0, cpuP1, pairs.pairs),
         },
         ratio: rawPerSec > 0 ? Math.round((aPerSec / rawPerSec) * 100) / 100 : 0,
+        ratioToPairs: pairs.perSec > 0 ? Math.round((aPerSec / pairs.perSec) * 100) / 100 : 0,
         rss: {
           baselineMb: mb(baseline),
           peakInitialMb: mb(a.peak),
           peakNoChangeMb: mb(b.peak),
           maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
           heapUsedAfterMb: mb(process.memoryUsage().heapUsed),
+          heapRetainedAfterInitialMb: mb(heapRetainedAfterInitial),
           peakHeapInitialMb: mb(a.peakHeap),
           peakHeapNoChangeMb: mb(b.peakHeap),
         },
@@ -278,21 +429,27 @@ async function worker(n: number): Promise<WorkerResult> {
   }
 }
 
-function runWorker(n: number): Promise<WorkerResult> {
+function runWorker(n: number, concurrency: number): Promise<WorkerResult> {
   return new Promise((ok, fail) => {
     const child = spawn(
       process.execPath,
-      ["--expose-gc", "--disable-warning=ExperimentalWarning", fileURLToPath(import.meta.url), "--worker", String(n)],
-      {
-        stdio: ["ignore", "pipe", "inherit"],
-      },
+      [
+        "--expose-gc",
+        "--disable-warning=ExperimentalWarning",
+        fileURLToPath(import.meta.url),
+        "--worker",
+        String(n),
+        "--concurrency",
+        String(concurrency),
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
     );
     let out = "";
     child.stdout.on("data", (d) => {
       out += d;
     });
     child.on("close", (code) => {
-      if (code !== 0) return fail(new Error(`bench worker for ${n} records exited ${code}`));
+      if (code !== 0) return fail(new Error(`bench worker for ${n} records at concurrency ${concurrency} exited ${code}`));
       try {
         ok(JSON.parse(out.trim().split("\n").pop() ?? "") as WorkerResult);
       } catch (e) {
@@ -302,24 +459,32 @@ function runWorker(n: number): Promise<WorkerResult> {
   });
 }
 
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+
 function table(rows: WorkerResult[]): string {
   const pad = (s: string | number, w: number) => String(s).padStart(w);
   const out: string[] = [];
   out.push(
-    `${pad("records", 8)} | ${pad("(a) create s", 12)} ${pad("rec/s", 7)} ${pad("raw/s", 7)} ${pad("ratio", 6)} | ${pad("(b) pass s", 10)} ${pad("read", 7)} ${pad("read/s", 8)} ${pad("linked/s", 9)} ${pad("no-sweep/s", 10)} | ${pad("RSS base", 8)} ${pad("peak a", 7)} ${pad("peak b", 7)} ${pad("heap a", 7)} ${pad("heap b", 7)} MB`,
+    "(a) initial creates CRM→ERP: engine records/s vs raw at the SAME concurrency (raw create = 1 call; raw pair = the engine's 2 calls, no engine)",
   );
-  out.push("-".repeat(out[0].length));
+  out.push(
+    `${pad("records", 7)} ${pad("conc", 4)} | ${pad("s", 6)} ${pad("rec/s", 6)} ${pad("calls/rec", 9)} | ${pad("raw create/s", 12)} ${pad("ratio", 5)} | ${pad("raw pair/s", 10)} ${pad("ratio", 5)} | ${pad("engine CPU ms/rec", 17)} ${pad("sandbox CPU ms/rec", 18)} | ${pad("raw: sandbox ms/pair", 20)} | load 1m`,
+  );
+  out.push("-".repeat(out[1].length));
   for (const r of rows) {
     out.push(
-      `${pad(r.records, 8)} | ${pad(r.initial.seconds, 12)} ${pad(r.initial.recordsPerSec, 7)} ${pad(r.raw.createsPerSec, 7)} ${pad(`${Math.round(r.ratio * 100)}%`, 6)} | ${pad(r.noChange.seconds, 10)} ${pad(r.noChange.read, 7)} ${pad(r.noChange.recordsPerSec, 8)} ${pad(r.noChange.linkedPerSec, 9)} ${pad(r.noChange.withoutDeleteSweep.recordsPerSec, 10)} | ${pad(r.rss.baselineMb, 8)} ${pad(r.rss.peakInitialMb, 7)} ${pad(r.rss.peakNoChangeMb, 7)} ${pad(r.rss.peakHeapInitialMb, 7)} ${pad(r.rss.peakHeapNoChangeMb, 7)}`,
+      `${pad(r.records, 7)} ${pad(r.concurrency, 4)} | ${pad(r.initial.seconds, 6)} ${pad(r.initial.recordsPerSec, 6)} ${pad(r.initial.apiCallsPerRecord, 9)} | ${pad(r.raw.createsPerSec, 12)} ${pad(pct(r.ratio), 5)} | ${pad(r.raw.pairsPerSec, 10)} ${pad(pct(r.ratioToPairs), 5)} | ${pad(r.initial.cpuPerRecord.engineMs, 17)} ${pad(r.initial.cpuPerRecord.sandboxMs, 18)} | ${pad(r.raw.cpuPerPair.sandboxMs, 20)} | ${r.load.start[0]}→${r.load.end[0]}`,
     );
   }
-  const last = rows[rows.length - 1];
-  if (last) {
-    out.push("");
+  out.push("");
+  out.push("(b) no-change pass over the N linked pairs, (c) peak memory of the engine process");
+  out.push(
+    `${pad("records", 7)} ${pad("conc", 4)} | ${pad("(b) s", 6)} ${pad("read", 6)} ${pad("read/s", 7)} ${pad("linked/s", 8)} ${pad("no-sweep/s", 10)} | ${pad("RSS base", 8)} ${pad("peak a", 7)} ${pad("peak b", 7)} ${pad("heap a", 7)} ${pad("heap b", 7)} ${pad("kept a", 7)} MB | reports kept/unlisted`,
+  );
+  out.push("-".repeat(out[out.length - 1].length));
+  for (const r of rows) {
     out.push(
-      `API calls at ${last.records}: (a) CRM ${last.initial.crmCalls} + ERP ${last.initial.erpCalls} = ${((last.initial.crmCalls + last.initial.erpCalls) / last.records).toFixed(2)} per record; ` +
-        `(b) CRM ${last.noChange.crmCalls} + ERP ${last.noChange.erpCalls}. Raw EspoCRM creates at the same concurrency: ${last.raw.crmCreatesPerSec}/s.`,
+      `${pad(r.records, 7)} ${pad(r.concurrency, 4)} | ${pad(r.noChange.seconds, 6)} ${pad(r.noChange.read, 6)} ${pad(r.noChange.recordsPerSec, 7)} ${pad(r.noChange.linkedPerSec, 8)} ${pad(r.noChange.withoutDeleteSweep.recordsPerSec, 10)} | ${pad(r.rss.baselineMb, 8)} ${pad(r.rss.peakInitialMb, 7)} ${pad(r.rss.peakNoChangeMb, 7)} ${pad(r.rss.peakHeapInitialMb, 7)} ${pad(r.rss.peakHeapNoChangeMb, 7)} ${pad(r.rss.heapRetainedAfterInitialMb, 7)}    | ${r.initial.keptReports}/${r.initial.unlistedReports}`,
     );
   }
   return out.join("\n");
@@ -330,40 +495,43 @@ async function main(): Promise<void> {
     options: {
       worker: { type: "string" },
       sizes: { type: "string", default: "2000,5000,10000" },
+      concurrency: { type: "string", default: "4,16" },
       out: { type: "string", default: resolve(repo, "bench/results/sync.json") },
       json: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
   });
   if (values.help) {
-    process.stdout.write("node bench/sync/run.ts [--sizes 2000,5000,10000] [--out FILE] [--json]\n");
+    process.stdout.write("node bench/sync/run.ts [--sizes 2000,5000,10000] [--concurrency 4,16] [--out FILE] [--json]\n");
     return;
   }
   if (values.worker) {
-    const r = await worker(Number(values.worker));
+    const r = await worker(Number(values.worker), Number(values.concurrency.split(",")[0]));
     process.stdout.write(`${JSON.stringify(r)}\n`);
     return;
   }
   const sizes = values.sizes.split(",").map((s) => Number(s.trim()));
-  const loadBefore = loadavg();
+  const levels = values.concurrency.split(",").map((s) => Number(s.trim()));
+  const loadBefore = load();
   const rows: WorkerResult[] = [];
-  for (const n of sizes) rows.push(await runWorker(n));
+  for (const n of sizes) for (const c of levels) rows.push(await runWorker(n, c));
   const result = {
     bench: "sync",
     when: new Date().toISOString(),
     node: process.version,
     cpu: `${cpus().length} × ${cpus()[0]?.model ?? "?"}`,
-    loadAvgBefore: loadBefore.map((x) => Math.round(x * 100) / 100),
-    loadAvgAfter: loadavg().map((x) => Math.round(x * 100) / 100),
-    engineConcurrency: ENGINE_CONCURRENCY,
+    loadAvgBefore: loadBefore,
+    loadAvgAfter: load(),
+    concurrency: levels,
     targets: { initialVsRawCreate: 0.8, noChangeRecordsPerSec: 5000 },
     notes: [
-      "(a) each record: create intent, ERPNext create, link + intent in one transaction, change log, identity stamp into the CRM (a second API call), link saved again",
-      "raw = bench/sandbox-raw measureRaw: plain fetch POST /api/resource/Customer, one per request, same servers, same concurrency, measured right after (b)",
-      "(b) read/s counts records read on both sides (the overlap window re-reads everything (a) touched); linked/s = N / pass seconds",
-      "RSS is the engine process only (the sandboxes run in a child process); peaks of RSS and of V8 heap in use sampled every 25 ms",
-      "(a)'s result lists one RecordReport per applied record (what `accord sync` prints): that list grows with the records applied, by design",
-      "no-sweep/s: the same no-change pass with detectDeletes: false (no full id lists of both systems)",
+      "(a) records/s of the engine (N initial creates CRM→ERP, C records in flight) vs raw creates/s (plain fetch POST ERPNext Customer, one per request, C in flight) against the same servers in the same worker process: ratio = the target's figure (≥ 0.8)",
+      "each engine record costs 2 API calls (ERPNext create + stamping the new name into the CRM account); raw pair/s = those 2 calls by plain fetch with no engine, C in flight: ratioToPairs is the engine's own overhead",
+      "engine store work per record: intent insert; one transaction (intent done + link + create history); one transaction after the stamp (link version + stamp history)",
+      "CPU ms per record: engine process (process.cpuUsage) and sandbox process (/proc/PID/stat) over (a); raw cpuPerPair the same over the raw pairs — with 2 CPUs, engine + sandbox CPU per record bounds the rate (records/s ≤ 2000 / (engine + sandbox ms))",
+      "load: 1/5/15-min load average at the start of each worker, after (a), at its end; the machine is shared, a load above its CPU count slows every figure",
+      "(b) read/s counts records read on both sides (the overlap window re-reads everything (a) touched); linked/s = N / pass seconds; no-sweep/s: the same pass with detectDeletes: false",
+      "RSS/heap: the engine process only (the sandboxes run in a child); peaks sampled every 25 ms (a heap peak includes garbage not yet collected); kept a = heap in use right after (a) and a forced GC with (a)'s result still held; (a) keeps at most 1000 per-record reports (SyncOptions.reportLimit), the rest counted as unlisted",
     ],
     rows,
   };
