@@ -360,8 +360,19 @@ export function pausedSpec(spec: IntegrationSpec, pauses: Record<string, ObjectP
       continue;
     }
     if (p.whole) continue;
+    const paused = o.fields.filter((m) => p.fields[`${m.crm}|${m.erp}`] !== undefined);
+    // an aggregate side must not ask for a paused field either: the system refuses an unknown column
+    // (the run would fail), and a sum over rows without the field would read as 0 — a wrong write
+    const side = (s: Side) => {
+      const agg = o[s].aggregate;
+      if (!agg) return o[s];
+      const gone = new Set(paused.map((m) => fieldRoot(m[s])));
+      return { ...o[s], aggregate: { ...agg, sum: agg.sum.filter((f) => !gone.has(f)) } };
+    };
     objects.push({
       ...o,
+      crm: side("crm"),
+      erp: side("erp"),
       fields: o.fields.filter((m) => p.fields[`${m.crm}|${m.erp}`] === undefined),
       create: restrictCreates(o.create, p.createsInto),
     });

@@ -83,7 +83,13 @@ describe("monitor: section", () => {
     const file = join(dir, "m.yaml");
     writeFileSync(file, HEAD + MONITOR);
     const s = loadMonitorSettings(file);
-    expect(s).toMatchObject({ drift: "alert-only", errorRate: 0.02, escalateAfterMs: 300_000, countDivergence: 0.05, file: `${file}#monitor` });
+    expect(s).toMatchObject({
+      drift: "alert-only",
+      errorRate: 0.02,
+      escalateAfterMs: 300_000,
+      countDivergence: 0.05,
+      file: `${file}#monitor`,
+    });
     const product = spec.objects.find((o) => o.name === "product");
     const stock = spec.objects.find((o) => o.name === "stock");
     if (!product || !stock) throw new Error("objects missing");
