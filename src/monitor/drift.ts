@@ -177,8 +177,18 @@ function usesOf(spec: IntegrationSpec, side: Side, entity: string): Use[] {
       const written = m.direction === "both" || (side === "erp" ? m.direction === "crm->erp" : m.direction === "erp->crm");
       out.push({ object: o, role: "mapping", mapping: `${m.crm}|${m.erp}`, field: side === "crm" ? m.crm : m.erp, written });
     }
+    // an aggregate's summed fields no map uses: the read asks for them, so a vanished one breaks the object's reads
+    const mapped = new Set(o.fields.map((m) => fieldRoot(side === "crm" ? m.crm : m.erp)));
+    for (const f of o[side].aggregate?.sum ?? []) {
+      if (!mapped.has(f)) out.push({ object: o, role: "mapping", mapping: aggregateKey(side, f), field: f, written: false });
+    }
   }
   return out;
+}
+
+/** The pause key of an aggregate side's summed field that no map uses ("aggregate:erp:projected_qty"). */
+function aggregateKey(side: Side, field: string): string {
+  return `aggregate:${side}:${field}`;
 }
 
 /**
@@ -230,7 +240,11 @@ export function diffDrift(
         if (!cur) {
           if (!old && ALWAYS_THERE.has(root)) continue; // a standard column the system does not describe
           const suggestion = suggestRename(root, old, now_, was);
-          const what = u.role === "mapping" ? `mapped field ${root}` : `${u.role} field ${root}`;
+          const what = u.mapping?.startsWith("aggregate:")
+            ? `summed field ${root}`
+            : u.role === "mapping"
+              ? `mapped field ${root}`
+              : `${u.role} field ${root}`;
           const message = `${sideName(side)} ${entity}.${root} (${what} of object ${u.object.name}) is gone${suggestion ? ` — renamed to ${suggestion}?` : ""}`;
           const action = act(u.object, whole ? "pause-object" : "pause-mapping");
           findings.push({
@@ -367,6 +381,7 @@ export function pausedSpec(spec: IntegrationSpec, pauses: Record<string, ObjectP
       const agg = o[s].aggregate;
       if (!agg) return o[s];
       const gone = new Set(paused.map((m) => fieldRoot(m[s])));
+      for (const k of Object.keys(p.fields)) if (k.startsWith(`aggregate:${s}:`)) gone.add(k.slice(`aggregate:${s}:`.length));
       return { ...o[s], aggregate: { ...agg, sum: agg.sum.filter((f) => !gone.has(f)) } };
     };
     objects.push({
@@ -432,7 +447,10 @@ export function renderDrift(r: DriftReport): string {
     lines.push("", "Paused until the map is fixed and `accord drift accept FILE` records the new schema:");
     for (const [o, p] of Object.entries(r.pauses)) {
       if (p.whole) lines.push(`  ${o}: the whole object`);
-      for (const k of Object.keys(p.fields)) lines.push(`  ${o}: mapping ${k.replace("|", " ↔ ")}`);
+      for (const k of Object.keys(p.fields)) {
+        const agg = /^aggregate:(crm|erp):(.+)$/.exec(k);
+        lines.push(agg ? `  ${o}: the ${sideName(agg[1] as Side)} sum of ${agg[2]}` : `  ${o}: mapping ${k.replace("|", " ↔ ")}`);
+      }
       for (const s of Object.keys(p.createsInto)) lines.push(`  ${o}: creates into the ${sideName(s as Side)}`);
     }
   }

@@ -171,6 +171,46 @@ describe("drift diff", () => {
     expect(r.findings.map((f) => f.kind)).toEqual(["field-removed"]);
   });
 
+  it("an aggregate side: a renamed summed field pauses its mapping (or, unmapped, just that sum) and leaves the sum without it", () => {
+    const spec = loadSpec(
+      `
+version: 1
+name: agg
+systems:
+  crm: { type: espocrm, url: "http://127.0.0.1:1", credentials: { apiKey: "\${K}" } }
+  erp: { type: erpnext, url: "http://127.0.0.1:2", credentials: { apiKey: "\${K}", apiSecret: "\${K}" } }
+owner: { name: O, email: o@example.com }
+objects:
+  stock:
+    crm: { entity: Product, identity: cErpItemCode }
+    erp: { entity: Bin, identity: item_code, aggregate: { groupBy: item_code, sum: [actual_qty, projected_qty] } }
+    create: link-only
+    fields:
+      - { crm: cStockQty, erp: actual_qty, direction: erp->crm }
+`,
+      "agg.yaml",
+    );
+    const bin = (a: string, p: string) => ({
+      crm: { entities: { Product: entity("Product", [fd("cErpItemCode", "string"), fd("cStockQty", "float")]) } },
+      erp: { entities: { Bin: entity("Bin", [fd("item_code", "string"), fd(a, "float"), fd(p, "float")]) } },
+    });
+    const mapped = diffDrift(spec, bin("actual_quantity", "projected_qty"), bin("actual_qty", "projected_qty"), settings());
+    expect(mapped.findings.find((f) => f.kind === "field-removed")).toMatchObject({ field: "actual_qty", suggestion: "actual_quantity" });
+    const run1 = pausedSpec(spec, mapped.pauses).objects[0];
+    expect(run1.fields).toEqual([]);
+    expect(run1.erp.aggregate?.sum).toEqual(["projected_qty"]);
+    const unmapped = diffDrift(spec, bin("actual_qty", "projected_quantity"), bin("actual_qty", "projected_qty"), settings());
+    expect(unmapped.findings.find((f) => f.kind === "field-removed")).toMatchObject({
+      field: "projected_qty",
+      mapping: "aggregate:erp:projected_qty",
+      action: "pause-mapping",
+    });
+    const run2 = pausedSpec(spec, unmapped.pauses).objects[0];
+    expect(run2.fields).toHaveLength(1);
+    expect(run2.erp.aggregate?.sum).toEqual(["actual_qty"]);
+    expect(spec.objects[0].erp.aggregate?.sum).toEqual(["actual_qty", "projected_qty"]);
+  });
+
   it("suggestRename needs a similar name of the same type", () => {
     const now = entity("X", [fd("stock_qty_v2", "float"), fd("stock_note", "string")]);
     expect(suggestRename("stock_qty", fd("stock_qty", "float"), now, entity("X", []))).toBe("stock_qty_v2");
