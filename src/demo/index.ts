@@ -29,6 +29,7 @@ import { type GoLiveResult, goLive } from "../quality/golive.ts";
 import { renderAuditSummary } from "../quality/report.ts";
 import { type Sandboxes, startSandboxes } from "../sandbox/index.ts";
 import { loadSpecFile } from "../spec/load.ts";
+import { linkChildrenAtGoLive } from "./children.ts";
 import { ensureErpLinkValues } from "./masters.ts";
 
 export const DEMO_FILE = resolve(import.meta.dirname, "../../examples/espocrm-erpnext.yaml");
@@ -131,6 +132,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoRun> {
       const objects = spec.objects.map((o) => o.name);
       const masters = await ensureErpLinkValues(spec, ctx.crm, ctx.erp, objects, say);
       const live = await goLive(ctx, { object: DEMO_MAIN_OBJECT, onProgress: say });
+      await linkChildrenAtGoLive(ctx, live, say);
       lap("golive");
       say(`Syncing every object of the file, parents first (${objects.join(", ")})…`);
       const q2c: QuoteToCash = { created: [], held: [], quarantined: [] };
@@ -152,10 +154,15 @@ export async function runDemo(opts: DemoOptions): Promise<DemoRun> {
           last = line;
         },
       });
+      lap("sync");
       // The order names came back onto the deals (the recipe's identity field): read them from the CRM.
       const orderIdentity = spec.objects.find((o) => o.name === DEMO_ORDER_OBJECT)?.crm;
       if (orderIdentity && q2c.created.length) {
-        const deals = await ctx.crm.readByIds(orderIdentity.entity, q2c.created.map((c) => c.deal), [orderIdentity.identity]);
+        const deals = await ctx.crm.readByIds(
+          orderIdentity.entity,
+          q2c.created.map((c) => c.deal),
+          [orderIdentity.identity],
+        );
         const names = new Map(deals.map((r) => [r.id, r.values[orderIdentity.identity]]));
         for (const c of q2c.created) {
           const n = names.get(c.deal);
@@ -173,7 +180,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoRun> {
         audit,
         sync,
         quoteToCash: q2c,
-        timings: (lap("sync"), timings),
+        timings,
         masters: masters.created,
         seconds: Math.round((performance.now() - t0) / 100) / 10,
         close: () => sb.close(),
@@ -264,7 +271,8 @@ export function renderQuoteToCash(q: QuoteToCash): string {
       (q.quarantined.length ? `, ${q.quarantined.length} deals quarantined (account or product not linked yet, see accord status)` : ""),
   ];
   for (const c of q.created.slice(0, 3)) lines.push(`  deal ${c.deal} → ERP sales order ${c.order ?? "(name pending)"}`);
-  if (q.created.length > 3) lines.push(`  … and ${q.created.length - 3} more (their names and status are on the deals: cErpOrderName, cErpOrderStatus)`);
+  if (q.created.length > 3)
+    lines.push(`  … and ${q.created.length - 3} more (their names and status are on the deals: cErpOrderName, cErpOrderStatus)`);
   for (const h of q.held.slice(0, 2)) lines.push(`  held: deal ${h.deal} — ${h.reason.replace(/^held by a rule \(holdIf\): /, "")}`);
   return lines.join("\n");
 }

@@ -74,6 +74,8 @@ describe("accord demo", () => {
     expect(r.stderr).toContain("Starting the sandboxes");
     expect(r.stderr).toContain("go-live customer");
     expect(r.stderr).toMatch(/customer: done/);
+    // the billing addresses kept on the linked accounts are linked at go-live too (ERP values win, no review storm)
+    expect(r.stderr).toMatch(/go-live billingAddress: \d+ linked with their customer/);
     // the audit's ten-second summary
     expect(r.stdout).toMatch(/^Audit of acme — customer: \d+ CRM records, \d+ ERP records/m);
     expect(r.stdout).toMatch(/^Across systems: \d+ probable pairs/m);
@@ -135,15 +137,29 @@ describe("accord demo", () => {
     });
     try {
       // the orders quote-to-cash created: in the ERP (a draft, the deal id as its PO), their names on the deals
-    expect(created.length).toBeGreaterThan(0);
-    const deals = new Map((await crm.readByIds("Opportunity", created.map(([d]) => d))).map((r) => [r.id, r]));
-    const orders = new Map((await erp.readByIds("Sales Order", created.map(([, o]) => o))).map((r) => [r.id, r]));
-    for (const [deal, order] of created) {
-      expect(deals.get(deal)?.values.cErpOrderName, `deal ${deal}`).toBe(order);
-      expect(deals.get(deal)?.values.cErpOrderStatus, `deal ${deal}`).toBe("Draft");
-      expect(orders.get(order)?.values.po_no, `order ${order}`).toBe(deal);
-    }
-    const links = await store.listLinks("acme", "customer", { limit: 10_000 });
+      expect(created.length).toBeGreaterThan(0);
+      const deals = new Map(
+        (
+          await crm.readByIds(
+            "Opportunity",
+            created.map(([d]) => d),
+          )
+        ).map((r) => [r.id, r]),
+      );
+      const orders = new Map(
+        (
+          await erp.readByIds(
+            "Sales Order",
+            created.map(([, o]) => o),
+          )
+        ).map((r) => [r.id, r]),
+      );
+      for (const [deal, order] of created) {
+        expect(deals.get(deal)?.values.cErpOrderName, `deal ${deal}`).toBe(order);
+        expect(deals.get(deal)?.values.cErpOrderStatus, `deal ${deal}`).toBe("Draft");
+        expect(orders.get(order)?.values.po_no, `order ${order}`).toBe(deal);
+      }
+      const links = await store.listLinks("acme", "customer", { limit: 10_000 });
       expect(links.length).toBeGreaterThan(20);
       const active = links.filter((l) => l.status === "active" && l.crmId && l.erpId);
       const accounts = new Map(

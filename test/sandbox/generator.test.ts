@@ -121,7 +121,8 @@ describe("counts and proportions", () => {
         const r = rate.get(str(products.get(str(l.productId))?.cErpItemCode));
         return r !== undefined && (l.unitPrice as number) < r * 0.85;
       });
-    for (const o of d.crm.Opportunity) for (const l of o.itemList as Array<Record<string, unknown>>) expect(products.has(str(l.productId))).toBe(true);
+    for (const o of d.crm.Opportunity)
+      for (const l of o.itemList as Array<Record<string, unknown>>) expect(products.has(str(l.productId))).toBe(true);
     const ready = d.crm.Opportunity.filter((o) => o.stage === "Closed Won" && !o.cErpOrderName);
     const held = ready.filter((o) => below(o));
     expect(ready.length).toBeGreaterThan(50);
