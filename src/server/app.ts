@@ -154,7 +154,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
         title: "Accord console API",
         version: "1",
         description:
-          "Sync health, the review queue, record history, the field-mapping document, customer 360, alerts and the change log. " +
+          "Sync health, the review queue, record history, the field-mapping document, customer 360, the revenue report, alerts and the change log. " +
           "Authenticate with the session cookie from POST /api/login (unsafe methods also need the X-CSRF-Token header) or with `Authorization: Bearer <API token>` (`accord token create`).",
       },
       components: {
@@ -699,6 +699,102 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
         findings: report.findings,
         pauses: report.pauses,
       };
+    },
+  );
+
+  // ------------------------------------------------------------ revenue report
+  const num = { type: "number" } as const;
+  const periodProps = {
+    bookings: num,
+    bookedDeals: { type: "integer" },
+    ordered: num,
+    orders: { type: "integer" },
+    invoiced: num,
+    invoices: { type: "integer" },
+    paid: num,
+    payments: { type: "integer" },
+  } as const;
+  app.get<{ Params: { integration: string }; Querystring: { from: string; to: string; by?: "day" | "month" | "quarter" } }>(
+    "/api/integrations/:integration/revenue",
+    {
+      schema: {
+        tags: ["reports"],
+        summary:
+          "Revenue report: bookings, ordered, invoiced and paid per period with its exceptions, read live through the console's connectors as the file's reports.revenue names them",
+        params: S.integration,
+        querystring: {
+          type: "object",
+          properties: {
+            from: { type: "string", pattern: "^\\d{4}-\\d{2}-\\d{2}$" },
+            to: { type: "string", pattern: "^\\d{4}-\\d{2}-\\d{2}$" },
+            by: { type: "string", enum: ["day", "month", "quarter"], default: "month" },
+          },
+          required: ["from", "to"],
+        },
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              integration: { type: "string" },
+              from: { type: "string" },
+              to: { type: "string" },
+              by: { type: "string" },
+              basis: {
+                type: "object",
+                properties: {
+                  bookings: { type: "string" },
+                  ordered: { type: "string" },
+                  invoiced: { type: "string" },
+                  paid: { type: "string" },
+                },
+              },
+              periods: { type: "array", items: { type: "object", properties: { period: { type: "string" }, ...periodProps } } },
+              totals: { type: "object", properties: periodProps },
+              exceptions: {
+                type: "array",
+                items: {
+                  type: "object",
+                  properties: {
+                    kind: { type: "string" },
+                    record: { type: "string" },
+                    date: { type: "string", nullable: true },
+                    amount: { type: "number", nullable: true },
+                    expected: { type: "number", nullable: true },
+                    detail: { type: "string" },
+                  },
+                },
+              },
+              counts: { type: "object", additionalProperties: { type: "integer" } },
+            },
+          },
+          "4xx": S.error,
+          "5xx": S.error,
+        },
+      },
+    },
+    async (req, reply) => {
+      const spec = specOf(req.params.integration);
+      if (!spec.reports?.revenue)
+        return reply.status(409).send({
+          error: {
+            class: "NotConfigured",
+            message: `integration ${spec.name} has no \`reports.revenue\` section: the report does not know where deals, orders and invoices are`,
+            hint: "Add a reports.revenue section to the integration file (see examples/espocrm-erpnext.yaml).",
+          },
+        });
+      const sys = opts.systems?.[spec.name];
+      if (!sys)
+        return reply.status(503).send({
+          error: {
+            class: "Unavailable",
+            message: "this console has no connection to the systems: the revenue report reads them live",
+            hint: "Start it with the systems' credentials in the environment, or run `accord report revenue`.",
+          },
+        });
+      const { loadRevenueModel, revenueReport } = await import("../flows/revenue.ts");
+      const ctx = { spec, store, crm: sys.crm, erp: sys.erp };
+      const model = await loadRevenueModel(ctx);
+      return revenueReport(ctx, model, { from: req.query.from, to: req.query.to, by: req.query.by ?? "month" });
     },
   );
 
