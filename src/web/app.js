@@ -12,6 +12,7 @@ const PAGES = [
   ["history", "Record history"],
   ["mapping", "Field mapping"],
   ["customers", "Customer 360"],
+  ["revenue", "Revenue"],
   ["changelog", "Change log"],
 ];
 
@@ -904,6 +905,169 @@ async function customerDetail(id, object) {
   );
 }
 
+// ------------------------------------------------------------------ revenue
+
+const SERIES = [
+  ["bookings", "Bookings"],
+  ["ordered", "Ordered"],
+  ["invoiced", "Invoiced"],
+  ["paid", "Paid"],
+];
+const money = (n) => (typeof n === "number" ? n.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 }) : fmt(n));
+const isoDay = (d) => d.toISOString().slice(0, 10);
+
+/** Grouped bars (bookings, ordered, invoiced, paid) per period, plus a line over bookings. */
+function revenueChart(periods) {
+  const W = 760;
+  const H = 240;
+  const padL = 56;
+  const padB = 28;
+  const padT = 10;
+  const padR = 8;
+  const max = Math.max(1, ...periods.flatMap((p) => SERIES.map(([k]) => p[k])));
+  const gw = (W - padL - padR) / Math.max(1, periods.length);
+  const bw = Math.max(1, Math.min(18, (gw - 4) / SERIES.length));
+  const y = (v) => H - padB - ((H - padB - padT) * v) / max;
+  const svg = s("svg", {
+    viewBox: `0 0 ${W} ${H}`,
+    class: "chart revenue",
+    role: "img",
+    "aria-label": `Bookings, ordered, invoiced and paid per period (${periods.length} periods)`,
+    "data-testid": "revenue-chart",
+  });
+  // horizontal grid: 0, ½ and the max
+  for (const v of [0, max / 2, max]) {
+    svg.append(s("line", { x1: padL, x2: W - padR, y1: y(v), y2: y(v), class: v === 0 ? "axis" : "grid" }));
+    svg.append(s("text", { x: padL - 4, y: y(v) + 4, "text-anchor": "end", class: "tick" }, money(v)));
+  }
+  const every = Math.max(1, Math.ceil(periods.length / 12)); // at most ~12 period labels
+  periods.forEach((p, i) => {
+    const x0 = padL + i * gw + (gw - bw * SERIES.length) / 2;
+    SERIES.forEach(([k, label], j) => {
+      const v = p[k];
+      const hgt = Math.max(v > 0 ? 0.5 : 0, H - padB - y(v));
+      svg.append(
+        s(
+          "rect",
+          { x: x0 + j * bw, y: H - padB - hgt, width: Math.max(0.5, bw - 1), height: hgt, class: k },
+          s("title", null, `${p.period} ${label}: ${money(v)}`),
+        ),
+      );
+    });
+    if (i % every === 0)
+      svg.append(s("text", { x: padL + i * gw + gw / 2, y: H - padB + 16, "text-anchor": "middle", class: "tick" }, p.period));
+  });
+  if (periods.length > 1)
+    svg.append(
+      s("polyline", {
+        points: periods.map((p, i) => `${padL + i * gw + gw / 2},${y(p.bookings)}`).join(" "),
+        class: "bookings-line",
+      }),
+    );
+  return h(
+    "figure.chart",
+    null,
+    svg,
+    h(
+      "figcaption",
+      null,
+      `Per period; the line follows bookings; scale 0 – ${money(max)}. `,
+      SERIES.map(([k, label]) => [h(`span.key.${k}`, null, label), " "]),
+    ),
+  );
+}
+
+async function revenueView(r) {
+  const year = new Date().getFullYear();
+  const from = r.params.get("from") || `${year}-01-01`;
+  const to = r.params.get("to") || isoDay(new Date());
+  const by = r.params.get("by") || "month";
+  const fromIn = h("input#revenue-from", { type: "date", name: "from", value: from, required: true });
+  const toIn = h("input#revenue-to", { type: "date", name: "to", value: to, required: true });
+  const bySel = h(
+    "select#revenue-by",
+    { name: "by" },
+    ["month", "quarter", "day"].map((b) => h("option", { value: b, selected: b === by }, b)),
+  );
+  const form = h(
+    "form.inline",
+    {
+      onsubmit: (e) => (
+        e.preventDefault(), go(`#/revenue?${new URLSearchParams({ from: fromIn.value, to: toIn.value, by: bySel.value })}`)
+      ),
+    },
+    h("label", null, "From ", fromIn),
+    h("label", null, "To ", toIn),
+    h("label", null, "By ", bySel),
+    h("button", { type: "submit" }, "Show report"),
+  );
+  const parts = [
+    title("Revenue"),
+    h("p.muted", null, "Bookings vs. revenue, read live from both systems as the integration file's reports.revenue names them."),
+    form,
+  ];
+  const rep = await get(`${base()}/revenue?${new URLSearchParams({ from, to, by })}`);
+  const amountCell = (k) => (row) => h("td.num", null, money(row[k]));
+  const countCell = (k) => (row) => h("td.num", null, fmt(row[k]));
+  const cols = [
+    { label: "Period", key: "period" },
+    { label: "Bookings", cell: amountCell("bookings") },
+    { label: "Deals", cell: countCell("bookedDeals") },
+    { label: "Ordered", cell: amountCell("ordered") },
+    { label: "Orders", cell: countCell("orders") },
+    { label: "Invoiced", cell: amountCell("invoiced") },
+    { label: "Invoices", cell: countCell("invoices") },
+    { label: "Paid", cell: amountCell("paid") },
+    { label: "Payments", cell: countCell("payments") },
+  ];
+  const t = table(cols, rep.periods, { testid: "revenue-periods", className: "revenue", empty: "No periods in this range." });
+  t.append(
+    h(
+      "tfoot",
+      null,
+      h(
+        "tr",
+        { "data-testid": "revenue-totals" },
+        h("th", { scope: "row" }, "Total"),
+        cols.slice(1).map((c) => c.cell(rep.totals)),
+      ),
+    ),
+  );
+  const counts = Object.entries(rep.counts)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(" · ");
+  parts.push(
+    revenueChart(rep.periods),
+    t,
+    h(
+      "details.basis",
+      null,
+      h("summary", null, "How each figure is counted"),
+      h(
+        "dl",
+        null,
+        SERIES.map(([k, label]) => [h("dt", null, label), h("dd", null, rep.basis[k])]),
+      ),
+    ),
+    h("h2", null, `Exceptions (${rep.exceptions.length})`),
+    counts ? h("p.muted", null, counts) : null,
+    table(
+      [
+        { label: "Kind", key: "kind" },
+        { label: "Record", key: "record" },
+        { label: "Date", key: "date" },
+        { label: "Amount", cell: amountCell("amount") },
+        { label: "Expected", cell: amountCell("expected") },
+        { label: "Reason", key: "detail" },
+      ],
+      rep.exceptions,
+      { testid: "revenue-exceptions", empty: "No exceptions: every won deal has its order, invoices and prices match." },
+    ),
+  );
+  return h("div", null, parts);
+}
+
 // ------------------------------------------------------------------ change log
 
 async function changelogView() {
@@ -938,6 +1102,7 @@ const VIEWS = {
   history: historyView,
   mapping: mappingView,
   customers: customersView,
+  revenue: revenueView,
   changelog: changelogView,
 };
 

@@ -16,7 +16,7 @@ import { join, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type OpenedContext, openContext } from "../../src/engine/context.ts";
+import { type OpenedContext, openContext, openContextFromFile } from "../../src/engine/context.ts";
 import { runSync } from "../../src/engine/index.ts";
 import { goLive } from "../../src/quality/golive.ts";
 import { type Sandboxes, startSandboxes } from "../../src/sandbox/index.ts";
@@ -70,6 +70,9 @@ objects:
 
 let sb: Sandboxes;
 let opened: OpenedContext;
+/** examples/espocrm-erpnext.yaml (integration "acme", with reports.revenue) on the same sandboxes: the revenue page. */
+let revenue: OpenedContext;
+const REVENUE_TOTAL = 1234.5;
 let app: FastifyInstance;
 let url: string;
 let context: BrowserContext;
@@ -123,7 +126,33 @@ beforeAll(async () => {
   });
   await addConsoleUser(ctx.store, "ana", "admin", PASSWORD);
 
-  app = await createServer({ store: ctx.store, spec, systems: { console: { crm: ctx.crm, erp: ctx.erp } } });
+  // the revenue page reads the example file's reports.revenue; one won deal (the accounts scope seeds none)
+  revenue = await openContextFromFile(resolve(import.meta.dirname, "../../examples/espocrm-erpnext.yaml"), {
+    env: {
+      ESPOCRM_URL: sb.crm.url,
+      ESPOCRM_API_KEY: sb.crm.apiKey,
+      ERPNEXT_URL: sb.erp.url,
+      ERPNEXT_API_KEY: sb.erp.apiKey,
+      ERPNEXT_API_SECRET: sb.erp.apiSecret,
+    },
+    store: { file: ":memory:" },
+  });
+  const seeded = await fetch(`${sb.crm.url}/__sandbox/seed`, {
+    method: "POST",
+    headers: { "X-Sandbox-Token": sb.crm.apiKey, "Content-Type": "application/json" },
+    body: JSON.stringify({
+      Opportunity: [
+        { name: "Revenue page deal", stage: "Closed Won", closeDate: "2026-03-10", amount: REVENUE_TOTAL, amountCurrency: "EUR" },
+      ],
+    }),
+  });
+  expect(seeded.ok, await seeded.text()).toBe(true);
+
+  app = await createServer({
+    store: ctx.store,
+    specs: [spec, revenue.ctx.spec],
+    systems: { console: { crm: ctx.crm, erp: ctx.erp }, [revenue.ctx.spec.name]: { crm: revenue.ctx.crm, erp: revenue.ctx.erp } },
+  });
   await app.listen({ port: 0, host: "127.0.0.1" });
   url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 
@@ -154,6 +183,7 @@ afterAll(async () => {
   if (profile) await rm(profile, { recursive: true, force: true });
   await app?.close();
   await opened?.close();
+  await revenue?.close();
   await sb?.close();
 });
 
@@ -280,6 +310,28 @@ describe.skipIf(!HAVE_CHROMIUM)("the web console in Chromium", () => {
     await page.goto(`${url}/#/changelog`);
     await page.locator("[data-testid=changelog]").getByText("first deployment").waitFor();
     await shot("10-changelog");
+    expect(dialogs).toEqual([]);
+  });
+
+  it("shows the revenue report: the chart's SVG, the periods and their total, the exceptions", async () => {
+    await page.selectOption("#integration", revenue.ctx.spec.name);
+    await page.goto(`${url}/#/revenue?from=2026-01-01&to=2026-06-30&by=month`);
+    await page.locator("[data-testid=revenue-chart]").waitFor();
+    expect(await page.locator("[data-testid=revenue-chart] rect.bookings").count()).toBe(6);
+    expect(await page.locator("[data-testid=revenue-periods] tbody tr").count()).toBe(6);
+    const totals = (await page.locator("[data-testid=revenue-totals]").textContent()) ?? "";
+    expect(totals.replace(/\D/g, "")).toContain("123450"); // 1,234.50 in the browser's locale
+    const march = (await page.locator("[data-testid=revenue-periods] tbody tr", { hasText: "2026-03" }).textContent()) ?? "";
+    expect(march.replace(/\D/g, "")).toContain("123450");
+    // the won deal has no order: the exceptions list says so, as text
+    await page.locator("[data-testid=revenue-exceptions]").getByText("deal-without-order").waitFor();
+    await shot("11-revenue");
+    // by quarter from the form
+    await page.selectOption("#revenue-by", "quarter");
+    await page.locator("form.inline button[type=submit]").click();
+    await page.waitForURL(/by=quarter/);
+    await page.locator("[data-testid=revenue-periods] tbody tr", { hasText: "2026-Q1" }).waitFor();
+    await page.selectOption("#integration", "console");
     expect(dialogs).toEqual([]);
   });
 
