@@ -7,10 +7,13 @@
  *  4. stamp the shared id into the source record's identity field (the ERP's identity is the shared id).
  *
  * After a crash anywhere, the next run first recovers pending intents: it looks the record up
+ *  - by the target side's `createKey` when it declares one (the create wrote the source record's id
+ *    there, in the same call): exact, whatever a person edited in the new record meanwhile; else
  *  - by the shared id in the target's identity field when the id was known before the create
  *    (ERP → CRM creates carry the ERP identity), else
  *  - by content: records of the target entity having every payload value, created since the
- *    intent (ERP-assigned ids are unknown before the create),
+ *    intent (ERP-assigned ids are unknown before the create) — a person's edit of the new record
+ *    before the restart defeats it (a second record is created); declare a createKey there,
  * adopts what it finds (no second create), or marks the intent failed when nothing was created
  * and re-processes the source record.
  */
@@ -257,6 +260,14 @@ export async function findCreated(or: ObjectRun, intent: CreateIntent): Promise<
     }
     return out;
   };
+  // By the creation key, when the create wrote one (an intent stored before the key was declared has none).
+  const createKey = objectSide(or.obj, target).createKey;
+  const keyed = createKey ? readValue(intent.payload, createKey) : undefined;
+  if (createKey && keyed?.present && (typeof keyed.value === "string" || typeof keyed.value === "number")) {
+    const found = await unlinked(await conn.findByField(entity, createKey, keyed.value));
+    found.sort((a, b) => (a.createdAt ?? "").localeCompare(b.createdAt ?? "") || a.id.localeCompare(b.id));
+    return found[0];
+  }
   if (intent.sharedId && identity !== "id") {
     const found = await unlinked(await conn.findByField(entity, identity, intent.sharedId));
     return found[0];

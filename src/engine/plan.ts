@@ -270,6 +270,9 @@ async function planUnlinked(or: ObjectRun, side: Side, first: RemoteRecord): Pro
     throw err;
   }
   for (const [k, v] of Object.entries(obj.createWith?.[target] ?? {})) if (!(k in payload)) writeValue(payload, undefined, k, toJson(v));
+  // The creation key: the source record's id, in the create call itself — recovery finds the record by it.
+  const createKey = objectSide(obj, target).createKey;
+  if (createKey) writeValue(payload, undefined, createKey, rec.id);
   let sharedId: string | null = null;
   if (target === "crm") {
     sharedId = sid ?? rec.id;

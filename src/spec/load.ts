@@ -541,6 +541,7 @@ function semanticChecks(ctx: Issues, data: Record<string, unknown>): void {
       checkFieldNames(ctx, obj, base);
       if (Array.isArray(obj.fields)) checkFields(ctx, obj.fields, [...base, "fields"], { crm: identity("crm"), erp: identity("erp") });
       checkFlowKeys(ctx, obj, base, names);
+      checkCreateKeys(ctx, obj, base);
     });
   }
   checkReports(ctx, data);
@@ -723,6 +724,54 @@ function checkCron(ctx: Issues, expr: string, path: Path): void {
     new Cron(expr.trim(), { paused: true });
   } catch (e) {
     ctx.add(path, "value", `invalid cron \`${expr}\`: ${(e as Error).message}`, "5 fields: minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\"");
+  }
+}
+
+/**
+ * `createKey` of a side: a plain field of the record that only Accord's creates write (the source id),
+ * so that recovery can find an interrupted create by it. Not a path, not the record id, not the
+ * identity, not written by a field map or `createWith`, on a side this object creates into.
+ */
+function checkCreateKeys(ctx: Issues, obj: Record<string, unknown>, base: Path): void {
+  for (const side of ["crm", "erp"] as const) {
+    const o = obj[side];
+    if (!isRecord(o) || typeof o.createKey !== "string" || o.createKey.trim() === "") continue;
+    const key = o.createKey;
+    const path: Path = [...base, side, "createKey"];
+    const other = side === "crm" ? "erp" : "crm";
+    const example = "a custom field of the record, e.g. custom_accord_id";
+    if (isFieldPath(key)) {
+      ctx.add(path, "value", `createKey \`${show(key)}\` is a path into a child table; it must be a field of the record itself`, example);
+      continue;
+    }
+    if (key === "id") {
+      ctx.add(path, "value", "createKey cannot be the record id: the system assigns it", example);
+      continue;
+    }
+    if (typeof o.identity === "string" && key === o.identity) {
+      ctx.add(path, "value", `createKey \`${key}\` is the ${side.toUpperCase()} identity field; Accord stamps the shared id there`, example);
+      continue;
+    }
+    if (isRecord(o.aggregate)) {
+      ctx.add(path, "key", "an aggregate side is read-only; Accord creates nothing there", "remove createKey");
+      continue;
+    }
+    const create = obj.create;
+    if (create === "never" || create === "link-only" || create === `${side}->${other}`) {
+      ctx.add(path, "key", `createKey is written by creates into ${side.toUpperCase()}; create: ${String(create)} never creates there`, `remove createKey, or create: both or ${other}->${side}`);
+      continue;
+    }
+    const fields = Array.isArray(obj.fields) ? obj.fields : [];
+    fields.forEach((f, i) => {
+      if (!isRecord(f) || f[side] !== key) return;
+      if (f.direction === "both" || f.direction === `${other}->${side}`) {
+        ctx.add([...base, "fields", i, side], "value", `\`${key}\` is this object's ${side.toUpperCase()} createKey; only Accord's creates write it (the source record's id)`, `do not map into it, or choose another createKey`);
+      }
+    });
+    const createWith = isRecord(obj.createWith) ? obj.createWith[side] : undefined;
+    if (isRecord(createWith) && key in createWith) {
+      ctx.add([...base, "createWith", side, key], "key", `\`${key}\` is this object's ${side.toUpperCase()} createKey; Accord writes the source record's id there`, "remove it from createWith");
+    }
   }
 }
 
@@ -1018,6 +1067,7 @@ function normalise(raw: IntegrationFile, ctx: Issues): IntegrationSpec {
       identity: canonicalFieldName(s.identity),
       ...(s.filter ? { filter: s.filter.map((x) => ({ ...x })) } : {}),
       ...(s.aggregate ? { aggregate: { groupBy: s.aggregate.groupBy, sum: [...s.aggregate.sum] } } : {}),
+      ...(s.createKey !== undefined ? { createKey: s.createKey } : {}),
     });
     const spec: ObjectSpec = {
       name,

@@ -114,6 +114,14 @@ export interface ObjectSide {
    * record whose id and `groupBy` value is the group key and whose `sum` fields are summed over its rows.
    */
   aggregate?: { groupBy: string; sum: string[] };
+  /**
+   * Creation key (`createKey: custom_accord_id`): a field of this side into which every create Accord
+   * makes here writes the SOURCE record's id, in the create call itself. Recovery of an interrupted
+   * create looks the record up by this field (exact; edits of other fields cannot defeat it) instead
+   * of matching the payload's content. For systems that assign the new record's id (ERPNext names,
+   * Tryton ids). A plain field of the record (no path), never mapped into, not the identity.
+   */
+  createKey?: string;
 }
 
 export interface ObjectSpec {

@@ -149,6 +149,11 @@ export const objectSideSchema = z.strictObject({
     })
     .optional()
     .describe("read-only aggregate: rows of the entity grouped by a field, numeric fields summed (e.g. stock over warehouses)"),
+  createKey: nonEmpty
+    .optional()
+    .describe(
+      "creation key: a field of this side (e.g. a custom field custom_accord_id) into which each create Accord makes here writes the source record's id, in the same call; an interrupted create is then found again by it exactly, even if a person edited the new record meanwhile. For systems that assign the new record's id (ERPNext, Tryton)",
+    ),
 });
 
 export const objectSchema = z
