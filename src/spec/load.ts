@@ -961,7 +961,10 @@ function checkFlowKeys(ctx: Issues, obj: Record<string, unknown>, base: Path, na
         if (!isRecord(l)) return;
         lookupOk([...base, "fields", i, "lines", j, "lookup"], l.lookup);
         for (const t of ["toErp", "toCrm"] as const) {
-          if (Array.isArray(l[t])) l[t].forEach((st, k) => isRecord(st) && jsonataOk([...base, "fields", i, "lines", j, t, k, "jsonata"], st.jsonata));
+          if (Array.isArray(l[t]))
+            l[t].forEach((st, k) => {
+              if (isRecord(st)) jsonataOk([...base, "fields", i, "lines", j, t, k, "jsonata"], st.jsonata);
+            });
         }
       });
     }

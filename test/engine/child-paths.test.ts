@@ -149,7 +149,7 @@ describe("field paths into child tables (memory connectors)", () => {
     const addrLinks = [...(addr.values.links as object[]), { link_doctype: "Supplier", link_name: "SUP-1" }];
     w.erp.edit("Address", addr.id, { links: addrLinks }, "erika");
     const meyerId = meyer?.id as string;
-    w.erp.edit("Contact", meyerId, { email_ids: [...(meyer?.values.email_ids as object[]), { email_id: "private@anna.example", is_primary: 0 }] }, "erika");
+    w.erp.edit("Contact", meyerId, { email_ids: [...((meyer?.values.email_ids ?? []) as object[]), { email_id: "private@anna.example", is_primary: 0 }] }, "erika");
     expect(applied(await runSync(w.ctx))).toBe(0); // the mapped values did not change
 
     // the ERP edits the city: it comes back to the CRM account; the address's link rows are untouched
