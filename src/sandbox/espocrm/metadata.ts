@@ -137,7 +137,8 @@ export function fieldAttributes(name: string, f: FieldDef): { name: string; read
 
 export const ADDRESS_PARTS: Record<string, number> = { Street: 255, City: 100, State: 100, Country: 100, PostalCode: 40 };
 
-const INDUSTRY = [
+/** EspoCRM Account.industry options (v10 entityDefs), "" first as in EspoCRM. */
+export const INDUSTRY: string[] = [
   "",
   "Advertising",
   "Aerospace",

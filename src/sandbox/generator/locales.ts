@@ -4,6 +4,7 @@
  * also get an ASCII domain/email and a transliterated spelling.
  */
 import type { Prng } from "../common/prng.ts";
+import { INDUSTRY } from "../espocrm/metadata.ts";
 
 export type Script = "latin" | "arabic" | "hebrew" | "greek" | "cyrillic" | "cjk";
 export type Word = readonly [native: string, latin: string];
@@ -785,60 +786,8 @@ export const LOCALES: readonly Locale[] = [
   },
 ];
 
-/** EspoCRM Account.industry options (v10 entityDefs), without the empty option. */
-export const INDUSTRIES: readonly string[] = [
-  "Advertising",
-  "Aerospace",
-  "Agriculture",
-  "Apparel & Accessories",
-  "Architecture",
-  "Automotive",
-  "Banking",
-  "Biotechnology",
-  "Building Materials & Equipment",
-  "Chemical",
-  "Construction",
-  "Consulting",
-  "Computer",
-  "Culture",
-  "Creative",
-  "Defense",
-  "Education",
-  "Electronics",
-  "Electric Power",
-  "Energy",
-  "Entertainment & Leisure",
-  "Finance",
-  "Food & Beverage",
-  "Grocery",
-  "Healthcare",
-  "Hospitality",
-  "Insurance",
-  "Legal",
-  "Manufacturing",
-  "Mass Media",
-  "Marketing",
-  "Mining",
-  "Music",
-  "Publishing",
-  "Petroleum",
-  "Real Estate",
-  "Retail",
-  "Service",
-  "Sports",
-  "Software",
-  "Support",
-  "Shipping",
-  "Travel",
-  "Technology",
-  "Telecommunications",
-  "Television",
-  "Transportation",
-  "Testing, Inspection & Certification",
-  "Venture Capital",
-  "Wholesale",
-  "Water",
-];
+/** EspoCRM Account.industry options (v10 entityDefs), without the empty option: the sandbox's own list. */
+export const INDUSTRIES: readonly string[] = INDUSTRY.filter((x) => x !== "");
 
 /** Word abbreviations seen between systems (long ↔ short). */
 export const ABBREVIATIONS: ReadonlyArray<readonly [string, string]> = [
