@@ -7,6 +7,7 @@ import type { Migration, MigrationProvider } from "kysely";
 import { initial } from "./0001_initial.ts";
 import { operations } from "./0002_operations.ts";
 import { consoleUsers } from "./0003_console_users.ts";
+import { integrations } from "./0004_integrations.ts";
 
 export type StoreDialect = "sqlite" | "postgres";
 
@@ -15,6 +16,7 @@ export function storeMigrations(dialect: StoreDialect): Record<string, Migration
     "0001_initial": initial(dialect),
     "0002_operations": operations(dialect),
     "0003_console_users": consoleUsers(dialect),
+    "0004_integrations": integrations(dialect),
   };
 }
 
