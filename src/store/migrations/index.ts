@@ -8,6 +8,7 @@ import { initial } from "./0001_initial.ts";
 import { operations } from "./0002_operations.ts";
 import { consoleUsers } from "./0003_console_users.ts";
 import { integrations } from "./0004_integrations.ts";
+import { jobs } from "./0005_jobs.ts";
 
 export type StoreDialect = "sqlite" | "postgres";
 
@@ -17,6 +18,7 @@ export function storeMigrations(dialect: StoreDialect): Record<string, Migration
     "0002_operations": operations(dialect),
     "0003_console_users": consoleUsers(dialect),
     "0004_integrations": integrations(dialect),
+    "0005_jobs": jobs(dialect),
   };
 }
 
