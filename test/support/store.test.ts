@@ -3,7 +3,8 @@ import { sql } from "kysely";
 import pg from "pg";
 import type { KyselyStore } from "../../src/store/index.ts";
 import { describe, expect, it } from "vitest";
-import { openTestStore, TEST_PG_URL, testStoreKind, testStoreTarget } from "./store.ts";
+import { openStore } from "../../src/store/index.ts";
+import { openTestStore, TEST_PG_URL, testStoreKind, testStoreOptions, testStoreTarget } from "./store.ts";
 
 async function schemaExists(schema: string): Promise<boolean> {
   const c = new pg.Client({ connectionString: TEST_PG_URL });
@@ -42,7 +43,6 @@ describe(`test store [${testStoreKind()}]`, () => {
     const t = await testStoreTarget("/nonexistent/accord.db");
     const url = new URL(t.env.DATABASE_URL ?? "");
     expect(url.searchParams.get("options")).toBe(`-c search_path=${t.location}`);
-    const { openStore } = await import("../../src/store/index.ts");
     const viaEnv = await openStore({ url: t.env.DATABASE_URL });
     await viaEnv.setCursor("i", "customers", "crm", { modifiedAt: "2026-01-01T00:00:00.000Z", id: "1" });
     await viaEnv.close();
@@ -52,5 +52,18 @@ describe(`test store [${testStoreKind()}]`, () => {
     expect(await schemaExists(t.location)).toBe(true);
     await t.dispose();
     expect(await schemaExists(t.location)).toBe(false);
+  });
+
+  it("testStoreOptions() opens a fresh store of the configured kind each time", async () => {
+    const a = await openStore(await testStoreOptions());
+    const b = await openStore(await testStoreOptions());
+    try {
+      expect(a.dialect).toBe(testStoreKind());
+      await a.setCursor("i", "customers", "crm", { modifiedAt: "2026-01-01T00:00:00.000Z", id: "1" });
+      expect(await b.getCursor("i", "customers", "crm")).toBeUndefined();
+    } finally {
+      await a.close();
+      await b.close();
+    }
   });
 });

@@ -8,12 +8,18 @@
  *
  * `npm run test:postgres` runs the whole suite with ACCORD_TEST_STORE=postgres.
  *
+ * Code that opens its own store from options (openContext({ store }), runSync…) gets them from
+ * `testStoreOptions()`: `{ file: ":memory:" }`, or `{ url }` whose search_path is a fresh schema.
+ * Every schema this module creates is also dropped after the test file (a safety net for stores
+ * closed without dropping, or never closed).
+ *
  * Tests whose store is shared with child processes (the `accord` CLI, crash harnesses) use
  * `testStoreTarget()`: `env` goes into the child's environment (DATABASE_URL on PostgreSQL, with
  * the schema in the URL's search_path; DATABASE_URL="" on SQLite, so the child uses its
  * ACCORD_HOME file), `open()` opens the same store in the test, `dispose()` drops the schema.
  */
 import pg from "pg";
+import { afterAll } from "vitest";
 import { openStore, type Store } from "../../src/store/index.ts";
 
 export type TestStoreKind = "sqlite" | "postgres";
@@ -49,6 +55,23 @@ export async function openTestStore(opts: OpenTestStoreOptions = {}): Promise<St
   return withDropOnClose(store, schema);
 }
 
+/**
+ * Store options for code that opens the store itself (openContext's `store`, runSync…): SQLite
+ * `{ file: ":memory:" }` (or `file`), or on PostgreSQL `{ url }` pointing at a fresh schema (the
+ * URL's search_path), dropped after the test file.
+ */
+export async function testStoreOptions(opts: { file?: string } = {}): Promise<{ url?: string; file?: string }> {
+  if (testStoreKind() === "sqlite") return { file: opts.file ?? ":memory:" };
+  return { url: urlWithSchema(await createTestSchema()) };
+}
+
+/** TEST_PG_URL with `schema` as its search_path: what a process given only a URL (DATABASE_URL) opens. */
+export function urlWithSchema(schema: string): string {
+  const url = new URL(TEST_PG_URL);
+  url.searchParams.set("options", `-c search_path=${schema}`);
+  return url.toString();
+}
+
 export interface TestStoreTarget {
   kind: TestStoreKind;
   /** For a child process's environment: DATABASE_URL (PostgreSQL URL with the schema as search_path, or "" for SQLite). */
@@ -77,12 +100,10 @@ export async function testStoreTarget(sqliteFile: string): Promise<TestStoreTarg
     };
   }
   const schema = await createTestSchema();
-  const url = new URL(TEST_PG_URL);
-  url.searchParams.set("options", `-c search_path=${schema}`);
   let disposed = false;
   return {
     kind: "postgres",
-    env: { DATABASE_URL: url.toString() },
+    env: { DATABASE_URL: urlWithSchema(schema) },
     location: schema,
     open: () => openStore({ url: TEST_PG_URL, schema }),
     dispose: async () => {
@@ -96,6 +117,20 @@ export async function testStoreTarget(sqliteFile: string): Promise<TestStoreTarg
 let counter = 0;
 const runTag = `${process.pid}_${Date.now().toString(36)}`;
 let databaseReady: Promise<void> | undefined;
+/** Schemas created by this process and not dropped yet: dropped after the test file. */
+const created = new Set<string>();
+
+if (testStoreKind() === "postgres") {
+  try {
+    // Registered while the importing test file is collected; vitest runs after-hooks in reverse
+    // order, so this one runs after the file's own afterAll (which closes its stores).
+    afterAll(async () => {
+      for (const schema of [...created]) await dropTestSchema(schema).catch(() => {});
+    });
+  } catch {
+    // imported outside a test file's collection: schemas are dropped by close()/dispose() only
+  }
+}
 
 /** Creates a new, empty schema on TEST_PG_URL (creating the database first if missing) and returns its name. */
 export async function createTestSchema(): Promise<string> {
@@ -103,11 +138,13 @@ export async function createTestSchema(): Promise<string> {
   await databaseReady;
   const schema = `accord_t_${runTag}_${++counter}`;
   await withClient(TEST_PG_URL, (c) => c.query(`create schema "${schema}"`));
+  created.add(schema);
   return schema;
 }
 
 export async function dropTestSchema(schema: string): Promise<void> {
   await withClient(TEST_PG_URL, (c) => c.query(`drop schema if exists "${schema}" cascade`));
+  created.delete(schema);
 }
 
 function withDropOnClose(store: Store, schema: string): Store {
