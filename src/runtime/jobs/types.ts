@@ -36,6 +36,15 @@ export interface WebhookJob {
   body: string;
   query?: Record<string, string>;
   receivedAt: number;
+  /**
+   * Optional (added by the queue/worker part): the request's signature header(s) and path+query as
+   * received, so the worker can parse the body with the connector's parseWebhook (which verifies the
+   * signature again with the integration's own secrets, ACCORD_WEBHOOK_SECRETS_CRM/ERP in its env).
+   */
+  headers?: Record<string, string>;
+  url?: string;
+  /** Optional: the events the server already parsed when it verified the call; the worker then uses these as they are. */
+  events?: Array<{ entity?: string; id: string; kind: "create" | "update" | "delete" | "other" }>;
 }
 
 export type Job = SyncJob | WebhookJob;
