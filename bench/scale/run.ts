@@ -1,0 +1,876 @@
+/**
+ * Scale benchmark (npm run bench:scale): many integrations, 1, 2 and 4 `accord worker` processes,
+ * one PostgreSQL (the server on this machine), the sandboxes' raw speed as the ceiling.
+ *
+ *   npm run bench:scale
+ *   node bench/scale/run.ts --integrations 20 --accounts 500 --workers 1,2,4 --edit-rate 10 --edit-seconds 30
+ *   node bench/scale/run.ts --workers 1 --integrations 4 --accounts 200 --edit-seconds 10   # quick look
+ *
+ * For each worker count W, from scratch:
+ *   1. a fleet of `--integrations` EspoCRM + ERPNext sandbox pairs in `--fleet-procs` CHILD processes
+ *      (bench/scale/fleet.ts), each CRM seeded with `--accounts` accounts, each ERP empty;
+ *   2. a fresh PostgreSQL database (`--db`, dropped and created again) holding the store and the
+ *      pg-boss schema; one integration file per pair registered with `accord integration add FILE
+ *      --tenant T --secret NAME=VALUE…` (URLs and keys as encrypted secrets; the key in
+ *      ACCORD_SECRET_KEY, made up for the run);
+ *   3. W `accord worker --concurrency C` processes (node src/cli/main.ts worker), each its own
+ *      process as in production; the initial sync of every integration (accounts × integrations
+ *      creates CRM→ERP, each stamped back) — records/s over all, from the first job to the last
+ *      link, read from the store;
+ *   4. an edit stream on both sides (`--edit-rate` edits/s for `--edit-seconds`, spread round-robin
+ *      over the integrations, alternately a CRM account renamed and an ERP customer renamed, by a
+ *      person through the sandbox control API), delivered by the trigger `--trigger`:
+ *        webhook — the systems' webhooks to `accord server` (POST /webhooks/:integration/:side),
+ *                  which enqueues them as jobs;
+ *        enqueue — the bench enqueues one targeted sync job per edit on the queue itself (what the
+ *                  server's webhook route does, without the HTTP hop);
+ *        poll    — nothing: the workers' realtime schedule finds the edits (1-minute cron);
+ *      p95 lag = the edit made → the change log entry of the write into the other system (the store's
+ *      change_log.at; every edit's final value is then checked in the target system itself);
+ *   5. the workers stopped, the sandboxes' raw speed over the SAME fleet, all pairs at once:
+ *      raw ERPNext creates/s and raw create+stamp pairs/s (the engine's 2 calls per record, plain
+ *      fetch, no engine) at C lanes per worker-equivalent, and raw list records/s (full CRM scans);
+ *   CPU (user+sys) of the workers, of the sandbox processes and of PostgreSQL, and the load
+ *   average, sampled through each phase: on this 2-core machine they say which one is the limit.
+ *
+ * Prints a table and writes bench/results/scale.json.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import pg from "pg";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, "../..");
+const NODE_BIN = dirname(process.execPath);
+
+const { values: args } = parseArgs({
+  options: {
+    integrations: { type: "string", default: "20" },
+    accounts: { type: "string", default: "500" },
+    workers: { type: "string", default: "1,2,4" },
+    concurrency: { type: "string", default: "4" },
+    "fleet-procs": { type: "string", default: "2" },
+    "edit-rate": { type: "string", default: "10" },
+    "edit-seconds": { type: "string", default: "30" },
+    "raw-seconds": { type: "string", default: "4" },
+    trigger: { type: "string", default: "auto" },
+    db: { type: "string", default: "postgres://postgres@127.0.0.1:5432/accord_bench" },
+    "sync-timeout": { type: "string", default: "900" },
+    "keep-logs": { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
+    out: { type: "string", default: resolve(repo, "bench/results/scale.json") },
+  },
+});
+const N_INT = Number(args.integrations);
+const ACCOUNTS = Number(args.accounts);
+const WORKER_COUNTS = String(args.workers)
+  .split(",")
+  .map((s) => Number(s.trim()))
+  .filter((n) => n > 0);
+const CONC = Number(args.concurrency);
+const FLEET_PROCS = Math.max(1, Math.min(N_INT, Number(args["fleet-procs"])));
+const EDIT_RATE = Number(args["edit-rate"]);
+const EDIT_SECONDS = Number(args["edit-seconds"]);
+const RAW_SECONDS = Number(args["raw-seconds"]);
+const DB_URL = String(args.db);
+const SYNC_TIMEOUT_S = Number(args["sync-timeout"]);
+
+const log = (s: string) => process.stderr.write(`[scale ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const r1 = (x: number) => Math.round(x * 10) / 10;
+const r2 = (x: number) => Math.round(x * 100) / 100;
+const load = () => loadavg().map(r2);
+const quantile = (xs: number[], q: number) => {
+  if (!xs.length) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] as number;
+};
+
+// ---------------------------------------------------------------------------------------------- fleet
+
+interface Pair {
+  crm: { url: string; apiKey: string };
+  erp: { url: string; apiKey: string; apiSecret: string; timezone: string };
+}
+interface Fleet {
+  pairs: Pair[];
+  pids: number[];
+  stop(): Promise<void>;
+}
+
+async function startFleet(): Promise<Fleet> {
+  const per = Math.ceil(N_INT / FLEET_PROCS);
+  const children: ChildProcess[] = [];
+  const starts: Array<Promise<{ pid: number; pairs: Pair[] }>> = [];
+  for (let p = 0, offset = 0; offset < N_INT; p++, offset += per) {
+    const count = Math.min(per, N_INT - offset);
+    const child = spawn(
+      process.execPath,
+      [
+        "--disable-warning=ExperimentalWarning",
+        resolve(here, "fleet.ts"),
+        "--pairs",
+        String(count),
+        "--accounts",
+        String(ACCOUNTS),
+        "--offset",
+        String(offset),
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    children.push(child);
+    starts.push(
+      new Promise((ok, fail) => {
+        let out = "";
+        child.stdout?.on("data", (c: Buffer) => {
+          out += c.toString();
+          const nl = out.indexOf("\n");
+          if (nl >= 0) ok(JSON.parse(out.slice(0, nl)));
+        });
+        child.on("exit", (code) => fail(new Error(`sandbox fleet process exited (${code}) before printing its URLs`)));
+      }),
+    );
+  }
+  const stop = async () => {
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((r) => {
+            if (c.exitCode !== null || c.signalCode !== null) return r();
+            c.on("exit", () => r());
+            c.kill("SIGTERM");
+          }),
+      ),
+    );
+  };
+  try {
+    const parts = await Promise.all(starts);
+    return { pairs: parts.flatMap((p) => p.pairs), pids: parts.map((p) => p.pid), stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- CPU
+
+/** CPU time (user + system) of a process so far, ms, from /proc; 0 when it is gone. */
+function procCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
+/** Peak resident set size of a process (VmHWM), MB. */
+function procPeakRssMb(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? r1(Number(m[1]) / 1024) : 0;
+  } catch {
+    return 0;
+  }
+}
+/** PostgreSQL backends: every process whose command line starts with "postgres:". */
+function postgresPids(): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, "utf8");
+      if (cmd.startsWith("postgres") || cmd.includes("/postgres")) out.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+interface CpuSample {
+  t: number;
+  workers: number;
+  sandboxes: number;
+  postgres: number;
+  bench: number;
+}
+function cpuSample(workerPids: number[], fleet: Fleet): CpuSample {
+  const u = process.cpuUsage();
+  const sum = (pids: number[]) => pids.reduce((k, p) => k + procCpuMs(p), 0);
+  return {
+    t: performance.now(),
+    workers: sum(workerPids),
+    sandboxes: sum(fleet.pids),
+    postgres: sum(postgresPids()),
+    bench: (u.user + u.system) / 1000,
+  };
+}
+/** Cores used between two samples, per kind (a core fully busy = 1.0). */
+function coresBetween(a: CpuSample, b: CpuSample) {
+  const wall = Math.max(1, b.t - a.t);
+  return {
+    workers: r2((b.workers - a.workers) / wall),
+    sandboxes: r2((b.sandboxes - a.sandboxes) / wall),
+    postgres: r2(Math.max(0, b.postgres - a.postgres) / wall),
+    bench: r2((b.bench - a.bench) / wall),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------- raw ceiling
+
+interface RawResult {
+  lanes: number;
+  createsPerSec: number;
+  pairsPerSec: number;
+  crmListRecordsPerSec: number;
+  erpListRecordsPerSec: number;
+  sandboxCoresCreates: number;
+  sandboxCoresPairs: number;
+  load: number[];
+}
+
+const crmHeaders = (p: Pair) => ({ "X-Api-Key": p.crm.apiKey, "Content-Type": "application/json" });
+const erpHeaders = (p: Pair) => ({ Authorization: `token ${p.erp.apiKey}:${p.erp.apiSecret}`, "Content-Type": "application/json" });
+
+/** `lanes` loops spread over every pair of the fleet for `seconds`; returns operations/s. */
+async function fleetLoad(pairs: Pair[], lanes: number, seconds: number, one: (p: Pair, i: number) => Promise<boolean>): Promise<number> {
+  let next = 0;
+  let ok = 0;
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: lanes }, async (_, lane) => {
+      const p = pairs[lane % pairs.length] as Pair;
+      while (performance.now() < deadline) {
+        if (await one(p, next++).catch(() => false)) ok++;
+      }
+    }),
+  );
+  return r1(ok / ((performance.now() - t0) / 1000));
+}
+
+async function rawCeiling(fleet: Fleet, lanes: number, label: string): Promise<RawResult> {
+  const { pairs } = fleet;
+  const cpu0 = cpuSample([], fleet);
+  const createsPerSec = await fleetLoad(pairs, lanes, RAW_SECONDS, async (p, i) => {
+    const res = await fetch(`${p.erp.url}/api/resource/Customer`, {
+      method: "POST",
+      headers: erpHeaders(p),
+      body: JSON.stringify({
+        customer_name: `Raw ${label} #${i} Trading Ltd`,
+        customer_type: "Company",
+        customer_group: "Commercial",
+        territory: "United Kingdom",
+      }),
+    });
+    await res.arrayBuffer();
+    return res.status === 200;
+  });
+  const cpu1 = cpuSample([], fleet);
+  // the engine's two calls of a create, no engine: ERPNext create + EspoCRM PUT of the new name
+  const crmIds = await Promise.all(
+    pairs.map(async (p) => {
+      const res = await fetch(`${p.crm.url}/api/v1/Account?select=id&maxSize=200`, { headers: crmHeaders(p) });
+      return ((await res.json()) as { list: Array<{ id: string }> }).list.map((r) => r.id);
+    }),
+  );
+  const idsOf = new Map(pairs.map((p, i) => [p, crmIds[i] as string[]]));
+  const cpu2 = cpuSample([], fleet);
+  const pairsPerSec = await fleetLoad(pairs, lanes, RAW_SECONDS, async (p, i) => {
+    const c = await fetch(`${p.erp.url}/api/resource/Customer`, {
+      method: "POST",
+      headers: erpHeaders(p),
+      body: JSON.stringify({
+        customer_name: `RawPair ${label} #${i} Trading Ltd`,
+        customer_type: "Company",
+        customer_group: "Commercial",
+        territory: "United Kingdom",
+      }),
+    });
+    const doc = (await c.json()) as { data?: { name?: string } };
+    const ids = idsOf.get(p) as string[];
+    const u = await fetch(`${p.crm.url}/api/v1/Account/${ids[i % ids.length]}`, {
+      method: "PUT",
+      headers: crmHeaders(p),
+      body: JSON.stringify({ sicCode: doc.data?.name ?? null }),
+    });
+    await u.arrayBuffer();
+    return c.status === 200 && u.status === 200;
+  });
+  const cpu3 = cpuSample([], fleet);
+  // full scans of every CRM (pages of 200, its maximum) and every ERP (pages of 500), one scan per pair at once
+  const scan = async (page: (p: Pair, offset: number) => Promise<number>, size: number) => {
+    const t0 = performance.now();
+    const counts = await Promise.all(
+      pairs.map(async (p) => {
+        let n = 0;
+        for (let offset = 0; ; offset += size) {
+          const got = await page(p, offset);
+          n += got;
+          if (got < size) break;
+        }
+        return n;
+      }),
+    );
+    return Math.round(counts.reduce((a, b) => a + b, 0) / ((performance.now() - t0) / 1000));
+  };
+  const crmListRecordsPerSec = await scan(async (p, offset) => {
+    const res = await fetch(`${p.crm.url}/api/v1/Account?maxSize=200&offset=${offset}&orderBy=modifiedAt&order=asc`, {
+      headers: crmHeaders(p),
+    });
+    return ((await res.json()) as { list: unknown[] }).list.length;
+  }, 200);
+  const fields = encodeURIComponent('["*"]');
+  const order = encodeURIComponent("modified asc, name asc");
+  const erpListRecordsPerSec = await scan(async (p, offset) => {
+    const res = await fetch(
+      `${p.erp.url}/api/resource/Customer?fields=${fields}&order_by=${order}&limit_start=${offset}&limit_page_length=500`,
+      { headers: erpHeaders(p) },
+    );
+    return ((await res.json()) as { data: unknown[] }).data.length;
+  }, 500);
+  return {
+    lanes,
+    createsPerSec,
+    pairsPerSec,
+    crmListRecordsPerSec,
+    erpListRecordsPerSec,
+    sandboxCoresCreates: coresBetween(cpu0, cpu1).sandboxes,
+    sandboxCoresPairs: coresBetween(cpu2, cpu3).sandboxes,
+    load: load(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------- database, registry
+
+function dbUrlFor(name: string): string {
+  const u = new URL(DB_URL);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+const DB_NAME = new URL(DB_URL).pathname.replace(/^\//, "") || "accord_bench";
+
+async function freshDatabase(): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(DB_NAME)) throw new Error(`--db names database ${DB_NAME}: use lower-case letters, digits and _`);
+  const admin = new pg.Client({ connectionString: dbUrlFor("postgres") });
+  await admin.connect();
+  try {
+    await admin.query(`drop database if exists ${DB_NAME} with (force)`);
+    await admin.query(`create database ${DB_NAME}`);
+  } finally {
+    await admin.end();
+  }
+}
+
+const integrationName = (i: number) => `scale-${String(i).padStart(2, "0")}`;
+const tenantName = (i: number) => `tenant-${String(i % 5).padStart(2, "0")}`;
+
+/** The integration file of pair i: its systems' URLs and keys are `${VAR}`s resolved from its registered secrets. */
+function specText(i: number, timezone: string): string {
+  return `version: 1
+name: ${integrationName(i)}
+systems:
+  crm:
+    type: espocrm
+    url: "\${CRM_URL}"
+    credentials: { apiKey: "\${CRM_API_KEY}" }
+    options: { concurrency: ${Math.max(8, CONC)} }
+  erp:
+    type: erpnext
+    url: "\${ERP_URL}"
+    credentials: { apiKey: "\${ERP_API_KEY}", apiSecret: "\${ERP_API_SECRET}" }
+    options: { timezone: ${timezone}, concurrency: ${Math.max(8, CONC)} }
+owner: { name: Scale bench ${tenantName(i)}, email: ops+${tenantName(i)}@example.com }
+sync: { overlap: 2s }
+objects:
+  customer:
+    crm: { entity: Account, identity: cAccordId }
+    erp: { entity: Customer, identity: name }
+    schedule: realtime
+    create: crm->erp
+    conflict: last-updated-wins
+    deletes: ignore
+    fields:
+      - { crm: name, erp: customer_name, direction: both, required: true }
+      - crm: type
+        erp: customer_type
+        direction: crm->erp
+        toErp: [ { map: { Customer: Company, Partner: Partnership }, unmapped: default, default: Company } ]
+      - { crm: website, erp: website, direction: crm->erp, toErp: [ { normalize: [trim, lower] } ] }
+`;
+}
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+function cli(argv: string[], env: Record<string, string>, input?: string): Promise<CliResult> {
+  return new Promise((ok) => {
+    const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", resolve(repo, "src/cli/main.ts"), ...argv], {
+      cwd: repo,
+      env: { ...process.env, ...env, PATH: `${NODE_BIN}:${process.env.PATH ?? ""}` },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on("data", (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.stdin.end(input ?? "");
+    child.on("exit", (code) => ok({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+/** `accord integration add FILE --tenant T --secret NAME=VALUE…` for every pair, a few at a time. */
+async function registerAll(fleet: Fleet, dir: string, env: Record<string, string>): Promise<number> {
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (next < fleet.pairs.length) {
+        const i = next++;
+        const p = fleet.pairs[i] as Pair;
+        const file = join(dir, `${integrationName(i)}.yaml`);
+        writeFileSync(file, specText(i, p.erp.timezone));
+        const secrets = {
+          CRM_URL: p.crm.url,
+          CRM_API_KEY: p.crm.apiKey,
+          ERP_URL: p.erp.url,
+          ERP_API_KEY: p.erp.apiKey,
+          ERP_API_SECRET: p.erp.apiSecret,
+        };
+        const argv = ["integration", "add", file, "--tenant", tenantName(i)];
+        for (const [k, v] of Object.entries(secrets)) argv.push("--secret", `${k}=${v}`);
+        const r = await cli(argv, env);
+        if (r.code !== 0) throw new Error(`accord integration add ${integrationName(i)} failed (exit ${r.code}): ${r.stderr.trim().slice(0, 600)}`);
+      }
+    }),
+  );
+  return r2((performance.now() - t0) / 1000);
+}
+
+// ---------------------------------------------------------------------------------------------- workers
+
+interface Workers {
+  pids: number[];
+  logs: string[];
+  stop(): Promise<void>;
+  alive(): number;
+}
+function startWorkers(n: number, env: Record<string, string>, dir: string): Workers {
+  const children: ChildProcess[] = [];
+  const logs: string[] = [];
+  for (let w = 0; w < n; w++) {
+    const logFile = join(dir, `worker-${w + 1}.log`);
+    logs.push(logFile);
+    const out = createWriteStream(logFile);
+    const child = spawn(
+      process.execPath,
+      ["--disable-warning=ExperimentalWarning", resolve(repo, "src/cli/main.ts"), "worker", "--concurrency", String(CONC)],
+      { cwd: repo, env: { ...process.env, ...env, PATH: `${NODE_BIN}:${process.env.PATH ?? ""}` }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    child.stdout?.pipe(out);
+    child.stderr?.pipe(out);
+    children.push(child);
+  }
+  return {
+    pids: children.map((c) => c.pid ?? 0),
+    logs,
+    alive: () => children.filter((c) => c.exitCode === null && c.signalCode === null).length,
+    async stop() {
+      await Promise.all(
+        children.map(
+          (c) =>
+            new Promise<void>((r) => {
+              if (c.exitCode !== null || c.signalCode !== null) return r();
+              const kill = setTimeout(() => c.kill("SIGKILL"), 20_000);
+              c.on("exit", () => {
+                clearTimeout(kill);
+                r();
+              });
+              c.kill("SIGTERM");
+            }),
+        ),
+      );
+    },
+  };
+}
+
+/** The queue, when the bench enqueues jobs itself (`--trigger enqueue`, and the first run of every object if the workers do not). */
+interface Enqueuer {
+  enqueue(job: import("../../src/runtime/jobs/types.ts").Job): Promise<unknown>;
+  close(): Promise<void>;
+}
+async function openQueue(url: string): Promise<Enqueuer | null> {
+  try {
+    const path = "../../src/runtime/jobs/index.ts"; // not imported statically: the harness runs before the queue exists
+    const mod = (await import(path)) as Record<string, unknown>;
+    const open = (mod.openJobQueue ?? mod.createJobQueue ?? mod.openQueue) as
+      | ((o: { url?: string; databaseUrl?: string }) => Promise<import("../../src/runtime/jobs/types.ts").JobQueue>)
+      | undefined;
+    if (typeof open !== "function") return null;
+    const q = await open({ url, databaseUrl: url });
+    await q.start();
+    return { enqueue: (job) => q.enqueue(job), close: () => q.stop({ graceMs: 0 }) };
+  } catch (e) {
+    log(`the job queue could not be opened from the bench: ${(e as Error).message}`);
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- one round
+
+interface EditResult {
+  edits: number;
+  seen: number;
+  notSeen: number;
+  verifiedInTarget: number;
+  lagMs: { p50: number; p95: number; max: number };
+  cores: ReturnType<typeof coresBetween>;
+  load: number[];
+}
+interface RoundResult {
+  workers: number;
+  concurrency: number;
+  integrations: number;
+  records: number;
+  trigger: string;
+  registerSeconds: number;
+  initial: {
+    seconds: number;
+    linked: number;
+    recordsPerSec: number;
+    cores: ReturnType<typeof coresBetween>;
+    loadStart: number[];
+    loadEnd: number[];
+    pgConnectionsPeak: number;
+  } | null;
+  edits: EditResult | null;
+  raw: RawResult;
+  ratioToRawCreates: number | null;
+  ratioToRawPairs: number | null;
+  workerPeakRssMb: number[];
+  workersAliveAtEnd: number;
+  notes: string[];
+}
+
+async function count(db: pg.Client, q: string): Promise<number> {
+  try {
+    const r = await db.query<{ n: string | number }>(q);
+    return Number(r.rows[0]?.n ?? 0);
+  } catch {
+    return 0; // tables not there yet (the first worker migrates)
+  }
+}
+
+async function round(W: number): Promise<RoundResult> {
+  const notes: string[] = [];
+  const dir = mkdtempSync(join(tmpdir(), "accord-bench-scale-"));
+  log(`round W=${W}: starting ${N_INT} sandbox pairs in ${FLEET_PROCS} processes, ${ACCOUNTS} CRM accounts each…`);
+  const fleet = await startFleet();
+  let workers: Workers | null = null;
+  let queue: Enqueuer | null = null;
+  const db = new pg.Client({ connectionString: DB_URL });
+  try {
+    await freshDatabase();
+    await db.connect();
+    const env = {
+      DATABASE_URL: DB_URL,
+      ACCORD_SECRET_KEY: randomBytes(32).toString("base64"),
+      ACCORD_HOME: join(dir, "home"),
+      LOG_LEVEL: "warn",
+    };
+    // the store's tables: the first opener migrates (under its advisory lock)
+    const { openStore } = await import("../../src/store/index.ts");
+    await (await openStore({ url: DB_URL })).close();
+    log(`registering ${N_INT} integrations (accord integration add, secrets encrypted)…`);
+    let registerSeconds = 0;
+    try {
+      registerSeconds = await registerAll(fleet, dir, env);
+    } catch (e) {
+      notes.push(`registration failed: ${(e as Error).message.split("\n")[0]}`);
+    }
+    const registered = await count(db, "select count(*) as n from integrations");
+    if (registered !== N_INT) notes.push(`${registered} of ${N_INT} integrations registered`);
+    if (registered === 0) {
+      log("no integration registered: measuring the raw ceiling only");
+      const raw = await rawCeiling(fleet, W * CONC, `w${W}`);
+      return {
+        workers: W, concurrency: CONC, integrations: N_INT, records: N_INT * ACCOUNTS, trigger: "none", registerSeconds,
+        initial: null, edits: null, raw, ratioToRawCreates: null, ratioToRawPairs: null, workerPeakRssMb: [], workersAliveAtEnd: 0, notes,
+      };
+    }
+
+    const total = N_INT * ACCOUNTS;
+    log(`starting ${W} worker(s) (--concurrency ${CONC})…`);
+    const loadStart = load();
+    const cpu0 = cpuSample([], fleet);
+    const t0 = performance.now();
+    workers = startWorkers(W, env, dir);
+    queue = await openQueue(DB_URL);
+    // the workers run every registered integration's objects once at start; if none has started in
+    // 20 s, the bench asks for the initial runs itself
+    let kicked = false;
+    let linked = 0;
+    let pgPeak = 0;
+    const deadline = t0 + SYNC_TIMEOUT_S * 1000;
+    while (performance.now() < deadline) {
+      linked = await count(db, "select count(*) as n from links where crm_id is not null and erp_id is not null");
+      pgPeak = Math.max(pgPeak, await count(db, `select count(*) as n from pg_stat_activity where datname = '${DB_NAME}'`));
+      if (linked >= total) break;
+      if (workers.alive() === 0) {
+        notes.push("every worker exited during the initial sync (see the worker logs)");
+        break;
+      }
+      if (!kicked && performance.now() - t0 > 20_000) {
+        const runs = await count(db, "select count(*) as n from runs");
+        if (runs === 0 && queue) {
+          log("no run started by the workers in 20 s: enqueueing one start job per integration");
+          for (let i = 0; i < N_INT; i++)
+            await queue.enqueue({ kind: "sync", integration: integrationName(i), object: "customer", trigger: "manual", visibleAt: Date.now() });
+          notes.push("the initial runs were enqueued by the bench (the workers did not start them)");
+        }
+        kicked = true;
+      }
+      await sleep(250);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu1 = cpuSample(workers.pids, fleet);
+    const cpuW0 = { ...cpu0, workers: 0 };
+    const initial = {
+      seconds: r2(seconds),
+      linked,
+      recordsPerSec: Math.round(linked / seconds),
+      cores: coresBetween(cpuW0, cpu1),
+      loadStart,
+      loadEnd: load(),
+      pgConnectionsPeak: pgPeak,
+    };
+    if (linked < total) notes.push(`initial sync incomplete: ${linked} of ${total} linked after ${r1(seconds)} s`);
+    log(`initial sync: ${linked}/${total} linked in ${r1(seconds)} s → ${initial.recordsPerSec} records/s`);
+
+    // ---- edit stream
+    let edits: EditResult | null = null;
+    let trigger = String(args.trigger);
+    if (trigger === "auto") trigger = queue ? "enqueue" : "poll";
+    if (linked > 0 && EDIT_SECONDS > 0 && workers.alive() > 0) {
+      edits = await editStream(db, fleet, workers, queue, trigger);
+    }
+    const workerPeakRssMb = workers.pids.map(procPeakRssMb);
+    const workersAliveAtEnd = workers.alive();
+    await workers.stop();
+    workers = null;
+    if (queue) await queue.close().catch(() => {});
+    queue = null;
+
+    log("raw speed of the same fleet (workers stopped)…");
+    const raw = await rawCeiling(fleet, W * CONC, `w${W}`);
+    log(`raw: ${raw.createsPerSec} ERPNext creates/s, ${raw.pairsPerSec} create+stamp pairs/s, lists ${raw.crmListRecordsPerSec} CRM / ${raw.erpListRecordsPerSec} ERP records/s`);
+    return {
+      workers: W,
+      concurrency: CONC,
+      integrations: N_INT,
+      records: total,
+      trigger,
+      registerSeconds,
+      initial,
+      edits,
+      raw,
+      ratioToRawCreates: raw.createsPerSec ? r2(initial.recordsPerSec / raw.createsPerSec) : null,
+      ratioToRawPairs: raw.pairsPerSec ? r2(initial.recordsPerSec / raw.pairsPerSec) : null,
+      workerPeakRssMb,
+      workersAliveAtEnd,
+      notes,
+    };
+  } finally {
+    if (workers) await workers.stop();
+    if (queue) await queue.close().catch(() => {});
+    await db.end().catch(() => {});
+    await fleet.stop();
+    if (!args["keep-logs"]) rmSync(dir, { recursive: true, force: true });
+    else log(`logs kept in ${dir}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- edits
+
+async function editStream(db: pg.Client, fleet: Fleet, workers: Workers, queue: Enqueuer | null, trigger: string): Promise<EditResult> {
+  // linked pairs per integration, to edit
+  const rows = (
+    await db.query<{ integration: string; crm_id: string; erp_id: string }>(
+      "select integration, crm_id, erp_id from links where crm_id is not null and erp_id is not null order by id",
+    )
+  ).rows;
+  const byInt = new Map<string, Array<{ crm: string; erp: string }>>();
+  for (const r of rows) {
+    const l = byInt.get(r.integration) ?? [];
+    l.push({ crm: r.crm_id, erp: r.erp_id });
+    byInt.set(r.integration, l);
+  }
+  const lastId = await count(db, "select coalesce(max(id), 0) as n from change_log");
+  let cursor = lastId;
+  // pending edits keyed by integration|target side|target record id (a later edit of the record supersedes)
+  const pending = new Map<string, { value: string; at: number; p: Pair; side: "crm" | "erp"; id: string }>();
+  const finals = new Map<string, { value: string; p: Pair; side: "crm" | "erp"; id: string }>();
+  const lags: number[] = [];
+  let stop = false;
+  let lastEdit = Date.now();
+  const watchTimeoutMs = trigger === "poll" ? 150_000 : 60_000;
+  const watcher = (async () => {
+    while (true) {
+      const res = await db.query<{ id: number; integration: string; target: string; record_id: string; after_value: string; at: string }>(
+        "select id, integration, target, record_id, after_value, at from change_log where id > $1 and field in ('name', 'customer_name') order by id",
+        [cursor],
+      );
+      const now = Date.now();
+      for (const e of res.rows) {
+        cursor = Math.max(cursor, Number(e.id));
+        const key = `${e.integration}|${e.target}|${e.record_id}`;
+        const p = pending.get(key);
+        if (!p) continue;
+        let after: unknown = e.after_value;
+        try {
+          after = JSON.parse(e.after_value);
+        } catch {
+          /* plain text */
+        }
+        if (after !== p.value) continue;
+        const at = Date.parse(e.at);
+        lags.push((Number.isFinite(at) ? at : now) - p.at);
+        pending.delete(key);
+      }
+      if (stop && (pending.size === 0 || Date.now() - lastEdit > watchTimeoutMs)) break;
+      await sleep(100);
+    }
+  })();
+
+  const ints = [...byInt.keys()].sort();
+  const pairOf = (name: string) => fleet.pairs[Number(name.slice(name.lastIndexOf("-") + 1))] as Pair;
+  const totalEdits = Math.round(EDIT_RATE * EDIT_SECONDS);
+  const cpu0 = cpuSample(workers.pids, fleet);
+  log(`edit stream: ${totalEdits} edits at ${EDIT_RATE}/s over ${ints.length} integrations, both sides, trigger ${trigger}…`);
+  const t0 = Date.now();
+  for (let k = 0; k < totalEdits; k++) {
+    const integ = ints[k % ints.length] as string;
+    const links = byInt.get(integ) as Array<{ crm: string; erp: string }>;
+    const link = links[Math.floor(k / ints.length) % links.length] as { crm: string; erp: string };
+    const p = pairOf(integ);
+    const side: "crm" | "erp" = k % 2 === 0 ? "crm" : "erp";
+    const value = `Edited ${side} ${k} ${integ} Ltd`;
+    const at = Date.now();
+    if (side === "crm") {
+      const res = await fetch(`${p.crm.url}/__sandbox/act`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-Sandbox-Token": p.crm.apiKey },
+        body: JSON.stringify({ op: "update", entity: "Account", id: link.crm, data: { name: value } }),
+      });
+      await res.arrayBuffer();
+      pending.set(`${integ}|erp|${link.erp}`, { value, at, p, side: "erp", id: link.erp });
+      finals.set(`${integ}|erp|${link.erp}`, { value, p, side: "erp", id: link.erp });
+      if (trigger === "enqueue" && queue)
+        await queue.enqueue({ kind: "sync", integration: integ, object: "customer", trigger: "webhook", records: { crm: [link.crm] }, visibleAt: at });
+    } else {
+      const res = await fetch(`${p.erp.url}/__sandbox/edit`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ doctype: "Customer", name: link.erp, values: { customer_name: value } }),
+      });
+      await res.arrayBuffer();
+      pending.set(`${integ}|crm|${link.crm}`, { value, at, p, side: "crm", id: link.crm });
+      finals.set(`${integ}|crm|${link.crm}`, { value, p, side: "crm", id: link.crm });
+      if (trigger === "enqueue" && queue)
+        await queue.enqueue({ kind: "sync", integration: integ, object: "customer", trigger: "webhook", records: { erp: [link.erp] }, visibleAt: at });
+    }
+    lastEdit = Date.now();
+    await sleep(Math.max(0, t0 + ((k + 1) * 1000) / EDIT_RATE - Date.now()));
+  }
+  stop = true;
+  await watcher;
+  const cpu1 = cpuSample(workers.pids, fleet);
+  // every edit's last value must be in the other system itself, not only in the change log
+  let verified = 0;
+  for (const f of finals.values()) {
+    if (f.side === "erp") {
+      const res = await fetch(`${f.p.erp.url}/api/resource/Customer/${encodeURIComponent(f.id)}`, { headers: erpHeaders(f.p) });
+      const d = (await res.json()) as { data?: { customer_name?: string } };
+      if (d.data?.customer_name === f.value) verified++;
+    } else {
+      const res = await fetch(`${f.p.crm.url}/api/v1/Account/${f.id}`, { headers: crmHeaders(f.p) });
+      const d = (await res.json()) as { name?: string };
+      if (d.name === f.value) verified++;
+    }
+  }
+  const result: EditResult = {
+    edits: totalEdits,
+    seen: lags.length,
+    notSeen: pending.size,
+    verifiedInTarget: verified,
+    lagMs: { p50: Math.round(quantile(lags, 0.5)), p95: Math.round(quantile(lags, 0.95)), max: Math.round(Math.max(0, ...lags)) },
+    cores: coresBetween(cpu0, cpu1),
+    load: load(),
+  };
+  log(
+    `edits: ${result.seen} seen, ${result.notSeen} not seen, ${verified}/${finals.size} final values in the target; lag p50 ${result.lagMs.p50} ms p95 ${result.lagMs.p95} ms`,
+  );
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------- main
+
+function table(results: RoundResult[]): string {
+  const pad = (s: string | number, n: number) => String(s).padStart(n);
+  const out = [
+    `${N_INT} integrations × ${ACCOUNTS} accounts = ${N_INT * ACCOUNTS} records; worker --concurrency ${CONC}; edits ${EDIT_RATE}/s for ${EDIT_SECONDS} s; ${cpus().length} CPUs`,
+    `${pad("workers", 7)} | ${pad("records/s", 9)} ${pad("s", 7)} | ${pad("raw create/s", 12)} ${pad("ratio", 5)} ${pad("raw pair/s", 10)} ${pad("ratio", 5)} | ${pad("lag p50 ms", 10)} ${pad("p95 ms", 7)} ${pad("seen", 9)} | ${pad("cores: workers", 14)} ${pad("sandboxes", 9)} ${pad("pg", 5)} | ${pad("load 1m", 11)} | ${pad("RSS MB/worker", 13)}`,
+  ];
+  for (const r of results) {
+    const i = r.initial;
+    const e = r.edits;
+    out.push(
+      `${pad(r.workers, 7)} | ${pad(i?.recordsPerSec ?? "-", 9)} ${pad(i?.seconds ?? "-", 7)} | ${pad(r.raw.createsPerSec, 12)} ${pad(r.ratioToRawCreates === null ? "-" : `${Math.round(r.ratioToRawCreates * 100)}%`, 5)} ${pad(r.raw.pairsPerSec, 10)} ${pad(r.ratioToRawPairs === null ? "-" : `${Math.round(r.ratioToRawPairs * 100)}%`, 5)} | ${pad(e?.lagMs.p50 ?? "-", 10)} ${pad(e?.lagMs.p95 ?? "-", 7)} ${pad(e ? `${e.seen}/${e.edits}` : "-", 9)} | ${pad(i?.cores.workers ?? "-", 14)} ${pad(i?.cores.sandboxes ?? "-", 9)} ${pad(i?.cores.postgres ?? "-", 5)} | ${pad(i ? `${i.loadStart[0]}→${i.loadEnd[0]}` : "-", 11)} | ${pad(Math.max(0, ...r.workerPeakRssMb), 13)}`,
+    );
+  }
+  out.push(
+    "raw over the same fleet, workers stopped, lanes = workers × concurrency: " +
+      results
+        .map((r) => `W=${r.workers}: lists ${r.raw.crmListRecordsPerSec} CRM / ${r.raw.erpListRecordsPerSec} ERP records/s, sandbox cores ${r.raw.sandboxCoresCreates}`)
+        .join("; "),
+  );
+  for (const r of results) for (const n of r.notes) out.push(`note W=${r.workers}: ${n}`);
+  return out.join("\n");
+}
+
+const startedAt = new Date().toISOString();
+const results: RoundResult[] = [];
+for (const W of WORKER_COUNTS) results.push(await round(W));
+const report = {
+  bench: "scale",
+  startedAt,
+  finishedAt: new Date().toISOString(),
+  node: process.version,
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model ?? "",
+  database: DB_URL.replace(/\/\/[^@]*@/, "//***@"),
+  integrations: N_INT,
+  accountsPerIntegration: ACCOUNTS,
+  workerConcurrency: CONC,
+  fleetProcesses: FLEET_PROCS,
+  editRate: EDIT_RATE,
+  editSeconds: EDIT_SECONDS,
+  results,
+};
+mkdirSync(dirname(String(args.out)), { recursive: true });
+writeFileSync(String(args.out), `${JSON.stringify(report, null, 2)}\n`);
+if (args.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+else process.stdout.write(`${table(results)}\n`);
+log(`wrote ${String(args.out)}`);
