@@ -10,6 +10,7 @@ import { type Kysely, type Selectable, sql, type Transaction } from "kysely";
 import type { Cursor } from "../connectors/types.ts";
 import { Duplicate, NotFound, VersionConflict } from "../errors.ts";
 import type { Side } from "../spec/model.ts";
+import * as registered from "./kysely-integrations.ts";
 import type { StoreDialect } from "./migrations/index.ts";
 import type {
   AlertsTable,
@@ -29,6 +30,7 @@ import type {
   ApiToken,
   ChangeLogEntry,
   CreateIntent,
+  IntegrationRecord,
   Json,
   Link,
   QuarantineEntry,
@@ -231,6 +233,7 @@ function rowToUser(r: Selectable<UsersTable>): User {
     disabled: Boolean(r.disabled),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    tenant: registered.userTenantOf(r),
   };
 }
 
@@ -1103,6 +1106,24 @@ export class KyselyStore implements Store {
 
   async touchApiToken(id: number, at: string): Promise<void> {
     await this.#db.updateTable("api_tokens").set({ last_used_at: at }).where("id", "=", id).execute();
+  }
+
+  // ---------------------------------------------------------------- registered integrations (Step 10: ./kysely-integrations.ts)
+
+  saveIntegration(r: Omit<IntegrationRecord, "createdAt" | "updatedAt">): Promise<IntegrationRecord> {
+    return registered.saveIntegration(this.#db, r);
+  }
+  getIntegrationRecord(name: string): Promise<IntegrationRecord | undefined> {
+    return registered.getIntegrationRecord(this.#db, name);
+  }
+  listIntegrationRecords(opts?: { tenant?: string }): Promise<IntegrationRecord[]> {
+    return registered.listIntegrationRecords(this.#db, opts);
+  }
+  deleteIntegration(name: string): Promise<boolean> {
+    return registered.deleteIntegration(this.#db, name);
+  }
+  setUserTenant(userId: number, tenant: string | null): Promise<void> {
+    return registered.setUserTenant(this.#db, userId, tenant);
   }
 }
 

@@ -173,6 +173,24 @@ export interface User {
   disabled: boolean;
   createdAt: string;
   updatedAt: string;
+  /** Step 10: the tenant whose integrations the user sees; null (or absent) = a platform user. */
+  tenant?: string | null;
+}
+
+/**
+ * A registered integration as stored (Step 10, src/registry): its file, its owner (tenant) and its
+ * credentials as ONE encrypted envelope (JSON text, see src/registry/crypto.ts) — never plaintext.
+ */
+export interface IntegrationRecord {
+  name: string;
+  tenant: string;
+  specText: string;
+  specHash: string;
+  /** The encrypted envelope {v,kid,iv,tag,ct,names} as text. */
+  secrets: string;
+  enabled: boolean;
+  createdAt: string;
+  updatedAt: string;
 }
 
 /** A console session; only the SHA-256 hash of its cookie token is stored. */
@@ -294,4 +312,15 @@ export interface Store {
   /** Revoke (delete) a token; false when there was none with that id. */
   revokeApiToken?(id: number): Promise<boolean>;
   touchApiToken?(id: number, at: string): Promise<void>;
+
+  // registered integrations and user tenants (Step 10; optional: implemented for both dialects in kysely-integrations.ts)
+  /** Insert or replace by name (createdAt kept on replace). */
+  saveIntegration?(r: Omit<IntegrationRecord, "createdAt" | "updatedAt">): Promise<IntegrationRecord>;
+  getIntegrationRecord?(name: string): Promise<IntegrationRecord | undefined>;
+  /** By name; only the tenant's when given. */
+  listIntegrationRecords?(opts?: { tenant?: string }): Promise<IntegrationRecord[]>;
+  /** False when there was none. */
+  deleteIntegration?(name: string): Promise<boolean>;
+  /** Null = platform user. */
+  setUserTenant?(userId: number, tenant: string | null): Promise<void>;
 }
