@@ -107,7 +107,7 @@ async function startFleet(): Promise<Fleet> {
   const per = Math.ceil(N_INT / FLEET_PROCS);
   const children: ChildProcess[] = [];
   const starts: Array<Promise<{ pid: number; pairs: Pair[] }>> = [];
-  for (let p = 0, offset = 0; offset < N_INT; p++, offset += per) {
+  for (let offset = 0; offset < N_INT; offset += per) {
     const count = Math.min(per, N_INT - offset);
     const child = spawn(
       process.execPath,
@@ -232,6 +232,8 @@ interface RawResult {
   erpListRecordsPerSec: number;
   sandboxCoresCreates: number;
   sandboxCoresPairs: number;
+  /** Cores the bench's own process used while creating: near 1.0 = the raw client, not the fleet, is the limit. */
+  clientCoresCreates: number;
   load: number[];
 }
 
@@ -343,6 +345,7 @@ async function rawCeiling(fleet: Fleet, lanes: number, label: string): Promise<R
     erpListRecordsPerSec,
     sandboxCoresCreates: coresBetween(cpu0, cpu1).sandboxes,
     sandboxCoresPairs: coresBetween(cpu2, cpu3).sandboxes,
+    clientCoresCreates: coresBetween(cpu0, cpu1).bench,
     load: load(),
   };
 }
@@ -452,7 +455,8 @@ async function registerAll(fleet: Fleet, dir: string, env: Record<string, string
         const argv = ["integration", "add", file, "--tenant", tenantName(i)];
         for (const [k, v] of Object.entries(secrets)) argv.push("--secret", `${k}=${v}`);
         const r = await cli(argv, env);
-        if (r.code !== 0) throw new Error(`accord integration add ${integrationName(i)} failed (exit ${r.code}): ${r.stderr.trim().slice(0, 600)}`);
+        if (r.code !== 0)
+          throw new Error(`accord integration add ${integrationName(i)} failed (exit ${r.code}): ${r.stderr.trim().slice(0, 600)}`);
       }
     }),
   );
@@ -556,7 +560,10 @@ interface RoundResult {
     pgConnectionsPeak: number;
   } | null;
   edits: EditResult | null;
+  /** Raw speed at workers × concurrency lanes (the same number of requests in flight as the workers could have). */
   raw: RawResult;
+  /** Raw speed at 2 lanes per pair: the fleet's ceiling as far as one client process can push it. */
+  rawMax: RawResult;
   ratioToRawCreates: number | null;
   ratioToRawPairs: number | null;
   workerPeakRssMb: number[];
@@ -605,9 +612,23 @@ async function round(W: number): Promise<RoundResult> {
     if (registered === 0) {
       log("no integration registered: measuring the raw ceiling only");
       const raw = await rawCeiling(fleet, W * CONC, `w${W}`);
+      const rawMax = await rawCeiling(fleet, 2 * fleet.pairs.length, `w${W}max`);
       return {
-        workers: W, concurrency: CONC, integrations: N_INT, records: N_INT * ACCOUNTS, trigger: "none", registerSeconds,
-        initial: null, edits: null, raw, ratioToRawCreates: null, ratioToRawPairs: null, workerPeakRssMb: [], workersAliveAtEnd: 0, notes,
+        workers: W,
+        concurrency: CONC,
+        integrations: N_INT,
+        records: N_INT * ACCOUNTS,
+        trigger: "none",
+        registerSeconds,
+        initial: null,
+        edits: null,
+        raw,
+        rawMax,
+        ratioToRawCreates: null,
+        ratioToRawPairs: null,
+        workerPeakRssMb: [],
+        workersAliveAtEnd: 0,
+        notes,
       };
     }
 
@@ -637,7 +658,13 @@ async function round(W: number): Promise<RoundResult> {
         if (runs === 0 && queue) {
           log("no run started by the workers in 20 s: enqueueing one start job per integration");
           for (let i = 0; i < N_INT; i++)
-            await queue.enqueue({ kind: "sync", integration: integrationName(i), object: "customer", trigger: "manual", visibleAt: Date.now() });
+            await queue.enqueue({
+              kind: "sync",
+              integration: integrationName(i),
+              object: "customer",
+              trigger: "manual",
+              visibleAt: Date.now(),
+            });
           notes.push("the initial runs were enqueued by the bench (the workers did not start them)");
         }
         kicked = true;
@@ -675,7 +702,11 @@ async function round(W: number): Promise<RoundResult> {
 
     log("raw speed of the same fleet (workers stopped)…");
     const raw = await rawCeiling(fleet, W * CONC, `w${W}`);
-    log(`raw: ${raw.createsPerSec} ERPNext creates/s, ${raw.pairsPerSec} create+stamp pairs/s, lists ${raw.crmListRecordsPerSec} CRM / ${raw.erpListRecordsPerSec} ERP records/s`);
+    const rawMax = await rawCeiling(fleet, 2 * fleet.pairs.length, `w${W}max`);
+    log(`raw at ${rawMax.lanes} lanes: ${rawMax.createsPerSec} ERPNext creates/s, ${rawMax.pairsPerSec} pairs/s`);
+    log(
+      `raw at ${raw.lanes} lanes: ${raw.createsPerSec} ERPNext creates/s, ${raw.pairsPerSec} create+stamp pairs/s, lists ${raw.crmListRecordsPerSec} CRM / ${raw.erpListRecordsPerSec} ERP records/s`,
+    );
     return {
       workers: W,
       concurrency: CONC,
@@ -686,6 +717,7 @@ async function round(W: number): Promise<RoundResult> {
       initial,
       edits,
       raw,
+      rawMax,
       ratioToRawCreates: raw.createsPerSec ? r2(initial.recordsPerSec / raw.createsPerSec) : null,
       ratioToRawPairs: raw.pairsPerSec ? r2(initial.recordsPerSec / raw.pairsPerSec) : null,
       workerPeakRssMb,
@@ -778,7 +810,14 @@ async function editStream(db: pg.Client, fleet: Fleet, workers: Workers, queue: 
       pending.set(`${integ}|erp|${link.erp}`, { value, at, p, side: "erp", id: link.erp });
       finals.set(`${integ}|erp|${link.erp}`, { value, p, side: "erp", id: link.erp });
       if (trigger === "enqueue" && queue)
-        await queue.enqueue({ kind: "sync", integration: integ, object: "customer", trigger: "webhook", records: { crm: [link.crm] }, visibleAt: at });
+        await queue.enqueue({
+          kind: "sync",
+          integration: integ,
+          object: "customer",
+          trigger: "webhook",
+          records: { crm: [link.crm] },
+          visibleAt: at,
+        });
     } else {
       const res = await fetch(`${p.erp.url}/__sandbox/edit`, {
         method: "POST",
@@ -789,7 +828,14 @@ async function editStream(db: pg.Client, fleet: Fleet, workers: Workers, queue: 
       pending.set(`${integ}|crm|${link.crm}`, { value, at, p, side: "crm", id: link.crm });
       finals.set(`${integ}|crm|${link.crm}`, { value, p, side: "crm", id: link.crm });
       if (trigger === "enqueue" && queue)
-        await queue.enqueue({ kind: "sync", integration: integ, object: "customer", trigger: "webhook", records: { erp: [link.erp] }, visibleAt: at });
+        await queue.enqueue({
+          kind: "sync",
+          integration: integ,
+          object: "customer",
+          trigger: "webhook",
+          records: { erp: [link.erp] },
+          visibleAt: at,
+        });
     }
     lastEdit = Date.now();
     await sleep(Math.max(0, t0 + ((k + 1) * 1000) / EDIT_RATE - Date.now()));
@@ -841,10 +887,13 @@ function table(results: RoundResult[]): string {
     );
   }
   out.push(
-    "raw over the same fleet, workers stopped, lanes = workers × concurrency: " +
+    "raw over the same fleet, workers stopped (table: lanes = workers × concurrency):\n  " +
       results
-        .map((r) => `W=${r.workers}: lists ${r.raw.crmListRecordsPerSec} CRM / ${r.raw.erpListRecordsPerSec} ERP records/s, sandbox cores ${r.raw.sandboxCoresCreates}`)
-        .join("; "),
+        .map(
+          (r) =>
+            `W=${r.workers}: at ${r.rawMax.lanes} lanes ${r.rawMax.createsPerSec} creates/s, ${r.rawMax.pairsPerSec} pairs/s (client cores ${r.rawMax.clientCoresCreates}, sandbox cores ${r.rawMax.sandboxCoresCreates}); lists ${r.raw.crmListRecordsPerSec} CRM / ${r.raw.erpListRecordsPerSec} ERP records/s`,
+        )
+        .join("\n  "),
   );
   for (const r of results) for (const n of r.notes) out.push(`note W=${r.workers}: ${n}`);
   return out.join("\n");
