@@ -6,11 +6,14 @@
  *    (`lookup: customer`, e.g. deals → orders): their records in the CRM, each with its ERP counterpart
  *    and the mapped values (order name and status come back onto the deal);
  *  - objects kept on the customer's own CRM record (aggregates such as invoiced / outstanding totals);
- *  - open review items and quarantined records of all of these.
+ *  - open review items and quarantined records of all of these;
+ *  - its service cases (CRM, by the customer's CRM id) and payment history (ERP, by its ERP id), read
+ *    live (customer-activity.ts).
  */
 import type { RemoteRecord } from "../connectors/types.ts";
 import type { EngineContext } from "../engine/types.ts";
 import { NotFound } from "../errors.ts";
+import { activitySources, type PaymentRecord, paymentHistory, type ServiceCase, serviceCases } from "./customer-activity.ts";
 import type { ObjectSpec } from "../spec/model.ts";
 import type { Json, Link } from "../store/types.ts";
 
@@ -34,6 +37,10 @@ export interface Customer360 {
   related: Array<{ object: string; relation: "child" | "lookup" | "on record"; records: RelatedRecord[] }>;
   reviews: Array<{ id: number; object: string; kind: string; field: string | null; reason: string }>;
   quarantined: Array<{ object: string; side: string; recordId: string; errorClass: string; reason: string }>;
+  /** Service cases in the CRM (open first, newest first); null when the CRM has no known case entity or no record. */
+  cases: { entity: string; open: number; closed: number; items: ServiceCase[] } | null;
+  /** Payments received in the ERP (newest first); null when the ERP has no known payment entity or no record. */
+  payments: { entity: string; total: number; items: PaymentRecord[] } | null;
 }
 
 const plain = (v: unknown): Json => (v === undefined ? null : (JSON.parse(JSON.stringify(v ?? null)) as Json));
@@ -103,6 +110,8 @@ export async function customer360(ctx: EngineContext, query: string, objectName 
     related: [],
     reviews: [],
     quarantined: [],
+    cases: null,
+    payments: null,
   };
   const links: Array<{ object: string; link: Link }> = link ? [{ object: obj.name, link }] : [];
   const ids = new Set<string>([crm?.id, erp?.id].filter((x): x is string => Boolean(x)));
@@ -151,6 +160,18 @@ export async function customer360(ctx: EngineContext, query: string, objectName 
   for (const q of await store.listQuarantine(spec.name, { status: "open" })) {
     if (ids.has(q.recordId)) out.quarantined.push({ object: q.object, side: q.side, recordId: q.recordId, errorClass: q.errorClass, reason: q.reason });
   }
+
+  const sources = activitySources(spec);
+  if (sources.cases && crm) {
+    const items = await serviceCases(ctx.crm, sources.cases, crm.id);
+    items.sort((a, b) => Number(b.open) - Number(a.open));
+    const open = items.filter((c) => c.open).length;
+    out.cases = { entity: sources.cases.entity, open, closed: items.length - open, items };
+  }
+  if (sources.payments && erp) {
+    const items = await paymentHistory(ctx.erp, sources.payments, erp.id);
+    out.payments = { entity: sources.payments.entity, total: Math.round(items.reduce((s, p) => s + p.amount * 100, 0)) / 100, items };
+  }
   return out;
 }
 
@@ -179,6 +200,23 @@ export function renderCustomer360(c: Customer360): string {
         .map(([k, v]) => `${k}=${show(v)}`)
         .join(", ");
       lines.push(`    ${x.crmId}${x.erpId ? ` ↔ ${x.erpId}` : ""} [${x.link}] ${vals}`);
+    }
+  }
+  if (c.cases) {
+    lines.push("", `  service cases (${c.cases.entity}: ${c.cases.open} open, ${c.cases.closed} closed)`);
+    for (const k of c.cases.items) {
+      const no = k.number === null ? "" : `#${show(k.number)} `;
+      lines.push(
+        `    ${k.open ? "open  " : "closed"} ${no}${show(k.subject)} — ${show(k.status)}, ${show(k.priority)}${k.type ? `, ${k.type}` : ""}, created ${show(k.created)} (${k.id})`,
+      );
+    }
+  }
+  if (c.payments) {
+    lines.push("", `  payment history (${c.payments.entity}: ${c.payments.items.length}, total ${c.payments.total.toFixed(2)})`);
+    for (const p of c.payments.items) {
+      lines.push(
+        `    ${show(p.date)}  ${p.amount.toFixed(2).padStart(12)}  ${show(p.mode)}  ref ${show(p.reference)}  settles ${p.invoices.length ? p.invoices.join(", ") : "—"}  (${p.id})`,
+      );
     }
   }
   lines.push("", `  open reviews: ${c.reviews.length}`);

@@ -241,6 +241,7 @@ export function defaultEntityDefs(): EntityDefs {
       cErpDisabled: { type: "bool", isCustom: true },
       cOutstanding: { type: "float", isCustom: true },
       cInvoicedTotal: { type: "float", isCustom: true },
+      cAmountPaid: { type: "float", isCustom: true },
     },
     links: {
       contacts: { type: "hasMany", entity: "Contact", foreign: "account", foreignKey: "accountId" },
@@ -316,6 +317,7 @@ export function defaultEntityDefs(): EntityDefs {
         isCustom: true,
       },
       cOutstanding: { type: "float", isCustom: true },
+      cAmountPaid: { type: "float", isCustom: true },
       cSyncError: { type: "text", isCustom: true },
       cPriceApproved: { type: "bool", isCustom: true },
     },

@@ -1,0 +1,233 @@
+/**
+ * A customer's activity outside the synced objects, for the customer 360: its SERVICE CASES (CRM) and
+ * its PAYMENT HISTORY (ERP). Neither is synced; both are read live, found through the customer's link:
+ * cases by the CRM record's id (the case's account reference), payments by the ERP record's id (the
+ * payment's party) — the same pair of ids the other sections use.
+ *
+ * Where they live is a `CaseSource` / `PaymentSource`. The payments' entity, amount, date, states,
+ * party and invoice reference come from the integration file (`reports.revenue.payments`); what the file
+ * cannot say yet (the case entity, the payment's mode and reference columns) is a default per connector
+ * type (`KNOWN`, below), until the file grows a section for it.
+ */
+import { fieldRoot, isFieldPath } from "../connectors/field-path.ts";
+import type { Connector, FilterExpr, RemoteRecord } from "../connectors/types.ts";
+import { readValue } from "../engine/paths.ts";
+import type { DocState, IntegrationSpec } from "../spec/model.ts";
+import type { Json } from "../store/types.ts";
+
+/** Where a CRM keeps service cases and which of their fields the 360 shows. */
+export interface CaseSource {
+  entity: string;
+  /** The case's reference to the customer's CRM record (its id). */
+  customer: string;
+  subject: string;
+  status: string;
+  /** Statuses that mean the case is closed (anything else is open). */
+  closed: string[];
+  priority?: string;
+  type?: string;
+  number?: string;
+}
+
+/** Where an ERP keeps payments received and which of their fields the 360 shows. */
+export interface PaymentSource {
+  entity: string;
+  /** The payment's reference to the customer's ERP record (its id). */
+  customer: string;
+  amount: string;
+  date: string;
+  /** Document states shown (records without a state always show). */
+  states: DocState[];
+  /** The invoice(s) it settles: a field, a path, or `table.column` (one per row). */
+  invoice?: string;
+  mode?: string;
+  reference?: string;
+  filter?: FilterExpr[];
+}
+
+export interface ServiceCase {
+  id: string;
+  number: Json;
+  subject: string | null;
+  status: string | null;
+  open: boolean;
+  priority: string | null;
+  type: string | null;
+  created: string | null;
+}
+
+export interface PaymentRecord {
+  id: string;
+  date: string | null;
+  amount: number;
+  mode: string | null;
+  reference: string | null;
+  /** The invoices it settles. */
+  invoices: string[];
+  state: string | null;
+}
+
+/** Defaults per connector type for what the integration file does not declare (yet). */
+const KNOWN: { cases: Record<string, CaseSource>; payments: Record<string, PaymentSource> } = {
+  cases: {
+    espocrm: {
+      entity: "Case",
+      customer: "accountId",
+      subject: "name",
+      status: "status",
+      closed: ["Closed", "Rejected", "Duplicate"],
+      priority: "priority",
+      type: "type",
+      number: "number",
+    },
+  },
+  payments: {
+    erpnext: {
+      entity: "Payment Entry",
+      customer: "party",
+      amount: "paid_amount",
+      date: "posting_date",
+      states: ["submitted"],
+      invoice: "references.reference_name",
+      mode: "mode_of_payment",
+      reference: "reference_no",
+      filter: [
+        { field: "payment_type", op: "=", value: "Receive" },
+        { field: "party_type", op: "=", value: "Customer" },
+      ],
+    },
+  },
+};
+
+/** The case and payment sources of an integration (undefined: nothing known for that system). */
+export function activitySources(spec: IntegrationSpec): { cases?: CaseSource; payments?: PaymentSource } {
+  const cases = KNOWN.cases[spec.systems.crm.type];
+  const known = KNOWN.payments[spec.systems.erp.type];
+  const declared = spec.reports?.revenue?.payments;
+  let payments: PaymentSource | undefined = known;
+  if (declared?.customer) {
+    payments = {
+      entity: declared.entity,
+      customer: declared.customer,
+      amount: declared.amount,
+      date: declared.date,
+      states: declared.states,
+      ...(declared.invoice ? { invoice: declared.invoice } : {}),
+      ...(declared.filter ? { filter: declared.filter as FilterExpr[] } : {}),
+      // mode and reference columns only where the declared entity is the known one
+      ...(known && known.entity === declared.entity ? { mode: known.mode, reference: known.reference } : {}),
+    };
+  }
+  return { ...(cases ? { cases } : {}), ...(payments ? { payments } : {}) };
+}
+
+function str(v: unknown): string | null {
+  if (v === null || v === undefined || v === "") return null;
+  return typeof v === "string" ? v : typeof v === "number" || typeof v === "boolean" ? String(v) : null;
+}
+
+function num(v: unknown): number {
+  const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : 0;
+  return Number.isFinite(n) ? n : 0;
+}
+
+/** `table.column` (not a `[…]` path): the column over every row of a table. */
+function rowsColumn(name: string): { table: string; column: string } | undefined {
+  if (isFieldPath(name)) return undefined;
+  const i = name.indexOf(".");
+  return i > 0 ? { table: name.slice(0, i), column: name.slice(i + 1) } : undefined;
+}
+
+function fieldOf(rec: RemoteRecord, name: string): unknown {
+  return isFieldPath(name) ? readValue(rec.values, name).value : rec.values[name];
+}
+
+function valuesOf(rec: RemoteRecord, name: string): string[] {
+  const rc = rowsColumn(name);
+  if (!rc) {
+    const v = str(fieldOf(rec, name));
+    return v === null ? [] : [v];
+  }
+  const rows = rec.values[rc.table];
+  if (!Array.isArray(rows)) return [];
+  const out = new Set<string>();
+  for (const r of rows) {
+    const v = r && typeof r === "object" ? str((r as Record<string, unknown>)[rc.column]) : null;
+    if (v !== null) out.add(v);
+  }
+  return [...out];
+}
+
+const rootOf = (name: string): string => rowsColumn(name)?.table ?? fieldRoot(name);
+
+/** Whether a record passes the filter (conditions on fields it lacks are left to the system). */
+function passes(rec: RemoteRecord, filter: FilterExpr[]): boolean {
+  return filter.every((c) => {
+    if (!(c.field in rec.values)) return true;
+    const v = String(rec.values[c.field] ?? "");
+    const list = (Array.isArray(c.value) ? c.value : [c.value]).map((x) => String(x ?? ""));
+    switch (c.op) {
+      case "=":
+        return v === String(c.value ?? "");
+      case "!=":
+        return v !== String(c.value ?? "");
+      case "in":
+        return list.includes(v);
+      case "not in":
+        return !list.includes(v);
+      default:
+        return true;
+    }
+  });
+}
+
+const day = (v: unknown): string | null => {
+  const s = str(v);
+  return s && /^\d{4}-\d{2}-\d{2}/.test(s) ? s.slice(0, 10) : s;
+};
+
+/** The customer's service cases (by its CRM record id), newest first. */
+export async function serviceCases(crm: Connector, src: CaseSource, crmCustomerId: string): Promise<ServiceCase[]> {
+  const found = await crm.findByField(src.entity, src.customer, crmCustomerId);
+  const out = found
+    .filter((r) => str(fieldOf(r, src.customer)) === crmCustomerId || !(src.customer in r.values))
+    .map((r): ServiceCase => {
+      const status = str(fieldOf(r, src.status));
+      return {
+        id: r.id,
+        number: src.number ? ((fieldOf(r, src.number) ?? null) as Json) : null,
+        subject: str(fieldOf(r, src.subject)),
+        status,
+        open: status === null || !src.closed.includes(status),
+        priority: src.priority ? str(fieldOf(r, src.priority)) : null,
+        type: src.type ? str(fieldOf(r, src.type)) : null,
+        created: r.createdAt ?? null,
+      };
+    });
+  return out.sort((a, b) => (b.created ?? "").localeCompare(a.created ?? "") || b.id.localeCompare(a.id));
+}
+
+/** The customer's payments (by its ERP record id), in the shown states and passing the filter; newest first. */
+export async function paymentHistory(erp: Connector, src: PaymentSource, erpCustomerId: string): Promise<PaymentRecord[]> {
+  const found = await erp.findByField(src.entity, src.customer, erpCustomerId);
+  const inState = (r: RemoteRecord) => r.state === undefined || src.states.includes(r.state as DocState);
+  const ids = found.filter((r) => inState(r) && passes(r, src.filter ?? [])).map((r) => r.id);
+  if (!ids.length) return [];
+  const fields = [src.customer, src.amount, src.date, src.invoice, src.mode, src.reference, ...(src.filter ?? []).map((f) => f.field)];
+  const wanted = [...new Set(fields.filter((f): f is string => Boolean(f)).map(rootOf))];
+  const records = await erp.readByIds(src.entity, ids, wanted);
+  return records
+    .filter((r) => inState(r) && passes(r, src.filter ?? []) && str(fieldOf(r, src.customer)) === erpCustomerId)
+    .map(
+      (r): PaymentRecord => ({
+        id: r.id,
+        date: day(fieldOf(r, src.date)),
+        amount: Math.round(num(fieldOf(r, src.amount)) * 100) / 100,
+        mode: src.mode ? str(fieldOf(r, src.mode)) : null,
+        reference: src.reference ? str(fieldOf(r, src.reference)) : null,
+        invoices: src.invoice ? valuesOf(r, src.invoice) : [],
+        state: r.state ?? null,
+      }),
+    )
+    .sort((a, b) => (b.date ?? "").localeCompare(a.date ?? "") || b.id.localeCompare(a.id));
+}
