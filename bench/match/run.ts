@@ -16,7 +16,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { fromErpCustomers, fromEspoAccount } from "../../src/quality/adapters.ts";
+import { erpCustomerOrganisations as fromErpCustomers } from "../../src/connectors/erpnext/organisations.ts";
+import { espoAccountOrganisation as fromEspoAccount } from "../../src/connectors/espocrm/organisations.ts";
 import { findDuplicates } from "../../src/quality/dedupe.ts";
 import { matchAcross } from "../../src/quality/match.ts";
 import { DEFAULT_SETTINGS } from "../../src/quality/settings.ts";

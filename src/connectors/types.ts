@@ -155,6 +155,15 @@ export interface Connector {
    * Returns the survivor as read after the merge. Optional: without it a person merges by hand.
    */
   merge?(entity: string, survivorId: string, otherIds: string[], values?: Record<string, unknown>): Promise<RemoteRecord>;
+  /**
+   * The organisations these records describe, as the matcher reads them (audit, go-live linking):
+   * name, postal address, phone, e-mail, website, tax id, and the shared identifier stamped in by
+   * Accord. The connector knows where its system keeps each (e.g. a customer's address in another
+   * document) and may read related records to fill them. `sharedIdField` is the object's identity
+   * field on this side; the system's own primary key means "none stamped". Optional: without it the
+   * records of this system are not matched (audit still reports formats and missing fields).
+   */
+  organisations?(entity: string, records: readonly RemoteRecord[], opts?: { sharedIdField?: string }): Promise<OrganisationView[]>;
   /** All ids of an entity (deletion detection by comparison), in pages. */
   listIds?(entity: string): AsyncIterable<string[]>;
   /** Verify a webhook's signature and parse its events; throws AuthError when the signature is wrong or missing. */
@@ -185,4 +194,21 @@ export interface ConnectorDefinition {
   /** Which credential keys the connector needs (for spec validation). */
   credentialKeys: { required: string[]; optional?: string[] };
   create(config: ConnectorConfig): Connector;
+}
+
+/** One organisation (company or site) in a system, in neutral terms (see Connector.organisations). Only `id` and `name` are always there. */
+export interface OrganisationView {
+  id: string;
+  name: string;
+  street?: string;
+  city?: string;
+  postalCode?: string;
+  country?: string;
+  phone?: string;
+  email?: string;
+  website?: string;
+  /** VAT / tax registration number. */
+  taxId?: string;
+  /** The identifier of the counterpart in the other system, as stamped into this record. */
+  sharedId?: string;
 }

@@ -18,7 +18,6 @@ import type { Connector, FilterExpr, RemoteRecord } from "../connectors/types.ts
 import { ValidationRejected } from "../errors.ts";
 import type { FieldMap, IntegrationSpec, ObjectSpec, Side, TransformStep } from "../spec/model.ts";
 import type { Link, Store } from "../store/types.ts";
-import { fromErpCustomers, fromEspoAccount } from "./adapters.ts";
 import { findDuplicates } from "./dedupe.ts";
 import { matchAcross } from "./match.ts";
 import { normaliseCountry } from "./normalize.ts";
@@ -127,44 +126,9 @@ export async function readAll(
   return out;
 }
 
-/** How a connector type's records become the matcher's OrgRecords (the same adapters go-live uses). */
-const ORG_SOURCES: Record<string, (conn: Connector, obj: ObjectSpec, side: Side, records: RemoteRecord[]) => Promise<OrgRecord[]>> = {
-  espocrm: async (_conn, obj, side, records) =>
-    records.map((r) =>
-      fromEspoAccount({ ...r.values, id: r.id }, { sharedIdField: obj[side].identity === "id" ? undefined : obj[side].identity }),
-    ),
-  erpnext: async (conn, _obj, _side, records) => {
-    let addresses: Doc[] = [];
-    try {
-      addresses = (
-        await readAll(conn, "Address", {
-          fields: [
-            "name",
-            "address_type",
-            "address_line1",
-            "address_line2",
-            "city",
-            "pincode",
-            "country",
-            "links",
-            "disabled",
-            "is_primary_address",
-          ],
-        })
-      ).map((r) => ({ ...r.values, name: r.id }));
-    } catch {
-      addresses = []; // names, tax ids, phones and websites still match
-    }
-    return fromErpCustomers(
-      records.map((r) => ({ ...r.values, name: r.id })),
-      addresses,
-    );
-  },
-};
-
-/** Whether the matcher can read organisations from this system type. */
-export function canMatch(spec: IntegrationSpec, side: Side): boolean {
-  return spec.systems[side].type in ORG_SOURCES;
+/** Whether the matcher can read organisations from this side (its connector has an organisation view). */
+export function canMatch(ctx: Pick<QualityContext, "crm" | "erp">, side: Side): boolean {
+  return typeof (side === "crm" ? ctx.crm : ctx.erp).organisations === "function";
 }
 
 /** A side's records of an object and the same records as OrgRecords (empty orgs when the type has no adapter). */
@@ -176,8 +140,8 @@ export async function readOrgs(
 ): Promise<{ records: RemoteRecord[]; orgs: OrgRecord[] }> {
   const conn = side === "crm" ? ctx.crm : ctx.erp;
   const recs = records ?? (await readAll(conn, obj[side].entity, { filter: obj[side].filter as FilterExpr[] | undefined }));
-  const source = ORG_SOURCES[ctx.spec.systems[side].type];
-  return { records: recs, orgs: source ? await source(conn, obj, side, recs) : [] };
+  const orgs = conn.organisations ? await conn.organisations(obj[side].entity, recs, { sharedIdField: obj[side].identity }) : [];
+  return { records: recs, orgs };
 }
 
 /** The object to match: the named one, else the first object without a parent. */
@@ -428,7 +392,7 @@ export async function auditIntegration(ctx: QualityContext, opts: AuditOptions =
   const clusters: Record<Side, number> = { crm: 0, erp: 0 };
   const orgs: Record<Side, OrgRecord[]> = { crm: [], erp: [] };
   for (const side of ["crm", "erp"] as const) {
-    if (!canMatch(spec, side)) continue;
+    if (!canMatch(ctx, side)) continue;
     const er = await readOf(main, side);
     say(`looking for duplicates among ${er.records.length} ${er.entity} records in the ${side.toUpperCase()}…`);
     orgs[side] = (await readOrgs(ctx, main, side, er.records)).orgs;
@@ -457,7 +421,7 @@ export async function auditIntegration(ctx: QualityContext, opts: AuditOptions =
     }
   }
   const links = await allLinks(ctx.store, spec.name, main.name);
-  const matchable = canMatch(spec, "crm") && canMatch(spec, "erp");
+  const matchable = canMatch(ctx, "crm") && canMatch(ctx, "erp");
   let cross: MatchResult = { links: [], proposals: [], crmOnly: [], erpOnly: [] };
   if (matchable) {
     say(`matching ${orgs.crm.length} CRM and ${orgs.erp.length} ERP records…`);

@@ -30,9 +30,9 @@
  * and history.
  */
 import type { Connector, RemoteRecord } from "../connectors/types.ts";
+import { ValidationRejected } from "../errors.ts";
 import type { IntegrationSpec, ObjectSpec, Side } from "../spec/model.ts";
 import type { Json, Link, Store } from "../store/types.ts";
-import { fromErpCustomers, fromEspoAccount } from "./adapters.ts";
 import { findDuplicates } from "./dedupe.ts";
 import { matchAcross } from "./match.ts";
 import type { MatchDecision, OrgRecord } from "./types.ts";
@@ -84,49 +84,27 @@ export interface GoLiveResult {
   reviewItems: number;
 }
 
-type Doc = Record<string, unknown>;
-
-/** How to read a system's organisations as the matcher's OrgRecords (per connector type). */
-interface OrgSource {
-  read(conn: Connector, entity: string, identityField: string): Promise<{ records: RemoteRecord[]; orgs: OrgRecord[] }>;
-}
-
-async function readAll(conn: Connector, entity: string, fields?: string[]): Promise<RemoteRecord[]> {
+async function readAll(conn: Connector, entity: string): Promise<RemoteRecord[]> {
   const out: RemoteRecord[] = [];
-  for await (const page of conn.readChanges(entity, fields ? { fields } : {})) out.push(...page.records);
+  for await (const page of conn.readChanges(entity, {})) out.push(...page.records);
   return out;
 }
 
-const withId = (r: RemoteRecord): Doc => ({ ...r.values, id: r.id });
-
-const SOURCES: Record<string, OrgSource> = {
-  espocrm: {
-    async read(conn, entity, identityField) {
-      const records = await readAll(conn, entity);
-      return { records, orgs: records.map((r) => fromEspoAccount(withId(r), { sharedIdField: identityField })) };
-    },
-  },
-  erpnext: {
-    async read(conn, entity) {
-      const records = await readAll(conn, entity);
-      let addresses: Doc[] = [];
-      try {
-        addresses = (
-          await readAll(conn, "Address", ["name", "address_type", "address_line1", "address_line2", "city", "pincode", "country", "links"])
-        ).map((r) => ({ ...r.values, name: r.id }));
-      } catch {
-        addresses = []; // matching still works on names, tax ids, phones, websites
-      }
-      return {
-        records,
-        orgs: fromErpCustomers(
-          records.map((r) => ({ ...r.values, name: r.id })),
-          addresses,
-        ),
-      };
-    },
-  },
-};
+/** Every record of the object on one side, and the same records as organisations (the connector's view). */
+async function readOrganisations(
+  conn: Connector,
+  side: Side,
+  type: string,
+  entity: string,
+  identityField: string,
+): Promise<{ records: RemoteRecord[]; orgs: OrgRecord[] }> {
+  if (!conn.organisations)
+    throw new ValidationRejected(`go-live: the ${type} connector (${side.toUpperCase()}) cannot read ${entity} records as organisations to match them.`, {
+      hint: "Link these records by their shared identifier instead (stamp it into both systems), or add an organisation view to the connector (docs/connectors.md).",
+    });
+  const records = await readAll(conn, entity);
+  return { records, orgs: await conn.organisations(entity, records, { sharedIdField: identityField }) };
+}
 
 function pickObject(spec: IntegrationSpec, name: string | undefined): ObjectSpec {
   const obj = name ? spec.objects.find((o) => o.name === name) : spec.objects.find((o) => !o.parent);
@@ -195,20 +173,10 @@ export async function goLive(ctx: GoLiveContext, opts: GoLiveOptions = {}): Prom
   const obj = pickObject(spec, opts.object);
   const say = opts.onProgress ?? (() => {});
   const integration = spec.name;
-  const sourceOf = (side: Side): OrgSource => {
-    const type = spec.systems[side].type;
-    const s = SOURCES[type];
-    if (!s)
-      throw new Error(
-        `go-live: reading organisations from a ${type} system is not supported yet (supported: ${Object.keys(SOURCES).join(", ")})`,
-      );
-    return s;
-  };
-
   say(`go-live ${obj.name}: reading ${obj.crm.entity} records from the CRM and ${obj.erp.entity} records from the ERP…`);
   const [crmSide, erpSide] = await Promise.all([
-    sourceOf("crm").read(ctx.crm, obj.crm.entity, obj.crm.identity),
-    sourceOf("erp").read(ctx.erp, obj.erp.entity, obj.erp.identity),
+    readOrganisations(ctx.crm, "crm", spec.systems.crm.type, obj.crm.entity, obj.crm.identity),
+    readOrganisations(ctx.erp, "erp", spec.systems.erp.type, obj.erp.entity, obj.erp.identity),
   ]);
   const crmById = new Map(crmSide.records.map((r) => [r.id, r]));
   const erpById = new Map(erpSide.records.map((r) => [r.id, r]));

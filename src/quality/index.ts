@@ -1,5 +1,4 @@
 /** The quality part's matching core: link organisations across systems, find duplicates within one. */
-export { addressesByCustomer, fromErpCustomer, fromErpCustomers, fromEspoAccount } from "./adapters.ts";
 export { findDuplicates } from "./dedupe.ts";
 export { matchAcross } from "./match.ts";
 export { normaliseName, normaliseStreet } from "./normalize.ts";

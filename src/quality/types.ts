@@ -1,26 +1,17 @@
 /**
  * Shapes used by the organisation matcher (quality part).
  *
- * A record is generic over the source system: adapters (adapters.ts) turn an
- * EspoCRM Account or an ERPNext Customer + Address into an `OrgRecord`.
+ * A record is generic over the source system: each connector turns its records into the neutral
+ * `OrganisationView` (Connector.organisations); nothing here names a system.
  */
+import type { OrganisationView } from "../connectors/types.ts";
 
-/** One organisation (company or site) as the matcher sees it. Every field but `id` and `name` is optional. */
-export interface OrgRecord {
-  id: string;
-  name: string;
-  street?: string;
-  city?: string;
-  postalCode?: string;
-  country?: string;
-  phone?: string;
-  email?: string;
-  website?: string;
-  /** VAT / tax registration number. Exact agreement is a shared key. */
-  taxId?: string;
-  /** The shared identifier stamped into the other system (usually the ERP customer id, stored in the CRM). */
-  sharedId?: string;
-}
+/**
+ * One organisation (company or site) as the matcher sees it: the connector's neutral view
+ * (Connector.organisations — each connector knows where its system keeps names, addresses, tax ids).
+ * Every field but `id` and `name` is optional.
+ */
+export type OrgRecord = OrganisationView;
 
 /** Which step of the cascade made a decision, in the order they run. */
 export type MatchStep = "link" | "shared-key" | "approved" | "exact-name-address" | "fuzzy";

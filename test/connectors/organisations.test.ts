@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { addressesByCustomer, fromErpCustomer, fromErpCustomers, fromEspoAccount } from "../../src/quality/adapters.ts";
+import {
+  addressesByCustomer,
+  erpCustomerOrganisation as fromErpCustomer,
+  erpCustomerOrganisations as fromErpCustomers,
+} from "../../src/connectors/erpnext/organisations.ts";
+import { espoAccountOrganisation as fromEspoAccount } from "../../src/connectors/espocrm/organisations.ts";
 import { matchAcross } from "../../src/quality/match.ts";
 
 const account = {

@@ -26,6 +26,7 @@ import {
 } from "../../errors.ts";
 import { fieldRoot, isFieldPath, parseFieldPath } from "../field-path.ts";
 import { defaultClassify, HttpClient, type HttpFailure } from "../http.ts";
+import { ADDRESS_FIELDS, erpCustomerOrganisations } from "./organisations.ts";
 import { readCommonOptions, scalar } from "../options.ts";
 import { verifiedWalk, type WalkKey } from "../paging.ts";
 import { checkTimeZone, frappeCanonical, isoToLocalNaive, isZonedIso, localNaiveToIso } from "../time.ts";
@@ -38,6 +39,7 @@ import type {
   FieldDescription,
   FieldType,
   FilterExpr,
+  OrganisationView,
   ReadChangesOptions,
   RecordPage,
   RemoteRecord,
@@ -868,6 +870,27 @@ export class ErpNextConnector implements Connector {
    * moves every reference of the old name (addresses, contacts, orders, invoices …) to the survivor
    * and deletes the old document. Then `values` are written onto the survivor. Returns the survivor.
    */
+  /**
+   * Customers as organisations for the matcher (organisations.ts): each with its primary postal
+   * address, read from the Address documents linked to it (one paged walk over Address). Without
+   * addresses (not readable) names, tax ids, phones and websites still match.
+   */
+  async organisations(_entity: string, records: readonly RemoteRecord[], opts: { sharedIdField?: string } = {}): Promise<OrganisationView[]> {
+    const addresses: Record<string, unknown>[] = [];
+    try {
+      for await (const page of this.readChanges("Address", { fields: ADDRESS_FIELDS }))
+        for (const r of page.records) addresses.push({ ...r.values, name: r.id });
+    } catch {
+      addresses.length = 0;
+    }
+    const sharedIdField = opts.sharedIdField && opts.sharedIdField !== "name" ? opts.sharedIdField : undefined;
+    return erpCustomerOrganisations(
+      records.map((r) => ({ ...r.values, name: r.id })),
+      addresses,
+      { sharedIdField },
+    );
+  }
+
   async merge(entity: string, survivorId: string, otherIds: string[], values: Record<string, unknown> = {}): Promise<RemoteRecord> {
     const others = [...new Set(otherIds)].filter((id) => id !== survivorId);
     if (others.length === 0)

@@ -20,6 +20,7 @@ import {
   VersionConflict,
 } from "../../errors.ts";
 import { defaultClassify, HttpClient, type HttpFailure } from "../http.ts";
+import { espoOrganisations } from "./organisations.ts";
 import { readCommonOptions } from "../options.ts";
 import { verifiedWalk, type WalkKey } from "../paging.ts";
 import { isoToUtcNaive, isZonedIso, utcNaiveToIso } from "../time.ts";
@@ -32,6 +33,7 @@ import type {
   FieldDescription,
   FieldType,
   FilterExpr,
+  OrganisationView,
   ReadChangesOptions,
   RecordPage,
   RemoteRecord,
@@ -562,6 +564,11 @@ export class EspoCrmConnector implements Connector {
    * record of the sources to the target, merges their e-mail addresses and phone numbers, saves the
    * target with `attributes` and deletes the sources. Returns the target as read afterwards.
    */
+  /** Accounts (and account-like entities) as organisations for the matcher: see organisations.ts. */
+  organisations(entity: string, records: readonly RemoteRecord[], opts?: { sharedIdField?: string }): Promise<OrganisationView[]> {
+    return espoOrganisations(entity, records, opts);
+  }
+
   async merge(entity: string, survivorId: string, otherIds: string[], values: Record<string, unknown> = {}): Promise<RemoteRecord> {
     const sourceIds = [...new Set(otherIds)].filter((id) => id !== survivorId);
     if (sourceIds.length === 0)
