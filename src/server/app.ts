@@ -21,8 +21,11 @@ import { isAccordError, NotFound, ValidationRejected } from "../errors.ts";
 import { rejectMatch } from "../quality/link.ts";
 import { mappingRows, renderMappingDoc } from "../spec/doc.ts";
 import type { IntegrationSpec } from "../spec/model.ts";
+import type { JobQueue } from "../runtime/jobs/types.ts";
+import { ReplayGuard, verifyWebhook } from "../runtime/webhooks.ts";
 import type { Json, Store, User } from "../store/types.ts";
 import { dummyPasswordHash, LoginLimiter, newToken, type Role, sameSecret, sha256, verifyPassword } from "./auth.ts";
+import { canSee, fileSource, type IntegrationSource, type ServedIntegration, visibleTenant } from "./served.ts";
 import { publicUser, type UserStore, userStore } from "./users.ts";
 import { customer360, customerObject, dashboard, findObject, recordHistory, reviewView, type Systems, searchLinks } from "./views.ts";
 
@@ -50,6 +53,15 @@ export interface ServerOptions {
   loginLimiter?: LoginLimiter;
   /** Fastify logger (pino) options; default off. */
   logger?: boolean | { level: string };
+  /**
+   * Step 10: where the served integrations come from (registry mode: `registrySource(store, …)`, each
+   * with its tenant). Default: the spec(s) above with `systems`, tenant-less. The caller closes it.
+   */
+  source?: IntegrationSource;
+  /** Step 10: with a job queue, "Sync now" enqueues a sync job per object, and POST /webhooks/:integration/:side enqueues webhook jobs. */
+  queue?: JobQueue;
+  /** Replay window of the webhook route (default: 10 minutes, in memory). */
+  replayGuard?: ReplayGuard;
 }
 
 export interface AuthInfo {
@@ -130,8 +142,10 @@ const S = {
 
 export async function createServer(opts: ServerOptions): Promise<FastifyInstance> {
   const specList = opts.specs ?? (opts.spec ? [opts.spec] : []);
-  if (!specList.length) throw new Error("createServer needs a spec (or specs): the integration(s) the console shows");
-  const specs = new Map(specList.map((s) => [s.name, s]));
+  if (!specList.length && !opts.source)
+    throw new Error("createServer needs a spec (or specs, or a registry source): the integration(s) the console shows");
+  const source: IntegrationSource = opts.source ?? fileSource(specList, opts.systems);
+  const replay = opts.replayGuard ?? new ReplayGuard();
   const store = opts.store;
   const users: UserStore = userStore(store);
   const limiter = opts.loginLimiter ?? new LoginLimiter();
@@ -272,11 +286,31 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     return req.auth;
   }
 
-  function specOf(name: string): IntegrationSpec {
-    const s = specs.get(name);
-    if (!s)
-      throw new NotFound(`no integration named "${name}" on this console`, { hint: `Integrations: ${[...specs.keys()].join(", ")}.` });
+  /** The integrations this user may see (platform admins: all; everyone else: their tenant's). */
+  function visible(req: FastifyRequest): Promise<ServedIntegration[]> {
+    return source.list(visibleTenant(who(req).user));
+  }
+
+  /** The integration, if this user may see it; otherwise 404 — the same answer as for one that does not exist (existence is not revealed). */
+  async function servedOf(req: FastifyRequest, name: string): Promise<ServedIntegration> {
+    const s = await source.get(name);
+    if (!s || !canSee(who(req).user, s.tenant)) {
+      const names = (await visible(req)).map((v) => v.spec.name);
+      throw new NotFound(`no integration named "${name}" on this console`, {
+        hint: names.length ? `Integrations: ${names.join(", ")}.` : "No integration is visible to this user.",
+      });
+    }
     return s;
+  }
+
+  async function specOf(req: FastifyRequest, name: string): Promise<IntegrationSpec> {
+    return (await servedOf(req, name)).spec;
+  }
+
+  /** May this user see the integration of a review item or alert? */
+  async function mayTouch(req: FastifyRequest, integration: string): Promise<boolean> {
+    const s = await source.get(integration);
+    return s !== undefined && canSee(who(req).user, s.tenant);
   }
 
   // ------------------------------------------------------------ static console
@@ -357,27 +391,41 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
 
   app.get("/api/session", { schema: { tags: ["session"], summary: "Who is signed in" } }, async (req) => {
     const a = who(req);
-    return { user: publicUser(a.user), via: a.via, csrf: a.csrf, integrations: [...specs.keys()] };
+    return { user: publicUser(a.user), via: a.via, csrf: a.csrf, integrations: (await visible(req)).map((s) => s.spec.name) };
   });
 
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
-  app.get("/api/users", { config: { role: "admin" }, schema: { tags: ["users"], summary: "Console users (admin)" } }, async () => ({
-    users: (await users.listUsers()).map(publicUser),
-  }));
+  app.get(
+    "/api/users",
+    {
+      config: { role: "admin" },
+      schema: { tags: ["users"], summary: "Console users (admin; a tenant's admin sees their tenant's users)" },
+    },
+    async (req) => {
+      const tenant = visibleTenant(who(req).user);
+      const all = await users.listUsers();
+      return { users: all.filter((u) => tenant === undefined || (u.tenant ?? null) === tenant).map(publicUser) };
+    },
+  );
 
   // ------------------------------------------------------------ integrations, dashboard, runs
-  app.get("/api/integrations", { schema: { tags: ["integrations"], summary: "Integrations served by this console" } }, async () => ({
-    integrations: [...specs.values()].map((s) => ({
-      name: s.name,
-      description: s.description ?? null,
-      owner: s.owner,
-      systems: { crm: s.systems.crm.type, erp: s.systems.erp.type },
-      objects: s.objects.map((o) => ({ name: o.name, crm: o.crm.entity, erp: o.erp.entity, parent: o.parent?.object ?? null })),
-      customerObject: customerObject(s).name,
-      live: Boolean(opts.systems?.[s.name]),
-    })),
-  }));
+  app.get(
+    "/api/integrations",
+    { schema: { tags: ["integrations"], summary: "Integrations served by this console that this user may see" } },
+    async (req) => ({
+      integrations: (await visible(req)).map(({ spec: s, tenant, systems }) => ({
+        name: s.name,
+        tenant,
+        description: s.description ?? null,
+        owner: s.owner,
+        systems: { crm: s.systems.crm.type, erp: s.systems.erp.type },
+        objects: s.objects.map((o) => ({ name: o.name, crm: o.crm.entity, erp: o.erp.entity, parent: o.parent?.object ?? null })),
+        customerObject: customerObject(s).name,
+        live: Boolean(systems),
+      })),
+    }),
+  );
 
   app.get<{ Params: { integration: string } }>(
     "/api/integrations/:integration/dashboard",
@@ -388,7 +436,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
         params: S.integration,
       },
     },
-    async (req) => dashboard(store, specOf(req.params.integration)),
+    async (req) => dashboard(store, await specOf(req, req.params.integration)),
   );
 
   app.get<{ Params: { integration: string }; Querystring: { object?: string; limit?: number } }>(
@@ -405,7 +453,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       },
     },
     async (req) => {
-      const spec = specOf(req.params.integration);
+      const spec = await specOf(req, req.params.integration);
       return { runs: await store.listRuns(spec.name, { object: req.query.object, limit: req.query.limit ?? 100 }) };
     },
   );
@@ -427,8 +475,19 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       },
     },
     async (req, reply) => {
-      const spec = specOf(req.params.integration);
-      const sys = opts.systems?.[spec.name];
+      const { spec, systems: sys } = await servedOf(req, req.params.integration);
+      for (const o of req.body?.objects ?? []) findObject(spec, o);
+      if (opts.queue) {
+        // With a job queue (Step 10): one sync job per object, run by a worker; at most one active per (integration, object).
+        const objects = req.body?.objects?.length ? req.body.objects : spec.objects.map((o) => o.name);
+        const queued = [];
+        for (const object of objects)
+          queued.push({
+            object,
+            jobId: await opts.queue.enqueue({ kind: "sync", integration: spec.name, object, trigger: "manual", visibleAt: Date.now() }),
+          });
+        return reply.status(202).send({ queued });
+      }
       if (!sys)
         return reply.status(409).send({
           error: {
@@ -437,7 +496,6 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
             hint: "Start it with the systems' credentials in the environment, or run `accord sync`.",
           },
         });
-      for (const o of req.body?.objects ?? []) findObject(spec, o);
       if (syncing.has(spec.name))
         return reply
           .status(409)
@@ -487,15 +545,15 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       },
     },
     async (req) => {
-      const spec = specOf(req.params.integration);
+      const spec = await specOf(req, req.params.integration);
       const status = req.query.status === "all" ? undefined : ((req.query.status ?? "open") as "open" | "resolved" | "dismissed");
       return { items: await store.listReviews(spec.name, { status, object: req.query.object }) };
     },
   );
 
-  async function reviewOr404(id: number) {
+  async function reviewOr404(req: FastifyRequest, id: number) {
     const item = await store.getReview(id);
-    if (!item || !specs.has(item.integration))
+    if (!item || !(await mayTouch(req, item.integration)))
       throw new NotFound(`review item ${id} does not exist`, { hint: "List the open items first." });
     return item;
   }
@@ -504,8 +562,8 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     "/api/reviews/:id",
     { schema: { tags: ["review"], summary: "One review item: base, CRM and ERP values, why, the field's rule, the link", params: S.id } },
     async (req) => {
-      const item = await reviewOr404(req.params.id);
-      return reviewView(store, specs.get(item.integration), item);
+      const item = await reviewOr404(req, req.params.id);
+      return reviewView(store, (await source.get(item.integration))?.spec, item);
     },
   );
 
@@ -534,7 +592,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       },
     },
     async (req) => {
-      const item = await reviewOr404(req.params.id);
+      const item = await reviewOr404(req, req.params.id);
       const b = req.body ?? {};
       const chosen = [b.pick !== undefined, "value" in b, b.accept === true, b.reject === true].filter(Boolean).length;
       if (chosen !== 1)
@@ -558,7 +616,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     "/api/reviews/:id/dismiss",
     { config: { role: "reviewer" }, schema: { tags: ["review"], summary: "Dismiss without deciding", params: S.id } },
     async (req) => {
-      const item = await reviewOr404(req.params.id);
+      const item = await reviewOr404(req, req.params.id);
       if (item.status !== "open")
         throw new ValidationRejected(`review item ${item.id} is already ${item.status}`, { hint: "Only open items can be dismissed." });
       await store.closeReview(item.id, "dismissed");
@@ -581,7 +639,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       },
     },
     async (req) => {
-      const spec = specOf(req.params.integration);
+      const spec = await specOf(req, req.params.integration);
       const o = findObject(spec, req.params.object);
       return { object: o.name, id: req.params.id, ...(await recordHistory(store, spec.name, o.name, req.params.id)) };
     },
@@ -598,7 +656,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       },
     },
     async (req, reply) => {
-      const spec = specOf(req.params.integration);
+      const spec = await specOf(req, req.params.integration);
       const f = req.query.format ?? "json";
       if (f === "md") return reply.type("text/markdown; charset=utf-8").send(renderMappingDoc(spec, "md"));
       if (f === "csv")
@@ -628,7 +686,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       },
     },
     async (req) => {
-      const spec = specOf(req.params.integration);
+      const spec = await specOf(req, req.params.integration);
       const o = req.query.object ? findObject(spec, req.query.object) : customerObject(spec);
       const found = await searchLinks(store, spec, o, req.query.q ?? "", req.query.limit ?? 50);
       return {
@@ -661,9 +719,9 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       },
     },
     async (req) => {
-      const spec = specOf(req.params.integration);
+      const { spec, systems } = await servedOf(req, req.params.integration);
       const o = req.query.object ? findObject(spec, req.query.object) : customerObject(spec);
-      return customer360(store, spec, o.name, req.params.id, opts.systems?.[spec.name]);
+      return customer360(store, spec, o.name, req.params.id, systems);
     },
   );
 
@@ -678,8 +736,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       },
     },
     async (req, reply) => {
-      const spec = specOf(req.params.integration);
-      const sys = opts.systems?.[spec.name];
+      const { spec, systems: sys } = await servedOf(req, req.params.integration);
       if (!sys)
         return reply.status(409).send({
           error: {
@@ -773,7 +830,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       },
     },
     async (req, reply) => {
-      const spec = specOf(req.params.integration);
+      const { spec, systems: sys } = await servedOf(req, req.params.integration);
       if (!spec.reports?.revenue)
         return reply.status(409).send({
           error: {
@@ -782,7 +839,6 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
             hint: "Add a reports.revenue section to the integration file (see examples/espocrm-erpnext.yaml).",
           },
         });
-      const sys = opts.systems?.[spec.name];
       if (!sys)
         return reply.status(503).send({
           error: {
@@ -813,7 +869,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       },
     },
     async (req, reply) => {
-      const spec = specOf(req.params.integration);
+      const spec = await specOf(req, req.params.integration);
       if (!store.listAlerts)
         return reply.status(404).send({ error: { class: "NotFound", message: "this store keeps no alerts", hint: "" } });
       const s = req.query.status ?? "active";
@@ -828,7 +884,8 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       if (!store.ackAlert || !store.getAlert)
         return reply.status(404).send({ error: { class: "NotFound", message: "this store keeps no alerts", hint: "" } });
       const a = await store.getAlert(req.params.id);
-      if (!a || !specs.has(a.integration)) throw new NotFound(`alert ${req.params.id} does not exist`, { hint: "List the alerts first." });
+      if (!a || !(await mayTouch(req, a.integration)))
+        throw new NotFound(`alert ${req.params.id} does not exist`, { hint: "List the alerts first." });
       return { alert: await store.ackAlert(a.id, who(req).user.name) };
     },
   );
@@ -837,10 +894,70 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     "/api/integrations/:integration/changelog",
     { schema: { tags: ["spec"], summary: "Versions of the integration file as deployed (newest first)", params: S.integration } },
     async (req) => {
-      const spec = specOf(req.params.integration);
+      const spec = await specOf(req, req.params.integration);
       return { versions: await store.listSpecVersions(spec.name) };
     },
   );
+
+  // ------------------------------------------------------------ webhooks in (Step 10, with a job queue)
+  if (opts.queue) {
+    const queue = opts.queue;
+    await app.register(async (hooks) => {
+      // The raw body is what the signature covers: no JSON parsing here.
+      hooks.removeAllContentTypeParsers();
+      hooks.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: 5 * 1024 * 1024 }, (_req, body, done) => done(null, body));
+      hooks.post<{ Params: { integration: string; side: string } }>(
+        "/webhooks/:integration/:side",
+        {
+          schema: {
+            tags: ["webhooks"],
+            summary:
+              "A system's webhook call: verified by signature with the integration's ACCORD_WEBHOOK_SECRETS_CRM/_ERP (401 unsigned or forged, 409 replay), then queued (202)",
+            security: [],
+            params: {
+              type: "object",
+              properties: { integration: { type: "string", maxLength: 200 }, side: { type: "string", enum: ["crm", "erp"] } },
+              required: ["integration", "side"],
+            },
+          },
+        },
+        async (req, reply) => {
+          const side = req.params.side as "crm" | "erp";
+          const served = await source.get(req.params.integration);
+          if (!served)
+            return reply
+              .status(404)
+              .send({
+                error: { class: "NotFound", message: `no integration named "${req.params.integration}" takes webhooks here`, hint: "" },
+              });
+          const conn = served.systems?.[side];
+          if (!conn)
+            return reply.status(503).send({
+              error: {
+                class: "Unavailable",
+                message: `this server has no ${side} connector for ${served.spec.name}: it cannot verify the call`,
+                hint: served.problem ?? "Give the integration its credentials (accord integration set-secret).",
+              },
+            });
+          const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+          const verdict = verifyWebhook(side, conn, served.webhookSecrets[side], { headers: req.headers, url: req.url, rawBody }, replay);
+          if (verdict.result !== "accepted")
+            return reply.status(verdict.status).send({ error: { class: verdict.result, message: verdict.message, hint: "" } });
+          const query: Record<string, string> = {};
+          for (const [k, v] of new URL(req.url, "http://x").searchParams) query[k] = v;
+          const id = await queue.enqueue({
+            kind: "webhook",
+            integration: served.spec.name,
+            side,
+            body: rawBody.toString("utf8"),
+            query,
+            receivedAt: Date.now(),
+          });
+          return reply.status(202).send({ queued: id, events: verdict.events.length });
+        },
+      );
+    });
+  }
 
   return app;
 }
