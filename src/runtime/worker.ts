@@ -1,0 +1,452 @@
+/**
+ * `accord worker`: runs the jobs of many registered integrations from the shared queue (pg-boss on
+ * PostgreSQL, or the in-process SQLite queue). Any number of workers, on any hosts.
+ *
+ *  - integrations come from the registry (src/registry): each one's spec and its OWN decrypted
+ *    secrets — its connectors are built from that env only, never from process.env, so a tenant's
+ *    file cannot read the platform's secrets; cached per integration and spec hash;
+ *  - a sync job → runSync of that one object (targeted by ids, incremental, or a reconciliation with
+ *    the deletion sweep and quarantine retries);
+ *  - two guards keep one run per (integration, object): the queue's (at most one active job per key)
+ *    and a lease in the store (`${integration}#${object}`, renewed while running; a run that loses it
+ *    stops at the next page). Taking the lease over from a dead holder marks its run row abandoned;
+ *  - a webhook job → the connector's parseWebhook → targeted sync jobs of the realtime objects it touches;
+ *  - schedules from each object's tier, registered at start (idempotent: keyed per integration/object);
+ *  - health rules after every run (error rate, auth failures…) through the existing monitor.
+ */
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import type { Connector } from "../connectors/types.ts";
+import { runSync } from "../engine/index.ts";
+import type { EngineLogger } from "../engine/types.ts";
+import { Transient } from "../errors.ts";
+import { Alerter } from "../monitor/alerts.ts";
+import { apiDelta, HealthRules } from "../monitor/health.ts";
+import { settingsFromSpec } from "../monitor/settings.ts";
+import type { Keyring, LoadedIntegration } from "../registry/types.ts";
+import { connectSystems } from "../server/systems.ts";
+import type { IntegrationSpec, ObjectSpec, Side } from "../spec/model.ts";
+import type { RunCounts, Store } from "../store/types.ts";
+import type { Job, JobContext, JobQueue, JobSchedule, SyncJob, WebhookJob } from "./jobs/types.ts";
+
+export interface WorkerOptions {
+  store: Store;
+  queue: JobQueue;
+  /** Decrypts the registered integrations' secrets (keyringFromEnv). Not needed when `integrations` are given loaded. */
+  keyring?: Keyring;
+  /** Jobs at once in this process (default 4). */
+  concurrency?: number;
+  /** Names to register schedules for (default: every enabled registered integration), or integrations already loaded (tests, embedding). */
+  integrations?: string[] | LoadedIntegration[];
+  logger?: EngineLogger;
+  /** Store lease per (integration, object) (default 15 s, renewed every third). */
+  leaseMs?: number;
+  /** Register the tier schedules at start (default true). */
+  schedules?: boolean;
+  /** Ask for one run of every object at start (default true; coalesced with other workers' asks). */
+  runAtStart?: boolean;
+  /** TESTS ONLY: false = no store lease per (integration, object) (the scale test shows the harm). */
+  keyGuard?: boolean;
+  /** Called after every sync run (tests, benches). */
+  onRun?: (r: WorkerRun) => void;
+  holder?: string;
+}
+
+export interface WorkerRun {
+  integration: string;
+  object: string;
+  trigger: SyncJob["trigger"];
+  status: "ok" | "failed";
+  startedAt: number;
+  finishedAt: number;
+  visibleAt?: number;
+  counts?: RunCounts;
+  error?: string;
+  targeted?: { crm: number; erp: number };
+}
+
+interface Served {
+  loaded: LoadedIntegration;
+  crm: Connector;
+  erp: Connector;
+  health: HealthRules;
+  checkedAt: number;
+}
+
+const RECHECK_MS = 30_000;
+const LEASE_LOST = "lost the run lease of";
+
+export class Worker {
+  readonly holder: string;
+  readonly #opts: WorkerOptions;
+  readonly #log?: EngineLogger;
+  readonly #served = new Map<string, Served>();
+  readonly #loading = new Map<string, Promise<Served>>();
+  readonly #preloaded = new Map<string, LoadedIntegration>();
+  #names: string[] = [];
+  #stopping = false;
+
+  constructor(opts: WorkerOptions) {
+    this.#opts = opts;
+    this.#log = opts.logger;
+    this.holder = opts.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+    for (const i of opts.integrations ?? []) if (typeof i !== "string") this.#preloaded.set(i.spec.name, i);
+  }
+
+  get queue(): JobQueue {
+    return this.#opts.queue;
+  }
+
+  /** The integrations whose schedules this worker registered. */
+  get integrations(): string[] {
+    return [...this.#names];
+  }
+
+  async start(): Promise<void> {
+    const given = this.#opts.integrations;
+    if (given && given.length > 0) this.#names = given.map((i) => (typeof i === "string" ? i : i.spec.name));
+    else {
+      const { listIntegrations } = await import("../registry/index.ts");
+      this.#names = (await listIntegrations(this.#opts.store)).filter((i) => i.enabled).map((i) => i.name);
+    }
+    await this.#opts.queue.start();
+    for (const name of this.#names) {
+      let served: Served;
+      try {
+        served = await this.#serve(name);
+      } catch (err) {
+        this.#log?.error({ integration: name, err: messageOf(err) }, "cannot load integration: its jobs fail until it is fixed");
+        continue;
+      }
+      const spec = served.loaded.spec;
+      if (this.#opts.schedules !== false) await this.#opts.queue.setSchedules(`${name}/`, schedulesOf(spec));
+      if (this.#opts.runAtStart !== false)
+        for (const o of spec.objects)
+          await this.#opts.queue.enqueue({
+            kind: "sync",
+            integration: name,
+            object: o.name,
+            trigger: "start",
+            reconcile: true,
+            visibleAt: Date.now(),
+          });
+    }
+    await this.#opts.queue.work((job, ctx) => this.handle(job, ctx), { concurrency: this.#opts.concurrency ?? 4 });
+    this.#log?.info(
+      {
+        holder: this.holder,
+        backend: this.#opts.queue.backend,
+        integrations: this.#names.length,
+        concurrency: this.#opts.concurrency ?? 4,
+      },
+      "worker started",
+    );
+  }
+
+  async stop(opts: { graceMs?: number } = {}): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    await this.#opts.queue.stop(opts);
+    for (const s of this.#served.values()) await Promise.allSettled([s.crm.close(), s.erp.close()]);
+    this.#served.clear();
+  }
+
+  /** One job (the queue calls this). Throwing makes the queue retry it with backoff. */
+  async handle(job: Job, ctx: JobContext): Promise<void> {
+    if (job.kind === "webhook") return this.#webhook(job);
+    return this.#sync(job, ctx);
+  }
+
+  // ---------------------------------------------------------------- integrations
+
+  async #serve(name: string): Promise<Served> {
+    const cached = this.#served.get(name);
+    if (cached && Date.now() - cached.checkedAt < RECHECK_MS) return cached;
+    const pending = this.#loading.get(name);
+    if (pending) return pending;
+    const p = (async () => {
+      let loaded = this.#preloaded.get(name);
+      if (!loaded) {
+        if (cached) {
+          const { getIntegration } = await import("../registry/index.ts");
+          const reg = await getIntegration(this.#opts.store, name);
+          if (reg && reg.specHash === cached.loaded.integration.specHash && reg.enabled) {
+            cached.checkedAt = Date.now();
+            return cached;
+          }
+          if (!reg?.enabled) throw new Transient(`integration ${name} is ${reg ? "disabled" : "no longer registered"}: job not run`);
+        }
+        if (!this.#opts.keyring) throw new Error("the worker has no keyring (ACCORD_SECRET_KEY) to decrypt integration secrets");
+        const { loadIntegration } = await import("../registry/index.ts");
+        loaded = await loadIntegration(this.#opts.store, name, this.#opts.keyring);
+        if (!loaded.integration.enabled) throw new Transient(`integration ${name} is disabled: job not run`);
+      } else if (cached) {
+        cached.checkedAt = Date.now();
+        return cached;
+      }
+      // The integration's own secrets only: never process.env (tenants must not read the platform's secrets).
+      const { crm, erp } = await connectSystems(loaded.spec, { ...loaded.env });
+      const settings = settingsFromSpec(loaded.spec.monitor);
+      const alerter = new Alerter({ spec: loaded.spec, store: this.#opts.store, settings, logger: this.#log });
+      const health = new HealthRules({ spec: loaded.spec, store: this.#opts.store, settings, alerter });
+      const served: Served = { loaded, crm, erp, health, checkedAt: Date.now() };
+      if (cached) await Promise.allSettled([cached.crm.close(), cached.erp.close()]);
+      this.#served.set(name, served);
+      return served;
+    })().finally(() => this.#loading.delete(name));
+    this.#loading.set(name, p);
+    return p;
+  }
+
+  // ---------------------------------------------------------------- sync
+
+  async #sync(job: SyncJob, ctx: JobContext): Promise<void> {
+    const served = await this.#serve(job.integration);
+    const spec = served.loaded.spec;
+    const obj = spec.objects.find((o) => o.name === job.object);
+    if (!obj) {
+      this.#log?.warn({ integration: job.integration, object: job.object }, "job for an object the integration no longer has: dropped");
+      return;
+    }
+    const store = this.#opts.store;
+    const lockName = `${job.integration}#${job.object}`;
+    const holder = `${this.holder}:${ctx.id}`;
+    const leaseMs = Math.max(300, this.#opts.leaseMs ?? 15_000);
+    const guard = this.#opts.keyGuard !== false && !!store.acquireLock;
+    const lost = new AbortController();
+    let renew: ReturnType<typeof setInterval> | undefined;
+    if (guard) {
+      await this.#takeLease(lockName, holder, leaseMs, ctx.signal);
+      renew = setInterval(
+        () => {
+          void store.acquireLock?.(lockName, holder, leaseMs).then(
+            (ok) => {
+              if (!ok) lost.abort(new Error(`${LEASE_LOST} ${lockName}`));
+            },
+            () => {},
+          );
+        },
+        Math.max(50, Math.floor(leaseMs / 3)),
+      );
+    }
+    const signal = AbortSignal.any([ctx.signal, lost.signal]);
+    const before = { crm: served.crm.stats(), erp: served.erp.stats() };
+    const startedAt = Date.now();
+    let failed: string | undefined;
+    let counts: RunCounts | undefined;
+    try {
+      const records = targetable(job, obj);
+      const reconcile = !!job.reconcile || ["start", "schedule", "manual", "reconcile"].includes(job.trigger);
+      const res = await runSync(
+        { spec, store, crm: guarded(served.crm, signal), erp: guarded(served.erp, signal), logger: this.#log },
+        {
+          objects: [job.object],
+          detectDeletes: reconcile,
+          ...(records ? { records } : {}),
+          retryQuarantined: reconcile,
+        },
+      );
+      counts = { ...res.totals };
+    } catch (err) {
+      failed = `${(err as { errorClass?: string }).errorClass ?? "Error"}: ${messageOf(err)}`;
+    } finally {
+      if (renew) clearInterval(renew);
+      if (guard && !lost.signal.aborted) await store.releaseLock?.(lockName, holder).catch(() => {});
+    }
+    const finishedAt = Date.now();
+    this.#opts.onRun?.({
+      integration: job.integration,
+      object: job.object,
+      trigger: job.trigger,
+      status: failed ? "failed" : "ok",
+      startedAt,
+      finishedAt,
+      visibleAt: job.visibleAt,
+      counts,
+      error: failed,
+      ...(job.records ? { targeted: { crm: job.records.crm?.length ?? 0, erp: job.records.erp?.length ?? 0 } } : {}),
+    });
+    (failed ? this.#log?.error : this.#log?.info)?.call(
+      this.#log,
+      {
+        integration: job.integration,
+        object: job.object,
+        trigger: job.trigger,
+        ms: finishedAt - startedAt,
+        counts,
+        error: failed,
+        job: ctx.id,
+      },
+      `run ${failed ? "failed" : "ok"}: ${job.integration}/${job.object}`,
+    );
+    if (!signal.aborted) {
+      const api = {
+        crm: apiDelta(before.crm, served.crm.stats()),
+        erp: apiDelta(before.erp, served.erp.stats()),
+      };
+      await served.health
+        .afterRun({ object: job.object, counts: counts ?? { read: 0, applied: 0, unchanged: 0, held: 0, quarantined: 0 }, api, failed })
+        .catch((err: unknown) => this.#log?.warn({ err: messageOf(err) }, "health rules after the run failed"));
+    }
+    if (failed) throw new Error(`${job.integration}/${job.object}: ${failed}`);
+  }
+
+  /**
+   * Take the (integration, object) lease, waiting while a live holder has it (a run the queue still
+   * thinks is gone, e.g. a worker that lost its heartbeat but not its process). A holder whose lease
+   * lapsed died mid-run: its run row, still 'running', is marked abandoned.
+   */
+  async #takeLease(lockName: string, holder: string, leaseMs: number, signal: AbortSignal): Promise<void> {
+    const store = this.#opts.store;
+    const deadline = Date.now() + leaseMs * 2 + 1000;
+    for (;;) {
+      if (signal.aborted) throw new Transient(`stopped before taking the run lease of ${lockName}`);
+      const previous = await store.getLock?.(lockName);
+      if (await store.acquireLock?.(lockName, holder, leaseMs)) {
+        if (previous && previous.holder !== holder) await this.#abandonRuns(lockName, previous.holder);
+        else if (!previous) await this.#abandonRuns(lockName, "(no lease: a run left by a stopped process)");
+        return;
+      }
+      if (Date.now() > deadline)
+        throw new Transient(`the run lease of ${lockName} is held by ${previous?.holder ?? "another worker"}: retrying later`);
+      await new Promise((r) => setTimeout(r, Math.min(500, leaseMs / 4)));
+    }
+  }
+
+  async #abandonRuns(lockName: string, previousHolder: string): Promise<void> {
+    const [integration, object] = splitLock(lockName);
+    const runs = await this.#opts.store.listRuns(integration, { object, limit: 20 });
+    for (const r of runs)
+      if (r.status === "running") {
+        await this.#opts.store.finishRun(
+          r.id,
+          "abandoned",
+          r.counts,
+          `abandoned: its worker (${previousHolder}) stopped renewing the run lease`,
+        );
+        this.#log?.warn(
+          { integration, object, run: r.id, previousHolder },
+          "took over a run lease: the previous run was abandoned mid-way",
+        );
+      }
+  }
+
+  // ---------------------------------------------------------------- webhooks
+
+  async #webhook(job: WebhookJob): Promise<void> {
+    const served = await this.#serve(job.integration);
+    const spec = served.loaded.spec;
+    const conn = job.side === "crm" ? served.crm : served.erp;
+    let events = job.events;
+    if (!events) {
+      if (!conn.parseWebhook) throw new Error(`the ${job.side} connector (${conn.type}) takes no webhooks`);
+      const { WEBHOOK_SECRET_VARS } = await import("../registry/index.ts");
+      const secrets = (served.loaded.env[WEBHOOK_SECRET_VARS[job.side]] ?? "")
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const url = job.url ?? `/webhooks/${job.side}${job.query ? `?${new URLSearchParams(job.query).toString()}` : ""}`;
+      let lastError: unknown;
+      for (const secret of secrets) {
+        try {
+          events = conn.parseWebhook({ headers: job.headers ?? {}, rawBody: Buffer.from(job.body), url }, secret);
+          break;
+        } catch (err) {
+          lastError = err;
+        }
+      }
+      if (!events) throw lastError ?? new Error(`no webhook secret for the ${job.side} of ${job.integration}: cannot parse the delivery`);
+    }
+    const entities = events.map((e) => e.entity).filter((e): e is string => !!e);
+    const ids = events.filter((e) => e.kind !== "delete").map((e) => e.id);
+    const touched = spec.objects
+      .filter((o) => "tier" in o.schedule && o.schedule.tier === "realtime")
+      .filter((o) => entities.length === 0 || entities.includes(o[job.side].entity));
+    for (const o of touched) {
+      // ids only when every event carries one of this side and none is a deletion (that is the sweep's job)
+      const records = events.length > 0 && ids.length === events.length ? { [job.side]: ids } : undefined;
+      await this.#opts.queue.enqueue({
+        kind: "sync",
+        integration: job.integration,
+        object: o.name,
+        trigger: "webhook",
+        visibleAt: job.receivedAt,
+        ...(records ? { records } : {}),
+      });
+    }
+  }
+}
+
+/** Tier → schedules: realtime polls every minute + an hourly reconciliation; hourly; daily 02:00 UTC; cron as written. */
+export function schedulesOf(spec: IntegrationSpec): JobSchedule[] {
+  const out: JobSchedule[] = [];
+  for (const o of spec.objects) {
+    const base = { kind: "sync" as const, integration: spec.name, object: o.name };
+    const s = o.schedule;
+    const key = `${spec.name}/${o.name}`;
+    if ("cron" in s) out.push({ key, cron: s.cron, job: { ...base, trigger: "schedule" } });
+    else if (s.tier === "realtime") {
+      out.push({ key, cron: "* * * * *", job: { ...base, trigger: "poll" } });
+      out.push({ key: `${key}/reconcile`, cron: "30 * * * *", job: { ...base, trigger: "reconcile", reconcile: true } });
+    } else if (s.tier === "hourly") out.push({ key, cron: "0 * * * *", job: { ...base, trigger: "schedule" } });
+    else if (s.tier === "daily") out.push({ key, cron: "0 2 * * *", job: { ...base, trigger: "schedule" } });
+  }
+  return out;
+}
+
+/** Targeted ids usable for this object (records read by id are not filtered: not on a side with a filter). */
+function targetable(job: SyncJob, obj: ObjectSpec): Partial<Record<Side, string[]>> | undefined {
+  if (!job.records) return undefined;
+  const out: Partial<Record<Side, string[]>> = {};
+  for (const side of ["crm", "erp"] as const) {
+    const ids = job.records[side];
+    if (!ids?.length) continue;
+    if (obj[side].filter?.length) return undefined; // a filter: an incremental run instead
+    out[side] = ids;
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** The connector as a run sees it: once the signal is aborted (lease lost, worker stopping), no further page is read. */
+function guarded(conn: Connector, signal: AbortSignal): Connector {
+  const stopped = () => new Transient(`run stopped: ${messageOf(signal.reason)} — the next run resumes from the cursors`);
+  return new Proxy(conn, {
+    get(t, prop, receiver) {
+      const v = Reflect.get(t, prop, receiver);
+      if (prop === "readChanges" && typeof v === "function") {
+        return (entity: string, opts: unknown) => {
+          const it = (v as Connector["readChanges"]).call(t, entity, opts as Parameters<Connector["readChanges"]>[1]);
+          return (async function* () {
+            if (signal.aborted) throw stopped();
+            for await (const page of it) {
+              if (signal.aborted) throw stopped();
+              yield page;
+            }
+          })();
+        };
+      }
+      if ((prop === "listIds" || prop === "readByIds") && typeof v === "function") {
+        return (...args: unknown[]) => {
+          if (signal.aborted) throw stopped();
+          return (v as (...a: unknown[]) => unknown).apply(t, args);
+        };
+      }
+      return typeof v === "function" ? v.bind(t) : v;
+    },
+  });
+}
+
+function splitLock(name: string): [string, string] {
+  const i = name.lastIndexOf("#");
+  return [name.slice(0, i), name.slice(i + 1)];
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export async function startWorker(opts: WorkerOptions): Promise<Worker> {
+  const w = new Worker(opts);
+  await w.start();
+  return w;
+}
