@@ -24,6 +24,7 @@ import { register as sync } from "./sync.ts";
 import { register as token } from "./token.ts";
 import { register as user } from "./user.ts";
 import { register as validate } from "./validate.ts";
+import { register as worker } from "./worker.ts";
 
 export const commands: Array<(program: Command) => void> = [
   validate,
@@ -46,6 +47,7 @@ export const commands: Array<(program: Command) => void> = [
   customer,
   report,
   server,
+  worker,
   user,
   token,
   sandbox,
