@@ -489,21 +489,35 @@ async function registerAll(fleet: Fleet, dir: string, env: Record<string, string
 interface Workers {
   pids: number[];
   logs: string[];
+  /** Workers still alive 20 s after SIGTERM (then SIGKILLed). */
+  killedAfterTerm(): number;
   stop(): Promise<void>;
   alive(): number;
 }
+/** `accord worker` when the CLI has it, else bench/scale/worker-proc.ts (the same Worker, queue and store, built by hand). */
+let workerArgv: string[] = [resolve(repo, "src/cli/main.ts"), "worker"];
+let workerVia = "accord worker";
+async function chooseWorkerCommand(env: Record<string, string>): Promise<void> {
+  const r = await cli(["worker", "--help"], env);
+  if (r.code !== 0) {
+    workerArgv = [resolve(here, "worker-proc.ts")];
+    workerVia = "bench/scale/worker-proc.ts (no `accord worker` command yet)";
+  }
+}
+
 function startWorkers(n: number, env: Record<string, string>, dir: string): Workers {
   const children: ChildProcess[] = [];
   const logs: string[] = [];
+  let killedAfterTerm = 0;
   for (let w = 0; w < n; w++) {
     const logFile = join(dir, `worker-${w + 1}.log`);
     logs.push(logFile);
     const out = createWriteStream(logFile);
-    const child = spawn(
-      process.execPath,
-      ["--disable-warning=ExperimentalWarning", resolve(repo, "src/cli/main.ts"), "worker", "--concurrency", String(CONC)],
-      { cwd: repo, env: { ...process.env, ...env, PATH: `${NODE_BIN}:${process.env.PATH ?? ""}` }, stdio: ["ignore", "pipe", "pipe"] },
-    );
+    const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", ...workerArgv, "--concurrency", String(CONC)], {
+      cwd: repo,
+      env: { ...process.env, ...env, PATH: `${NODE_BIN}:${process.env.PATH ?? ""}` },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);
     children.push(child);
@@ -511,6 +525,7 @@ function startWorkers(n: number, env: Record<string, string>, dir: string): Work
   return {
     pids: children.map((c) => c.pid ?? 0),
     logs,
+    killedAfterTerm: () => killedAfterTerm,
     alive: () => children.filter((c) => c.exitCode === null && c.signalCode === null).length,
     async stop() {
       await Promise.all(
@@ -518,7 +533,10 @@ function startWorkers(n: number, env: Record<string, string>, dir: string): Work
           (c) =>
             new Promise<void>((r) => {
               if (c.exitCode !== null || c.signalCode !== null) return r();
-              const kill = setTimeout(() => c.kill("SIGKILL"), 20_000);
+              const kill = setTimeout(() => {
+                killedAfterTerm++;
+                c.kill("SIGKILL");
+              }, 20_000);
               c.on("exit", () => {
                 clearTimeout(kill);
                 r();
@@ -673,7 +691,9 @@ async function round(W: number): Promise<RoundResult> {
     }
 
     const total = N_INT * ACCOUNTS;
-    log(`starting ${W} worker(s) (--concurrency ${CONC})…`);
+    await chooseWorkerCommand(env);
+    if (workerArgv[0]?.endsWith("worker-proc.ts")) notes.push(`workers: ${workerVia}`);
+    log(`starting ${W} worker(s) (${workerVia} --concurrency ${CONC})…`);
     const loadStart = load();
     const cpu0 = cpuSample([], fleet);
     const t0 = performance.now();
@@ -735,7 +755,12 @@ async function round(W: number): Promise<RoundResult> {
     }
     const workerPeakRssMb = workers.pids.map(procPeakRssMb);
     const workersAliveAtEnd = workers.alive();
+    const stopT0 = performance.now();
     await workers.stop();
+    const stopSeconds = r1((performance.now() - stopT0) / 1000);
+    if (workers.killedAfterTerm() > 0)
+      notes.push(`${workers.killedAfterTerm()} of ${W} worker(s) had not exited 20 s after SIGTERM (SIGKILLed)`);
+    else notes.push(`workers exited ${stopSeconds} s after SIGTERM`);
     workers = null;
     if (queue) await queue.close().catch(() => {});
     queue = null;
