@@ -29,7 +29,6 @@ import { type GoLiveResult, goLive } from "../quality/golive.ts";
 import { renderAuditSummary } from "../quality/report.ts";
 import { type Sandboxes, startSandboxes } from "../sandbox/index.ts";
 import { loadSpecFile } from "../spec/load.ts";
-import { linkChildrenAtGoLive } from "./children.ts";
 import { ensureErpLinkValues } from "./masters.ts";
 
 export const DEMO_FILE = resolve(import.meta.dirname, "../../examples/espocrm-erpnext.yaml");
@@ -132,7 +131,6 @@ export async function runDemo(opts: DemoOptions): Promise<DemoRun> {
       const objects = spec.objects.map((o) => o.name);
       const masters = await ensureErpLinkValues(spec, ctx.crm, ctx.erp, objects, say);
       const live = await goLive(ctx, { object: DEMO_MAIN_OBJECT, onProgress: say });
-      await linkChildrenAtGoLive(ctx, live, say);
       lap("golive");
       say(`Syncing every object of the file, parents first (${objects.join(", ")})…`);
       const q2c: QuoteToCash = { created: [], held: [], quarantined: [] };

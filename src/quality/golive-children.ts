@@ -1,21 +1,30 @@
 /**
- * Go-live for the objects kept on the linked object's own CRM record (the example's billing address:
+ * Go-live for the objects kept on the linked object's own CRM record (e.g. a billing address:
  * the Account's address fields ↔ an ERP Address linked to the customer). The go-live links customers
  * with a base that lets the ERP's values win (src/quality/golive.ts); without the same for their
  * addresses, the first sync would meet every address typed differently in both systems as a true
  * conflict ("Street" vs "St.") and hold hundreds of them for a person. Here each go-live pair's child
  * counterpart (the ERP record carrying the pair's shared id) is linked with the same base (goLiveBase).
- * Only children without a link are touched, so a resumed demo changes nothing.
+ * Only children without a link are touched, so a second go-live changes nothing. Called by goLive
+ * (so `accord link --apply` and the demo both get it).
  */
 
-import type { FilterExpr, RemoteRecord } from "../connectors/types.ts";
-import type { EngineContext } from "../engine/types.ts";
+import type { Connector, FilterExpr, RemoteRecord } from "../connectors/types.ts";
 import { sharedIdOf } from "../engine/values.ts";
-import { type GoLiveResult, goLiveBase } from "../quality/golive.ts";
+import type { IntegrationSpec, ObjectSpec } from "../spec/model.ts";
+import type { Json, Store } from "../store/types.ts";
+
+export interface ChildGoLiveContext {
+  spec: IntegrationSpec;
+  store: Store;
+  crm: Connector;
+  erp: Connector;
+}
 
 export async function linkChildrenAtGoLive(
-  ctx: EngineContext,
-  live: GoLiveResult,
+  ctx: ChildGoLiveContext,
+  live: { object: string; linked: ReadonlyArray<{ crmId: string; sharedId: string }> },
+  goLiveBase: (obj: ObjectSpec, crm: RemoteRecord, erp: RemoteRecord) => Record<string, Json>,
   say: (m: string) => void = () => {},
 ): Promise<Record<string, number>> {
   const { spec, store } = ctx;

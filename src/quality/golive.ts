@@ -34,6 +34,7 @@ import { ValidationRejected } from "../errors.ts";
 import type { IntegrationSpec, ObjectSpec, Side } from "../spec/model.ts";
 import type { Json, Link, Store } from "../store/types.ts";
 import { findDuplicates } from "./dedupe.ts";
+import { linkChildrenAtGoLive } from "./golive-children.ts";
 import { matchAcross } from "./match.ts";
 import type { MatchDecision, OrgRecord } from "./types.ts";
 
@@ -82,6 +83,8 @@ export interface GoLiveResult {
   stampFailed: Array<{ crmId: string; error: string }>;
   /** Review items added (match proposals and duplicates). */
   reviewItems: number;
+  /** Child objects kept on the same CRM record (e.g. a billing address), linked with their pair: object → links made. */
+  children: Record<string, number>;
 }
 
 async function readAll(conn: Connector, entity: string): Promise<RemoteRecord[]> {
@@ -214,6 +217,7 @@ export async function goLive(ctx: GoLiveContext, opts: GoLiveOptions = {}): Prom
     crmOnly: 0,
     erpOnly: 0,
     stampFailed: [],
+    children: {},
     reviewItems: 0,
   };
 
@@ -358,6 +362,7 @@ export async function goLive(ctx: GoLiveContext, opts: GoLiveOptions = {}): Prom
     if (h.crmId) await store.setPinned(integration, obj.name, "crm", h.crmId, true);
     if (h.erpId) await store.setPinned(integration, obj.name, "erp", h.erpId, true);
   }
+  out.children = await linkChildrenAtGoLive(ctx, { object: obj.name, linked: out.linked }, goLiveBase, say);
   say(
     `go-live ${obj.name}: ${out.linked.length} pairs linked, ${out.proposals} possible matches and ${out.duplicatesHeld} suspected duplicates held for review, ${out.crmOnly} CRM-only and ${out.erpOnly} ERP-only records left to the sync`,
   );

@@ -17,8 +17,8 @@ import { ensureErpLinkValues } from "../../src/demo/masters.ts";
 import type { TruthEntry } from "../../src/sandbox/generator/types.ts";
 import { type Sandboxes, startSandboxes } from "../../src/sandbox/index.ts";
 import { loadSpecFile } from "../../src/spec/load.ts";
-import { openStore } from "../../src/store/index.ts";
 import type { Link } from "../../src/store/types.ts";
+import { type TestStoreTarget, testStoreTarget } from "../support/store.ts";
 
 const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
 const EXAMPLE = resolve(import.meta.dirname, "../../examples/espocrm-erpnext.yaml");
@@ -45,12 +45,13 @@ let env: Record<string, string>;
 let truth: TruthEntry[];
 let crm: Connector;
 let erp: Connector;
+let target: TestStoreTarget;
 
 function accord(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((res, rej) => {
     const p = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", MAIN, ...args], {
       cwd: dir,
-      env: { PATH: process.env.PATH ?? "", HOME: dir, ACCORD_HOME: join(dir, ".accord"), ...env },
+      env: { PATH: process.env.PATH ?? "", HOME: dir, ACCORD_HOME: join(dir, ".accord"), ...target.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -91,6 +92,7 @@ interface AuditJson {
 describe("go-live over HTTP: audit → fix → merge → link", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "accord-golive-"));
+    target = await testStoreTarget(join(dir, ".accord", "accord.db"));
     sb = await startSandboxes({ accounts: COMPANIES, seed: 7 });
     env = {
       ESPOCRM_URL: sb.crm.url,
@@ -177,17 +179,22 @@ describe("go-live over HTTP: audit → fix → merge → link", () => {
       "--plan",
     );
     expect(lp.goLive.linked.length).toBeGreaterThanOrEqual(Math.floor(both * 0.85));
-    const la = await json<{ goLive: { linked: unknown[]; stampFailed: Array<{ crmId: string }> }; created: { crm: number; erp: number } }>(
+    const la = await json<{
+      goLive: { linked: unknown[]; stampFailed: Array<{ crmId: string }>; children: Record<string, number> };
+      created: { crm: number; erp: number };
+    }>(
       "link",
       file,
       "--apply",
     );
     expect(la.goLive.linked.length).toBe(lp.goLive.linked.length);
+    // the billing address kept on the same Account is linked with its customer (ERP values win), not left to a review storm
+    expect(la.goLive.children.billingAddress).toBeGreaterThan(Math.floor(la.goLive.linked.length * 0.5));
     expect(la.created.crm).toBeGreaterThanOrEqual(lp.imports.toCrm - 1);
 
     // ---------------------------------------------------------------- the result, read back
     const failedStamp = (crmId: string | null) => la.goLive.stampFailed.some((f) => f.crmId === crmId);
-    const store = await openStore({ file: join(dir, ".accord", "accord.db") });
+    const store = await target.open();
     let links: Link[];
     let pinned: { crm: Set<string>; erp: Set<string> };
     try {
@@ -262,6 +269,7 @@ describe("go-live over HTTP: audit → fix → merge → link", () => {
 describe("go-live with a person's decisions: proposals → review resolve --accept / --reject → link", () => {
   let sb2: Sandboxes;
   let dir2: string;
+  let target2: TestStoreTarget;
   let env2: Record<string, string>;
   let crm2: Connector;
   let erp2: Connector;
@@ -285,7 +293,7 @@ objects:
     return new Promise((res, rej) => {
       const p = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", MAIN, ...args], {
         cwd: dir2,
-        env: { PATH: process.env.PATH ?? "", HOME: dir2, ACCORD_HOME: join(dir2, ".accord"), USER: "ana", ...env2 },
+        env: { PATH: process.env.PATH ?? "", HOME: dir2, ACCORD_HOME: join(dir2, ".accord"), USER: "ana", ...target2.env, ...env2 },
         stdio: ["ignore", "pipe", "pipe"],
       });
       let stdout = "";
@@ -303,6 +311,7 @@ objects:
 
   beforeAll(async () => {
     dir2 = await mkdtemp(join(tmpdir(), "accord-golive2-"));
+    target2 = await testStoreTarget(join(dir2, ".accord", "accord.db"));
     sb2 = await startSandboxes({ accounts: 0 });
     env2 = {
       ESPOCRM_URL: sb2.crm.url,
@@ -414,7 +423,7 @@ objects:
     expect((await crm2.findByField("Account", "cAccordId", harbor.erp)).map((r) => r.values.name)).toEqual(["Blue Harbour Logistik"]);
     expect((await erp2.findByField("Customer", "customer_name", "Blue Harbor Logistics")).length).toBe(1);
 
-    const store = await openStore({ file: join(dir2, ".accord", "accord.db") });
+    const store = await target2.open();
     try {
       const links = await store.listLinks("golive2", "customer", { limit: 1000 });
       expect(links).toHaveLength(5);

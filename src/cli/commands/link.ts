@@ -80,6 +80,9 @@ Exit codes: 0 done, 2 invalid file or option, 3 a system unreachable, 4 linked b
             process.stdout.write(
               [
                 `Linked ${r.object} of ${r.integration}: ${r.approvedLinked.length} accepted pairs, ${g.linked.length} matched pairs (${g.alreadyLinked} were linked before).`,
+                ...Object.entries(g.children ?? {})
+                  .filter(([, n]) => n > 0)
+                  .map(([child, n]) => `Linked with their ${r.object}: ${n} ${child} records (ERP values win on shared fields).`),
                 `Held for review: ${g.proposals} possible matches, ${g.duplicatesHeld} suspected duplicates (${g.reviewItems} new review items).`,
                 r.sync
                   ? `Go-live sync: ${r.created.crm} customers imported into the CRM, ${r.created.erp} created in the ERP; read ${t?.read}, applied ${t?.applied}, unchanged ${t?.unchanged}, held ${t?.held}, quarantined ${t?.quarantined}.`
