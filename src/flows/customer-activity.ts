@@ -231,3 +231,59 @@ export async function paymentHistory(erp: Connector, src: PaymentSource, erpCust
     )
     .sort((a, b) => (b.date ?? "").localeCompare(a.date ?? "") || b.id.localeCompare(a.id));
 }
+
+export interface CustomerActivity {
+  cases: { entity: string; open: number; closed: number; items: ServiceCase[] } | null;
+  payments: { entity: string; total: number; items: PaymentRecord[] } | null;
+  /** Why a section is null (no known source, no record in that system, no connection, a failed read). */
+  notes: { cases: string | null; payments: string | null };
+}
+
+/**
+ * Cases and payments of one customer, by its CRM and ERP record ids. With `lenient`, a failed read
+ * becomes a note (the console shows the rest of the 360); otherwise it throws.
+ */
+export async function customerActivity(
+  spec: IntegrationSpec,
+  systems: { crm?: Connector; erp?: Connector } | undefined,
+  ids: { crmId: string | null; erpId: string | null },
+  opts: { lenient?: boolean } = {},
+): Promise<CustomerActivity> {
+  const sources = activitySources(spec);
+  const out: CustomerActivity = { cases: null, payments: null, notes: { cases: null, payments: null } };
+  const attempt = async <T>(what: string, fn: () => Promise<T>): Promise<T | string> => {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!opts.lenient) throw err;
+      return `could not read ${what}: ${(err as Error).message}`;
+    }
+  };
+  if (!sources.cases) out.notes.cases = `no known service-case entity for a ${spec.systems.crm.type} CRM`;
+  else if (!systems?.crm) out.notes.cases = "the server was started without the CRM's credentials";
+  else if (!ids.crmId) out.notes.cases = "the customer has no CRM record";
+  else {
+    const src = sources.cases;
+    const crm = systems.crm;
+    const crmId = ids.crmId;
+    const items = await attempt(`${src.entity} records`, () => serviceCases(crm, src, crmId));
+    if (typeof items === "string") out.notes.cases = items;
+    else {
+      items.sort((a, b) => Number(b.open) - Number(a.open));
+      const open = items.filter((c) => c.open).length;
+      out.cases = { entity: src.entity, open, closed: items.length - open, items };
+    }
+  }
+  if (!sources.payments) out.notes.payments = `no known payment entity for a ${spec.systems.erp.type} ERP`;
+  else if (!systems?.erp) out.notes.payments = "the server was started without the ERP's credentials";
+  else if (!ids.erpId) out.notes.payments = "the customer has no ERP record";
+  else {
+    const src = sources.payments;
+    const erp = systems.erp;
+    const erpId = ids.erpId;
+    const items = await attempt(`${src.entity} records`, () => paymentHistory(erp, src, erpId));
+    if (typeof items === "string") out.notes.payments = items;
+    else out.payments = { entity: src.entity, total: Math.round(items.reduce((s, p) => s + p.amount * 100, 0)) / 100, items };
+  }
+  return out;
+}

@@ -13,7 +13,7 @@
 import type { RemoteRecord } from "../connectors/types.ts";
 import type { EngineContext } from "../engine/types.ts";
 import { NotFound } from "../errors.ts";
-import { activitySources, type PaymentRecord, paymentHistory, type ServiceCase, serviceCases } from "./customer-activity.ts";
+import { type CustomerActivity, customerActivity } from "./customer-activity.ts";
 import type { ObjectSpec } from "../spec/model.ts";
 import type { Json, Link } from "../store/types.ts";
 
@@ -38,9 +38,9 @@ export interface Customer360 {
   reviews: Array<{ id: number; object: string; kind: string; field: string | null; reason: string }>;
   quarantined: Array<{ object: string; side: string; recordId: string; errorClass: string; reason: string }>;
   /** Service cases in the CRM (open first, newest first); null when the CRM has no known case entity or no record. */
-  cases: { entity: string; open: number; closed: number; items: ServiceCase[] } | null;
+  cases: CustomerActivity["cases"];
   /** Payments received in the ERP (newest first); null when the ERP has no known payment entity or no record. */
-  payments: { entity: string; total: number; items: PaymentRecord[] } | null;
+  payments: CustomerActivity["payments"];
 }
 
 const plain = (v: unknown): Json => (v === undefined ? null : (JSON.parse(JSON.stringify(v ?? null)) as Json));
@@ -53,7 +53,11 @@ function pick(rec: RemoteRecord | undefined, names: string[]): Record<string, Js
 }
 
 /** Find the customer by CRM id, ERP id / shared id, or exact name (the object's first mapped field) in either system. */
-async function locate(ctx: EngineContext, obj: ObjectSpec, query: string): Promise<{ crm?: RemoteRecord; erp?: RemoteRecord; link?: Link }> {
+async function locate(
+  ctx: EngineContext,
+  obj: ObjectSpec,
+  query: string,
+): Promise<{ crm?: RemoteRecord; erp?: RemoteRecord; link?: Link }> {
   const { store, spec } = ctx;
   const byLink = async (l: Link | undefined) => {
     if (!l) return undefined;
@@ -91,14 +95,31 @@ export async function customer360(ctx: EngineContext, query: string, objectName 
   }
   const { crm, erp, link } = await locate(ctx, obj, query);
   if (!crm && !erp) {
-    throw new NotFound(`no ${obj.name} "${query}" in either system (tried CRM/ERP ids, the shared id and the exact ${obj.fields[0]?.crm ?? "name"})`, {
-      hint: "give a CRM id, an ERP id or the exact name; `accord audit` lists records",
-    });
+    throw new NotFound(
+      `no ${obj.name} "${query}" in either system (tried CRM/ERP ids, the shared id and the exact ${obj.fields[0]?.crm ?? "name"})`,
+      {
+        hint: "give a CRM id, an ERP id or the exact name; `accord audit` lists records",
+      },
+    );
   }
   const out: Customer360 = {
     object: obj.name,
-    crm: { entity: obj.crm.entity, id: crm?.id ?? null, values: pick(crm, obj.fields.map((f) => f.crm)) },
-    erp: { entity: obj.erp.entity, id: erp?.id ?? null, values: pick(erp, obj.fields.map((f) => f.erp)) },
+    crm: {
+      entity: obj.crm.entity,
+      id: crm?.id ?? null,
+      values: pick(
+        crm,
+        obj.fields.map((f) => f.crm),
+      ),
+    },
+    erp: {
+      entity: obj.erp.entity,
+      id: erp?.id ?? null,
+      values: pick(
+        erp,
+        obj.fields.map((f) => f.erp),
+      ),
+    },
     link: link ? { id: link.id, sharedId: link.sharedId, status: link.status, pinned: link.pinned, lastSync: link.updatedAt } : null,
     fields: obj.fields.map((f) => ({
       crm: f.crm,
@@ -158,20 +179,13 @@ export async function customer360(ctx: EngineContext, query: string, objectName 
     }
   }
   for (const q of await store.listQuarantine(spec.name, { status: "open" })) {
-    if (ids.has(q.recordId)) out.quarantined.push({ object: q.object, side: q.side, recordId: q.recordId, errorClass: q.errorClass, reason: q.reason });
+    if (ids.has(q.recordId))
+      out.quarantined.push({ object: q.object, side: q.side, recordId: q.recordId, errorClass: q.errorClass, reason: q.reason });
   }
 
-  const sources = activitySources(spec);
-  if (sources.cases && crm) {
-    const items = await serviceCases(ctx.crm, sources.cases, crm.id);
-    items.sort((a, b) => Number(b.open) - Number(a.open));
-    const open = items.filter((c) => c.open).length;
-    out.cases = { entity: sources.cases.entity, open, closed: items.length - open, items };
-  }
-  if (sources.payments && erp) {
-    const items = await paymentHistory(ctx.erp, sources.payments, erp.id);
-    out.payments = { entity: sources.payments.entity, total: Math.round(items.reduce((s, p) => s + p.amount * 100, 0)) / 100, items };
-  }
+  const activity = await customerActivity(spec, { crm: ctx.crm, erp: ctx.erp }, { crmId: crm?.id ?? null, erpId: erp?.id ?? null });
+  out.cases = activity.cases;
+  out.payments = activity.payments;
   return out;
 }
 

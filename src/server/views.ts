@@ -302,6 +302,11 @@ export interface Customer360 {
   history: ChangeLogEntry[];
   reviews: ReviewItem[];
   quarantine: QuarantineEntry[];
+  /** Service cases (CRM, by the link's CRM id), read live; null with the reason in `activityNotes`. */
+  cases: import("../flows/customer-activity.ts").CustomerActivity["cases"];
+  /** Payments received (ERP, by the link's ERP id): date, amount, mode, reference, invoices settled; read live. */
+  payments: import("../flows/customer-activity.ts").CustomerActivity["payments"];
+  activityNotes: { cases: string | null; payments: string | null };
 }
 
 async function readOne(
@@ -409,6 +414,9 @@ export async function customer360(
   const quarantine = (await store.listQuarantine(spec.name, { object: o.name })).filter(
     (q) => q.status !== "resolved" && ((q.side === "crm" && q.recordId === link.crmId) || (q.side === "erp" && q.recordId === link.erpId)),
   );
+  // service cases and payment history, through the link's ids (a failed read is a note, not a failure)
+  const { customerActivity } = await import("../flows/customer-activity.ts");
+  const activity = await customerActivity(spec, systems, { crmId: link.crmId, erpId: link.erpId }, { lenient: true });
   return {
     object: o.name,
     label: linkLabel(o, link),
@@ -422,5 +430,8 @@ export async function customer360(
     history: entries,
     reviews,
     quarantine,
+    cases: activity.cases,
+    payments: activity.payments,
+    activityNotes: activity.notes,
   };
 }

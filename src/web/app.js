@@ -872,6 +872,8 @@ async function customerDetail(id, object) {
         ),
       ),
     ),
+    customerCases(c),
+    customerPayments(c),
     h("h2", null, `Pending reviews (${c.reviews.length})`),
     table(
       [
@@ -902,6 +904,55 @@ async function customerDetail(id, object) {
       : null,
     h("h2", null, "History"),
     historyTable(c.history),
+  );
+}
+
+/** Service cases (CRM), read live through the customer's link: open first. */
+function customerCases(c) {
+  const k = c.cases;
+  return h(
+    "section",
+    { "data-section": "cases" },
+    h("h2", null, k ? `Service cases (${k.open} open, ${k.closed} closed)` : "Service cases"),
+    k
+      ? table(
+          [
+            { label: "#", key: "number" },
+            { label: "Subject", key: "subject" },
+            { label: "State", cell: (x) => h(`td.${x.open ? "open" : "closed"}`, null, x.open ? "open" : "closed") },
+            { label: "Status", key: "status" },
+            { label: "Priority", key: "priority" },
+            { label: "Type", key: "type" },
+            { label: "Created", cell: (x) => h("td", null, when(x.created)) },
+          ],
+          k.items,
+          { empty: "No service cases.", testid: "customer-cases", rowAttrs: (x) => ({ "data-case": x.id }) },
+        )
+      : h("p.muted", null, c.activityNotes?.cases ?? "Not available."),
+  );
+}
+
+/** Payments received (ERP), read live through the customer's link: newest first, with the invoices each settles. */
+function customerPayments(c) {
+  const p = c.payments;
+  return h(
+    "section",
+    { "data-section": "payments" },
+    h("h2", null, p ? `Payment history (${p.items.length}, total ${money(p.total)})` : "Payment history"),
+    p
+      ? table(
+          [
+            { label: "Date", key: "date" },
+            { label: "Amount", cell: (x) => h("td.num", null, money(x.amount)) },
+            { label: "Mode", key: "mode" },
+            { label: "Reference", key: "reference" },
+            { label: "Settles", cell: (x) => valueCell(x.invoices.join(", ")) },
+            { label: "Payment", key: "id" },
+          ],
+          p.items,
+          { empty: "No payments received.", testid: "customer-payments", rowAttrs: (x) => ({ "data-payment": x.id }) },
+        )
+      : h("p.muted", null, c.activityNotes?.payments ?? "Not available."),
   );
 }
 
