@@ -158,8 +158,8 @@ function sameOptions(a: string[] | undefined, b: string[] | undefined): boolean 
 
 interface Use {
   object: ObjectSpec;
-  /** "identity" | "parent" | "filter" → the whole object; otherwise the mapping key. */
-  role: "identity" | "parent" | "filter" | "mapping";
+  /** "identity" | "parent" | "filter" → the whole object; "createKey" → creates into this system; otherwise the mapping key. */
+  role: "identity" | "parent" | "filter" | "mapping" | "createKey";
   mapping?: string;
   field: string;
   /** Whether Accord writes this field in this system (a target of the mapping). */
@@ -171,6 +171,9 @@ function usesOf(spec: IntegrationSpec, side: Side, entity: string): Use[] {
   for (const o of spec.objects) {
     if (o[side].entity !== entity) continue;
     out.push({ object: o, role: "identity", field: o[side].identity, written: true });
+    // the creation key: without it a create cannot carry the source id, and crash recovery would fall back to content
+    const createKey = o[side].createKey;
+    if (createKey) out.push({ object: o, role: "createKey", field: createKey, written: true });
     if (o.parent) out.push({ object: o, role: "parent", field: side === "crm" ? o.parent.crm : o.parent.erp, written: true });
     for (const f of o[side].filter ?? []) out.push({ object: o, role: "filter", field: f.field, written: false });
     for (const m of o.fields) {
@@ -236,7 +239,14 @@ export function diffDrift(
         seen.add(key);
         const cur = now_.fields[root];
         const old = was?.fields[root];
-        const whole = u.role !== "mapping";
+        const whole = u.role !== "mapping" && u.role !== "createKey";
+        /** What a broken use stops: the object, its mapping, or (the creation key) creates into this system. */
+        const breaking = (): DriftFinding["action"] => act(u.object, u.role === "createKey" ? "pause-creates" : whole ? "pause-object" : "pause-mapping");
+        const pauseFor = (action: DriftFinding["action"], message: string) => {
+          if (action === "pause-object") pauseOf(u.object.name).whole ??= message;
+          if (action === "pause-mapping" && u.mapping) pauseOf(u.object.name).fields[u.mapping] = message;
+          if (action === "pause-creates") pauseOf(u.object.name).createsInto[side] ??= message;
+        };
         if (!cur) {
           if (!old && ALWAYS_THERE.has(root)) continue; // a standard column the system does not describe
           const suggestion = suggestRename(root, old, now_, was);
@@ -245,8 +255,8 @@ export function diffDrift(
             : u.role === "mapping"
               ? `mapped field ${root}`
               : `${u.role} field ${root}`;
-          const message = `${sideName(side)} ${entity}.${root} (${what} of object ${u.object.name}) is gone${suggestion ? ` — renamed to ${suggestion}?` : ""}`;
-          const action = act(u.object, whole ? "pause-object" : "pause-mapping");
+          const message = `${sideName(side)} ${entity}.${root} (${what} of object ${u.object.name}) is gone${suggestion ? ` — renamed to ${suggestion}?` : ""}${u.role === "createKey" ? ": creates into the " + sideName(side) + " pause until it is back or the file names another createKey" : ""}`;
+          const action = breaking();
           findings.push({
             kind: "field-removed",
             side,
@@ -258,14 +268,13 @@ export function diffDrift(
             action,
             message,
           });
-          if (action === "pause-object") pauseOf(u.object.name).whole ??= message;
-          if (action === "pause-mapping" && u.mapping) pauseOf(u.object.name).fields[u.mapping] = message;
+          pauseFor(action, message);
           continue;
         }
         if (!old) continue; // no accepted snapshot of this field: nothing to compare types with
         if (cur.type !== old.type || cur.nativeType !== old.nativeType) {
           const message = `${sideName(side)} ${entity}.${root} changed type ${old.nativeType} (${old.type}) → ${cur.nativeType} (${cur.type}); object ${u.object.name}`;
-          const action = act(u.object, whole ? "pause-object" : "pause-mapping");
+          const action = breaking();
           findings.push({
             kind: "type-changed",
             side,
@@ -278,8 +287,7 @@ export function diffDrift(
             action,
             message,
           });
-          if (action === "pause-object") pauseOf(u.object.name).whole ??= message;
-          if (action === "pause-mapping" && u.mapping) pauseOf(u.object.name).fields[u.mapping] = message;
+          pauseFor(action, message);
           continue;
         }
         if ((cur.options || old.options) && !sameOptions(cur.options, old.options)) {

@@ -15,7 +15,8 @@ import { errorRateOf, HealthRules } from "../../src/monitor/health.ts";
 import { DEFAULT_SETTINGS, type MonitorSettings, parseMonitorSettings } from "../../src/monitor/settings.ts";
 import { ReplayGuard, verifyWebhook } from "../../src/runtime/webhooks.ts";
 import { loadSpec } from "../../src/spec/load.ts";
-import { openStore, type Store } from "../../src/store/index.ts";
+import type { Store } from "../../src/store/index.ts";
+import { openTestStore } from "../support/store.ts";
 
 const SPEC = loadSpec(
   `
@@ -113,6 +114,39 @@ describe("drift diff", () => {
     expect(run.objects.find((o) => o.name === "customer")?.fields.map((m) => m.erp)).toEqual(["customer_name", "customer_type"]);
     expect(run.objects.find((o) => o.name === "item")?.fields).toHaveLength(2);
     expect(SPEC.objects[0].fields).toHaveLength(3); // the loaded spec itself is untouched
+  });
+
+  it("a vanished createKey pauses creates into that system only; updates and the other objects keep syncing", () => {
+    const keyed = loadSpec(
+      `
+version: 1
+name: unit-key
+systems:
+  crm: { type: espocrm, url: "http://127.0.0.1:1", credentials: { apiKey: "\${K}" } }
+  erp: { type: erpnext, url: "http://127.0.0.1:2", credentials: { apiKey: "\${K}", apiSecret: "\${K}" } }
+owner: { name: O, email: o@example.com }
+objects:
+  customer:
+    crm: { entity: Account, identity: cAccordId }
+    erp: { entity: Customer, identity: name, createKey: custom_accord_id }
+    create: both
+    fields:
+      - { crm: name, erp: customer_name, direction: both }
+`,
+      "unit-key.yaml",
+    );
+    const before = schemas();
+    before.erp.entities.Customer.fields.custom_accord_id = fd("custom_accord_id", "string");
+    const same = diffDrift(keyed, before, before, settings());
+    expect(same.findings).toEqual([]);
+    const now = schemas();
+    const r = diffDrift(keyed, now, before, settings());
+    expect(r.findings).toEqual([
+      expect.objectContaining({ kind: "field-removed", side: "erp", field: "custom_accord_id", action: "pause-creates" }),
+    ]);
+    expect(r.pauses.customer.createsInto.erp).toMatch(/custom_accord_id.*creates into the ERP pause/);
+    expect(r.pauses.customer.whole).toBeUndefined();
+    expect(r.pauses.customer.fields).toEqual({});
   });
 
   it("type changes, picklist changes and a vanished identity field, each with its action", () => {
@@ -253,7 +287,7 @@ describe("alerts", () => {
   let smtpPort = 0;
 
   beforeAll(async () => {
-    store = await openStore({ file: ":memory:" });
+    store = await openTestStore();
     hook = createHttp((req, res) => {
       let b = "";
       req.on("data", (d) => {
@@ -352,7 +386,7 @@ describe("alerts", () => {
   });
 
   it("the stale-value guard: a key field unchanged while its records keep changing", async () => {
-    const s2 = await openStore({ file: ":memory:" });
+    const s2 = await openTestStore();
     try {
       const alerter = new Alerter({ spec: SPEC, store: s2, settings: settings() });
       const health = new HealthRules({
@@ -390,7 +424,7 @@ describe("alerts", () => {
 
 describe("freshness and record counts", () => {
   it("an object without a recent successful run raises freshness; a fresh run resolves it", async () => {
-    const s2 = await openStore({ file: ":memory:" });
+    const s2 = await openTestStore();
     try {
       const alerter = new Alerter({ spec: SPEC, store: s2, settings: settings() });
       const health = new HealthRules({
@@ -413,7 +447,7 @@ describe("freshness and record counts", () => {
   });
 
   it("record counts diverging beyond the threshold raise count-divergence (objects with filters are not checked)", async () => {
-    const s2 = await openStore({ file: ":memory:" });
+    const s2 = await openTestStore();
     const lister = (n: number) =>
       ({
         listIds: async function* () {
