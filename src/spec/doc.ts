@@ -155,8 +155,8 @@ const COLUMNS: Array<[keyof MappingRow, string]> = [
 
 function objectFacts(o: ObjectSpec): Array<[string, string]> {
   const facts: Array<[string, string]> = [
-    ["CRM", `${o.crm.entity} (identity ${o.crm.identity})`],
-    ["ERP", `${o.erp.entity} (identity ${o.erp.identity})`],
+    ["CRM", `${o.crm.entity} (identity ${o.crm.identity}${o.crm.createKey ? `; creates write the source id into ${o.crm.createKey}` : ""})`],
+    ["ERP", `${o.erp.entity} (identity ${o.erp.identity}${o.erp.createKey ? `; creates write the source id into ${o.erp.createKey}` : ""})`],
     ["Schedule", describeSchedule(o.schedule)],
     ["Creates", o.create],
     ["Deletes", o.deletes],

@@ -45,6 +45,8 @@ describe("renderMappingDoc", () => {
     expect(md).toMatch(/\| cCreditLimit \| credit_limits \| — \| — \| ERP → CRM \| ERP \| n\/a \| JSONata: \$sum\(credit_limit\) → round to 2 decimals \| edit in CRM is reverted \|/);
     expect(md).toContain("prefer ERP");
     expect(md).toContain("last-updated wins (skew tolerance 2000 ms → review)");
+    // the example's ERP customers carry a creation key: the document says where creates write the source id
+    expect(md).toContain("Customer (identity name; creates write the source id into custom_accord_id)");
     // one table row per field
     const rows = md.split("\n").filter((l) => l.startsWith("| ") && !l.startsWith("| ---") && !l.startsWith("| CRM field"));
     expect(rows.length).toBe(example.objects.reduce((n, o) => n + o.fields.length, 0));
