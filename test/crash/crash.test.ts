@@ -21,12 +21,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Prng } from "../../src/sandbox/common/prng.ts";
 import { type Sandboxes, startSandboxes } from "../../src/sandbox/index.ts";
-import { openStore } from "../../src/store/index.ts";
 import type { Store } from "../../src/store/types.ts";
+import { type TestStoreTarget, testStoreTarget } from "../support/store.ts";
 import {
-  allLinks as linksOf,
   duplicates,
   lastEdit as lastEditOf,
+  allLinks as linksOf,
   notConverged,
   type PersonEdit,
   sleep,
@@ -48,6 +48,7 @@ let sb: Sandboxes;
 let dir: string;
 let file: string;
 let env: Record<string, string>;
+let target: TestStoreTarget;
 let erpPerson: { apiKey: string; apiSecret: string };
 
 /** One person's edit (CRM record id / ERP document name): the last edit of each (record, field) is what must survive. */
@@ -269,6 +270,7 @@ beforeAll(async () => {
   erpPerson = (await post(`${sb.erp.url}/__sandbox/users`, { email: "jane.doe@example.com" })) as typeof erpPerson;
 
   dir = await mkdtemp(join(tmpdir(), "accord-crash-"));
+  target = await testStoreTarget(join(dir, "home", "accord.db"));
   file = join(dir, "crash.yaml");
   await writeFile(file, spec(sb.erp.timezone));
   env = {
@@ -281,6 +283,7 @@ beforeAll(async () => {
     ERPNEXT_API_SECRET: sb.erp.apiSecret,
     // V8's code cache: the ~40 restarts do not each pay for compiling the CLI again
     NODE_COMPILE_CACHE: join(dir, "compile-cache"),
+    ...target.env,
   };
 }, 60_000);
 
@@ -330,7 +333,7 @@ describe("crash at any instant, then restart (invariant 2)", () => {
     const clean2 = await startSync().done;
     expect([0, 4], clean2.stderr.slice(-1500)).toContain(clean2.code);
 
-    const store = await openStore({ file: join(dir, "home", "accord.db") });
+    const store = await target.open();
     try {
       await checkWorld(store);
     } finally {

@@ -9,6 +9,7 @@ import { runSync } from "../../src/engine/index.ts";
 import { type Sandboxes, startSandboxes } from "../../src/sandbox/index.ts";
 import { loadSpec } from "../../src/spec/load.ts";
 import type { Store } from "../../src/store/types.ts";
+import { testStoreOptions } from "../support/store.ts";
 
 const SPEC = (tz: string) => `
 version: 1
@@ -38,7 +39,7 @@ beforeAll(async () => {
   sb.servers.crm.control.seed({ Account: Array.from({ length: 40 }, (_, i) => ({ name: `Hot Path ${i} Ltd` })) });
   opened = await openContext(loadSpec(SPEC(sb.erp.timezone), "hot.yaml"), {
     env: { C_URL: sb.crm.url, C_KEY: sb.crm.apiKey, E_URL: sb.erp.url, E_KEY: sb.erp.apiKey, E_SECRET: sb.erp.apiSecret },
-    store: { file: ":memory:" },
+    store: await testStoreOptions(),
   });
 });
 
@@ -86,7 +87,7 @@ describe("a page processed in lanes (applyConcurrency)", () => {
     const lanes = await startSandboxes({ accounts: 0, scope: "accounts" });
     const o = await openContext(loadSpec(SPEC(lanes.erp.timezone), "hot.yaml"), {
       env: { C_URL: lanes.crm.url, C_KEY: lanes.crm.apiKey, E_URL: lanes.erp.url, E_KEY: lanes.erp.apiKey, E_SECRET: lanes.erp.apiSecret },
-      store: { file: ":memory:" },
+      store: await testStoreOptions(),
     });
     try {
       lanes.servers.erp.seed({

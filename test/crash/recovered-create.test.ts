@@ -10,6 +10,7 @@ import { type OpenedContext, openContext } from "../../src/engine/context.ts";
 import { runSync } from "../../src/engine/index.ts";
 import { type Sandboxes, startSandboxes } from "../../src/sandbox/index.ts";
 import { loadSpec } from "../../src/spec/load.ts";
+import { testStoreOptions } from "../support/store.ts";
 
 const SPEC = (tz: string) => `
 version: 1
@@ -39,7 +40,7 @@ beforeAll(async () => {
   sb = await startSandboxes({ accounts: 0, scope: "accounts" });
   opened = await openContext(loadSpec(SPEC(sb.erp.timezone), "recovered.yaml"), {
     env: { C_URL: sb.crm.url, C_KEY: sb.crm.apiKey, E_URL: sb.erp.url, E_KEY: sb.erp.apiKey, E_SECRET: sb.erp.apiSecret },
-    store: { file: ":memory:" },
+    store: await testStoreOptions(),
   });
 });
 

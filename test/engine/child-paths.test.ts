@@ -7,8 +7,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { runSync } from "../../src/engine/index.ts";
 import type { IntegrationSpec, ObjectSpec } from "../../src/spec/model.ts";
-import { openStore } from "../../src/store/index.ts";
 import type { Store } from "../../src/store/types.ts";
+import { openTestStore } from "../support/store.ts";
 import { customerObject, field } from "./helpers.ts";
 import { MemoryConnector, TestClock } from "./memory-connector.ts";
 import { balanced } from "./sync-suite.ts";
@@ -90,7 +90,7 @@ async function world(): Promise<World> {
       Address: ["city", "address_type", "links"],
     },
   });
-  const store = await openStore({ file: ":memory:" });
+  const store = await openTestStore();
   stores.push(store);
   const spec: IntegrationSpec = {
     version: 1,

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Sandboxes, startSandboxes } from "../../src/sandbox/index.ts";
+import { testStoreTarget } from "../support/store.ts";
 
 const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
 
@@ -68,6 +69,7 @@ objects:
     ERP_URL: sb.erp.url,
     ERP_KEY: sb.erp.apiKey,
     ERP_SECRET: sb.erp.apiSecret,
+    ...(await testStoreTarget(join(dir, "home", "accord.db"))).env,
   };
 });
 

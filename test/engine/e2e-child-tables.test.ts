@@ -11,6 +11,7 @@ import { runSync, type SyncResult } from "../../src/engine/index.ts";
 import { type ErpNextSandbox, startErpNextSandbox } from "../../src/sandbox/erpnext/index.ts";
 import { type EspoCrmSandbox, startEspoCrmSandbox } from "../../src/sandbox/espocrm/index.ts";
 import { loadSpecFile } from "../../src/spec/load.ts";
+import { testStoreOptions } from "../support/store.ts";
 
 const CUSTOMER_LINK = "links[link_doctype=Customer].link_name";
 
@@ -32,7 +33,7 @@ beforeAll(async () => {
       ERPNEXT_API_KEY: erp.apiKey,
       ERPNEXT_API_SECRET: erp.apiSecret,
     },
-    store: { file: ":memory:" },
+    store: await testStoreOptions(),
   });
 });
 

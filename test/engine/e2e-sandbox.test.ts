@@ -7,6 +7,7 @@ import { type OpenedContext, openContext } from "../../src/engine/context.ts";
 import { planSync, resolveReview, runSync } from "../../src/engine/index.ts";
 import { type Sandboxes, startSandboxes } from "../../src/sandbox/index.ts";
 import { loadSpec } from "../../src/spec/load.ts";
+import { testStoreOptions } from "../support/store.ts";
 
 const SPEC = `
 version: 1
@@ -54,7 +55,7 @@ beforeAll(async () => {
       E2E_ERP_KEY: sb.erp.apiKey,
       E2E_ERP_SECRET: sb.erp.apiSecret,
     },
-    store: { file: ":memory:" },
+    store: await testStoreOptions(),
   });
 });
 

@@ -1,8 +1,9 @@
-/** Fixtures for engine tests: a customer + contact spec, two memory connectors, a SQLite :memory: store. */
+/** Fixtures for engine tests: a customer + contact spec, two memory connectors, the test store (SQLite :memory:, or PostgreSQL: test/support/store.ts). */
 import type { EngineContext } from "../../src/engine/index.ts";
 import type { ConflictPolicy, FieldMap, IntegrationSpec, MasterEditAction, ObjectSpec } from "../../src/spec/model.ts";
 import { openStore } from "../../src/store/index.ts";
 import type { Store } from "../../src/store/types.ts";
+import { openTestStore } from "../support/store.ts";
 import { MemoryConnector, TestClock } from "./memory-connector.ts";
 
 export function field(crm: string, erp: string, over: Partial<FieldMap> = {}): FieldMap {
@@ -140,7 +141,9 @@ export async function makeWorld(o: SpecOptions = {}, storeOrFile: Store | string
       Address: ["city", "customer"],
     },
   });
-  const store = typeof storeOrFile === "string" ? await openStore({ file: storeOrFile }) : storeOrFile;
+  // ":memory:" = the suite's test store (SQLite :memory:, or a fresh PostgreSQL schema with ACCORD_TEST_STORE=postgres)
+  const store =
+    typeof storeOrFile !== "string" ? storeOrFile : storeOrFile === ":memory:" ? await openTestStore() : await openStore({ file: storeOrFile });
   const spec = makeSpec(o);
   return { ctx: { spec, store, crm, erp, clock: () => clock.now() }, store, crm, erp, clock, spec };
 }

@@ -4,11 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { planSync } from "../../src/engine/index.ts";
-import { openStore } from "../../src/store/index.ts";
+import { openTestStore, testStoreKind } from "../support/store.ts";
 import { makeWorld, type World } from "./helpers.ts";
 import { defineSyncSuite, linkedPair } from "./sync-suite.ts";
 
-defineSyncSuite("engine sync [sqlite]", () => openStore({ file: ":memory:" }));
+defineSyncSuite(`engine sync [${testStoreKind()}]`, () => openTestStore());
 
 let worlds: World[] = [];
 async function world(...args: Parameters<typeof makeWorld>): Promise<World> {

@@ -20,6 +20,7 @@ import { runSync } from "../../src/engine/index.ts";
 import type { EngineContext } from "../../src/engine/types.ts";
 import { Transient } from "../../src/errors.ts";
 import { type Sandboxes, startSandboxes } from "../../src/sandbox/index.ts";
+import { testStoreOptions } from "../support/store.ts";
 
 const EXAMPLE = resolve(import.meta.dirname, "../../examples/espocrm-erpnext.yaml");
 type Rec = Record<string, unknown>;
@@ -125,7 +126,7 @@ beforeAll(async () => {
       ERPNEXT_API_KEY: sb.erp.apiKey,
       ERPNEXT_API_SECRET: sb.erp.apiSecret,
     },
-    store: { file: ":memory:" },
+    store: await testStoreOptions(),
   });
   ctx = opened.ctx;
   await sync(["customer", "product", "price", "stock"]);
@@ -346,7 +347,7 @@ objects:
         ERPNEXT_API_KEY: sb.erp.apiKey,
         ERPNEXT_API_SECRET: sb.erp.apiSecret,
       },
-      store: { file: ":memory:" },
+      store: await testStoreOptions(),
     });
   });
   afterAll(async () => {

@@ -28,6 +28,7 @@ import {
   revenueReport,
 } from "../../src/flows/revenue.ts";
 import { type Sandboxes, startSandboxes } from "../../src/sandbox/index.ts";
+import { testStoreOptions, testStoreTarget } from "../support/store.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const EXAMPLE = join(ROOT, "examples/espocrm-erpnext.yaml");
@@ -184,7 +185,7 @@ beforeAll(async () => {
   });
   await erpControl("POST", "events", { kind: "invoice-paid", invoice: "ACC-SINV-RV-A", amount: 120 }); // a person records a payment today
 
-  opened = await openContextFromFile(EXAMPLE, { env: env(), store: { file: ":memory:" } });
+  opened = await openContextFromFile(EXAMPLE, { env: env(), store: await testStoreOptions() });
   model = await loadRevenueModel(opened.ctx);
 }, 120_000);
 
@@ -348,13 +349,17 @@ describe("duckdb export", () => {
 });
 
 describe("accord report revenue (CLI)", () => {
+  let storeEnv: Record<string, string> = { DATABASE_URL: "" };
+  beforeAll(async () => {
+    storeEnv = (await testStoreTarget(join(dir, "accord.db"))).env;
+  });
   const run = async (args: string[]) => {
     try {
       const { stdout } = await promisify(execFile)(
         process.execPath,
         ["--disable-warning=ExperimentalWarning", join(ROOT, "src/cli/main.ts"), ...args],
         {
-          env: { ...process.env, ...env(), ACCORD_HOME: dir, DATABASE_URL: "" },
+          env: { ...process.env, ...env(), ACCORD_HOME: dir, ...storeEnv },
           cwd: dir,
         },
       );

@@ -20,6 +20,7 @@ import { type OpenedContext, openContextFromFile } from "../../src/engine/contex
 import { loadMonitorSettings } from "../../src/monitor/settings.ts";
 import { type Runtime, startRuntime } from "../../src/runtime/runtime.ts";
 import { type Sandboxes, startSandboxes } from "../../src/sandbox/index.ts";
+import { testStoreOptions, testStoreTarget } from "../support/store.ts";
 
 const EXAMPLE = resolve(import.meta.dirname, "../../examples/espocrm-erpnext.yaml");
 const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
@@ -43,6 +44,8 @@ interface Setup {
   file: string;
   dir: string;
   env: Record<string, string>;
+  /** The CLI children's store (test/support/store.ts). */
+  storeEnv: Record<string, string>;
   productIds: Record<string, string>;
   accountId: string;
 }
@@ -115,7 +118,7 @@ async function setup(monitor: string): Promise<Setup> {
     ERPNEXT_API_KEY: sb.erp.apiKey,
     ERPNEXT_API_SECRET: sb.erp.apiSecret,
   };
-  const opened = await openContextFromFile(file, { env, store: { file: ":memory:" } });
+  const opened = await openContextFromFile(file, { env, store: await testStoreOptions() });
   const rt = await startRuntime({
     ctx: opened.ctx,
     settings: loadMonitorSettings(file), // the file's own `monitor:` section
@@ -127,7 +130,8 @@ async function setup(monitor: string): Promise<Setup> {
     env,
   });
   await rt.idle();
-  return { sb, opened, rt, hook, received, file, dir, env, productIds, accountId };
+  const storeEnv = (await testStoreTarget(join(dir, "home", "accord.db"))).env;
+  return { sb, opened, rt, hook, received, file, dir, env, storeEnv, productIds, accountId };
 }
 
 async function teardown(s: Setup | undefined): Promise<void> {
@@ -158,7 +162,7 @@ async function runObjects(s: Setup, objects: string[]): Promise<void> {
 function accord(s: Setup, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((done) => {
     const p = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", MAIN, ...args], {
-      env: { PATH: process.env.PATH ?? "", ACCORD_HOME: join(s.dir, "home"), ...s.env },
+      env: { PATH: process.env.PATH ?? "", ACCORD_HOME: join(s.dir, "home"), ...s.storeEnv, ...s.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";

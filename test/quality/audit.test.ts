@@ -14,8 +14,8 @@ import { type AuditReport, auditIntegration, checkFormats, type Problem } from "
 import { auditCsv, renderAuditSummary, renderAuditTable } from "../../src/quality/report.ts";
 import { type Sandboxes, startSandboxes } from "../../src/sandbox/index.ts";
 import { loadSpec } from "../../src/spec/load.ts";
-import { openStore } from "../../src/store/index.ts";
 import type { Store } from "../../src/store/types.ts";
+import { type TestStoreTarget, testStoreTarget } from "../support/store.ts";
 
 const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
 
@@ -132,6 +132,7 @@ describe("auditIntegration against the emulated systems", () => {
   let crm: Connector;
   let erp: Connector;
   let store: Store;
+  let target: TestStoreTarget;
   let env: Record<string, string>;
   let report: AuditReport;
   const ids: Record<string, string> = {};
@@ -152,7 +153,8 @@ describe("auditIntegration against the emulated systems", () => {
       credentials: { apiKey: sb.erp.apiKey, apiSecret: sb.erp.apiSecret },
       options: { timezone: sb.erp.timezone },
     });
-    store = await openStore({ file: join(dir, "accord.db") });
+    target = await testStoreTarget(join(dir, "accord.db"));
+    store = await target.open();
     const cust = { customer_group: "Commercial", territory: "All Territories", customer_type: "Company" };
     // a pair across systems, a duplicate inside the CRM, a CRM-only and an ERP-only company
     ids.acme1 = (
@@ -195,7 +197,7 @@ describe("auditIntegration against the emulated systems", () => {
     ids.erpOnly = (await erp.create("Customer", { customer_name: "Zephyr Shipping Ltd", website: "https://zephyr.example", ...cust })).id;
     const opened = await (await import("../../src/engine/context.ts")).openContext(loadSpec(SPEC, "audittest.yaml"), {
       env,
-      store: { file: join(dir, "accord.db") },
+      store: target.options,
     });
     try {
       report = await auditIntegration(opened.ctx);
@@ -266,7 +268,7 @@ describe("auditIntegration against the emulated systems", () => {
     const r = await new Promise<{ code: number; stdout: string; stderr: string }>((res, rej) => {
       const p = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", MAIN, "audit", file, "--json", "--csv", csvFile], {
         cwd: dir,
-        env: { PATH: process.env.PATH ?? "", HOME: dir, ACCORD_HOME: join(dir, ".accord"), ...env },
+        env: { PATH: process.env.PATH ?? "", HOME: dir, ACCORD_HOME: join(dir, ".accord"), ...target.env, ...env },
         stdio: ["ignore", "pipe", "pipe"],
       });
       let stdout = "";

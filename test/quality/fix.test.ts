@@ -22,8 +22,8 @@ import {
 import { type Sandboxes, startSandboxes } from "../../src/sandbox/index.ts";
 import { loadSpec } from "../../src/spec/load.ts";
 import type { IntegrationSpec } from "../../src/spec/model.ts";
-import { openStore } from "../../src/store/index.ts";
 import type { Store } from "../../src/store/types.ts";
+import { openTestStore } from "../support/store.ts";
 
 describe("standardisation rules", () => {
   it("trims, collapses spaces and changes case", () => {
@@ -125,7 +125,7 @@ describe("accord fix against the emulated systems", () => {
       credentials: { apiKey: sb.erp.apiKey, apiSecret: sb.erp.apiSecret },
       options: { timezone: sb.erp.timezone },
     });
-    store = await openStore({ file: join(dir, "accord.db") });
+    store = await openTestStore({ file: join(dir, "accord.db") });
     spec = loadSpec(SPEC(sb.crm.url, sb.erp.url), "fixtest.yaml");
     ctx = { spec, store, crm, erp };
   }, 60_000);

@@ -14,8 +14,8 @@ import type { QualityContext } from "../../src/quality/audit.ts";
 import { applyMerges, planMerges } from "../../src/quality/merge.ts";
 import { type Sandboxes, startSandboxes } from "../../src/sandbox/index.ts";
 import { loadSpec } from "../../src/spec/load.ts";
-import { openStore } from "../../src/store/index.ts";
 import type { Store } from "../../src/store/types.ts";
+import { openTestStore } from "../support/store.ts";
 
 const SPEC = `
 version: 1
@@ -57,7 +57,7 @@ beforeAll(async () => {
     credentials: { apiKey: sb.erp.apiKey, apiSecret: sb.erp.apiSecret },
     options: { timezone: sb.erp.timezone },
   });
-  store = await openStore({ file: join(dir, "accord.db") });
+  store = await openTestStore({ file: join(dir, "accord.db") });
   ctx = { spec, store, crm, erp };
 }, 60_000);
 

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Sandboxes, startSandboxes } from "../../src/sandbox/index.ts";
-import { openStore } from "../../src/store/index.ts";
+import { type TestStoreTarget, testStoreTarget } from "../support/store.ts";
 
 const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
 let sb: Sandboxes;
@@ -18,6 +18,7 @@ let dir: string;
 let file: string;
 let env: Record<string, string>;
 
+let target: TestStoreTarget;
 const SPEC = (taxField: string) => `
 version: 1
 name: opscli
@@ -62,6 +63,7 @@ function accord(args: string[]): Promise<{ code: number | null; out: string; err
 beforeAll(async () => {
   sb = await startSandboxes({ accounts: 6, seed: 9, scope: "accounts" });
   dir = mkdtempSync(join(tmpdir(), "accord-ops-cli-"));
+  target = await testStoreTarget(join(dir, "home", "accord.db"));
   file = join(dir, "opscli.yaml");
   writeFileSync(file, SPEC("tax_id").replace("__TZ__", sb.erp.timezone));
   env = {
@@ -73,6 +75,7 @@ beforeAll(async () => {
     ERP_KEY: sb.erp.apiKey,
     ERP_SECRET: sb.erp.apiSecret,
     USER: "ana",
+    ...target.env,
   };
 }, 60_000);
 
@@ -141,7 +144,7 @@ describe("operations commands", () => {
   }, 90_000);
 
   it("alerts list and ack", async () => {
-    const store = await openStore({ file: join(dir, "home", "accord.db") });
+    const store = await target.open();
     try {
       await store.raiseAlert?.({
         integration: "opscli",
@@ -172,7 +175,7 @@ describe("operations commands", () => {
       const r = await accord(["run", file, "--port", String(port)]);
       expect(r.code).toBe(1);
       expect(r.err).toMatch(/port is already in use/);
-      const store = await openStore({ file: join(dir, "home", "accord.db") });
+      const store = await target.open();
       try {
         expect(await store.getLock?.("opscli")).toBeUndefined();
       } finally {
@@ -208,7 +211,7 @@ describe("operations commands", () => {
     p.kill("SIGTERM");
     expect(await exited).toBe(0);
     expect(err).toMatch(/accord run stopped/);
-    const store = await openStore({ file: join(dir, "home", "accord.db") });
+    const store = await target.open();
     try {
       expect(await store.acquireLock?.("opscli", "after", 1000)).toBe(true);
     } finally {

@@ -11,6 +11,7 @@ import { DEFAULT_SETTINGS } from "../../src/monitor/settings.ts";
 import { LockHeld, type RunReport, Runtime, startRuntime } from "../../src/runtime/runtime.ts";
 import { type Sandboxes, startSandboxes } from "../../src/sandbox/index.ts";
 import { loadSpec } from "../../src/spec/load.ts";
+import { testStoreOptions } from "../support/store.ts";
 
 const SPEC = `
 version: 1
@@ -120,7 +121,7 @@ beforeAll(async () => {
       OPS_ERP_KEY: sb.erp.apiKey,
       OPS_ERP_SECRET: sb.erp.apiSecret,
     },
-    store: { file: ":memory:" },
+    store: await testStoreOptions(),
   });
   const env = {
     OPS_CRM_URL: sb.crm.url,

@@ -9,6 +9,7 @@ import { DEFAULT_SETTINGS } from "../../src/monitor/settings.ts";
 import { type Runtime, startRuntime } from "../../src/runtime/runtime.ts";
 import { type Sandboxes, startSandboxes } from "../../src/sandbox/index.ts";
 import { loadSpec } from "../../src/spec/load.ts";
+import { testStoreOptions } from "../support/store.ts";
 
 const SPEC = `
 version: 1
@@ -49,7 +50,7 @@ beforeAll(async () => {
     S_ERP_KEY: sb.erp.apiKey,
     S_ERP_SECRET: sb.erp.apiSecret,
   };
-  opened = await openContext(loadSpec(SPEC.replace("__TZ__", sb.erp.timezone), "stale.yaml"), { env, store: { file: ":memory:" } });
+  opened = await openContext(loadSpec(SPEC.replace("__TZ__", sb.erp.timezone), "stale.yaml"), { env, store: await testStoreOptions() });
   rt = await startRuntime({
     ctx: opened.ctx,
     settings: { ...DEFAULT_SETTINGS, objects: { customer: { keyFields: [{ field: "tax_id", windowMs: 3000, minReads: 5 }] } } },

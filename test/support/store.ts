@@ -78,9 +78,14 @@ export interface TestStoreTarget {
   env: Record<string, string>;
   /** PostgreSQL: the schema; SQLite: the file. */
   location: string;
+  /** The same store as options for code that opens it itself (openContext's `store`, openStore). */
+  options: { url?: string; file?: string };
   /** Opens the same store in this process (close it yourself). */
   open(): Promise<Store>;
-  /** PostgreSQL: drops the schema (call after every store on it is closed and every child has exited). SQLite: nothing. */
+  /**
+   * PostgreSQL: drops the schema (call after every store on it is closed and every child has exited;
+   * without a call, it is dropped after the test file). SQLite: nothing.
+   */
   dispose(): Promise<void>;
 }
 
@@ -95,6 +100,7 @@ export async function testStoreTarget(sqliteFile: string): Promise<TestStoreTarg
       kind: "sqlite",
       env: { DATABASE_URL: "" },
       location: sqliteFile,
+      options: { file: sqliteFile },
       open: () => openStore({ file: sqliteFile }),
       dispose: async () => {},
     };
@@ -105,6 +111,7 @@ export async function testStoreTarget(sqliteFile: string): Promise<TestStoreTarg
     kind: "postgres",
     env: { DATABASE_URL: urlWithSchema(schema) },
     location: schema,
+    options: { url: urlWithSchema(schema) },
     open: () => openStore({ url: TEST_PG_URL, schema }),
     dispose: async () => {
       if (disposed) return;

@@ -1,7 +1,7 @@
 /**
  * Invariant 2 against the REAL Tryton (bash scripts/peers/tryton.sh start): `accord sync` of
  * examples/espocrm-tryton.yaml (customers, contact e-mails) runs as a CHILD PROCESS with a temp
- * ACCORD_HOME (SQLite store) and is SIGKILLed at a seeded random instant, run after run, mostly
+ * ACCORD_HOME (the test store: SQLite there, or a PostgreSQL schema with ACCORD_TEST_STORE=postgres) and is SIGKILLed at a seeded random instant, run after run, mostly
  * while it creates parties and contact mechanisms in Tryton. The EspoCRM sandbox lives in this
  * test process (it survives the kills); Tryton is the peer's server. Between and during the runs a
  * person edits both systems (the CRM sandbox's second user; Tryton's user "clerk"; in Tryton only
@@ -30,7 +30,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { Prng } from "../../src/sandbox/common/prng.ts";
 import { type EspoCrmSandbox, startEspoCrmSandbox } from "../../src/sandbox/espocrm/index.ts";
-import { openStore } from "../../src/store/index.ts";
 import type { Store } from "../../src/store/types.ts";
 import {
   allLinks,
@@ -43,6 +42,7 @@ import {
   text as str,
   unbalancedRuns,
 } from "../crash/harness.ts";
+import { type TestStoreTarget, testStoreTarget } from "../support/store.ts";
 import { type PeerEnv, probePeer, RawTryton } from "./support.ts";
 
 const peer = await probePeer();
@@ -63,6 +63,7 @@ let clerk: RawTryton;
 let dir: string;
 let file: string;
 let env: Record<string, string>;
+let target: TestStoreTarget;
 
 const edits: PersonEdit[] = [];
 let editSeq = 0;
@@ -270,6 +271,7 @@ async function personAction(): Promise<void> {
     for (const id of own) personParties.add(String(id));
 
     dir = await mkdtemp(join(tmpdir(), "accord-tryton-crash-"));
+    target = await testStoreTarget(join(dir, "home", "accord.db"));
     file = join(dir, "espocrm-tryton.yaml");
     await writeFile(file, await scratchSpec(tryton.db));
     env = {
@@ -281,6 +283,7 @@ async function personAction(): Promise<void> {
       TRYTON_USER: tryton.user,
       TRYTON_PASSWORD: tryton.password,
       NODE_COMPILE_CACHE: join(dir, "compile-cache"),
+      ...target.env,
     };
   }, 60_000);
 
@@ -319,7 +322,7 @@ async function personAction(): Promise<void> {
         // a run that finished on its own ends 0 (all synced) or 4 (held/quarantined), never with a failure
         expect([0, 4], `run ${run} exited ${r.code}: ${r.stderr.slice(-1500)}`).toContain(r.code);
       }
-      const store = await openStore({ file: join(dir, "home", "accord.db") });
+      const store = await target.open();
       try {
         if ((await store.pendingCreateIntents(INTEGRATION)).length > 0) interruptedCreates++;
       } finally {
@@ -336,7 +339,7 @@ async function personAction(): Promise<void> {
     const clean2 = await startSync({ file, env }).done;
     expect([0, 4], clean2.stderr.slice(-1500)).toContain(clean2.code);
 
-    const store = await openStore({ file: join(dir, "home", "accord.db") });
+    const store = await target.open();
     try {
       await checkWorld(store);
     } finally {

@@ -9,6 +9,7 @@ import { type OpenedContext, openContext } from "../../src/engine/context.ts";
 import { runSync } from "../../src/engine/index.ts";
 import { type EspoCrmSandbox, startEspoCrmSandbox } from "../../src/sandbox/espocrm/index.ts";
 import { loadSpecFile } from "../../src/spec/load.ts";
+import { testStoreOptions } from "../support/store.ts";
 import { type PeerEnv, probePeer } from "./support.ts";
 
 const peer = await probePeer();
@@ -32,7 +33,7 @@ const run = `x${Date.now().toString(36)}`;
     crm = await startEspoCrmSandbox({ webhookDelayMs: 3_600_000 });
     opened = await openContext(spec, {
       env: { ESPOCRM_URL: crm.url, ESPOCRM_API_KEY: crm.apiKey, TRYTON_URL: env.url, TRYTON_USER: env.user, TRYTON_PASSWORD: env.password },
-      store: { file: ":memory:" },
+      store: await testStoreOptions(),
     });
   });
   afterAll(async () => {

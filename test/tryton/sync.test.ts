@@ -10,6 +10,7 @@ import { type OpenedContext, openContext } from "../../src/engine/context.ts";
 import { resolveReview, runSync } from "../../src/engine/index.ts";
 import { type EspoCrmSandbox, startEspoCrmSandbox } from "../../src/sandbox/espocrm/index.ts";
 import { loadSpec } from "../../src/spec/load.ts";
+import { testStoreOptions } from "../support/store.ts";
 import { type PeerEnv, probePeer, RawTryton } from "./support.ts";
 
 const peer = await probePeer();
@@ -73,7 +74,7 @@ function balanced(c: { read: number; applied: number; unchanged: number; held: n
         E2E_TRYTON_USER: env.user,
         E2E_TRYTON_PASSWORD: env.password,
       },
-      store: { file: ":memory:" },
+      store: await testStoreOptions(),
     });
     // Two customers only in the CRM, two only in Tryton (entered by a person, "clerk").
     for (const n of [1, 2]) await opened.ctx.crm.create("Account", { name: `${run} CRM customer ${n}` });

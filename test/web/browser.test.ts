@@ -23,6 +23,7 @@ import { type Sandboxes, startSandboxes } from "../../src/sandbox/index.ts";
 import { createServer } from "../../src/server/index.ts";
 import { addConsoleUser } from "../../src/server/users.ts";
 import { loadSpec } from "../../src/spec/load.ts";
+import { testStoreOptions } from "../support/store.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const IN_CI = process.env.CI === "true" || process.env.CI === "1";
@@ -98,7 +99,7 @@ beforeAll(async () => {
       W_ERP_KEY: sb.erp.apiKey,
       W_ERP_SECRET: sb.erp.apiSecret,
     },
-    store: { file: ":memory:" },
+    store: await testStoreOptions(),
   });
   const { ctx } = opened;
   // go-live as a deployment does it: link the customers both systems hold, then sync
@@ -135,7 +136,7 @@ beforeAll(async () => {
       ERPNEXT_API_KEY: sb.erp.apiKey,
       ERPNEXT_API_SECRET: sb.erp.apiSecret,
     },
-    store: { file: ":memory:" },
+    store: await testStoreOptions(),
   });
   const seeded = await fetch(`${sb.crm.url}/__sandbox/seed`, {
     method: "POST",

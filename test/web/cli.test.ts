@@ -8,14 +8,16 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testStoreTarget } from "../support/store.ts";
 
 const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
 const FILE = resolve(import.meta.dirname, "../../examples/espocrm-erpnext.yaml");
 let home: string;
 let server: ChildProcess | undefined;
+let storeEnv: Record<string, string> = {};
 
 function env(): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH ?? "", HOME: home, ACCORD_HOME: home };
+  return { PATH: process.env.PATH ?? "", HOME: home, ACCORD_HOME: home, ...storeEnv };
 }
 
 function accord(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -36,6 +38,7 @@ function accord(args: string[], stdin?: string): Promise<{ code: number; stdout:
 
 beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), "accord-web-cli-"));
+  storeEnv = (await testStoreTarget(join(home, "accord.db"))).env;
 });
 
 afterAll(async () => {

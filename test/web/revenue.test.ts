@@ -12,6 +12,7 @@ import { loadRevenueModel, type RevenueReport, revenueReport } from "../../src/f
 import { type Sandboxes, startSandboxes } from "../../src/sandbox/index.ts";
 import { createServer } from "../../src/server/index.ts";
 import { addConsoleUser } from "../../src/server/users.ts";
+import { testStoreOptions } from "../support/store.ts";
 
 const EXAMPLE = join(resolve(import.meta.dirname, "../.."), "examples/espocrm-erpnext.yaml");
 const PASSWORD = "a long enough passphrase";
@@ -33,7 +34,7 @@ beforeAll(async () => {
       ERPNEXT_API_KEY: sb.erp.apiKey,
       ERPNEXT_API_SECRET: sb.erp.apiSecret,
     },
-    store: { file: ":memory:" },
+    store: await testStoreOptions(),
   });
   const { ctx } = opened;
   const spec = ctx.spec;
