@@ -9,9 +9,12 @@ export function register(program: Command): void {
       "One customer as the CRM and the ERP see it, read live from both systems and the store: the\n" +
         "customer's two records field by field, its link and last sync; its contacts (objects whose parent\n" +
         "is the customer object); its deals with their ERP orders and statuses (objects that look the\n" +
-        "customer up, e.g. `lookup: customer`); totals kept on its CRM record (invoiced, outstanding); open\n" +
-        "review items and quarantined records among all of them. What appears follows the integration\n" +
-        "file's objects.",
+        "customer up, e.g. `lookup: customer`); totals kept on its CRM record (invoiced, outstanding, paid);\n" +
+        "open review items and quarantined records among all of them. What appears follows the integration\n" +
+        "file's objects. Also, read live through the customer's link: its SERVICE CASES in the CRM (open\n" +
+        "first: status, priority, type, subject, created) and its PAYMENT HISTORY in the ERP (payments\n" +
+        "received, newest first: date, amount, mode, reference, the invoices each settles; where payments\n" +
+        "live comes from the file's reports.revenue.payments).",
     )
     .argument("<id-or-name>", "CRM id, ERP id, shared id, or the exact name (in either system)")
     .requiredOption("-f, --file <file>", "integration file (YAML)")
@@ -23,6 +26,8 @@ export function register(program: Command): void {
 Examples:
   accord customer "Acme Flow GmbH" -f acme.yaml
   accord customer 6b08fec99f2e083e2 -f acme.yaml --json | jq '.related[] | select(.object=="salesOrder")'
+  accord customer "Acme Flow GmbH" -f acme.yaml --json | jq '.cases.items[] | select(.open)'
+  accord customer CUST-00042 -f acme.yaml --json | jq '.payments.items[] | [.date, .amount, .invoices[0]]'
   accord customer CUST-00042 -f acme.yaml          # by ERP id / shared id
 
 Credentials come from the variables the file names; the store is the default one (DATABASE_URL, else
