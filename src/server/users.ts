@@ -62,11 +62,37 @@ export function checkPassword(password: string): void {
     });
 }
 
-export async function addConsoleUser(store: Store, name: string, role: string, password: string): Promise<User> {
+const TENANT_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+/** Add a console user; `tenant` (Step 10) limits them to that tenant's integrations (absent/null = a platform user). */
+export async function addConsoleUser(store: Store, name: string, role: string, password: string, tenant?: string | null): Promise<User> {
   checkUserName(name);
   if (!isRole(role)) throw new ValidationRejected(`unknown role "${role}"`, { hint: `Roles: ${ROLES.join(", ")}.` });
   checkPassword(password);
-  return userStore(store).addUser({ name, role, passwordHash: await hashPassword(password) });
+  if (tenant && !TENANT_RE.test(tenant))
+    throw new ValidationRejected(`invalid tenant "${tenant}"`, { hint: "Use letters, digits, _ . - (up to 63), e.g. acme." });
+  if (tenant && !store.setUserTenant)
+    throw new ValidationRejected("this store keeps no user tenants", { hint: "Use the SQLite or PostgreSQL store (migration 0004)." });
+  const s = userStore(store);
+  if (!tenant) return s.addUser({ name, role, passwordHash: await hashPassword(password) });
+  const passwordHash = await hashPassword(password);
+  return s.transaction(async (tx) => {
+    const u = await userStore(tx).addUser({ name, role, passwordHash });
+    await tx.setUserTenant?.(u.id, tenant);
+    return { ...u, tenant };
+  });
+}
+
+/** Move a user to a tenant (or null: make them a platform user). */
+export async function setUserTenant(store: Store, name: string, tenant: string | null): Promise<void> {
+  if (tenant && !TENANT_RE.test(tenant))
+    throw new ValidationRejected(`invalid tenant "${tenant}"`, { hint: "Use letters, digits, _ . - (up to 63), e.g. acme." });
+  const s = userStore(store);
+  const u = await needUser(s, name);
+  if (!s.setUserTenant)
+    throw new ValidationRejected("this store keeps no user tenants", { hint: "Use the SQLite or PostgreSQL store (migration 0004)." });
+  await s.setUserTenant(u.id, tenant);
+  await s.deleteSessions({ userId: u.id }); // what they may see changed: sign in again
 }
 
 async function needUser(store: UserStore, name: string): Promise<User> {
@@ -119,6 +145,6 @@ export async function createApiToken(
 }
 
 /** A user as shown outside the server: never the password hash. */
-export function publicUser(u: User): { id: number; name: string; role: Role; disabled: boolean; createdAt: string } {
-  return { id: u.id, name: u.name, role: u.role, disabled: u.disabled, createdAt: u.createdAt };
+export function publicUser(u: User): { id: number; name: string; role: Role; disabled: boolean; createdAt: string; tenant: string | null } {
+  return { id: u.id, name: u.name, role: u.role, disabled: u.disabled, createdAt: u.createdAt, tenant: u.tenant ?? null };
 }
