@@ -50,6 +50,7 @@ export class Alerter {
   readonly #logger?: AlertLogger;
   readonly #fetch: typeof fetch;
   readonly #now: () => Date;
+  readonly #env: Record<string, string | undefined>;
 
   constructor(opts: {
     spec: IntegrationSpec;
@@ -58,13 +59,26 @@ export class Alerter {
     logger?: AlertLogger;
     fetch?: typeof fetch;
     now?: () => Date;
+    /** Where `${VAR}` references (the SMTP password) resolve: the integration's environment (default process.env). */
+    env?: Record<string, string | undefined>;
   }) {
+    this.#env = opts.env ?? process.env;
     this.#spec = opts.spec;
     this.#store = alertStore(opts.store);
     this.#settings = opts.settings;
     this.#logger = opts.logger;
     this.#fetch = opts.fetch ?? fetch;
     this.#now = opts.now ?? (() => new Date());
+  }
+
+  /** The SMTP password from its ${VAR} reference; a missing variable is an error that names it (never the value). */
+  #smtpPassword(ref: string | undefined): string | undefined {
+    if (ref === undefined) return undefined;
+    const name = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(ref.trim())?.[1];
+    const value = name ? this.#env[name] : undefined;
+    if (!name || value === undefined || value === "")
+      throw new Error(`the SMTP password variable ${name ?? "(not a ${VAR} reference)"} is not set where accord runs: set it (or register it as the integration's secret)`);
+    return value;
   }
 
   /** Raise (or count again) an incident; a new incident is sent to the owner at once. */
@@ -157,6 +171,7 @@ export class Alerter {
       try {
         await sendMail({
           ...smtp,
+          password: this.#smtpPassword(smtp.password),
           to: [to.email],
           subject: `[accord ${this.#spec.name}] ${a.severity}: ${a.rule}${a.object ? ` (${a.object})` : ""}`,
           text,

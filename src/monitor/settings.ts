@@ -11,7 +11,8 @@
  *     escalateAfter: 30m              # secondary owner if not acknowledged within
  *     reconcileEvery: 15m             # reconciliation pass behind webhooks (realtime objects)
  *     repairedThreshold: 5            # alert when a reconciliation pass repairs more records than this
- *     smtp: { host: 127.0.0.1, port: 25, from: accord@example.com }   # e-mail alerts (optional)
+ *     smtp: { host: smtp.example.com, port: 587, from: accord@example.com,   # e-mail alerts (optional)
+ *             user: accord, password: "${SMTP_PASSWORD}" }                 # tls: starttls (default off-host) | tls | none
  *     objects:
  *       stock:
  *         drift: pause
@@ -60,7 +61,7 @@ export interface MonitorSettings {
   repairedThreshold: number;
   /** Consecutive clean runs after which an error-rate incident is resolved. */
   clearAfterCleanRuns: number;
-  smtp?: { host: string; port: number; from: string };
+  smtp?: { host: string; port: number; from: string; tls?: "starttls" | "tls" | "none"; user?: string; password?: string };
   objects: Record<string, Partial<ObjectMonitorSettings>>;
   /** Where the settings came from: "FILE#monitor" (the integration file's section) or a sidecar path; undefined = defaults only. */
   file?: string;

@@ -1,9 +1,12 @@
 /**
- * A minimal SMTP client over node:net for alert e-mails: plain SMTP (EHLO, MAIL FROM, RCPT TO,
- * DATA, QUIT) to a relay the operator runs (a local MTA or a smarthost that accepts the host).
- * No STARTTLS and no AUTH: point it at a relay on localhost or a trusted network; say so in docs.
+ * Alert e-mails over SMTP through nodemailer: STARTTLS (required by default for any host that is
+ * not this machine), implicit TLS (port 465), or plain SMTP to a relay on this machine; AUTH with a
+ * user and a password that comes from the environment (`password: "${SMTP_PASSWORD}"` in the file).
  */
-import { connect } from "node:net";
+import nodemailer from "nodemailer";
+
+/** How the connection is protected: STARTTLS required, TLS from the first byte, or none (a local relay). */
+export type SmtpTls = "starttls" | "tls" | "none";
 
 export interface SmtpMessage {
   host: string;
@@ -12,7 +15,18 @@ export interface SmtpMessage {
   to: string[];
   subject: string;
   text: string;
+  tls?: SmtpTls;
+  user?: string;
+  /** Already resolved from the environment; never logged. */
+  password?: string;
   timeoutMs?: number;
+}
+
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "::1", "[::1]"]);
+
+/** The default protection for a host: none for a relay on this machine, STARTTLS required elsewhere. */
+export function defaultSmtpTls(host: string): SmtpTls {
+  return LOOPBACK.has(host.toLowerCase()) ? "none" : "starttls";
 }
 
 function header(v: string): string {
@@ -20,69 +34,37 @@ function header(v: string): string {
 }
 
 export async function sendMail(m: SmtpMessage): Promise<void> {
-  const sock = connect({ host: m.host, port: m.port });
-  sock.setEncoding("utf8");
+  const tls = m.tls ?? defaultSmtpTls(m.host);
   const timeout = m.timeoutMs ?? 10_000;
-  let buf = "";
-  const waiters: Array<(line: string) => void> = [];
-  let failed: Error | undefined;
-  const fail = (e: Error) => {
-    failed ??= e;
-    for (const w of waiters.splice(0)) w("");
-  };
-  sock.on("data", (d: string) => {
-    buf += d;
-    for (;;) {
-      // a complete reply: its last line is "NNN text" (multi-line replies use "NNN-")
-      const lines = buf.split("\r\n");
-      const done = lines.findIndex((l) => /^\d{3} /.test(l));
-      if (done < 0) return;
-      const reply = lines.slice(0, done + 1).join("\n");
-      buf = lines.slice(done + 1).join("\r\n");
-      const w = waiters.shift();
-      if (w) w(reply);
-    }
+  const transport = nodemailer.createTransport({
+    host: m.host,
+    port: m.port,
+    secure: tls === "tls",
+    requireTLS: tls === "starttls",
+    ignoreTLS: tls === "none",
+    ...(m.user ? { auth: { user: m.user, pass: m.password ?? "" } } : {}),
+    connectionTimeout: timeout,
+    greetingTimeout: timeout,
+    socketTimeout: timeout,
+    name: "accord",
   });
-  sock.on("error", fail);
-  sock.on("close", () => fail(new Error(`SMTP ${m.host}:${m.port} closed the connection`)));
-  sock.setTimeout(timeout, () => {
-    fail(new Error(`SMTP ${m.host}:${m.port} did not answer within ${timeout} ms`));
-    sock.destroy();
-  });
-  const reply = () =>
-    new Promise<string>((resolve, reject) => {
-      if (failed) return reject(failed);
-      waiters.push((r) => (failed ? reject(failed) : resolve(r)));
-    });
-  const expect = async (code: string, what: string) => {
-    const r = await reply();
-    if (!r.startsWith(code)) throw new Error(`SMTP ${m.host}:${m.port} refused ${what}: ${r.split("\n").pop()}`);
-  };
-  const send = async (line: string, code: string, what: string) => {
-    const p = expect(code, what);
-    sock.write(`${line}\r\n`);
-    await p;
-  };
   try {
-    await expect("220", "the connection");
-    await send("EHLO accord", "250", "EHLO");
-    await send(`MAIL FROM:<${header(m.from)}>`, "250", "the sender");
-    for (const to of m.to) await send(`RCPT TO:<${header(to)}>`, "25", `the recipient ${to}`);
-    await send("DATA", "354", "DATA");
-    const body = [
-      `From: ${header(m.from)}`,
-      `To: ${m.to.map(header).join(", ")}`,
-      `Subject: ${header(m.subject)}`,
-      `Date: ${new Date().toUTCString()}`,
-      "MIME-Version: 1.0",
-      "Content-Type: text/plain; charset=utf-8",
-      "",
-      ...m.text.split(/\r?\n/).map((l) => (l.startsWith(".") ? `.${l}` : l)),
-    ].join("\r\n");
-    await send(`${body}\r\n.`, "250", "the message");
-    sock.write("QUIT\r\n");
+    await transport.sendMail({
+      from: header(m.from),
+      to: m.to.map(header),
+      subject: header(m.subject),
+      text: m.text,
+    });
+  } catch (err) {
+    const e = err as Error & { code?: string; response?: string };
+    const why =
+      e.code === "ETLS" || /STARTTLS/i.test(e.message)
+        ? `the server does not offer STARTTLS (monitor.smtp.tls is "starttls"; use "tls" for port 465, or "none" only for a relay on this machine)`
+        : e.code === "EAUTH"
+          ? `authentication failed for user ${m.user ?? "(none)"} (check monitor.smtp.user and the password variable)`
+          : (e.response ?? e.message);
+    throw new Error(`SMTP ${m.host}:${m.port} (${tls}): ${why}`);
   } finally {
-    sock.end();
-    sock.destroy();
+    transport.close();
   }
 }

@@ -164,6 +164,7 @@ export class Runtime {
       settings: opts.settings,
       logger: this.#log,
       fetch: opts.alertFetch,
+      ...(opts.env ? { env: opts.env } : {}),
     });
     this.health = new HealthRules({ spec: opts.ctx.spec, store: opts.ctx.store, settings: opts.settings, alerter: this.alerter });
     for (const o of opts.ctx.spec.objects) this.objects.set(o.name, { object: o.name, tier: tierOf(o) });

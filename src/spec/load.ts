@@ -551,6 +551,18 @@ function semanticChecks(ctx: Issues, data: Record<string, unknown>): void {
 /** `monitor:`: the objects it names are objects of this file; key fields are fields their maps use. */
 function checkMonitor(ctx: Issues, data: Record<string, unknown>): void {
   const m = isRecord(data.monitor) ? data.monitor : undefined;
+  const smtp = m && isRecord(m.smtp) ? m.smtp : undefined;
+  if (smtp && smtp.password !== undefined && (typeof smtp.password !== "string" || !ENV_REF_RE.test(smtp.password.trim()))) {
+    // never echo the value: it may be a real password
+    ctx.add(
+      ["monitor", "smtp", "password"],
+      "value",
+      "the SMTP password must be a ${ENV_VAR} reference; a literal password in the file would end up in git, in backups and in logs",
+      'password: "${SMTP_PASSWORD}" and set that environment variable where accord runs',
+    );
+  }
+  if (smtp && smtp.password !== undefined && smtp.user === undefined)
+    ctx.add(["monitor", "smtp", "user"], "key", "an SMTP password without a user", "add user: NAME (the SMTP AUTH login)");
   if (!m || !isRecord(m.objects)) return;
   const objects = isRecord(data.objects) ? data.objects : {};
   const names = Object.keys(objects);
@@ -1132,7 +1144,15 @@ export function normaliseMonitor(m: RawMonitorSection): MonitorSpec {
   if (m.reconcileEvery !== undefined) out.reconcileEveryMs = parseDuration(m.reconcileEvery);
   if (m.repairedThreshold !== undefined) out.repairedThreshold = m.repairedThreshold;
   if (m.clearAfterCleanRuns !== undefined) out.clearAfterCleanRuns = m.clearAfterCleanRuns;
-  if (m.smtp) out.smtp = { host: m.smtp.host, port: m.smtp.port ?? 25, from: m.smtp.from };
+  if (m.smtp)
+    out.smtp = {
+      host: m.smtp.host,
+      port: m.smtp.port ?? (m.smtp.tls === "tls" ? 465 : m.smtp.tls === "none" ? 25 : 587),
+      from: m.smtp.from,
+      ...(m.smtp.tls ? { tls: m.smtp.tls } : {}),
+      ...(m.smtp.user ? { user: m.smtp.user } : {}),
+      ...(m.smtp.password ? { password: m.smtp.password } : {}),
+    };
   for (const [name, o] of Object.entries(m.objects ?? {})) {
     const x: MonitorSpec["objects"][string] = {};
     if (o.drift !== undefined) x.drift = o.drift;

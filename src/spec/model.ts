@@ -281,6 +281,7 @@ export interface MonitorSpec {
   reconcileEveryMs?: number;
   repairedThreshold?: number;
   clearAfterCleanRuns?: number;
-  smtp?: { host: string; port: number; from: string };
+  /** E-mail alerts: `tls` starttls (required; default unless the host is this machine) | tls (implicit, port 465) | none; `password` is a ${VAR} reference. */
+  smtp?: { host: string; port: number; from: string; tls?: "starttls" | "tls" | "none"; user?: string; password?: string };
   objects: Record<string, ObjectMonitorSpec>;
 }

@@ -327,11 +327,17 @@ export const monitorSectionSchema = z
     smtp: z
       .strictObject({
         host: nonEmpty,
-        port: z.number().int().positive().optional(),
+        port: z.number().int().positive().optional().describe("default 587 (starttls), 465 (tls), 25 (none)"),
         from: z.string().min(3),
+        tls: z
+          .enum(["starttls", "tls", "none"])
+          .optional()
+          .describe("starttls: required (default, except for a relay on this machine: none); tls: implicit TLS (port 465); none: plain, for a local relay"),
+        user: z.string().min(1).optional().describe("SMTP AUTH user"),
+        password: z.string().min(1).optional().describe("SMTP AUTH password as a ${ENV_VAR} reference (a literal is refused)"),
       })
       .optional()
-      .describe("e-mail alerts through a local relay (no STARTTLS, no AUTH)"),
+      .describe("e-mail alerts: STARTTLS or TLS with AUTH, or a local relay"),
     objects: z.record(z.string(), monitorObjectSchema).optional().describe("per object: overrides of the defaults above"),
   })
   .describe("Monitoring: health-rule thresholds, freshness, the stale-value guard, drift policy, escalation, e-mail alerts.");

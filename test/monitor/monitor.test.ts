@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConnector } from "../../src/connectors/registry.ts";
 import type { EntityDescription, FieldDescription, SchemaDescription } from "../../src/connectors/types.ts";
 import { Alerter } from "../../src/monitor/alerts.ts";
+import { defaultSmtpTls } from "../../src/monitor/smtp.ts";
 import { diffDrift, pausedSpec, suggestRename } from "../../src/monitor/drift.ts";
 import { errorRateOf, HealthRules } from "../../src/monitor/health.ts";
 import { DEFAULT_SETTINGS, type MonitorSettings, parseMonitorSettings } from "../../src/monitor/settings.ts";
@@ -419,6 +420,139 @@ describe("alerts", () => {
     } finally {
       await s2.close();
     }
+  });
+});
+
+describe("alert e-mail security (nodemailer)", () => {
+  /** An SMTP server that offers AUTH PLAIN but no STARTTLS, and records what it was told. */
+  let server: TcpServer;
+  let port = 0;
+  const seen: { auth: string[]; mails: string[] } = { auth: [], mails: [] };
+  let store: Store;
+
+  beforeAll(async () => {
+    store = await openTestStore();
+    server = createTcp((sock) => {
+      sock.setEncoding("utf8");
+      let data = false;
+      let buf = "";
+      sock.write("220 test ESMTP\r\n");
+      sock.on("data", (d: string) => {
+        buf += d;
+        for (;;) {
+          if (data) {
+            const end = buf.indexOf("\r\n.\r\n");
+            if (end < 0) return;
+            seen.mails.push(buf.slice(0, end));
+            buf = buf.slice(end + 5);
+            data = false;
+            sock.write("250 queued\r\n");
+            continue;
+          }
+          const i = buf.indexOf("\r\n");
+          if (i < 0) return;
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          if (/^EHLO /i.test(line)) sock.write("250-test\r\n250 AUTH PLAIN\r\n");
+          else if (/^STARTTLS/i.test(line)) sock.write("502 5.5.1 STARTTLS not offered\r\n");
+          else if (/^AUTH PLAIN /i.test(line)) {
+            const [, user, pass] = Buffer.from(line.slice(11), "base64").toString("utf8").split("\0");
+            seen.auth.push(`${user}:${pass}`);
+            sock.write(pass === "s3cret-from-env" ? "235 ok\r\n" : "535 bad credentials\r\n");
+          } else if (line === "DATA") {
+            data = true;
+            sock.write("354 go\r\n");
+          } else if (line === "QUIT") sock.end("221 bye\r\n");
+          else sock.write("250 ok\r\n");
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    port = (server.address() as { port: number }).port;
+  });
+  afterAll(async () => {
+    await store?.close();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  const alerterWith = (smtp: MonitorSettings["smtp"], env: Record<string, string>) =>
+    new Alerter({ spec: { ...SPEC, owner: { name: "O", email: "o@example.com" } }, store, settings: settings({ smtp }), env });
+
+  it("logs in with the password from the integration's environment (never from the file)", async () => {
+    const a = alerterWith({ host: "127.0.0.1", port, from: "accord@example.com", tls: "none", user: "accord", password: "${SMTP_PW}" }, { SMTP_PW: "s3cret-from-env" });
+    await a.raise({ rule: "auth", object: "crm", severity: "critical", message: "401 from the CRM" });
+    expect(a.deliveries.filter((d) => d.channel === "email")).toEqual([expect.objectContaining({ ok: true })]);
+    expect(seen.auth).toEqual(["accord:s3cret-from-env"]);
+    expect(seen.mails.at(-1)).toMatch(/401 from the CRM/);
+  });
+
+  it("requires STARTTLS by default: a server without it gets no mail and the failure says what to change", async () => {
+    const before = seen.mails.length;
+    const a = alerterWith({ host: "127.0.0.1", port, from: "accord@example.com", tls: "starttls", user: "accord", password: "${SMTP_PW}" }, { SMTP_PW: "s3cret-from-env" });
+    await a.raise({ rule: "auth", object: "erp", severity: "critical", message: "401 from the ERP" });
+    const [d] = a.deliveries.filter((x) => x.channel === "email");
+    expect(d?.ok).toBe(false);
+    expect(d?.error).toMatch(/STARTTLS/);
+    expect(seen.mails.length).toBe(before);
+  });
+
+  it("a missing password variable is named in the failure, and its value never appears", async () => {
+    const a = alerterWith({ host: "127.0.0.1", port, from: "accord@example.com", tls: "none", user: "accord", password: "${SMTP_MISSING}" }, {});
+    await a.raise({ rule: "freshness", object: "customer", severity: "warning", message: "stale" });
+    const [d] = a.deliveries.filter((x) => x.channel === "email");
+    expect(d?.ok).toBe(false);
+    expect(d?.error).toMatch(/SMTP_MISSING is not set/);
+  });
+
+  it("the file refuses a literal SMTP password, pointing at its line", () => {
+    const text = `version: 1
+name: pw
+systems:
+  crm: { type: espocrm, url: "http://127.0.0.1:1", credentials: { apiKey: "\${K}" } }
+  erp: { type: erpnext, url: "http://127.0.0.1:2", credentials: { apiKey: "\${K}", apiSecret: "\${K}" } }
+owner: { name: O, email: o@example.com }
+monitor:
+  smtp: { host: smtp.example.com, from: a@example.com, user: accord, password: hunter2-literal }
+objects:
+  customer:
+    crm: { entity: Account, identity: cAccordId }
+    erp: { entity: Customer, identity: name }
+    fields:
+      - { crm: name, erp: customer_name, direction: both }
+`;
+    let message = "";
+    try {
+      loadSpec(text, "pw.yaml");
+    } catch (err) {
+      message = String((err as Error).message);
+    }
+    expect(message).toMatch(/line 8: monitor\.smtp\.password/);
+    expect(message).toMatch(/SMTP password must be a \$\{ENV_VAR\} reference/);
+    expect(message).not.toContain("hunter2-literal");
+  });
+
+  it("defaults: STARTTLS on port 587 for a remote host, none on port 25 for a relay on this machine", () => {
+    const remote = loadSpec(
+      `version: 1
+name: d
+systems:
+  crm: { type: espocrm, url: "http://127.0.0.1:1", credentials: { apiKey: "\${K}" } }
+  erp: { type: erpnext, url: "http://127.0.0.1:2", credentials: { apiKey: "\${K}", apiSecret: "\${K}" } }
+owner: { name: O, email: o@example.com }
+monitor:
+  smtp: { host: smtp.example.com, from: a@example.com }
+objects:
+  customer:
+    crm: { entity: Account, identity: cAccordId }
+    erp: { entity: Customer, identity: name }
+    fields:
+      - { crm: name, erp: customer_name, direction: both }
+`,
+      "d.yaml",
+    );
+    expect(remote.monitor?.smtp).toEqual({ host: "smtp.example.com", port: 587, from: "a@example.com" });
+    expect(defaultSmtpTls("smtp.example.com")).toBe("starttls");
+    expect(defaultSmtpTls("127.0.0.1")).toBe("none");
   });
 });
 
