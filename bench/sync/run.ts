@@ -127,7 +127,8 @@ objects:
 interface Sandbox {
   target: RawTarget;
   timezone: string;
-  pid: number;
+  /** The sandbox processes (one, or CRM then ERP when split). */
+  pids: number[];
   stop(): Promise<void>;
 }
 
@@ -142,9 +143,9 @@ function procCpuMs(pid: number): number {
   }
 }
 
-function cpuNow(sandboxPid: number): { engine: number; sandbox: number } {
+function cpuNow(sandboxPids: number[]): { engine: number; sandbox: number } {
   const u = process.cpuUsage();
-  return { engine: (u.user + u.system) / 1000, sandbox: procCpuMs(sandboxPid) };
+  return { engine: (u.user + u.system) / 1000, sandbox: sandboxPids.reduce((t, pid) => t + procCpuMs(pid), 0) };
 }
 
 function cpuPer(a: { engine: number; sandbox: number }, b: { engine: number; sandbox: number }, n: number): CpuFigure {
@@ -154,7 +155,12 @@ function cpuPer(a: { engine: number; sandbox: number }, b: { engine: number; san
 
 const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
 
-async function startSandboxChild(): Promise<Sandbox> {
+/** One `accord sandbox up` child; both servers start in it, the caller uses one or both. */
+async function startOneChild(): Promise<{
+  info: { crm: RawTarget["crm"]; erp: RawTarget["erp"] & { timezone: string } };
+  pid: number;
+  stop(): Promise<void>;
+}> {
   const child: ChildProcess = spawn(
     process.execPath,
     [
@@ -181,12 +187,31 @@ async function startSandboxChild(): Promise<Sandbox> {
     child.on("exit", (code) => fail(new Error(`accord sandbox up exited (${code}) before printing its URLs`)));
   });
   return {
-    target: { crm: info.crm, erp: info.erp },
-    timezone: info.erp.timezone,
+    info,
     pid: child.pid ?? 0,
     async stop() {
       child.kill("SIGTERM");
       await exited;
+    },
+  };
+}
+
+/**
+ * The sandboxes in child processes. `split` (the default): EspoCRM and ERPNext each in its own
+ * process, as the two real systems are separate servers — a CRM stamp does not take the ERP's CPU
+ * (each child starts both servers; one of them is used, the other idles). Otherwise one process
+ * serves both.
+ */
+async function startSandboxChild(split: boolean): Promise<Sandbox> {
+  const a = await startOneChild();
+  const b = split ? await startOneChild() : a;
+  return {
+    target: { crm: a.info.crm, erp: b.info.erp },
+    timezone: b.info.erp.timezone,
+    pids: split ? [a.pid, b.pid] : [a.pid],
+    async stop() {
+      await a.stop();
+      if (split) await b.stop();
     },
   };
 }
@@ -294,13 +319,21 @@ async function rawPairs(
   };
 }
 
-async function worker(n: number, concurrency: number): Promise<WorkerResult> {
+interface WorkerOptions {
+  /** EspoCRM and ERPNext in two processes (default) or one. */
+  split: boolean;
+  /** Only (a) (and its raw comparison): skip the no-change passes — quick runs, profiles. */
+  initialOnly: boolean;
+}
+
+async function worker(n: number, concurrency: number, wo: WorkerOptions): Promise<WorkerResult> {
   const { loadSpec } = await import("../../src/spec/load.ts");
   const { openContext } = await import("../../src/engine/context.ts");
   const { runSync } = await import("../../src/engine/index.ts");
+  const { emptyCounts } = await import("../../src/engine/runner.ts");
   const log = (s: string) => process.stderr.write(`[${n} c${concurrency}] ${s}\n`);
   const loadStart = load();
-  const sb = await startSandboxChild();
+  const sb = await startSandboxChild(wo.split);
   const dir = mkdtempSync(join(tmpdir(), "accord-bench-sync-"));
   try {
     log("seeding the CRM…");
@@ -321,11 +354,11 @@ async function worker(n: number, concurrency: number): Promise<WorkerResult> {
     try {
       log(`(a) initial sync: ${n} creates CRM→ERP, ${concurrency} in flight…`);
       const c0 = { crm: ctx.crm.stats().calls, erp: ctx.erp.stats().calls };
-      const cpu0 = cpuNow(sb.pid);
+      const cpu0 = cpuNow(sb.pids);
       let t0 = performance.now();
       const a = await withPeakRss(() => runSync(ctx, { applyConcurrency: concurrency }));
       const aSec = (performance.now() - t0) / 1000;
-      const cpuA = cpuPer(cpu0, cpuNow(sb.pid), n);
+      const cpuA = cpuPer(cpu0, cpuNow(sb.pids), n);
       const aCounts = a.value.objects[0].counts;
       const c1 = { crm: ctx.crm.stats().calls, erp: ctx.erp.stats().calls };
       const loadAfterInitial = load();
@@ -336,21 +369,22 @@ async function worker(n: number, concurrency: number): Promise<WorkerResult> {
       // what (a) leaves behind, its result still held: the retained heap (peaks include garbage not yet collected)
       const heapRetainedAfterInitial = process.memoryUsage().heapUsed;
 
-      log("(b) no-change incremental pass…");
+      const skipped = async () => ({ value: { objects: [{ counts: emptyCounts() }], totals: emptyCounts() }, peak: 0, peakHeap: 0 });
+      log(wo.initialOnly ? "(b) skipped (--initial-only)" : "(b) no-change incremental pass…");
       t0 = performance.now();
-      const b = await withPeakRss(() => runSync(ctx, { applyConcurrency: concurrency }));
-      const bSec = (performance.now() - t0) / 1000;
+      const b = wo.initialOnly ? await skipped() : await withPeakRss(() => runSync(ctx, { applyConcurrency: concurrency }));
+      const bSec = Math.max(1e-9, (performance.now() - t0) / 1000);
       const bCounts = b.value.objects[0].counts;
       const c2 = { crm: ctx.crm.stats().calls, erp: ctx.erp.stats().calls };
       if (bCounts.applied !== 0) log(`warning: the no-change pass applied ${bCounts.applied}`);
 
-      log("(b') the same pass without the deletion sweep (no full id lists)…");
+      if (!wo.initialOnly) log("(b') the same pass without the deletion sweep (no full id lists)…");
       t0 = performance.now();
-      const b2 = await runSync(ctx, { applyConcurrency: concurrency, detectDeletes: false });
-      const b2Sec = (performance.now() - t0) / 1000;
+      const b2 = wo.initialOnly ? (await skipped()).value : await runSync(ctx, { applyConcurrency: concurrency, detectDeletes: false });
+      const b2Sec = Math.max(1e-9, (performance.now() - t0) / 1000);
 
       log(`raw creates at concurrency ${concurrency} (bench/sandbox-raw, same servers, same process)…`);
-      const cpuR0 = cpuNow(sb.pid);
+      const cpuR0 = cpuNow(sb.pids);
       const raw = await measureRaw(sb.target, {
         maxPages: 1,
         concurrency: [concurrency],
@@ -358,13 +392,13 @@ async function worker(n: number, concurrency: number): Promise<WorkerResult> {
         erpPageSizes: [1000],
         label: `sync${n}c${concurrency}`,
       });
-      const cpuR1 = cpuNow(sb.pid);
+      const cpuR1 = cpuNow(sb.pids);
       const rawErp = raw.creates.find((c) => c.system === "erpnext");
       const rawCrm = raw.creates.find((c) => c.system === "espocrm");
       log(`raw pairs (ERPNext create + EspoCRM PUT, plain fetch) at concurrency ${concurrency}…`);
-      const cpuP0 = cpuNow(sb.pid);
+      const cpuP0 = cpuNow(sb.pids);
       const pairs = await rawPairs(sb.target, concurrency, 3, `sync${n}c${concurrency}`);
-      const cpuP1 = cpuNow(sb.pid);
+      const cpuP1 = cpuNow(sb.pids);
       const rawPerSec = rawErp?.perSec ?? 0;
       const aPerSec = n / aSec;
       const rawRequests = raw.creates.reduce((k, c) => k + c.creates + c.errors, 0) + raw.lists.reduce((k, l) => k + l.pages + 1, 0);
@@ -429,18 +463,21 @@ async function worker(n: number, concurrency: number): Promise<WorkerResult> {
   }
 }
 
-function runWorker(n: number, concurrency: number): Promise<WorkerResult> {
+function runWorker(n: number, concurrency: number, wo: WorkerOptions, profileDir?: string): Promise<WorkerResult> {
   return new Promise((ok, fail) => {
     const child = spawn(
       process.execPath,
       [
         "--expose-gc",
         "--disable-warning=ExperimentalWarning",
+        ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
         fileURLToPath(import.meta.url),
         "--worker",
         String(n),
         "--concurrency",
         String(concurrency),
+        ...(wo.split ? [] : ["--one-sandbox-process"]),
+        ...(wo.initialOnly ? ["--initial-only"] : []),
       ],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
@@ -498,15 +535,27 @@ async function main(): Promise<void> {
       concurrency: { type: "string", default: "4,16" },
       out: { type: "string", default: resolve(repo, "bench/results/sync.json") },
       json: { type: "boolean", default: false },
+      "one-sandbox-process": { type: "boolean", default: false },
+      "initial-only": { type: "boolean", default: false },
+      profile: { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
   if (values.help) {
-    process.stdout.write("node bench/sync/run.ts [--sizes 2000,5000,10000] [--concurrency 4,16] [--out FILE] [--json]\n");
+    process.stdout.write(
+      [
+        "node bench/sync/run.ts [--sizes 2000,5000,10000] [--concurrency 4,16] [--out FILE] [--json]",
+        "  --one-sandbox-process  EspoCRM and ERPNext served by one child process (default: one process each, as real systems)",
+        "  --initial-only         only (a) and the raw comparison (no no-change passes): quick runs",
+        "  --profile DIR          write a V8 CPU profile of each worker (the engine process) into DIR",
+        "",
+      ].join("\n"),
+    );
     return;
   }
+  const wo: WorkerOptions = { split: !values["one-sandbox-process"], initialOnly: values["initial-only"] };
   if (values.worker) {
-    const r = await worker(Number(values.worker), Number(values.concurrency.split(",")[0]));
+    const r = await worker(Number(values.worker), Number(values.concurrency.split(",")[0]), wo);
     process.stdout.write(`${JSON.stringify(r)}\n`);
     return;
   }
@@ -514,7 +563,7 @@ async function main(): Promise<void> {
   const levels = values.concurrency.split(",").map((s) => Number(s.trim()));
   const loadBefore = load();
   const rows: WorkerResult[] = [];
-  for (const n of sizes) for (const c of levels) rows.push(await runWorker(n, c));
+  for (const n of sizes) for (const c of levels) rows.push(await runWorker(n, c, wo, values.profile));
   const result = {
     bench: "sync",
     when: new Date().toISOString(),
@@ -523,6 +572,8 @@ async function main(): Promise<void> {
     loadAvgBefore: loadBefore,
     loadAvgAfter: load(),
     concurrency: levels,
+    sandboxProcesses: wo.split ? "two (EspoCRM and ERPNext each in its own process)" : "one (both systems)",
+    initialOnly: wo.initialOnly,
     targets: { initialVsRawCreate: 0.8, noChangeRecordsPerSec: 5000 },
     notes: [
       "(a) records/s of the engine (N initial creates CRM→ERP, C records in flight) vs raw creates/s (plain fetch POST ERPNext Customer, one per request, C in flight) against the same servers in the same worker process: ratio = the target's figure (≥ 0.8)",

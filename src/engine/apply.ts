@@ -7,7 +7,7 @@
  */
 import type { Side } from "../spec/model.ts";
 import type { ChangeLogEntry, Json, Link } from "../store/types.ts";
-import { executeCreate } from "./creates.ts";
+import { executeCreate, noteWritten } from "./creates.ts";
 import { withWriteRecorded } from "./echo.ts";
 import { readValue } from "./paths.ts";
 import { connectorOf, createdSide, entityOf } from "./plan.ts";
@@ -113,6 +113,7 @@ export async function applyPlan(or: ObjectRun, plan: RecordPlan): Promise<void> 
       u.values,
       u.ifVersion !== undefined ? { ifVersion: u.ifVersion } : undefined,
     );
+    noteWritten(or, u.target, u.recordId);
     versions[u.target] = res.version ?? null;
     const dropped = Object.keys(u.values).filter((k) => !(k in res.values));
     if (dropped.length) {
@@ -249,7 +250,10 @@ async function submitDocument(or: ObjectRun, target: Side, id: string, link: Lin
   const { store, spec } = or.ctx;
   const conn = connectorOf(or, target);
   if (!conn.submit) {
-    or.ctx.logger?.warn({ object: or.obj.name, system: target, record: id }, "submit: submit, but this system has no document states; left as is");
+    or.ctx.logger?.warn(
+      { object: or.obj.name, system: target, record: id },
+      "submit: submit, but this system has no document states; left as is",
+    );
     return link;
   }
   const res = await conn.submit(entityOf(or, target), id);

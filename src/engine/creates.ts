@@ -20,6 +20,7 @@
 import type { RemoteRecord } from "../connectors/types.ts";
 import type { Side } from "../spec/model.ts";
 import type { CreateIntent, Json, Link } from "../store/types.ts";
+import { commit } from "./commits.ts";
 import { withWriteRecorded } from "./echo.ts";
 import { fieldName, translate } from "./fields.ts";
 import { readValue, writeValue } from "./paths.ts";
@@ -33,17 +34,25 @@ export function certainlyNotCreated(err: unknown): boolean {
   return cls === "ValidationRejected" || cls === "Duplicate" || cls === "AuthError" || cls === "NotFound" || cls === "SchemaDrift";
 }
 
+/** Remember a record Accord wrote in this run (the runner's read stops at a page of only these). */
+export function noteWritten(or: ObjectRun, side: Side, id: string): void {
+  (or.written ??= new Set()).add(`${side}:${id}`);
+}
+
 /** Execute a planned create. Returns the new link. */
 export async function executeCreate(or: ObjectRun, create: CreateOp, source: RemoteRecord): Promise<Link> {
   const { store, spec } = or.ctx;
-  const intent = await store.addCreateIntent({
-    integration: spec.name,
-    object: or.obj.name,
-    target: create.target,
-    sourceId: create.sourceId,
-    sharedId: create.sharedId,
-    payload: create.payload,
-  });
+  // committed (group commit: with other lanes' writes) before the remote call — invariant 2
+  const intent = await commit(store, (tx) =>
+    tx.addCreateIntent({
+      integration: spec.name,
+      object: or.obj.name,
+      target: create.target,
+      sourceId: create.sourceId,
+      sharedId: create.sharedId,
+      payload: create.payload,
+    }),
+  );
   let created: RemoteRecord;
   try {
     created = await connectorOf(or, create.target).create(create.entity, create.payload);
@@ -102,8 +111,9 @@ export async function completeCreate(
     );
   }
   const nowMs = or.now().getTime();
+  noteWritten(or, target, created.id);
   // One transaction: the intent completed, the link saved, the create logged in the history.
-  let link = await store.transaction(async (tx) => {
+  let link = await commit(store, async (tx) => {
     await tx.completeCreateIntent(intent.id, created.id);
     const saved = await tx.saveLink({
       integration: spec.name,
@@ -142,37 +152,35 @@ export async function completeCreate(
   /** Base entries of the values written back: saved only once the write into the source succeeded. */
   const backBase: Record<string, { made: Json; name: string }> = {};
   let agreeing = false;
-  {
-    for (const f of or.fields) {
-      if (f.map.direction !== `${target}->${sourceSide}` || f.parent) continue;
-      const made = readValue(created.values, fieldName(f, target));
-      if (!made.present) continue;
-      const srcName = fieldName(f, sourceSide);
-      const cur = readField(sourceSide === "crm" ? crm : erp, srcName);
-      const agree = () => {
-        link.base[f.key] = { [target]: made.value, [sourceSide]: cur.present ? cur.value : null } as Record<Side, Json>;
-        agreeing = true;
-      };
-      if (isEmpty(made.value)) {
-        agree(); // the master has nothing to give: the source's value stays as it is (no null written)
-        continue;
-      }
-      let v: Json;
-      try {
-        v = await translate(store, spec.name, f, target, made.value, created);
-      } catch {
-        continue; // no base: the next pass reconciles it (and quarantines it with the reason)
-      }
-      if (cur.present && holdsValue(cur.value, v)) {
-        agree();
-        continue;
-      }
-      writeValue(back, (sourceSide === "crm" ? crm : erp).values, srcName, v);
-      backChanges.push({ field: srcName, before: cur.value, after: v });
-      backBase[f.key] = { made: made.value, name: srcName };
+  for (const f of or.fields) {
+    if (f.map.direction !== `${target}->${sourceSide}` || f.parent) continue;
+    const made = readValue(created.values, fieldName(f, target));
+    if (!made.present) continue;
+    const srcName = fieldName(f, sourceSide);
+    const cur = readField(sourceSide === "crm" ? crm : erp, srcName);
+    const agree = () => {
+      link.base[f.key] = { [target]: made.value, [sourceSide]: cur.present ? cur.value : null } as Record<Side, Json>;
+      agreeing = true;
+    };
+    if (isEmpty(made.value)) {
+      agree(); // the master has nothing to give: the source's value stays as it is (no null written)
+      continue;
     }
-    if (agreeing) link = await store.saveLink(link);
+    let v: Json;
+    try {
+      v = await translate(store, spec.name, f, target, made.value, created);
+    } catch {
+      continue; // no base: the next pass reconciles it (and quarantines it with the reason)
+    }
+    if (cur.present && holdsValue(cur.value, v)) {
+      agree();
+      continue;
+    }
+    writeValue(back, (sourceSide === "crm" ? crm : erp).values, srcName, v);
+    backChanges.push({ field: srcName, before: cur.value, after: v });
+    backBase[f.key] = { made: made.value, name: srcName };
   }
+  if (agreeing) link = await store.saveLink(link);
   /** The link after the write into the source: the written values' base (as the system returned them). */
   const withBackBase = (l: Link, updated: RemoteRecord): Link => {
     const b = { ...l.base };
@@ -209,6 +217,7 @@ export async function completeCreate(
       );
       if (!needsIdentityStamp(or.obj, s, rec, sid)) {
         const updated = await connectorOf(or, s).update(entityOf(or, s), rec.id, stamp);
+        noteWritten(or, s, rec.id);
         link = await store.saveLink({
           ...withBackBase(link, updated),
           [s === "crm" ? "crmVersion" : "erpVersion"]: updated.version ?? null,
@@ -217,12 +226,13 @@ export async function completeCreate(
       }
     }
     const updated = await connectorOf(or, s).update(entityOf(or, s), rec.id, stamp);
+    noteWritten(or, s, rec.id);
     const next = {
       ...(s === sourceSide ? withBackBase(link, updated) : link),
       [s === "crm" ? "crmVersion" : "erpVersion"]: updated.version ?? null,
     };
     // One transaction: the link's version (and written-back base) with the stamp's history entry.
-    link = await store.transaction(async (tx) => {
+    link = await commit(store, async (tx) => {
       const saved = await tx.saveLink(next);
       await tx.logChanges([
         {

@@ -187,6 +187,12 @@ async function syncObject(
         filter,
         ...(fields ? { fields } : {}),
       })) {
+        // Accord's own writes of this run move the records' modifiedAt past the read position, so
+        // reading on would fetch them again (the CRM accounts just stamped, the ERP customers just
+        // created) only to find echoes. A page holding nothing but such records ends this side's
+        // read: its cursor is not saved, so the next run reads it (and anything changed meanwhile
+        // by someone else) — nothing is skipped, it is read one run later.
+        if (ownWritesOnly(or, side, page.records)) break;
         await prefetchPage(or, side, page.records);
         await processPage(or, side, page.records, opts.applyConcurrency ?? 1);
         or.prefetched = undefined;
@@ -200,7 +206,9 @@ async function syncObject(
       if (ids.length === 0) continue;
       const fields = readFieldList(obj, side, or.fields);
       // a record outside the object's filter is not one of its records (a by-id read does not filter)
-      const records = (await connectorOf(or, side).readByIds(entityOf(or, side), ids, fields)).filter((r) => withinObjectFilter(or, side, r));
+      const records = (await connectorOf(or, side).readByIds(entityOf(or, side), ids, fields)).filter((r) =>
+        withinObjectFilter(or, side, r),
+      );
       await prefetchPage(or, side, records);
       await processPage(or, side, records, opts.applyConcurrency ?? 1);
       or.prefetched = undefined;
@@ -264,6 +272,14 @@ async function processPage(or: ObjectRun, side: Side, records: RemoteRecord[], l
   );
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) throw failed.reason;
+}
+
+/** Whether every record of a (non-empty) page is one Accord wrote in this run. */
+function ownWritesOnly(or: ObjectRun, side: Side, records: RemoteRecord[]): boolean {
+  const w = or.written;
+  if (!w || w.size === 0 || records.length === 0) return false;
+  for (const r of records) if (!w.has(`${side}:${r.id}`)) return false;
+  return true;
 }
 
 /** A page's links and pins in one query each, when the store can (instead of two queries per record). */

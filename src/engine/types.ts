@@ -219,6 +219,11 @@ export interface ObjectRun {
   /** "side:id" of records processed in this run (extra work items skip them). */
   processed: Set<string>;
   /**
+   * "side:id" of records Accord wrote (created, stamped, updated) in this run. A page of changes
+   * holding only such records ends the read of that side for this run (see runner.ts).
+   */
+  written?: Set<string>;
+  /**
    * The current page's links and pins by "side:id", read in one query each (store permitting).
    * Consumed by the first plan of each record (a re-plan after a VersionConflict reads afresh).
    */
