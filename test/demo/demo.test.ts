@@ -17,7 +17,7 @@ import { startSandboxes } from "../../src/sandbox/index.ts";
 import { openStore } from "../../src/store/index.ts";
 
 const MAIN = resolve(import.meta.dirname, "../../src/cli/main.ts");
-const OBJECTS = ["customer", "billingAddress", "contact", "product", "price", "stock", "salesOrder", "dealInvoices", "accountInvoices"];
+const OBJECTS = ["customer", "billingAddress", "contact", "product", "price", "stock", "salesOrder", "dealInvoices", "accountInvoices", "accountPayments"];
 let cwd: string;
 /** deal id → ERP sales order name, as the first demo printed them. */
 let created: Array<[string, string]> = [];

@@ -27,7 +27,7 @@ describe("accord validate", () => {
     const r = accord("validate", "examples/espocrm-erpnext.yaml");
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('is valid: integration "acme", espocrm ↔ erpnext, 9 objects');
+    expect(r.stdout).toContain('is valid: integration "acme", espocrm ↔ erpnext, 10 objects');
     expect(r.stdout).toMatch(/customer\s+Account\s+Customer\s+10\s/);
   });
 
@@ -36,7 +36,7 @@ describe("accord validate", () => {
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as { ok: boolean; objects: Array<{ object: string; fields: number }> };
     expect(out.ok).toBe(true);
-    expect(out.objects.map((o) => o.object)).toEqual(["customer", "billingAddress", "contact", "product", "price", "stock", "salesOrder", "dealInvoices", "accountInvoices"]);
+    expect(out.objects.map((o) => o.object)).toEqual(["customer", "billingAddress", "contact", "product", "price", "stock", "salesOrder", "dealInvoices", "accountInvoices", "accountPayments"]);
   });
 
   it("a wrong direction on line 40 exits 2 and names line 40 and the valid directions", () => {

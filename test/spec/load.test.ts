@@ -49,6 +49,7 @@ describe("loadSpec: the example", () => {
       "salesOrder",
       "dealInvoices",
       "accountInvoices",
+      "accountPayments",
     ]);
     expect(spec.systems.erp.credentials).toEqual({ apiKey: { env: "ERPNEXT_API_KEY" }, apiSecret: { env: "ERPNEXT_API_SECRET" } });
     expect(spec.sync).toEqual({ overlapMs: 300_000, skewToleranceMs: 2000, bounce: { maxBounces: 3, windowMs: 600_000 } });
