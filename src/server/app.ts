@@ -414,7 +414,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     "/api/integrations",
     { schema: { tags: ["integrations"], summary: "Integrations served by this console that this user may see" } },
     async (req) => ({
-      integrations: (await visible(req)).map(({ spec: s, tenant, systems }) => ({
+      integrations: (await visible(req)).map(({ spec: s, tenant, systems, problem }) => ({
         name: s.name,
         tenant,
         description: s.description ?? null,
@@ -423,6 +423,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
         objects: s.objects.map((o) => ({ name: o.name, crm: o.crm.entity, erp: o.erp.entity, parent: o.parent?.object ?? null })),
         customerObject: customerObject(s).name,
         live: Boolean(systems),
+      problem: problem ?? null,
       })),
     }),
   );
@@ -925,11 +926,9 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
           const side = req.params.side as "crm" | "erp";
           const served = await source.get(req.params.integration);
           if (!served)
-            return reply
-              .status(404)
-              .send({
-                error: { class: "NotFound", message: `no integration named "${req.params.integration}" takes webhooks here`, hint: "" },
-              });
+            return reply.status(404).send({
+              error: { class: "NotFound", message: `no integration named "${req.params.integration}" takes webhooks here`, hint: "" },
+            });
           const conn = served.systems?.[side];
           if (!conn)
             return reply.status(503).send({

@@ -10,6 +10,7 @@ import { register as doc } from "./doc.ts";
 import { register as drift } from "./drift.ts";
 import { register as fix } from "./fix.ts";
 import { register as history } from "./history.ts";
+import { register as integration } from "./integration.ts";
 import { register as link } from "./link.ts";
 import { register as merge } from "./merge.ts";
 import { register as plan } from "./plan.ts";
@@ -48,6 +49,7 @@ export const commands: Array<(program: Command) => void> = [
   report,
   server,
   worker,
+  integration,
   user,
   token,
   sandbox,

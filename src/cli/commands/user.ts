@@ -2,6 +2,9 @@
 import type { Command } from "commander";
 
 const HELP_STORE = "Users live in the store (DATABASE_URL, else SQLite in $ACCORD_HOME or .accord/), next to the integration data.";
+const HELP_TENANT =
+  "Tenants (many integrations in one deployment, `accord integration`): a user with --tenant T sees only T's integrations,\n" +
+  "whatever the role; a platform user (no tenant) with the admin role sees all of them.";
 
 /** Read a password: the first line of stdin (--password-stdin), or a prompt on the terminal without echo. */
 export async function readPassword(opts: { stdin?: boolean; confirm?: boolean }): Promise<string> {
@@ -80,13 +83,14 @@ ${HELP_STORE}`,
     .description("Add a console user (asks for the password, or reads it from stdin).")
     .argument("<name>", "user name (letters, digits, . _ @ -)")
     .requiredOption("--role <role>", "admin | reviewer | viewer")
+    .option("--tenant <tenant>", "limit the user to this tenant's registered integrations (default: a platform user)")
     .option("--password-stdin", "read the password from the first line of stdin")
     .option("--json", "print the user as JSON")
     .addHelpText(
       "after",
-      `\nExamples:\n  accord user add ana --role admin\n  echo "$PW" | accord user add ci --role viewer --password-stdin\n\n${HELP_STORE}`,
+      `\nExamples:\n  accord user add ana --role admin                       # platform admin: sees every integration\n  accord user add acme-ops --role reviewer --tenant acme  # sees only tenant acme's\n  echo "$PW" | accord user add ci --role viewer --password-stdin\n\n${HELP_STORE}\n${HELP_TENANT}`,
     )
-    .action(async (name: string, opts: { role: string; passwordStdin?: boolean; json?: boolean }) => {
+    .action(async (name: string, opts: { role: string; tenant?: string; passwordStdin?: boolean; json?: boolean }) => {
       const { printJson, reportError } = await import("../output.ts");
       try {
         const { ROLES, isRole } = await import("../../server/auth.ts");
@@ -102,10 +106,12 @@ ${HELP_STORE}`,
         const { openStore } = await import("../../store/index.ts");
         const store = await openStore();
         try {
-          const u = await addConsoleUser(store, name, opts.role, password);
+          const u = await addConsoleUser(store, name, opts.role, password, opts.tenant ?? null);
           if (opts.json) printJson({ ok: true, user: publicUser(u) });
           else
-            process.stdout.write(`Console user ${u.name} added as ${u.role}. Start the console with \`accord server FILE\` and sign in.\n`);
+            process.stdout.write(
+              `Console user ${u.name} added as ${u.role}${opts.tenant ? ` of tenant ${opts.tenant}` : " (platform user)"}. Start the console with \`accord server\` and sign in.\n`,
+            );
         } finally {
           await store.close();
         }
@@ -133,7 +139,7 @@ ${HELP_STORE}`,
             process.stdout.write(
               `${formatTable(
                 users.map((u) => ({ ...u, disabled: u.disabled ? "yes" : "" })),
-                ["id", "name", "role", "disabled", "createdAt"],
+                ["id", "name", "role", "tenant", "disabled", "createdAt"],
               )}\n`,
             );
         } finally {
@@ -190,6 +196,38 @@ ${HELP_STORE}`,
         try {
           await setRole(store, name, opts.role);
           process.stdout.write(`${name} is now a ${opts.role}.\n`);
+        } finally {
+          await store.close();
+        }
+      } catch (err) {
+        process.exitCode = reportError(err);
+      }
+    });
+
+  user
+    .command("tenant")
+    .description("Move a user to a tenant (--tenant T) or make them a platform user (--none); signs them out.")
+    .argument("<name>", "user name")
+    .option("--tenant <tenant>", "the tenant whose integrations the user sees")
+    .option("--none", "no tenant: a platform user (an admin then sees every integration)")
+    .addHelpText("after", `\nExamples:\n  accord user tenant bob --tenant acme\n  accord user tenant ana --none\n\n${HELP_TENANT}`)
+    .action(async (name: string, opts: { tenant?: string; none?: boolean }) => {
+      const { reportError } = await import("../output.ts");
+      const { EXIT } = await import("../exit-codes.ts");
+      if (Boolean(opts.tenant) === Boolean(opts.none)) {
+        process.stderr.write("give exactly one of --tenant T or --none\n");
+        process.exitCode = EXIT.invalid;
+        return;
+      }
+      try {
+        const { setUserTenant } = await import("../../server/users.ts");
+        const { openStore } = await import("../../store/index.ts");
+        const store = await openStore();
+        try {
+          await setUserTenant(store, name, opts.tenant ?? null);
+          process.stdout.write(
+            opts.tenant ? `${name} now sees tenant ${opts.tenant}'s integrations only.\n` : `${name} is now a platform user.\n`,
+          );
         } finally {
           await store.close();
         }
