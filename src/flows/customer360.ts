@@ -41,6 +41,8 @@ export interface Customer360 {
   cases: CustomerActivity["cases"];
   /** Payments received in the ERP (newest first); null when the ERP has no known payment entity or no record. */
   payments: CustomerActivity["payments"];
+  /** Why cases or payments are null (no known source, no record in that system, a failed read). */
+  activityNotes: CustomerActivity["notes"];
 }
 
 const plain = (v: unknown): Json => (v === undefined ? null : (JSON.parse(JSON.stringify(v ?? null)) as Json));
@@ -133,6 +135,7 @@ export async function customer360(ctx: EngineContext, query: string, objectName 
     quarantined: [],
     cases: null,
     payments: null,
+    activityNotes: { cases: null, payments: null },
   };
   const links: Array<{ object: string; link: Link }> = link ? [{ object: obj.name, link }] : [];
   const ids = new Set<string>([crm?.id, erp?.id].filter((x): x is string => Boolean(x)));
@@ -183,9 +186,16 @@ export async function customer360(ctx: EngineContext, query: string, objectName 
       out.quarantined.push({ object: q.object, side: q.side, recordId: q.recordId, errorClass: q.errorClass, reason: q.reason });
   }
 
-  const activity = await customerActivity(spec, { crm: ctx.crm, erp: ctx.erp }, { crmId: crm?.id ?? null, erpId: erp?.id ?? null });
+  // a failed read of cases or payments is a note: the rest of the view still shows
+  const activity = await customerActivity(
+    spec,
+    { crm: ctx.crm, erp: ctx.erp },
+    { crmId: crm?.id ?? null, erpId: erp?.id ?? null },
+    { lenient: true },
+  );
   out.cases = activity.cases;
   out.payments = activity.payments;
+  out.activityNotes = activity.notes;
   return out;
 }
 
@@ -225,6 +235,8 @@ export function renderCustomer360(c: Customer360): string {
       );
     }
   }
+  if (!c.cases && c.activityNotes.cases) lines.push("", `  service cases: ${c.activityNotes.cases}`);
+  if (!c.payments && c.activityNotes.payments) lines.push("", `  payment history: ${c.activityNotes.payments}`);
   if (c.payments) {
     lines.push("", `  payment history (${c.payments.entity}: ${c.payments.items.length}, total ${c.payments.total.toFixed(2)})`);
     for (const p of c.payments.items) {

@@ -248,6 +248,22 @@ describe("customer 360: service cases and payment history", () => {
     expect(other.payments?.items.map((p) => p.id)).toEqual([payments.B1]);
   }, 30_000);
 
+  it("a case read that fails is a note on the view, the payments and the rest still show", async () => {
+    const { customer360 } = await import("../../src/flows/customer360.ts");
+    const base = opened.ctx.crm;
+    const crmNoCases: typeof base = Object.assign(Object.create(base) as typeof base, {
+      findByField: async (entity: string, field: string, value: string | number) => {
+        if (entity === "Case") throw new Error("403 Forbidden: no access to Case");
+        return base.findByField(entity, field, value);
+      },
+    });
+    const view = await customer360({ ...opened.ctx, crm: crmNoCases }, A);
+    expect(view.cases).toBeNull();
+    expect(view.activityNotes.cases).toMatch(/could not read Case records: 403 Forbidden/);
+    expect(view.payments?.items).toHaveLength(2);
+    expect(view.activityNotes.payments).toBeNull();
+  }, 30_000);
+
   it("accord customer --json carries the same cases and payments (CLI, its own store)", async () => {
     const run = promisify(execFile);
     const opts = { cwd: ROOT, env: { ...process.env, ...env(), ACCORD_HOME: dir, DATABASE_URL: "" }, timeout: 90_000 };
