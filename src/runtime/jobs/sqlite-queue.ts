@@ -64,7 +64,7 @@ export class SqliteQueue implements JobQueue {
   readonly #db: Kysely<any>;
   readonly #opts: SqliteQueueOptions;
   readonly #crons = new Map<string, Cron>();
-  readonly #active = new Map<number, { controller: AbortController; done: Promise<void> }>();
+  readonly #active = new Map<number, { controller: AbortController; done: Promise<void>; renew: ReturnType<typeof setInterval> }>();
   #handler?: JobHandler;
   #concurrency = 1;
   #running = false;
@@ -100,7 +100,10 @@ export class SqliteQueue implements JobQueue {
     const all = [...this.#active.values()];
     await Promise.race([Promise.allSettled(all.map((a) => a.done)), new Promise((r) => setTimeout(r, grace))]);
     // Still running after the grace: abandoned. Their leases are no longer renewed and lapse.
-    for (const a of this.#active.values()) a.controller.abort(new Error("the worker stopped: job abandoned, its lease will lapse"));
+    for (const a of this.#active.values()) {
+      clearInterval(a.renew);
+      a.controller.abort(new Error("the worker stopped: job abandoned, its lease will lapse"));
+    }
   }
 
   async enqueue(job: Job, opts: EnqueueOptions = {}): Promise<string | null> {
@@ -297,7 +300,7 @@ export class SqliteQueue implements JobQueue {
       this.#active.delete(id);
       this.#wake?.();
     });
-    this.#active.set(id, { controller, done });
+    this.#active.set(id, { controller, done, renew });
   }
 
   async #settle(id: number, row: JobRow, error: string | null): Promise<void> {
