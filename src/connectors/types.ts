@@ -164,6 +164,16 @@ export interface Connector {
    * records of this system are not matched (audit still reports formats and missing fields).
    */
   organisations?(entity: string, records: readonly RemoteRecord[], opts?: { sharedIdField?: string }): Promise<OrganisationView[]>;
+  /**
+   * Webhook subscriptions for Accord in the system itself (`accord webhooks register`): one per
+   * entity and event, delivering to `url` (the connector adds what its parseWebhook needs to tell
+   * events apart, e.g. `?event=…`). Returns the subscription with the secret that signs its
+   * deliveries (EspoCRM gives each its own; ERPNext uses the `secret` given). Optional.
+   */
+  subscribeWebhook?(entity: string, event: WebhookEventKind, url: string, opts?: { secret?: string }): Promise<WebhookSubscription>;
+  /** The subscriptions Accord's user holds (secrets only where the system returns them). */
+  listWebhookSubscriptions?(): Promise<WebhookSubscription[]>;
+  unsubscribeWebhook?(id: string): Promise<void>;
   /** All ids of an entity (deletion detection by comparison), in pages. */
   listIds?(entity: string): AsyncIterable<string[]>;
   /** Verify a webhook's signature and parse its events; throws AuthError when the signature is wrong or missing. */
@@ -211,4 +221,19 @@ export interface OrganisationView {
   taxId?: string;
   /** The identifier of the counterpart in the other system, as stamped into this record. */
   sharedId?: string;
+}
+
+/** The record events a webhook subscription can carry. */
+export type WebhookEventKind = "create" | "update" | "delete";
+
+/** A webhook subscription in a system (see Connector.subscribeWebhook). */
+export interface WebhookSubscription {
+  id: string;
+  entity: string;
+  event: WebhookEventKind;
+  /** Where the system delivers (as stored in the system, with the connector's query). */
+  url: string;
+  active: boolean;
+  /** The signing secret, when the system returns it (never logged). */
+  secret?: string;
 }

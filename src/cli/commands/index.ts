@@ -25,6 +25,7 @@ import { register as sync } from "./sync.ts";
 import { register as token } from "./token.ts";
 import { register as user } from "./user.ts";
 import { register as validate } from "./validate.ts";
+import { register as webhooks } from "./webhooks.ts";
 import { register as worker } from "./worker.ts";
 
 export const commands: Array<(program: Command) => void> = [
@@ -38,6 +39,7 @@ export const commands: Array<(program: Command) => void> = [
   plan,
   sync,
   run,
+  webhooks,
   status,
   alerts,
   drift,

@@ -27,6 +27,7 @@ import {
 import { fieldRoot, isFieldPath, parseFieldPath } from "../field-path.ts";
 import { defaultClassify, HttpClient, type HttpFailure } from "../http.ts";
 import { ADDRESS_FIELDS, erpCustomerOrganisations } from "./organisations.ts";
+import { erpSubscribe, erpSubscriptions, erpUnsubscribe } from "./webhook-subscriptions.ts";
 import { readCommonOptions, scalar } from "../options.ts";
 import { verifiedWalk, type WalkKey } from "../paging.ts";
 import { checkTimeZone, frappeCanonical, isoToLocalNaive, isZonedIso, localNaiveToIso } from "../time.ts";
@@ -45,7 +46,9 @@ import type {
   RemoteRecord,
   SchemaDescription,
   WebhookEvent,
+  WebhookEventKind,
   WebhookRequest,
+  WebhookSubscription,
 } from "../types.ts";
 import { header, hmacSha256, parseJsonBody, queryOf, safeEqual, signatureError } from "../webhook.ts";
 
@@ -889,6 +892,22 @@ export class ErpNextConnector implements Connector {
       addresses,
       { sharedIdField },
     );
+  }
+
+  /**
+   * Webhook subscriptions (webhook-subscriptions.ts): a Webhook document per doctype and event,
+   * signed with the secret given (it cannot be read back: to change it, unsubscribe and subscribe again).
+   */
+  async subscribeWebhook(entity: string, event: WebhookEventKind, url: string, opts: { secret?: string } = {}): Promise<WebhookSubscription> {
+    return erpSubscribe(this.http, entity, event, url, opts.secret);
+  }
+
+  listWebhookSubscriptions(): Promise<WebhookSubscription[]> {
+    return erpSubscriptions(this.http);
+  }
+
+  unsubscribeWebhook(id: string): Promise<void> {
+    return erpUnsubscribe(this.http, id);
   }
 
   async merge(entity: string, survivorId: string, otherIds: string[], values: Record<string, unknown> = {}): Promise<RemoteRecord> {

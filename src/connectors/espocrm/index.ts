@@ -21,6 +21,7 @@ import {
 } from "../../errors.ts";
 import { defaultClassify, HttpClient, type HttpFailure } from "../http.ts";
 import { espoOrganisations } from "./organisations.ts";
+import { espoSubscribe, espoSubscriptions, espoUnsubscribe } from "./webhook-subscriptions.ts";
 import { readCommonOptions } from "../options.ts";
 import { verifiedWalk, type WalkKey } from "../paging.ts";
 import { isoToUtcNaive, isZonedIso, utcNaiveToIso } from "../time.ts";
@@ -39,7 +40,9 @@ import type {
   RemoteRecord,
   SchemaDescription,
   WebhookEvent,
+  WebhookEventKind,
   WebhookRequest,
+  WebhookSubscription,
 } from "../types.ts";
 import { header, hmacSha256, parseJsonBody, queryOf, safeEqual, signatureError } from "../webhook.ts";
 import { listQuery, toWhere, type WhereItem } from "./query.ts";
@@ -567,6 +570,19 @@ export class EspoCrmConnector implements Connector {
   /** Accounts (and account-like entities) as organisations for the matcher: see organisations.ts. */
   organisations(entity: string, records: readonly RemoteRecord[], opts?: { sharedIdField?: string }): Promise<OrganisationView[]> {
     return espoOrganisations(entity, records, opts);
+  }
+
+  /** Webhook subscriptions (webhook-subscriptions.ts): skipOwn, one secret per subscription. */
+  subscribeWebhook(entity: string, event: WebhookEventKind, url: string): Promise<WebhookSubscription> {
+    return espoSubscribe(this.http, entity, event, url);
+  }
+
+  listWebhookSubscriptions(): Promise<WebhookSubscription[]> {
+    return espoSubscriptions(this.http);
+  }
+
+  unsubscribeWebhook(id: string): Promise<void> {
+    return espoUnsubscribe(this.http, id);
   }
 
   async merge(entity: string, survivorId: string, otherIds: string[], values: Record<string, unknown> = {}): Promise<RemoteRecord> {
