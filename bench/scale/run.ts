@@ -59,6 +59,7 @@ const { values: args } = parseArgs({
     "edit-rate": { type: "string", default: "10" },
     "edit-seconds": { type: "string", default: "30" },
     "raw-seconds": { type: "string", default: "4" },
+    "raw-max-procs": { type: "string", default: "4" },
     trigger: { type: "string", default: "auto" },
     db: { type: "string", default: "postgres://postgres@127.0.0.1:5432/accord_bench" },
     "sync-timeout": { type: "string", default: "900" },
@@ -80,6 +81,8 @@ const EDIT_SECONDS = Number(args["edit-seconds"]);
 const RAW_SECONDS = Number(args["raw-seconds"]);
 const DB_URL = String(args.db);
 const SYNC_TIMEOUT_S = Number(args["sync-timeout"]);
+/** Client processes of the raw ceiling at 2 lanes per pair. */
+const RAW_MAX_PROCS = Math.max(1, Number(args["raw-max-procs"]));
 
 const log = (s: string) => process.stderr.write(`[scale ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -226,6 +229,8 @@ function coresBetween(a: CpuSample, b: CpuSample) {
 // ---------------------------------------------------------------------------------------------- raw ceiling
 
 interface RawResult {
+  /** Client processes (plain fetch, bench/scale/raw-proc.ts) and requests in flight in all of them. */
+  processes: number;
   lanes: number;
   createsPerSec: number;
   pairsPerSec: number;
@@ -233,7 +238,7 @@ interface RawResult {
   erpListRecordsPerSec: number;
   sandboxCoresCreates: number;
   sandboxCoresPairs: number;
-  /** Cores the bench's own process used while creating: near 1.0 = the raw client, not the fleet, is the limit. */
+  /** Cores the raw client processes used while creating: near their count = the clients, not the fleet, are the limit. */
   clientCoresCreates: number;
   load: number[];
 }
@@ -241,112 +246,71 @@ interface RawResult {
 const crmHeaders = (p: Pair) => ({ "X-Api-Key": p.crm.apiKey, "Content-Type": "application/json" });
 const erpHeaders = (p: Pair) => ({ Authorization: `token ${p.erp.apiKey}:${p.erp.apiSecret}`, "Content-Type": "application/json" });
 
-/** `lanes` loops spread over every pair of the fleet for `seconds`; returns operations/s. */
-async function fleetLoad(pairs: Pair[], lanes: number, seconds: number, one: (p: Pair, i: number) => Promise<boolean>): Promise<number> {
-  let next = 0;
-  let ok = 0;
-  const t0 = performance.now();
-  const deadline = t0 + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: lanes }, async (_, lane) => {
-      const p = pairs[lane % pairs.length] as Pair;
-      while (performance.now() < deadline) {
-        if (await one(p, next++).catch(() => false)) ok++;
-      }
-    }),
-  );
-  return r1(ok / ((performance.now() - t0) / 1000));
+interface RawProcOut {
+  ok: number;
+  records: { crm: number; erp: number };
+  seconds: number;
+  cpuMs: number;
 }
 
-async function rawCeiling(fleet: Fleet, lanes: number, label: string): Promise<RawResult> {
-  const { pairs } = fleet;
+/** One phase of raw load from `procs` client processes, the pairs dealt round-robin, `lanes` in flight over all. */
+async function rawPhase(
+  fleet: Fleet,
+  mode: "creates" | "pairs" | "lists",
+  procs: number,
+  lanes: number,
+  label: string,
+): Promise<{ perSec: number; crmPerSec: number; erpPerSec: number; clientCores: number; sandboxCores: number }> {
+  const startAt = Date.now() + 2000; // every client starts its clock at the same moment
   const cpu0 = cpuSample([], fleet);
-  const createsPerSec = await fleetLoad(pairs, lanes, RAW_SECONDS, async (p, i) => {
-    const res = await fetch(`${p.erp.url}/api/resource/Customer`, {
-      method: "POST",
-      headers: erpHeaders(p),
-      body: JSON.stringify({
-        customer_name: `Raw ${label} #${i} Trading Ltd`,
-        customer_type: "Company",
-        customer_group: "Commercial",
-        territory: "United Kingdom",
-      }),
-    });
-    await res.arrayBuffer();
-    return res.status === 200;
-  });
-  const cpu1 = cpuSample([], fleet);
-  // the engine's two calls of a create, no engine: ERPNext create + EspoCRM PUT of the new name
-  const crmIds = await Promise.all(
-    pairs.map(async (p) => {
-      const res = await fetch(`${p.crm.url}/api/v1/Account?select=id&maxSize=200`, { headers: crmHeaders(p) });
-      return ((await res.json()) as { list: Array<{ id: string }> }).list.map((r) => r.id);
+  const outs = await Promise.all(
+    Array.from({ length: procs }, (_, k) => {
+      const pairs = fleet.pairs.filter((_, i) => i % procs === k);
+      const myLanes = Math.max(1, Math.floor(lanes / procs) + (k < lanes % procs ? 1 : 0));
+      const task = { mode, pairs, lanes: myLanes, seconds: RAW_SECONDS, label: `${label}p${k}`, startAt };
+      return new Promise<RawProcOut>((ok, fail) => {
+        const child = spawn(
+          process.execPath,
+          ["--disable-warning=ExperimentalWarning", resolve(here, "raw-proc.ts"), JSON.stringify(task)],
+          {
+            stdio: ["ignore", "pipe", "inherit"],
+          },
+        );
+        let out = "";
+        child.stdout.on("data", (c: Buffer) => {
+          out += c.toString();
+        });
+        child.on("exit", (code) => (code === 0 ? ok(JSON.parse(out) as RawProcOut) : fail(new Error(`raw client exited ${code}`))));
+      });
     }),
   );
-  const idsOf = new Map(pairs.map((p, i) => [p, crmIds[i] as string[]]));
-  const cpu2 = cpuSample([], fleet);
-  const pairsPerSec = await fleetLoad(pairs, lanes, RAW_SECONDS, async (p, i) => {
-    const c = await fetch(`${p.erp.url}/api/resource/Customer`, {
-      method: "POST",
-      headers: erpHeaders(p),
-      body: JSON.stringify({
-        customer_name: `RawPair ${label} #${i} Trading Ltd`,
-        customer_type: "Company",
-        customer_group: "Commercial",
-        territory: "United Kingdom",
-      }),
-    });
-    const doc = (await c.json()) as { data?: { name?: string } };
-    const ids = idsOf.get(p) as string[];
-    const u = await fetch(`${p.crm.url}/api/v1/Account/${ids[i % ids.length]}`, {
-      method: "PUT",
-      headers: crmHeaders(p),
-      body: JSON.stringify({ sicCode: doc.data?.name ?? null }),
-    });
-    await u.arrayBuffer();
-    return c.status === 200 && u.status === 200;
-  });
-  const cpu3 = cpuSample([], fleet);
-  // full scans of every CRM (pages of 200, its maximum) and every ERP (pages of 500), one scan per pair at once
-  const scan = async (page: (p: Pair, offset: number) => Promise<number>, size: number) => {
-    const t0 = performance.now();
-    const counts = await Promise.all(
-      pairs.map(async (p) => {
-        let n = 0;
-        for (let offset = 0; ; offset += size) {
-          const got = await page(p, offset);
-          n += got;
-          if (got < size) break;
-        }
-        return n;
-      }),
-    );
-    return Math.round(counts.reduce((a, b) => a + b, 0) / ((performance.now() - t0) / 1000));
-  };
-  const crmListRecordsPerSec = await scan(async (p, offset) => {
-    const res = await fetch(`${p.crm.url}/api/v1/Account?maxSize=200&offset=${offset}&orderBy=modifiedAt&order=asc`, {
-      headers: crmHeaders(p),
-    });
-    return ((await res.json()) as { list: unknown[] }).list.length;
-  }, 200);
-  const fields = encodeURIComponent('["*"]');
-  const order = encodeURIComponent("modified asc, name asc");
-  const erpListRecordsPerSec = await scan(async (p, offset) => {
-    const res = await fetch(
-      `${p.erp.url}/api/resource/Customer?fields=${fields}&order_by=${order}&limit_start=${offset}&limit_page_length=500`,
-      { headers: erpHeaders(p) },
-    );
-    return ((await res.json()) as { data: unknown[] }).data.length;
-  }, 500);
+  const cpu1 = cpuSample([], fleet);
+  const wall = Math.max(...outs.map((o) => o.seconds));
+  const cpuMs = outs.reduce((a, o) => a + o.cpuMs, 0);
+  // the sandboxes' CPU counted from 2 s before the clients start: subtract nothing, they idle then
   return {
+    perSec: r1(outs.reduce((a, o) => a + o.ok, 0) / wall),
+    crmPerSec: Math.round(outs.reduce((a, o) => a + o.records.crm, 0) / wall),
+    erpPerSec: Math.round(outs.reduce((a, o) => a + o.records.erp, 0) / wall),
+    clientCores: r2(cpuMs / (wall * 1000)),
+    sandboxCores: r2((cpu1.sandboxes - cpu0.sandboxes) / (wall * 1000)),
+  };
+}
+
+async function rawCeiling(fleet: Fleet, procs: number, lanes: number, label: string): Promise<RawResult> {
+  const creates = await rawPhase(fleet, "creates", procs, lanes, `${label}c`);
+  const pairs = await rawPhase(fleet, "pairs", procs, lanes, `${label}p`);
+  const lists = await rawPhase(fleet, "lists", procs, lanes, `${label}l`);
+  return {
+    processes: procs,
     lanes,
-    createsPerSec,
-    pairsPerSec,
-    crmListRecordsPerSec,
-    erpListRecordsPerSec,
-    sandboxCoresCreates: coresBetween(cpu0, cpu1).sandboxes,
-    sandboxCoresPairs: coresBetween(cpu2, cpu3).sandboxes,
-    clientCoresCreates: coresBetween(cpu0, cpu1).bench,
+    createsPerSec: creates.perSec,
+    pairsPerSec: pairs.perSec,
+    crmListRecordsPerSec: lists.crmPerSec,
+    erpListRecordsPerSec: lists.erpPerSec,
+    sandboxCoresCreates: creates.sandboxCores,
+    sandboxCoresPairs: pairs.sandboxCores,
+    clientCoresCreates: creates.clientCores,
     load: load(),
   };
 }
@@ -611,6 +575,8 @@ interface RoundResult {
     seconds: number;
     linked: number;
     recordsPerSec: number;
+    secondsFromFirstRun: number;
+    recordsPerSecFromFirstRun: number;
     cores: ReturnType<typeof coresBetween>;
     loadStart: number[];
     loadEnd: number[];
@@ -669,8 +635,8 @@ async function round(W: number): Promise<RoundResult> {
     if (registered !== N_INT) notes.push(`${registered} of ${N_INT} integrations registered`);
     if (registered === 0) {
       log("no integration registered: measuring the raw ceiling only");
-      const raw = await rawCeiling(fleet, W * CONC, `w${W}`);
-      const rawMax = await rawCeiling(fleet, 2 * fleet.pairs.length, `w${W}max`);
+      const raw = await rawCeiling(fleet, W, W * CONC, `w${W}`);
+      const rawMax = await rawCeiling(fleet, RAW_MAX_PROCS, 2 * fleet.pairs.length, `w${W}max`);
       return {
         workers: W,
         concurrency: CONC,
@@ -734,17 +700,24 @@ async function round(W: number): Promise<RoundResult> {
     const seconds = (performance.now() - t0) / 1000;
     const cpu1 = cpuSample(workers.pids, fleet);
     const cpuW0 = { ...cpu0, workers: 0 };
+    // the same, from the first run's start (leaves out process start, store open, registry load)
+    const firstRun = (await db.query<{ s: string | null }>("select min(started_at) as s from runs")).rows[0]?.s;
+    const fromFirstRun = firstRun ? (Date.now() - Date.parse(firstRun)) / 1000 : seconds;
     const initial = {
       seconds: r2(seconds),
       linked,
       recordsPerSec: Math.round(linked / seconds),
+      secondsFromFirstRun: r2(fromFirstRun),
+      recordsPerSecFromFirstRun: Math.round(linked / fromFirstRun),
       cores: coresBetween(cpuW0, cpu1),
       loadStart,
       loadEnd: load(),
       pgConnectionsPeak: pgPeak,
     };
     if (linked < total) notes.push(`initial sync incomplete: ${linked} of ${total} linked after ${r1(seconds)} s`);
-    log(`initial sync: ${linked}/${total} linked in ${r1(seconds)} s → ${initial.recordsPerSec} records/s`);
+    log(
+      `initial sync: ${linked}/${total} linked in ${r1(seconds)} s → ${initial.recordsPerSec} records/s (${initial.recordsPerSecFromFirstRun}/s from the first run's start)`,
+    );
 
     // ---- edit stream
     let edits: EditResult | null = null;
@@ -766,11 +739,13 @@ async function round(W: number): Promise<RoundResult> {
     queue = null;
 
     log("raw speed of the same fleet (workers stopped)…");
-    const raw = await rawCeiling(fleet, W * CONC, `w${W}`);
-    const rawMax = await rawCeiling(fleet, 2 * fleet.pairs.length, `w${W}max`);
-    log(`raw at ${rawMax.lanes} lanes: ${rawMax.createsPerSec} ERPNext creates/s, ${rawMax.pairsPerSec} pairs/s`);
+    const raw = await rawCeiling(fleet, W, W * CONC, `w${W}`);
+    const rawMax = await rawCeiling(fleet, RAW_MAX_PROCS, 2 * fleet.pairs.length, `w${W}max`);
     log(
-      `raw at ${raw.lanes} lanes: ${raw.createsPerSec} ERPNext creates/s, ${raw.pairsPerSec} create+stamp pairs/s, lists ${raw.crmListRecordsPerSec} CRM / ${raw.erpListRecordsPerSec} ERP records/s`,
+      `raw, ${rawMax.processes} client processes × ${rawMax.lanes} lanes in all: ${rawMax.createsPerSec} ERPNext creates/s, ${rawMax.pairsPerSec} pairs/s`,
+    );
+    log(
+      `raw, ${raw.processes} client process(es) × ${raw.lanes} lanes in all: ${raw.createsPerSec} ERPNext creates/s, ${raw.pairsPerSec} create+stamp pairs/s, lists ${raw.crmListRecordsPerSec} CRM / ${raw.erpListRecordsPerSec} ERP records/s`,
     );
     return {
       workers: W,
@@ -952,11 +927,11 @@ function table(results: RoundResult[]): string {
     );
   }
   out.push(
-    "raw over the same fleet, workers stopped (table: lanes = workers × concurrency):\n  " +
+    "raw over the same fleet, workers stopped (table: W client processes × concurrency lanes, the workers' shape):\n  " +
       results
         .map(
           (r) =>
-            `W=${r.workers}: at ${r.rawMax.lanes} lanes ${r.rawMax.createsPerSec} creates/s, ${r.rawMax.pairsPerSec} pairs/s (client cores ${r.rawMax.clientCoresCreates}, sandbox cores ${r.rawMax.sandboxCoresCreates}); lists ${r.raw.crmListRecordsPerSec} CRM / ${r.raw.erpListRecordsPerSec} ERP records/s`,
+            `W=${r.workers}: ${r.rawMax.processes} clients × ${r.rawMax.lanes} lanes: ${r.rawMax.createsPerSec} creates/s, ${r.rawMax.pairsPerSec} pairs/s (client cores ${r.rawMax.clientCoresCreates}, sandbox cores ${r.rawMax.sandboxCoresCreates}); lists ${r.raw.crmListRecordsPerSec} CRM / ${r.raw.erpListRecordsPerSec} ERP records/s`,
         )
         .join("\n  "),
   );
