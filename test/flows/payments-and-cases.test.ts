@@ -377,3 +377,16 @@ describe("customer 360 in the console", () => {
     60_000,
   );
 });
+
+describe("known limit (engine): an emptied aggregate group", () => {
+  // The aggregate view yields no record for a group whose rows all left its filter, so the CRM keeps the
+  // last sum (src/engine/README.md: aggregates have no deletion sweep). Kept as it.fails until it reads as 0.
+  it.fails("cancelling a customer's only payment brings its account's amount paid back to 0", async () => {
+    await erp("POST", `resource/Payment Entry/${encodeURIComponent(payments.B1)}`, { run_method: "cancel" });
+    const pe = (await erp("GET", `resource/Payment Entry/${encodeURIComponent(payments.B1)}`)).data as Rec;
+    expect(pe.docstatus).toBe(2);
+    await sync(PAY_OBJECTS);
+    expect((await crm("GET", `Opportunity/${deal.B}`)).cAmountPaid).toBe(0); // per deal: from the invoice, right
+    expect((await crm("GET", `Account/${acc.B}`)).cAmountPaid).toBe(0); // per account: stays 200
+  }, 30_000);
+});
