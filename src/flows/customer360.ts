@@ -160,6 +160,12 @@ export async function customer360(ctx: EngineContext, query: string, objectName 
       ...o.fields.filter((f) => !f.lines && !f.lookup).map((f) => f.crm),
       ...(o.when?.crm?.equals.map((e) => e.field) ?? []),
       ...(o.errors?.crm ? [o.errors.crm] : []),
+      // values other objects keep on the same CRM records (the deal's invoice status, outstanding, amount paid)
+      ...(relation === "on record"
+        ? []
+        : spec.objects
+            .filter((x) => x !== o && x.name !== obj.name && x.crm.entity === o.crm.entity)
+            .flatMap((x) => x.fields.filter((f) => !f.lines && !f.lookup && f.direction === "erp->crm").map((f) => f.crm))),
     ];
     const records: RelatedRecord[] = [];
     for (const r of recs) {

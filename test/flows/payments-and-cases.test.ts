@@ -228,6 +228,12 @@ function checkView(view: Customer360): void {
     },
   ]);
   expect(view.payments?.total).toBe(400);
+  // the deal shows what the invoice objects keep on it: status, outstanding, amount paid
+  expect(view.related.find((r) => r.object === "salesOrder")?.records.find((r) => r.crmId === deal.A)?.values).toMatchObject({
+    cInvoiceStatus: "Paid",
+    cOutstanding: 0,
+    cAmountPaid: 400,
+  });
   // the account's synced payment total shows as a section kept on the record
   expect(view.related.find((r) => r.object === "accountPayments")?.records[0].values).toMatchObject({ cAmountPaid: 400 });
 }
