@@ -126,7 +126,7 @@ export class PgBossQueue implements JobQueue {
     if (!this.#started) return;
     this.#stop.abort(new Error("the worker is stopping"));
     const grace = opts.graceMs ?? 30_000;
-    await Promise.race([Promise.allSettled([...this.#active]), new Promise((r) => setTimeout(r, grace))]);
+    await Promise.race([Promise.allSettled([...this.#active]), new Promise((r) => setTimeout(r, grace).unref())]);
     // Jobs still running after the grace are left active: their heartbeat lapses and they are retried elsewhere.
     await this.boss.stop({ graceful: true, timeout: 1000, close: true }).catch(() => {});
     this.#started = false;

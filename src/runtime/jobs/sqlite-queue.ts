@@ -98,7 +98,7 @@ export class SqliteQueue implements JobQueue {
     await this.#loop;
     const grace = opts.graceMs ?? 30_000;
     const all = [...this.#active.values()];
-    await Promise.race([Promise.allSettled(all.map((a) => a.done)), new Promise((r) => setTimeout(r, grace))]);
+    await Promise.race([Promise.allSettled(all.map((a) => a.done)), new Promise((r) => setTimeout(r, grace).unref())]);
     // Still running after the grace: abandoned. Their leases are no longer renewed and lapse.
     for (const a of this.#active.values()) {
       clearInterval(a.renew);
