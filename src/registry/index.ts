@@ -111,6 +111,9 @@ export interface RegisterOptions {
   secrets: Record<string, string>;
   keyring: Keyring;
   enabled?: boolean;
+  /** Recorded with the file's version in the change log (`accord changes`, the console's change log). */
+  author?: string;
+  why?: string;
 }
 
 /**
@@ -157,6 +160,11 @@ export async function registerIntegration(store: Store, opts: RegisterOptions): 
       specHash: hashSpecText(opts.specText),
       secrets: JSON.stringify(envelope),
       enabled: opts.enabled ?? existing?.enabled ?? true,
+    });
+    const { applySpec } = await import("../monitor/changes.ts");
+    await applySpec(tx, spec, opts.specText, {
+      author: opts.author ?? "accord integration add",
+      why: opts.why ?? (existing ? `updated for tenant ${opts.tenant}` : `registered for tenant ${opts.tenant}`),
     });
     return toRegistered(saved);
   });

@@ -46,6 +46,8 @@ for (const dialect of ["sqlite", "postgres"] as Dialect[]) {
       expect((await listIntegrations(store)).map((i) => i.name)).toEqual(["alpha-sync", "beta-sync"]);
       expect((await listIntegrations(store, { tenant: "beta" })).map((i) => i.name)).toEqual(["beta-sync"]);
       expect((await getIntegration(store, "alpha-sync"))?.tenant).toBe("alpha");
+      const versions = await store.listSpecVersions("alpha-sync");
+      expect(versions).toMatchObject([{ hash: reg.specHash, author: "accord integration add", why: "registered for tenant alpha" }]);
     });
 
     it("refuses a file whose VARs are not all supplied, listing the missing names", async () => {

@@ -19,6 +19,7 @@ interface AddOptions {
   secret: string[];
   secretsFromEnv?: boolean;
   disabled?: boolean;
+  why?: string;
   json?: boolean;
 }
 
@@ -34,6 +35,14 @@ async function withStore<T>(fn: (store: import("../../store/types.ts").Store) =>
   } finally {
     await store.close();
   }
+}
+
+/** Report an error; a key or stored-envelope problem (the key given, not a remote system) exits as invalid input (2). */
+async function fail(err: unknown, json?: boolean): Promise<number> {
+  const { reportError } = await import("../output.ts");
+  const { EXIT } = await import("../exit-codes.ts");
+  const code = reportError(err, json);
+  return (err as { where?: { system?: string } } | null)?.where?.system === "accord secrets" ? EXIT.invalid : code;
 }
 
 /** Read one secret value: the whole of stdin (trailing newline dropped) when piped, else a prompt without echo. */
@@ -94,6 +103,7 @@ ${ROTATION_HELP}`,
     )
     .option("--secrets-from-env", "take the file's variables (and ACCORD_WEBHOOK_SECRETS_CRM/_ERP when set) from the current environment")
     .option("--disabled", "register it disabled (not served, not run) until `accord integration enable`")
+    .option("--why <text>", "why this version (kept in the change log with the file)")
     .option("--json", "print the registration as JSON")
     .addHelpText(
       "after",
@@ -107,7 +117,7 @@ Examples:
 ${ENV_HELP}`,
     )
     .action(async (file: string, opts: AddOptions) => {
-      const { printJson, reportError } = await import("../output.ts");
+      const { printJson } = await import("../output.ts");
       const { EXIT } = await import("../exit-codes.ts");
       try {
         const { readFile } = await import("node:fs/promises");
@@ -137,6 +147,8 @@ ${ENV_HELP}`,
             tenant: opts.tenant,
             secrets,
             keyring,
+            author: process.env.USER || process.env.LOGNAME || "accord integration add",
+            ...(opts.why ? { why: opts.why } : {}),
             ...(opts.disabled ? { enabled: false } : {}),
           }),
         );
@@ -147,7 +159,7 @@ ${ENV_HELP}`,
             `Integration ${reg.name} registered for tenant ${reg.tenant}${reg.enabled ? "" : " (disabled)"}; secrets held: ${reg.secretNames.join(", ") || "none"} (encrypted with key ${keyring.current.id}).\n`,
           );
       } catch (err) {
-        process.exitCode = reportError(err, opts.json);
+        process.exitCode = await fail(err, opts.json);
       }
     });
 
@@ -158,7 +170,7 @@ ${ENV_HELP}`,
     .option("--json", "print them as JSON")
     .addHelpText("after", "\nExamples:\n  accord integration list\n  accord integration list --tenant acme --json\n")
     .action(async (opts: { tenant?: string; json?: boolean }) => {
-      const { formatTable, printJson, reportError } = await import("../output.ts");
+      const { formatTable, printJson } = await import("../output.ts");
       try {
         const { listIntegrations } = await import("../../registry/index.ts");
         const list = await withStore((store) => listIntegrations(store, opts.tenant ? { tenant: opts.tenant } : {}));
@@ -174,7 +186,7 @@ ${ENV_HELP}`,
             )}\n`,
           );
       } catch (err) {
-        process.exitCode = reportError(err, opts.json);
+        process.exitCode = await fail(err, opts.json);
       }
     });
 
@@ -186,7 +198,7 @@ ${ENV_HELP}`,
     .option("--file", "print the registered file's text instead")
     .addHelpText("after", "\nExamples:\n  accord integration show acme\n  accord integration show acme --file > acme.yaml\n")
     .action(async (name: string, opts: { json?: boolean; file?: boolean }) => {
-      const { printJson, reportError } = await import("../output.ts");
+      const { printJson } = await import("../output.ts");
       const { EXIT } = await import("../exit-codes.ts");
       try {
         const { getIntegration } = await import("../../registry/index.ts");
@@ -222,7 +234,7 @@ ${ENV_HELP}`,
           );
         }
       } catch (err) {
-        process.exitCode = reportError(err, opts.json);
+        process.exitCode = await fail(err, opts.json);
         if (process.exitCode === EXIT.failure && (err as { errorClass?: string }).errorClass === "NotFound")
           process.exitCode = EXIT.invalid;
       }
@@ -246,7 +258,6 @@ Examples:
 ${ENV_HELP}`,
     )
     .action(async (name: string, variable: string, opts: { unset?: boolean }) => {
-      const { reportError } = await import("../output.ts");
       const { EXIT } = await import("../exit-codes.ts");
       try {
         const { keyringFromEnv, setSecret } = await import("../../registry/index.ts");
@@ -265,7 +276,7 @@ ${ENV_HELP}`,
           `${variable} of ${reg.name} ${opts.unset ? "removed" : "set"}; secrets held: ${reg.secretNames.join(", ") || "none"}.\n`,
         );
       } catch (err) {
-        process.exitCode = reportError(err);
+        process.exitCode = await fail(err);
       }
     });
 
@@ -276,7 +287,7 @@ ${ENV_HELP}`,
     .option("--json", "print the result as JSON")
     .addHelpText("after", "\nExample:\n  accord integration remove acme\n")
     .action(async (name: string, opts: { json?: boolean }) => {
-      const { printJson, reportError } = await import("../output.ts");
+      const { printJson } = await import("../output.ts");
       const { EXIT } = await import("../exit-codes.ts");
       try {
         const { removeIntegration } = await import("../../registry/index.ts");
@@ -285,7 +296,7 @@ ${ENV_HELP}`,
         else process.stdout.write(removed ? `Integration ${name} removed.\n` : `No integration named ${name} is registered.\n`);
         if (!removed) process.exitCode = EXIT.invalid;
       } catch (err) {
-        process.exitCode = reportError(err, opts.json);
+        process.exitCode = await fail(err, opts.json);
       }
     });
 
@@ -303,13 +314,12 @@ ${ENV_HELP}`,
       .argument("<name>", "integration name")
       .addHelpText("after", `\nExample:\n  accord integration ${cmd} acme\n`)
       .action(async (name: string) => {
-        const { reportError } = await import("../output.ts");
-        try {
+          try {
           const { setEnabled } = await import("../../registry/index.ts");
           await withStore((store) => setEnabled(store, name, enabled));
           process.stdout.write(`Integration ${name} ${enabled ? "enabled" : "disabled"}.\n`);
         } catch (err) {
-          process.exitCode = reportError(err);
+          process.exitCode = await fail(err);
         }
       });
   }
@@ -323,7 +333,7 @@ ${ENV_HELP}`,
     .option("--json", "print the counts as JSON")
     .addHelpText("after", `\nExample:\n  ACCORD_SECRET_KEYS="k2:$NEW,k1:$OLD" accord integration rekey\n\n${ROTATION_HELP}`)
     .action(async (opts: { json?: boolean }) => {
-      const { printJson, reportError } = await import("../output.ts");
+      const { printJson } = await import("../output.ts");
       try {
         const { keyringFromEnv, rekey } = await import("../../registry/index.ts");
         const keyring = keyringFromEnv(process.env);
@@ -340,7 +350,7 @@ ${ENV_HELP}`,
               (report.total ? `Once every process has ${report.currentKey}, the old keys can leave ACCORD_SECRET_KEYS.\n` : ""),
           );
       } catch (err) {
-        process.exitCode = reportError(err, opts.json);
+        process.exitCode = await fail(err, opts.json);
       }
     });
 
