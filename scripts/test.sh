@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # The test command (README): bootstraps Node 24 and dependencies, type-checks,
-# lints, then runs the whole Vitest suite (unit, contract, end-to-end; the store
-# suite on SQLite and on the PostgreSQL at $ACCORD_TEST_PG_URL or 127.0.0.1:5432).
+# lints, then runs the Vitest suite twice: the whole suite on SQLite (unit, contract,
+# end-to-end; the store suite on SQLite and on PostgreSQL), then every test that opens
+# a store again on PostgreSQL (ACCORD_TEST_STORE=postgres: each store a fresh schema on
+# $ACCORD_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/accord_test).
+# The PostgreSQL pass leaves out what never opens a store (connectors, sandbox, spec), test/store
+# (already on both) and test/demo (the demo keeps its own SQLite file by design). ACCORD_TEST_PG_PASS=0 skips it; without a reachable
+# PostgreSQL it is skipped with a message, except under CI=true where that fails.
 set -euo pipefail
 ACCORD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ACCORD_ROOT
@@ -12,15 +17,56 @@ echo "== typecheck"
 npx tsc --noEmit
 echo "== lint"
 npx biome lint src test bench
-echo "== tests"
 mkdir -p test-results
+rm -f test-results/vitest.json test-results/vitest-postgres.json
 status=0
-npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@" || status=$?
-if [ -f test-results/vitest.json ]; then
-  node -e '
-    const r = JSON.parse(require("fs").readFileSync("test-results/vitest.json", "utf8"));
-    const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
-    console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
-  '
+t0=$(date +%s)
+echo "== tests (SQLite; the store suite on both)"
+ACCORD_TEST_STORE=sqlite npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@" || status=$?
+t1=$(date +%s)
+pg_pass=1
+pg_url="${ACCORD_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/accord_test}"
+pg_where=$(printf '%s' "${pg_url%%\?*}" | sed -E 's#//([^:@/]+):[^@/]*@#//\1:***@#')
+pg_missing=0
+if [ "${ACCORD_TEST_PG_PASS:-1}" = "0" ]; then
+  pg_pass=0
+  echo "== tests on PostgreSQL: SKIPPED (ACCORD_TEST_PG_PASS=0)"
+elif ! node -e '
+    const pg = require("pg");
+    const c = new pg.Client({ connectionString: process.argv[1], connectionTimeoutMillis: 5000 });
+    c.connect().then(() => c.end(), (e) => { if (e.code === "3D000") process.exit(0); console.error(e.message); process.exit(1); });
+  ' "$pg_url"; then
+  if [ "${CI:-}" = "true" ] || [ "${CI:-}" = "1" ]; then
+    echo "== tests on PostgreSQL: FAILED — PostgreSQL unreachable at $pg_where (CI needs it; .ci/run starts it)"
+    status=1
+    pg_missing=1
+  else
+    echo "== tests on PostgreSQL: SKIPPED — unreachable at $pg_where (start it, or set ACCORD_TEST_PG_URL)"
+  fi
+  pg_pass=0
 fi
+if [ "$pg_pass" = "1" ]; then
+  echo "== tests on PostgreSQL (every test that opens a store; ACCORD_TEST_STORE=postgres)"
+  ACCORD_TEST_STORE=postgres npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest-postgres.json \
+    --exclude 'test/connectors/**' --exclude 'test/sandbox/**' --exclude 'test/spec/**' --exclude 'test/store/**' --exclude 'test/demo/**' \
+    --passWithNoTests "$@" || status=$?
+fi
+t2=$(date +%s)
+echo "== test time: SQLite pass $((t1 - t0))s, PostgreSQL pass $((t2 - t1))s"
+PG_MISSING=$pg_missing node -e '
+  const fs = require("fs");
+  const total = { passed: 0, failed: 0, skipped: 0 };
+  for (const [label, file] of [["sqlite", "test-results/vitest.json"], ["postgres", "test-results/vitest-postgres.json"]]) {
+    if (!fs.existsSync(file)) continue;
+    const r = JSON.parse(fs.readFileSync(file, "utf8"));
+    const n = { passed: r.numPassedTests, failed: r.numFailedTests, skipped: (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0) };
+    console.log(`tests [${label}]: ${n.passed} passed, ${n.failed} failed, ${n.skipped} skipped`);
+    for (const k of Object.keys(total)) total[k] += n[k];
+  }
+  if (process.env.PG_MISSING === "1") {
+    console.log("tests [postgres]: not run — PostgreSQL unreachable (counted as 1 failed)");
+    total.failed += 1;
+  }
+  console.log(`tests: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+'
 exit $status
