@@ -200,16 +200,20 @@ function postgresPids(): number[] {
 interface CpuSample {
   t: number;
   workers: number;
+  server: number;
   sandboxes: number;
   postgres: number;
   bench: number;
 }
+/** The `accord server` of the round (webhook trigger), for its CPU. */
+let serverPid = 0;
 function cpuSample(workerPids: number[], fleet: Fleet): CpuSample {
   const u = process.cpuUsage();
   const sum = (pids: number[]) => pids.reduce((k, p) => k + procCpuMs(p), 0);
   return {
     t: performance.now(),
     workers: sum(workerPids),
+    server: serverPid ? procCpuMs(serverPid) : 0,
     sandboxes: sum(fleet.pids),
     postgres: sum(postgresPids()),
     bench: (u.user + u.system) / 1000,
@@ -220,6 +224,7 @@ function coresBetween(a: CpuSample, b: CpuSample) {
   const wall = Math.max(1, b.t - a.t);
   return {
     workers: r2((b.workers - a.workers) / wall),
+    server: r2(Math.max(0, b.server - a.server) / wall),
     sandboxes: r2((b.sandboxes - a.sandboxes) / wall),
     postgres: r2(Math.max(0, b.postgres - a.postgres) / wall),
     bench: r2((b.bench - a.bench) / wall),
@@ -399,9 +404,87 @@ function cli(argv: string[], env: Record<string, string>, input?: string): Promi
   });
 }
 
+/**
+ * The systems' webhooks of pair i → `accord server --queue` (POST /webhooks/INTEGRATION/crm|erp), subscribed
+ * through the integration's own connectors (Connector.subscribeWebhook: EspoCRM returns the secret that
+ * signs its deliveries, ERPNext signs with the one given). Returns the webhook secrets to register.
+ */
+async function subscribeWebhooks(i: number, p: Pair, env: Record<string, string>, base: string): Promise<Record<string, string>> {
+  const { loadSpec } = await import("../../src/spec/load.ts");
+  const { connectSystems } = await import("../../src/server/systems.ts");
+  const spec = loadSpec(specText(i, p.erp.timezone), `${integrationName(i)}.yaml`);
+  const { crm, erp } = await connectSystems(spec, env);
+  try {
+    if (!crm.subscribeWebhook || !erp.subscribeWebhook) throw new Error("a connector cannot subscribe webhooks");
+    const crmSub = await crm.subscribeWebhook("Account", "update", `${base}/webhooks/${integrationName(i)}/crm`);
+    const erpSecret = randomBytes(16).toString("hex");
+    await erp.subscribeWebhook("Customer", "update", `${base}/webhooks/${integrationName(i)}/erp`, { secret: erpSecret });
+    if (!crmSub.secret) throw new Error("EspoCRM returned no webhook secret");
+    return { ACCORD_WEBHOOK_SECRETS_CRM: crmSub.secret, ACCORD_WEBHOOK_SECRETS_ERP: erpSecret };
+  } finally {
+    await Promise.allSettled([crm.close(), erp.close()]);
+  }
+}
+
+/** A free TCP port on 127.0.0.1 (for the server, whose URL the webhooks need before it starts). */
+async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once("error", fail);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+/** `accord server --queue` (registry mode: no FILE) on the given port, until stopped. */
+async function startServer(port: number, env: Record<string, string>, dir: string): Promise<{ pid: number; stop(): Promise<void> }> {
+  const out = createWriteStream(join(dir, "server.log"));
+  const child = spawn(
+    process.execPath,
+    [
+      "--disable-warning=ExperimentalWarning",
+      resolve(repo, "src/cli/main.ts"),
+      "server",
+      "--queue",
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+    ],
+    { cwd: repo, env: { ...process.env, ...env, PATH: `${NODE_BIN}:${process.env.PATH ?? ""}` }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  const stop = () =>
+    new Promise<void>((r) => {
+      if (child.exitCode !== null || child.signalCode !== null) return r();
+      const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      child.on("exit", () => {
+        clearTimeout(kill);
+        r();
+      });
+      child.kill("SIGTERM");
+    });
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`accord server exited (${child.exitCode}); see ${join(dir, "server.log")}`);
+    const up = await fetch(`http://127.0.0.1:${port}/api/openapi.json`).then(
+      (r) => r.status < 500,
+      () => false,
+    );
+    if (up) return { pid: child.pid ?? 0, stop };
+    await sleep(250);
+  }
+  await stop();
+  throw new Error("accord server did not answer within 60 s");
+}
+
 /** `accord integration add FILE --tenant T --secret NAME=VALUE…` for every pair, a few at a time. */
 let viaLibrary = false;
-async function registerAll(fleet: Fleet, dir: string, env: Record<string, string>): Promise<number> {
+async function registerAll(fleet: Fleet, dir: string, env: Record<string, string>, webhookBase: string | null): Promise<number> {
   const t0 = performance.now();
   let next = 0;
   await Promise.all(
@@ -411,13 +494,14 @@ async function registerAll(fleet: Fleet, dir: string, env: Record<string, string
         const p = fleet.pairs[i] as Pair;
         const file = join(dir, `${integrationName(i)}.yaml`);
         writeFileSync(file, specText(i, p.erp.timezone));
-        const secrets = {
+        const secrets: Record<string, string> = {
           CRM_URL: p.crm.url,
           CRM_API_KEY: p.crm.apiKey,
           ERP_URL: p.erp.url,
           ERP_API_KEY: p.erp.apiKey,
           ERP_API_SECRET: p.erp.apiSecret,
         };
+        if (webhookBase) Object.assign(secrets, await subscribeWebhooks(i, p, secrets, webhookBase));
         const argv = ["integration", "add", file, "--tenant", tenantName(i)];
         for (const [k, v] of Object.entries(secrets)) argv.push("--secret", `${k}=${v}`);
         const r = await cli(argv, env);
@@ -610,6 +694,7 @@ async function round(W: number): Promise<RoundResult> {
   const fleet = await startFleet();
   let workers: Workers | null = null;
   let queue: Enqueuer | null = null;
+  let server: { pid: number; stop(): Promise<void> } | null = null;
   const db = new pg.Client({ connectionString: DB_URL });
   try {
     await freshDatabase();
@@ -624,9 +709,13 @@ async function round(W: number): Promise<RoundResult> {
     const { openStore } = await import("../../src/store/index.ts");
     await (await openStore({ url: DB_URL })).close();
     log(`registering ${N_INT} integrations (accord integration add, secrets encrypted)…`);
+    let trigger = String(args.trigger);
+    // auto = enqueue: the server → worker webhook path is measured with --trigger webhook (see README)
+    if (trigger === "auto") trigger = "enqueue";
+    const serverPort = trigger === "webhook" ? await freePort() : 0;
     let registerSeconds = 0;
     try {
-      registerSeconds = await registerAll(fleet, dir, env);
+      registerSeconds = await registerAll(fleet, dir, env, trigger === "webhook" ? `http://127.0.0.1:${serverPort}` : null);
     } catch (e) {
       notes.push(`registration failed: ${(e as Error).message.split("\n")[0]}`);
     }
@@ -657,6 +746,11 @@ async function round(W: number): Promise<RoundResult> {
     }
 
     const total = N_INT * ACCOUNTS;
+    if (trigger === "webhook") {
+      server = await startServer(serverPort, env, dir);
+      serverPid = server.pid;
+      log(`accord server --queue on 127.0.0.1:${serverPort}: the systems' webhooks go there`);
+    }
     await chooseWorkerCommand(env);
     if (workerArgv[0]?.endsWith("worker-proc.ts")) notes.push(`workers: ${workerVia}`);
     log(`starting ${W} worker(s) (${workerVia} --concurrency ${CONC})…`);
@@ -721,10 +815,22 @@ async function round(W: number): Promise<RoundResult> {
 
     // ---- edit stream
     let edits: EditResult | null = null;
-    let trigger = String(args.trigger);
-    if (trigger === "auto") trigger = queue ? "enqueue" : "poll";
+    if (trigger === "enqueue" && !queue) trigger = "poll";
     if (linked > 0 && EDIT_SECONDS > 0 && workers.alive() > 0) {
       edits = await editStream(db, fleet, workers, queue, trigger);
+    }
+    if (trigger === "webhook") {
+      // did the deliveries become runs? pg-boss keeps the webhook jobs and their last error
+      try {
+        const wh = await db.query<{ state: string; n: string; err: string | null }>(
+          "select state, count(*) as n, max(output->>'message') as err from pgboss.job where name = 'accord-webhook' group by state",
+        );
+        const byState = Object.fromEntries(wh.rows.map((r) => [r.state, Number(r.n)]));
+        const failing = wh.rows.find((r) => r.state !== "completed" && r.err);
+        notes.push(`webhook jobs by state: ${JSON.stringify(byState)}${failing ? ` — failing with: ${failing.err}` : ""}`);
+      } catch {
+        /* no pgboss schema */
+      }
     }
     const workerPeakRssMb = workers.pids.map(procPeakRssMb);
     const workersAliveAtEnd = workers.alive();
@@ -765,6 +871,8 @@ async function round(W: number): Promise<RoundResult> {
       notes,
     };
   } finally {
+    if (server) await server.stop();
+    serverPid = 0;
     if (workers) await workers.stop();
     if (queue) await queue.close().catch(() => {});
     await db.end().catch(() => {});
