@@ -109,14 +109,14 @@ export function parseEnvelope(text: string, aad: string): SecretEnvelope {
   } catch {
     throw new AuthError(`the stored credentials of integration ${aad} are not a readable envelope`, {
       where: { system: "accord secrets" },
-      hint: "Set them again with `accord integration set-secret` (or re-add the integration with its secrets).",
+      hint: `Register them again: \`accord integration remove ${aad}\`, then \`accord integration add FILE --tenant T\` with all of them.`,
     });
   }
   const e = env as Partial<SecretEnvelope> | null;
   if (e?.v !== 1 || typeof e.kid !== "string" || typeof e.iv !== "string" || typeof e.tag !== "string" || typeof e.ct !== "string")
     throw new AuthError(`the stored credentials of integration ${aad} are not a version-1 envelope`, {
       where: { system: "accord secrets" },
-      hint: "Set them again with `accord integration set-secret` (or re-add the integration with its secrets).",
+      hint: `Register them again: \`accord integration remove ${aad}\`, then \`accord integration add FILE --tenant T\` with all of them.`,
     });
   return e as SecretEnvelope;
 }
@@ -147,7 +147,7 @@ export function decryptSecrets(envelope: SecretEnvelope, keyring: Keyring, aad: 
       `the credentials of integration ${aad} do not decrypt with key ${envelope.kid}: wrong key, or the stored envelope was altered or belongs to another integration`,
       {
         where: { system: "accord secrets" },
-        hint: `Check that ${envelope.kid} in ACCORD_SECRET_KEYS is the key that encrypted them; otherwise set the credentials again with \`accord integration set-secret\`.`,
+        hint: `Check that ${envelope.kid} in ACCORD_SECRET_KEYS is the key that encrypted them. If that key is lost, register the credentials again: \`accord integration remove ${aad}\`, then \`accord integration add FILE --tenant T\` with all of them.`,
       },
     );
   }
