@@ -1147,7 +1147,10 @@ export function normaliseMonitor(m: RawMonitorSection): MonitorSpec {
   if (m.smtp)
     out.smtp = {
       host: m.smtp.host,
-      port: m.smtp.port ?? (m.smtp.tls === "tls" ? 465 : m.smtp.tls === "none" ? 25 : 587),
+      // default port by protection: implicit TLS 465; plain (given, or a relay on this machine) 25; STARTTLS 587
+      port:
+        m.smtp.port ??
+        (m.smtp.tls === "tls" ? 465 : m.smtp.tls === "none" || (!m.smtp.tls && /^(localhost|127\.0\.0\.1|::1|\[::1\])$/i.test(m.smtp.host)) ? 25 : 587),
       from: m.smtp.from,
       ...(m.smtp.tls ? { tls: m.smtp.tls } : {}),
       ...(m.smtp.user ? { user: m.smtp.user } : {}),
