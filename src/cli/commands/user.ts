@@ -56,12 +56,13 @@ export async function readPassword(opts: { stdin?: boolean; confirm?: boolean })
 export function register(program: Command): void {
   const user = program
     .command("user")
-    .summary("Console users: add (the first admin), list, passwd, role, disable, enable")
+    .summary("Console users: add (the first admin), list, passwd, role, tenant, disable, enable")
     .description(
       "The people who sign in to the web console (`accord server`), each with a role:\n" +
         "  admin     all of it, and the user list\n" +
         "  reviewer  reads; resolves review items, acknowledges alerts, starts a sync\n" +
         "  viewer    reads; decides nothing\n" +
+        "A user with a tenant (--tenant T) sees only T's registered integrations, whatever the role; a platform user (no tenant) who is admin sees all.\n" +
         "Passwords are stored as scrypt hashes. Create the first admin here, before starting the server.",
     )
     .addHelpText(
