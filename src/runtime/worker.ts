@@ -289,6 +289,28 @@ export class Worker {
         .catch((err: unknown) => this.#log?.warn({ err: messageOf(err) }, "health rules after the run failed"));
     }
     if (failed) throw new Error(`${job.integration}/${job.object}: ${failed}`);
+    await this.#childrenAfter(job, spec);
+  }
+
+  /**
+   * Parents first, across workers: the objects of one integration run in parallel here, so a child
+   * (contacts of customers) can run before its parent's records are linked; those records are
+   * quarantined as ParentNotLinked. After a parent's run, a child with such entries gets a run that
+   * retries its quarantine (as `accord run`, which runs parents first, never needs).
+   */
+  async #childrenAfter(job: SyncJob, spec: IntegrationSpec): Promise<void> {
+    for (const child of spec.objects.filter((o) => o.parent?.object === job.object)) {
+      const waiting = await this.#opts.store.listQuarantine(job.integration, { object: child.name, status: "open" }).catch(() => []);
+      if (!waiting.some((q) => q.errorClass === "ParentNotLinked")) continue;
+      await this.#opts.queue.enqueue({
+        kind: "sync",
+        integration: job.integration,
+        object: child.name,
+        trigger: "retry",
+        reconcile: true,
+        visibleAt: job.visibleAt ?? Date.now(),
+      });
+    }
   }
 
   /**

@@ -206,7 +206,10 @@ describe("scale out: three worker processes, 20 integrations, one worker SIGKILL
       for (let i = 0; i < INTEGRATIONS && !killAt; i++)
         for (const o of OBJECTS) {
           const lock = await store.getLock?.(`scale-${i}#${o}`);
-          if (lock && lock.holder.split(":")[1] === pid && Date.parse(lock.expiresAt) > Date.now()) {
+          if (!lock || lock.holder.split(":")[1] !== pid || Date.parse(lock.expiresAt) <= Date.now()) continue;
+          // …and its run row is open (not between taking the lease and starting the run, or after finishing it)
+          const [last] = await store.listRuns(`scale-${i}`, { object: o, limit: 1 });
+          if (last?.status === "running") {
             victim.child.kill("SIGKILL");
             killAt = Date.now();
             killedRun = `scale-${i}/${o}`;
@@ -243,6 +246,8 @@ describe("scale out: three worker processes, 20 integrations, one worker SIGKILL
           if (!mine.some((r) => r.status === "ok" && Date.parse(r.startedAt) > killAt))
             missing.push(`scale-${i}/${o}: no ok run after the kill`);
           if (mine.some((r) => r.status === "running")) missing.push(`scale-${i}/${o}: a run is still running`);
+          const open = await store.listQuarantine(`scale-${i}`, { object: o, status: "open" });
+          if (open.length) missing.push(`scale-${i}/${o}: ${open.length} quarantined (${open[0].errorClass})`);
         }
       if (missing.length === 0) break;
       await sleep(500);
