@@ -110,6 +110,40 @@ export async function completeCreate(
       "created record lacks fields Accord sent (unknown or read-only there?); check the field map",
     );
   }
+  // Fields that flow only back from the new record (its status, a number the system assigned) go into
+  // the source with the identity stamp, in the same write ("the order's name and status come back").
+  const back: Record<string, Json> = {};
+  const backChanges: Array<{ field: string; before: Json; after: Json }> = [];
+  /** Base entries of the values written back: saved only once the write into the source succeeded. */
+  const backBase: Record<string, { made: Json; name: string }> = {};
+  for (const f of or.fields) {
+    if (f.map.direction !== `${target}->${sourceSide}` || f.parent) continue;
+    const made = readValue(created.values, fieldName(f, target));
+    if (!made.present) continue;
+    const srcName = fieldName(f, sourceSide);
+    const cur = readField(sourceSide === "crm" ? crm : erp, srcName);
+    // saved with the link in the transaction below
+    const agree = () => {
+      base[f.key] = { [target]: made.value, [sourceSide]: cur.present ? cur.value : null } as Record<Side, Json>;
+    };
+    if (isEmpty(made.value)) {
+      agree(); // the master has nothing to give: the source's value stays as it is (no null written)
+      continue;
+    }
+    let v: Json;
+    try {
+      v = await translate(store, spec.name, f, target, made.value, created);
+    } catch {
+      continue; // no base: the next pass reconciles it (and quarantines it with the reason)
+    }
+    if (cur.present && holdsValue(cur.value, v)) {
+      agree();
+      continue;
+    }
+    writeValue(back, (sourceSide === "crm" ? crm : erp).values, srcName, v);
+    backChanges.push({ field: srcName, before: cur.value, after: v });
+    backBase[f.key] = { made: made.value, name: srcName };
+  }
   const nowMs = or.now().getTime();
   noteWritten(or, target, created.id);
   // One transaction: the intent completed, the link saved, the create logged in the history.
@@ -145,42 +179,6 @@ export async function completeCreate(
     return saved;
   });
 
-  // Fields that flow only back from the new record (its status, a number the system assigned) go into
-  // the source with the identity stamp, in the same write ("the order's name and status come back").
-  const back: Record<string, Json> = {};
-  const backChanges: Array<{ field: string; before: Json; after: Json }> = [];
-  /** Base entries of the values written back: saved only once the write into the source succeeded. */
-  const backBase: Record<string, { made: Json; name: string }> = {};
-  let agreeing = false;
-  for (const f of or.fields) {
-    if (f.map.direction !== `${target}->${sourceSide}` || f.parent) continue;
-    const made = readValue(created.values, fieldName(f, target));
-    if (!made.present) continue;
-    const srcName = fieldName(f, sourceSide);
-    const cur = readField(sourceSide === "crm" ? crm : erp, srcName);
-    const agree = () => {
-      link.base[f.key] = { [target]: made.value, [sourceSide]: cur.present ? cur.value : null } as Record<Side, Json>;
-      agreeing = true;
-    };
-    if (isEmpty(made.value)) {
-      agree(); // the master has nothing to give: the source's value stays as it is (no null written)
-      continue;
-    }
-    let v: Json;
-    try {
-      v = await translate(store, spec.name, f, target, made.value, created);
-    } catch {
-      continue; // no base: the next pass reconciles it (and quarantines it with the reason)
-    }
-    if (cur.present && holdsValue(cur.value, v)) {
-      agree();
-      continue;
-    }
-    writeValue(back, (sourceSide === "crm" ? crm : erp).values, srcName, v);
-    backChanges.push({ field: srcName, before: cur.value, after: v });
-    backBase[f.key] = { made: made.value, name: srcName };
-  }
-  if (agreeing) link = await store.saveLink(link);
   /** The link after the write into the source: the written values' base (as the system returned them). */
   const withBackBase = (l: Link, updated: RemoteRecord): Link => {
     const b = { ...l.base };
@@ -192,67 +190,99 @@ export async function completeCreate(
   };
 
   // Stamp the shared id into each record whose identity field lacks it (the link is committed first).
-  for (const s of [sourceSide, target] as const) {
-    const rec = s === "crm" ? crm : erp;
-    const extra = s === sourceSide ? back : {};
-    if (!needsIdentityStamp(or.obj, s, rec, sid) && Object.keys(extra).length === 0) continue;
-    const identity = objectSide(or.obj, s).identity;
-    const stamp: Record<string, Json> = { ...extra };
-    if (needsIdentityStamp(or.obj, s, rec, sid)) writeValue(stamp, rec.values, identity, sid);
-    if (s === sourceSide && backChanges.length) {
-      await store.logChanges(
-        backChanges.map((c) => ({
-          integration: spec.name,
-          object: or.obj.name,
-          runId: or.runId,
-          linkId: link.id,
-          target: s,
-          recordId: rec.id,
-          field: c.field,
-          before: c.before,
-          after: c.after,
-          source: target,
-          rule: "value of the created record",
-        })),
-      );
-      if (!needsIdentityStamp(or.obj, s, rec, sid)) {
-        const updated = await connectorOf(or, s).update(entityOf(or, s), rec.id, stamp);
-        noteWritten(or, s, rec.id);
-        link = await store.saveLink({
-          ...withBackBase(link, updated),
-          [s === "crm" ? "crmVersion" : "erpVersion"]: updated.version ?? null,
-        });
-        continue;
+  const stampAll = async (): Promise<Link> => {
+    for (const s of [sourceSide, target] as const) {
+      const rec = s === "crm" ? crm : erp;
+      const extra = s === sourceSide ? back : {};
+      if (!needsIdentityStamp(or.obj, s, rec, sid) && Object.keys(extra).length === 0) continue;
+      const identity = objectSide(or.obj, s).identity;
+      const stamp: Record<string, Json> = { ...extra };
+      if (needsIdentityStamp(or.obj, s, rec, sid)) writeValue(stamp, rec.values, identity, sid);
+      if (s === sourceSide && backChanges.length) {
+        await store.logChanges(
+          backChanges.map((c) => ({
+            integration: spec.name,
+            object: or.obj.name,
+            runId: or.runId,
+            linkId: link.id,
+            target: s,
+            recordId: rec.id,
+            field: c.field,
+            before: c.before,
+            after: c.after,
+            source: target,
+            rule: "value of the created record",
+          })),
+        );
+        if (!needsIdentityStamp(or.obj, s, rec, sid)) {
+          const updated = await connectorOf(or, s).update(entityOf(or, s), rec.id, stamp);
+          noteWritten(or, s, rec.id);
+          link = await store.saveLink({
+            ...withBackBase(link, updated),
+            [s === "crm" ? "crmVersion" : "erpVersion"]: updated.version ?? null,
+          });
+          continue;
+        }
       }
+      const updated = await connectorOf(or, s).update(entityOf(or, s), rec.id, stamp);
+      noteWritten(or, s, rec.id);
+      const next = {
+        ...(s === sourceSide ? withBackBase(link, updated) : link),
+        [s === "crm" ? "crmVersion" : "erpVersion"]: updated.version ?? null,
+      };
+      // One transaction: the link's version (and written-back base) with the stamp's history entry.
+      link = await commit(store, async (tx) => {
+        const saved = await tx.saveLink(next);
+        await tx.logChanges([
+          {
+            integration: spec.name,
+            object: or.obj.name,
+            runId: or.runId,
+            linkId: saved.id,
+            target: s,
+            recordId: rec.id,
+            field: identity,
+            before: readValue(rec.values, identity).value,
+            after: sid,
+            source: "erp",
+            rule: "stamp shared id",
+          },
+        ]);
+        return saved;
+      });
     }
-    const updated = await connectorOf(or, s).update(entityOf(or, s), rec.id, stamp);
-    noteWritten(or, s, rec.id);
-    const next = {
-      ...(s === sourceSide ? withBackBase(link, updated) : link),
-      [s === "crm" ? "crmVersion" : "erpVersion"]: updated.version ?? null,
-    };
-    // One transaction: the link's version (and written-back base) with the stamp's history entry.
-    link = await commit(store, async (tx) => {
-      const saved = await tx.saveLink(next);
-      await tx.logChanges([
-        {
-          integration: spec.name,
-          object: or.obj.name,
-          runId: or.runId,
-          linkId: saved.id,
-          target: s,
-          recordId: rec.id,
-          field: identity,
-          before: readValue(rec.values, identity).value,
-          after: sid,
-          source: "erp",
-          rule: "stamp shared id",
-        },
-      ]);
-      return saved;
-    });
+    return link;
+  };
+  // Pipelined (runner lanes): the stamp goes on while this lane creates its next record. Only for a
+  // plain identity stamp — no values written back, no submit, no `errors:` field written after it —
+  // so nothing else touches this link or record meanwhile; the runner awaits every stamp of a page
+  // before it saves the page's cursor. A crash before the stamp lands leaves a committed link whose
+  // record lacks the shared id: the next run's planner stamps it (the page is read again).
+  if (or.stamps && Object.keys(back).length === 0 && or.obj.submit !== "submit" && !or.obj.errors) {
+    await stampBehind(or.stamps, stampAll, { side: sourceSide, record: sourceSide === "crm" ? crm : erp });
+    return link;
   }
-  return link;
+  return stampAll();
+}
+
+/** Start `work` (a stamp) without waiting for it, once fewer than `limit` are in flight. */
+async function stampBehind(
+  st: NonNullable<ObjectRun["stamps"]>,
+  work: () => Promise<unknown>,
+  failed: Omit<NonNullable<ObjectRun["stamps"]>["errors"][number], "err">,
+): Promise<void> {
+  while (st.inFlight.size >= st.limit) await Promise.race(st.inFlight);
+  const self: { p?: Promise<void> } = {};
+  self.p = (async () => {
+    try {
+      await work();
+    } catch (err) {
+      st.errors.push({ ...failed, err });
+    } finally {
+      if (self.p) st.inFlight.delete(self.p);
+    }
+  })();
+  st.inFlight.add(self.p);
 }
 
 /** Find the record an interrupted create may have made. */

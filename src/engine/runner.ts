@@ -144,6 +144,7 @@ async function syncObject(
   const progress = (phase: "start" | "read" | "retry" | "deletes" | "done", side?: Side) =>
     opts.onProgress?.({ object: obj.name, phase, side, counts: { ...counts } });
 
+  const runStartMs = or.now().getTime();
   if (!or.dry) {
     const run = await store.startRun(integration, obj.name, "sync");
     or.runId = run.id;
@@ -189,10 +190,10 @@ async function syncObject(
       })) {
         // Accord's own writes of this run move the records' modifiedAt past the read position, so
         // reading on would fetch them again (the CRM accounts just stamped, the ERP customers just
-        // created) only to find echoes. A page holding nothing but such records ends this side's
-        // read: its cursor is not saved, so the next run reads it (and anything changed meanwhile
+        // created) only to find echoes. A page holding nothing but such records, each modified after
+        // the run started, ends this side's read: its cursor is not saved, so the next run reads it (and anything changed meanwhile
         // by someone else) — nothing is skipped, it is read one run later.
-        if (ownWritesOnly(or, side, page.records)) break;
+        if (ownWritesOnly(or, side, page.records, runStartMs)) break;
         await prefetchPage(or, side, page.records);
         await processPage(or, side, page.records, opts.applyConcurrency ?? 1);
         or.prefetched = undefined;
@@ -265,20 +266,48 @@ async function processPage(or: ObjectRun, side: Side, records: RemoteRecord[], l
     for (let i = 0; i < key.length; i++) h = (Math.imul(h, 31) + key.charCodeAt(i)) | 0;
     byLane[Math.abs(h) % n].push(rec);
   }
-  const results = await Promise.allSettled(
-    byLane.map(async (lane) => {
-      for (const rec of lane) await processRecord(or, side, rec);
-    }),
-  );
+  // Real runs: each lane's identity stamp overlaps its next create (creates.ts), at most `n` stamps in
+  // flight; all of them land before this returns (the caller saves the page's cursor after).
+  const stamps: ObjectRun["stamps"] = or.dry ? undefined : { inFlight: new Set(), limit: n, errors: [] };
+  or.stamps = stamps;
+  let results: PromiseSettledResult<void>[];
+  try {
+    results = await Promise.allSettled(
+      byLane.map(async (lane) => {
+        for (const rec of lane) await processRecord(or, side, rec);
+      }),
+    );
+  } finally {
+    or.stamps = undefined;
+    while (stamps?.inFlight.size) await Promise.all([...stamps.inFlight]);
+  }
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) throw failed.reason;
+  for (const f of stamps?.errors ?? []) {
+    if (!quarantinable(f.err)) throw f.err;
+    // Created and linked (counted applied), but the identity stamp into the source was refused: the
+    // source record is quarantined with the reason, so the next run retries it — its planner stamps
+    // the linked pair — even though the record does not change again.
+    await applyPlan(or, errorPlan(or, f.side, f.record, f.err));
+  }
 }
 
-/** Whether every record of a (non-empty) page is one Accord wrote in this run. */
-function ownWritesOnly(or: ObjectRun, side: Side, records: RemoteRecord[]): boolean {
+/**
+ * Whether every record of a (non-empty) page is one Accord wrote in this run AND was modified after
+ * the run started (by the system's timestamps). The second condition matters where timestamps are
+ * coarse (EspoCRM: seconds): a record written in the same second as records not read yet sorts among
+ * them, so a page of own writes alone does not prove that nothing older follows. Once the page's own
+ * writes are all later than the run's start, whatever follows them was modified after the run started.
+ * Clock skew only moves where the read stops, never skips: the cursor stays before the page.
+ */
+function ownWritesOnly(or: ObjectRun, side: Side, records: RemoteRecord[], runStartMs: number): boolean {
   const w = or.written;
   if (!w || w.size === 0 || records.length === 0) return false;
-  for (const r of records) if (!w.has(`${side}:${r.id}`)) return false;
+  for (const r of records) {
+    if (!w.has(`${side}:${r.id}`)) return false;
+    const at = Date.parse(r.modifiedAt);
+    if (!(at > runStartMs)) return false;
+  }
   return true;
 }
 

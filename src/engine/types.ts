@@ -224,6 +224,12 @@ export interface ObjectRun {
    */
   written?: Set<string>;
   /**
+   * Identity stamps running behind the creates (set by the runner for a page processed in several
+   * lanes): at most `limit` in flight; failures collected for the runner, which awaits them all
+   * before the page's cursor is saved.
+   */
+  stamps?: { inFlight: Set<Promise<void>>; limit: number; errors: Array<{ err: unknown; side: Side; record: RemoteRecord }> };
+  /**
    * The current page's links and pins by "side:id", read in one query each (store permitting).
    * Consumed by the first plan of each record (a re-plan after a VersionConflict reads afresh).
    */

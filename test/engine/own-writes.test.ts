@@ -43,6 +43,17 @@ describe("own writes of the run end the read", () => {
     expect(r3.objects[0].counts.applied).toBe(0);
   });
 
+  it("own writes not later than the run's start (coarse or skewed system clock) do not end the read", async () => {
+    w = await makeWorld({ create: "crm->erp" });
+    for (let i = 0; i < 5; i++) w.crm.add("Account", { name: `Firm ${i}`, cErpId: null });
+    // Accord's clock an hour ahead of the systems': their timestamps of Accord's writes are "before" the run
+    const clock = w.clock;
+    w.ctx.clock = () => new Date(clock.ms + 3_600_000);
+    const r1 = await runSync(w.ctx);
+    // nothing proves those pages hold only what followed the run's start: they are read (echoes)
+    expect(r1.objects[0].counts).toMatchObject({ read: 10, applied: 5, unchanged: 5 });
+  });
+
   it("a page mixing own writes with someone else's change is processed in the same run", async () => {
     w = await makeWorld({ create: "both" });
     const other = w.erp.add("Customer", { customer_name: "Other AG", website: "other.example" }, "erika");
