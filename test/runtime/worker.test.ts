@@ -175,6 +175,34 @@ describe.sequential("accord worker (in-process, SQLite)", () => {
     expect(hooks.find((j) => j.state === "retry")?.error ?? "").toMatch(/signature/i);
   });
 
+  it("a run that loses its (integration, object) lease stops at its next page", { timeout: 40_000 }, async () => {
+    sb.servers.crm.control.seed({ Account: Array.from({ length: 600 }, (_, k) => ({ name: `Wk Bulk ${k}`, type: "Customer" })) });
+    const before = runs.length;
+    await queue.enqueue({ kind: "sync", integration: "wk", object: "customer", trigger: "manual" });
+    await until(
+      "the bulk run to start",
+      10_000,
+      async () => (await store.listRuns("wk", { object: "customer", limit: 1 }))[0]?.status === "running",
+    );
+    // another holder takes the lease (as if this worker had stalled past it)
+    const db = (store as unknown as { kysely: import("kysely").Kysely<Record<string, Record<string, unknown>>> }).kysely;
+    await db
+      .updateTable("runtime_locks")
+      .set({ holder: "thief:1:x", expires_at: new Date(Date.now() + 60_000).toISOString() })
+      .where("integration", "=", "wk#customer")
+      .execute();
+    await until("the run to stop", 20_000, () => runs.slice(before).some((r) => r.status === "failed"));
+    const stopped = runs.slice(before).find((r) => r.status === "failed");
+    expect(stopped?.error).toMatch(/lost the run lease of wk#customer/);
+    const [row] = await store.listRuns("wk", { object: "customer", limit: 1 });
+    expect(row.status).toBe("failed");
+    expect(row.counts.read).toBeLessThan(600); // it stopped before reading everything
+    expect(row.counts.read).toBe(row.counts.applied + row.counts.unchanged + row.counts.held + row.counts.quarantined);
+    await db.deleteFrom("runtime_locks").where("integration", "=", "wk#customer").execute();
+    // the job is retried (backoff) and finishes the work
+    await until("a later ok run", 30_000, () => runs.slice(before).some((r) => r.status === "ok" && r.object === "customer"));
+  });
+
   it("registers each object's tier schedules once, however often a worker starts", async () => {
     const again = await startWorker({ store, queue: new SqliteQueue({ store, pollMs: 50 }), keyring, concurrency: 1, runAtStart: false });
     const keys = (q: SqliteQueue) => q.listSchedules("wk/").map((s) => `${s.key} ${s.cron}`);
