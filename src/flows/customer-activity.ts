@@ -4,10 +4,9 @@
  * cases by the CRM record's id (the case's account reference), payments by the ERP record's id (the
  * payment's party) — the same pair of ids the other sections use.
  *
- * Where they live is a `CaseSource` / `PaymentSource`. The payments' entity, amount, date, states,
- * party and invoice reference come from the integration file (`reports.revenue.payments`); what the file
- * cannot say yet (the case entity, the payment's mode and reference columns) is a default per connector
- * type (`KNOWN`, below), until the file grows a section for it.
+ * Where they live is the integration file's `reports.customer360` (cases: entity, customer reference,
+ * subject, status, closed statuses …; payments: what `reports.revenue.payments` does not say, such as
+ * the mode and reference columns).
  */
 import { fieldRoot, isFieldPath } from "../connectors/field-path.ts";
 import type { Connector, FilterExpr, RemoteRecord } from "../connectors/types.ts";
@@ -67,57 +66,28 @@ export interface PaymentRecord {
   state: string | null;
 }
 
-/** Defaults per connector type for what the integration file does not declare (yet). */
-const KNOWN: { cases: Record<string, CaseSource>; payments: Record<string, PaymentSource> } = {
-  cases: {
-    espocrm: {
-      entity: "Case",
-      customer: "accountId",
-      subject: "name",
-      status: "status",
-      closed: ["Closed", "Rejected", "Duplicate"],
-      priority: "priority",
-      type: "type",
-      number: "number",
-    },
-  },
-  payments: {
-    erpnext: {
-      entity: "Payment Entry",
-      customer: "party",
-      amount: "paid_amount",
-      date: "posting_date",
-      states: ["submitted"],
-      invoice: "references.reference_name",
-      mode: "mode_of_payment",
-      reference: "reference_no",
-      filter: [
-        { field: "payment_type", op: "=", value: "Receive" },
-        { field: "party_type", op: "=", value: "Customer" },
-      ],
-    },
-  },
-};
-
-/** The case and payment sources of an integration (undefined: nothing known for that system). */
+/**
+ * The case and payment sources of an integration, from its file's `reports.customer360` (payments:
+ * what that section leaves out comes from `reports.revenue.payments`, merged when the file loads).
+ * Nothing here names a system: without the section, the 360 says how to add it.
+ */
 export function activitySources(spec: IntegrationSpec): { cases?: CaseSource; payments?: PaymentSource } {
-  const cases = KNOWN.cases[spec.systems.crm.type];
-  const known = KNOWN.payments[spec.systems.erp.type];
-  const declared = spec.reports?.revenue?.payments;
-  let payments: PaymentSource | undefined = known;
-  if (declared?.customer) {
-    payments = {
-      entity: declared.entity,
-      customer: declared.customer,
-      amount: declared.amount,
-      date: declared.date,
-      states: declared.states,
-      ...(declared.invoice ? { invoice: declared.invoice } : {}),
-      ...(declared.filter ? { filter: declared.filter as FilterExpr[] } : {}),
-      // mode and reference columns only where the declared entity is the known one
-      ...(known && known.entity === declared.entity ? { mode: known.mode, reference: known.reference } : {}),
-    };
-  }
+  const c = spec.reports?.customer360;
+  const cases: CaseSource | undefined = c?.cases ? { ...c.cases } : undefined;
+  const p = c?.payments;
+  const payments: PaymentSource | undefined = p
+    ? {
+        entity: p.entity,
+        customer: p.customer,
+        amount: p.amount,
+        date: p.date,
+        states: p.states,
+        ...(p.invoice ? { invoice: p.invoice } : {}),
+        ...(p.mode ? { mode: p.mode } : {}),
+        ...(p.reference ? { reference: p.reference } : {}),
+        ...(p.filter ? { filter: p.filter as FilterExpr[] } : {}),
+      }
+    : undefined;
   return { ...(cases ? { cases } : {}), ...(payments ? { payments } : {}) };
 }
 
@@ -259,7 +229,7 @@ export async function customerActivity(
       return `could not read ${what}: ${(err as Error).message}`;
     }
   };
-  if (!sources.cases) out.notes.cases = `no known service-case entity for a ${spec.systems.crm.type} CRM`;
+  if (!sources.cases) out.notes.cases = "the integration file has no reports.customer360.cases (where the CRM keeps service cases)";
   else if (!systems?.crm) out.notes.cases = "the server was started without the CRM's credentials";
   else if (!ids.crmId) out.notes.cases = "the customer has no CRM record";
   else {
@@ -274,7 +244,7 @@ export async function customerActivity(
       out.cases = { entity: src.entity, open, closed: items.length - open, items };
     }
   }
-  if (!sources.payments) out.notes.payments = `no known payment entity for a ${spec.systems.erp.type} ERP`;
+  if (!sources.payments) out.notes.payments = "the integration file has no reports.customer360.payments (where the ERP keeps payments received)";
   else if (!systems?.erp) out.notes.payments = "the server was started without the ERP's credentials";
   else if (!ids.erpId) out.notes.payments = "the customer has no ERP record";
   else {

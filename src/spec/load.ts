@@ -22,6 +22,7 @@ import type {
   IntegrationSpec,
   MonitorSpec,
   RevenueReportSpec,
+  Customer360Spec,
   ObjectSpec,
   Schedule,
   Side,
@@ -594,6 +595,19 @@ function checkMonitor(ctx: Issues, data: Record<string, unknown>): void {
 /** `reports.revenue`: the objects it names exist and have what the report needs; field names parse. */
 function checkReports(ctx: Issues, data: Record<string, unknown>): void {
   const reports = isRecord(data.reports) ? data.reports : undefined;
+  // customer 360 payments: what is not given must come from reports.revenue.payments
+  const c360 = reports && isRecord(reports.customer360) ? reports.customer360 : undefined;
+  if (c360 && isRecord(c360.payments)) {
+    const from = isRecord(reports?.revenue) && isRecord(reports.revenue.payments) ? reports.revenue.payments : {};
+    const missing = ["entity", "customer", "amount", "date"].filter((k) => c360.payments && (c360.payments as Record<string, unknown>)[k] === undefined && from[k] === undefined);
+    if (missing.length)
+      ctx.add(
+        ["reports", "customer360", "payments"],
+        "value",
+        `the customer 360's payments need ${missing.join(", ")}: give ${missing.length > 1 ? "them" : "it"} here or in reports.revenue.payments`,
+        "e.g. payments: { entity: Payment Entry, customer: party, amount: paid_amount, date: posting_date }",
+      );
+  }
   const r = reports && isRecord(reports.revenue) ? reports.revenue : undefined;
   if (!r) return;
   const base: Path = ["reports", "revenue"];
@@ -1126,7 +1140,11 @@ function normalise(raw: IntegrationFile, ctx: Issues): IntegrationSpec {
   if (raw.description !== undefined) spec.description = raw.description;
   if (raw.secondaryOwner) spec.secondaryOwner = person(raw.secondaryOwner);
   if (raw.standardize) spec.standardize = structuredClone(raw.standardize);
-  if (raw.reports?.revenue) spec.reports = { revenue: revenueReport(raw.reports.revenue, objects) };
+  if (raw.reports?.revenue || raw.reports?.customer360) {
+    spec.reports = {};
+    if (raw.reports.revenue) spec.reports.revenue = revenueReport(raw.reports.revenue, objects);
+    if (raw.reports.customer360) spec.reports.customer360 = customer360(raw.reports.customer360, spec.reports.revenue);
+  }
   if (raw.monitor) spec.monitor = normaliseMonitor(raw.monitor);
   return spec;
 }
@@ -1169,6 +1187,29 @@ export function normaliseMonitor(m: RawMonitorSection): MonitorSpec {
         minReads: k.minReads ?? 50,
       }));
     out.objects[name] = x;
+  }
+  return out;
+}
+
+/** `reports.customer360` normalised: payments complete, unset keys taken from reports.revenue.payments (checked before). */
+function customer360(c: NonNullable<NonNullable<IntegrationFile["reports"]>["customer360"]>, revenue: RevenueReportSpec | undefined): Customer360Spec {
+  const out: Customer360Spec = {};
+  if (c.cases) out.cases = { ...c.cases, closed: [...c.cases.closed] };
+  if (c.payments) {
+    const base = revenue?.payments;
+    const given = Object.fromEntries(Object.entries(c.payments).filter(([, v]) => v !== undefined));
+    const p = { ...(base ?? {}), ...given } as Partial<NonNullable<Customer360Spec["payments"]>>;
+    out.payments = {
+      entity: p.entity ?? "",
+      customer: p.customer ?? "",
+      amount: p.amount ?? "",
+      date: p.date ?? "",
+      states: p.states ?? ["submitted"],
+      ...(p.invoice ? { invoice: p.invoice } : {}),
+      ...(p.mode ? { mode: p.mode } : {}),
+      ...(p.reference ? { reference: p.reference } : {}),
+      ...(p.filter ? { filter: p.filter.map((x) => ({ ...x })) } : {}),
+    };
   }
   return out;
 }

@@ -216,7 +216,7 @@ export interface IntegrationSpec {
   /** Optional format rules applied by `accord fix` before go-live (audit reports what they would change). */
   standardize?: { crm?: StandardizeRules; erp?: StandardizeRules };
   /** Optional reports over both systems (`reports:`): where their figures come from. */
-  reports?: { revenue?: RevenueReportSpec };
+  reports?: { revenue?: RevenueReportSpec; customer360?: Customer360Spec };
   /** Optional monitoring settings (`monitor:`): only the values the file gives; the monitor fills in its defaults. */
   monitor?: MonitorSpec;
   /** Where it came from (for messages). */
@@ -257,6 +257,37 @@ export interface RevenueReportSpec {
   customers?: string;
   /** Amounts closer than this are equal (default 0.01). */
   tolerance: number;
+}
+
+/**
+ * `reports.customer360` (accord customer, the console's customer page): where the customer's service
+ * cases (CRM) and payment history (ERP) live. Neither is synced; both are read live through the link.
+ */
+export interface Customer360Spec {
+  cases?: {
+    entity: string;
+    /** The case's reference to the customer's CRM record (its id). */
+    customer: string;
+    subject: string;
+    status: string;
+    /** Statuses that mean closed (anything else is open). */
+    closed: string[];
+    priority?: string;
+    type?: string;
+    number?: string;
+  };
+  /** Payments received; what is not given here comes from `reports.revenue.payments`. */
+  payments?: {
+    entity: string;
+    customer: string;
+    amount: string;
+    date: string;
+    states: DocState[];
+    invoice?: string;
+    mode?: string;
+    reference?: string;
+    filter?: Array<{ field: string; op: string; value?: unknown }>;
+  };
 }
 
 /** Drift policy: pause the mappings a schema change breaks (default), the same but ignoring additions, or alert only. */

@@ -219,6 +219,39 @@ const standardizeSideSchema = z
 const reportField = nonEmpty;
 const reportStates = z.array(z.enum(["draft", "submitted", "cancelled"])).min(1).describe("document states that count (systems with document states); default [submitted]");
 
+/** `reports.customer360`: where service cases and payments live, for `accord customer` and the console's customer page. */
+export const customer360Schema = z
+  .strictObject({
+    cases: z
+      .strictObject({
+        entity: nonEmpty.describe("CRM entity of service cases, e.g. Case"),
+        customer: reportField.describe("the case's reference to the customer's CRM record, e.g. accountId"),
+        subject: reportField,
+        status: reportField,
+        closed: z.array(z.string().min(1)).min(1).describe("statuses that mean closed; any other is open"),
+        priority: reportField.optional(),
+        type: reportField.optional(),
+        number: reportField.optional(),
+      })
+      .optional()
+      .describe("service cases in the CRM"),
+    payments: z
+      .strictObject({
+        entity: nonEmpty.optional().describe("ERP entity of payments received (default: reports.revenue.payments.entity)"),
+        customer: reportField.optional().describe("the payment's reference to the customer's ERP record, e.g. party"),
+        amount: reportField.optional(),
+        date: reportField.optional(),
+        states: reportStates.optional(),
+        invoice: reportField.optional().describe("the invoice(s) it settles, e.g. references.reference_name"),
+        mode: reportField.optional().describe("mode of payment"),
+        reference: reportField.optional().describe("the payer's reference (cheque, transfer id)"),
+        filter: z.array(filterSchema).optional().describe("which records are customer payments, e.g. payment_type = Receive"),
+      })
+      .optional()
+      .describe("payments received in the ERP; unset keys come from reports.revenue.payments"),
+  })
+  .describe("where the customer 360 finds service cases and payment history");
+
 /** `reports.revenue`: where bookings, orders, invoices and payments live, for `accord report revenue`. */
 export const revenueReportSchema = z
   .strictObject({
@@ -375,7 +408,7 @@ export const integrationFileSchema = z
       .optional()
       .describe("format rules `accord fix` applies in each system before go-live: side → entity → field → rules"),
     reports: z
-      .strictObject({ revenue: revenueReportSchema.optional() })
+      .strictObject({ revenue: revenueReportSchema.optional(), customer360: customer360Schema.optional() })
       .optional()
       .describe("reports over both systems: where their figures come from"),
     monitor: monitorSectionSchema.optional(),
