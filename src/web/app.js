@@ -106,7 +106,13 @@ async function start() {
     localStorage.setItem("accord.integration", sel.value);
     render();
   };
-  replace(document.getElementById("whoami"), h("span", null, state.user.name), " ", h("span.badge", null, state.user.role));
+  replace(
+    document.getElementById("whoami"),
+    h("span", null, state.user.name),
+    " ",
+    h("span.badge", null, state.user.role),
+    ...(state.user.tenant ? [" ", h("span.badge", { title: "tenant: you see this tenant's integrations only" }, state.user.tenant)] : []),
+  );
   document.getElementById("logout").onclick = async () => {
     try {
       await post("/api/logout");
@@ -136,6 +142,17 @@ async function render() {
   renderNav(r.page);
   const seq = ++renderSeq;
   const el = main();
+  if (!state.integration)
+    return replace(
+      el,
+      h(
+        "p.muted",
+        null,
+        state.user.tenant
+          ? `No integration of tenant ${state.user.tenant} is registered yet.`
+          : "No integration is visible to this user (a platform user sees all of them only with the admin role).",
+      ),
+    );
   replace(el, h("p.muted", null, "Loading…"));
   try {
     const view = await (VIEWS[r.page] ?? VIEWS.dashboard)(r);
