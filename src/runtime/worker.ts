@@ -110,6 +110,8 @@ export class Worker {
       this.#names = (await listIntegrations(this.#opts.store)).filter((i) => i.enabled).map((i) => i.name);
     }
     await this.#opts.queue.start();
+    // Consume at once (jobs load their integration lazily); schedules and start runs are registered meanwhile.
+    await this.#opts.queue.work((job, ctx) => this.handle(job, ctx), { concurrency: this.#opts.concurrency ?? 4 });
     for (const name of this.#names) {
       let served: Served;
       try {
@@ -131,7 +133,6 @@ export class Worker {
             visibleAt: Date.now(),
           });
     }
-    await this.#opts.queue.work((job, ctx) => this.handle(job, ctx), { concurrency: this.#opts.concurrency ?? 4 });
     this.#log?.info(
       {
         holder: this.holder,

@@ -225,6 +225,8 @@ describe("scale out: three worker processes, 20 integrations, one worker SIGKILL
     }
     expect(killAt, `worker 1 never held a run lease:\n${victim.stderr.slice(-2000)}`).toBeGreaterThan(0);
     await victim.exited;
+    if (process.env.SCALE_DEBUG_LOG)
+      (await import("node:fs")).writeFileSync(process.env.SCALE_DEBUG_LOG, `t0=${t0} killAt=${killAt}\n${victim.stderr}`);
 
     // What an operator, a schedule or the server does next: ask for a run of every object (coalesced by the queue).
     const producer = new PgBossQueue({ url: childUrl(), schema: bossSchema, store });
