@@ -247,6 +247,27 @@ for (const make of [sqliteBackend, pgBackend]) {
       expect(more[1].trigger).toBe("schedule");
     });
 
+    it("keeps schedules per key: setSchedules replaces an integration's set and leaves the others", async () => {
+      const q = await backend.open();
+      const list = async () => {
+        const l = await (
+          q as unknown as {
+            listSchedules(p?: string): Promise<Array<{ key: string; cron: string }>> | Array<{ key: string; cron: string }>;
+          }
+        ).listSchedules("");
+        return l.map((s) => `${s.key} ${s.cron}`).sort();
+      };
+      await q.setSchedules("acme/", [
+        { key: "acme/customer", cron: "* * * * *", job: sync("customer") },
+        { key: "acme/customer/reconcile", cron: "30 * * * *", job: sync("customer", { trigger: "reconcile", reconcile: true }) },
+      ]);
+      await q.setSchedules("globex/", [{ key: "globex/order", cron: "0 2 * * *", job: { ...sync("order"), integration: "globex" } }]);
+      await q.setSchedules("acme/", [{ key: "acme/customer", cron: "0 * * * *", job: sync("customer") }]); // again, changed
+      expect(await list()).toEqual(["acme/customer 0 * * * *", "globex/order 0 2 * * *"]);
+      await q.setSchedules("globex/", []);
+      expect(await list()).toEqual(["acme/customer 0 * * * *"]);
+    });
+
     it("retries a job held by a dead worker once its lease/heartbeat lapses", { timeout: 60_000 }, async () => {
       const q = await backend.open();
       await q.enqueue(sync("orphan", { trigger: "manual" }));
