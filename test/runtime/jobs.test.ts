@@ -268,6 +268,29 @@ for (const make of [sqliteBackend, pgBackend]) {
       expect(await list()).toEqual(["acme/customer 0 * * * *"]);
     });
 
+    it("stop(): the handler's signal aborts at once, and its job goes back to the queue for the next worker", {
+      timeout: 30_000,
+    }, async () => {
+      const q = await backend.open();
+      let started = false;
+      await q.work(async (job: Job, ctx: JobContext) => {
+        if (job.kind !== "sync" || job.object !== "long") return;
+        started = true;
+        await new Promise((_r, reject) => ctx.signal.addEventListener("abort", () => reject(new Error("stopped after the page"))));
+      });
+      await q.enqueue(sync("long", { trigger: "manual" }));
+      await until("the long job to start", 10_000, () => started);
+      const t = Date.now();
+      await q.stop({ graceMs: 10_000 });
+      expect(Date.now() - t).toBeLessThan(3000);
+      const next = await backend.open();
+      let ranAgain = false;
+      await next.work(async (job: Job) => {
+        if (job.kind === "sync" && job.object === "long") ranAgain = true;
+      });
+      await until("the job to run on the next worker", 15_000, () => ranAgain);
+    });
+
     it("retries a job held by a dead worker once its lease/heartbeat lapses", { timeout: 60_000 }, async () => {
       const q = await backend.open();
       await q.enqueue(sync("orphan", { trigger: "manual" }));

@@ -98,12 +98,11 @@ export class SqliteQueue implements JobQueue {
     await this.#loop;
     const grace = opts.graceMs ?? 30_000;
     const all = [...this.#active.values()];
+    // Runs in flight stop after their page (the worker's connectors watch the signal); their jobs go back to the queue.
+    for (const a of all) a.controller.abort(new Error("the worker is stopping"));
     await Promise.race([Promise.allSettled(all.map((a) => a.done)), new Promise((r) => setTimeout(r, grace).unref())]);
     // Still running after the grace: abandoned. Their leases are no longer renewed and lapse.
-    for (const a of this.#active.values()) {
-      clearInterval(a.renew);
-      a.controller.abort(new Error("the worker stopped: job abandoned, its lease will lapse"));
-    }
+    for (const a of this.#active.values()) clearInterval(a.renew);
   }
 
   async enqueue(job: Job, opts: EnqueueOptions = {}): Promise<string | null> {
@@ -294,7 +293,18 @@ export class SqliteQueue implements JobQueue {
       } finally {
         clearInterval(renew);
       }
-      if (controller.signal.aborted && !this.#running) return; // abandoned at stop: the lease lapses
+      if (error !== null && !this.#running) {
+        // cut short by stop(): back to the queue at once (the attempt counts), not a failure to back off from
+        await this.#db
+          .updateTable("jobs")
+          .set({ state: "retry", run_after: this.#now, lease_until: null, worker: null, error: `stopped: ${error}`.slice(0, 2000) })
+          .where("id", "=", id)
+          .where("state", "=", "active")
+          .where("worker", "=", this.worker)
+          .execute()
+          .catch(() => {});
+        return;
+      }
       await this.#settle(id, row, error).catch(() => {});
     })().finally(() => {
       this.#active.delete(id);
