@@ -74,40 +74,23 @@ Examples:
         try {
           const pino = (await import("pino")).default;
           const logger = pino({ level: opts.logLevel, base: undefined }, pino.destination(2));
-          const { openStore, isPostgresUrl } = await import("../../store/index.ts");
+          const { openStore } = await import("../../store/index.ts");
           const { keyringFromEnv } = await import("../../registry/index.ts");
+          const { openJobQueue } = await import("../../runtime/jobs/index.ts");
           const keyring = keyringFromEnv(env);
-          const url = env.DATABASE_URL?.trim();
           const store = await openStore();
-          // TESTS ONLY (test/scale): run without the one-run-per-(integration, object) guards to show they matter.
-          const keyGuard = env.ACCORD_TEST_UNSAFE_NO_KEY_GUARD !== "1";
-          let queue: import("../../runtime/jobs/types.ts").JobQueue;
-          if (url && isPostgresUrl(url)) {
-            const { PgBossQueue } = await import("../../runtime/jobs/pgboss-queue.ts");
-            queue = new PgBossQueue({
-              url,
-              store,
-              schema: env.ACCORD_PGBOSS_SCHEMA || "pgboss",
-              heartbeatSeconds: heartbeat,
-              superviseSeconds: num(env.ACCORD_JOB_SUPERVISE_SECONDS, 5),
-              retryLimit: num(env.ACCORD_JOB_RETRY_LIMIT, 5),
-              retryDelaySeconds: num(env.ACCORD_JOB_RETRY_DELAY_SECONDS, 5),
-              keyGuard,
-              onError: (err) => logger.warn({ err: err.message }, "job queue error (retrying)"),
-            });
-          } else {
+          if (store.dialect !== "postgres")
             process.stderr.write(
               "accord worker: no DATABASE_URL — jobs run in this process on the SQLite store (one worker only; set DATABASE_URL to a PostgreSQL database to run many)\n",
             );
-            const { SqliteQueue } = await import("../../runtime/jobs/sqlite-queue.ts");
-            queue = new SqliteQueue({
-              store,
-              leaseMs: heartbeat * 1000,
-              maxAttempts: num(env.ACCORD_JOB_RETRY_LIMIT, 5) + 1,
-              retryDelayMs: num(env.ACCORD_JOB_RETRY_DELAY_SECONDS, 5) * 1000,
-              keyGuard,
-            });
-          }
+          // TESTS ONLY (test/scale): run without the one-run-per-(integration, object) guards to show they matter.
+          const keyGuard = env.ACCORD_TEST_UNSAFE_NO_KEY_GUARD !== "1";
+          const queue = openJobQueue({
+            store,
+            env,
+            heartbeatSeconds: heartbeat,
+            onError: (err) => logger.warn({ err: err.message }, "job queue error (retrying)"),
+          });
           const { startWorker } = await import("../../runtime/worker.ts");
           let worker: Awaited<ReturnType<typeof startWorker>>;
           try {
