@@ -18,6 +18,8 @@ import { type PeerEnv, probePeer, RawTryton } from "./support.ts";
 
 const peer = await probePeer();
 const run = `g${Date.now().toString(36)}`;
+/** Per-run street numbers and phone digits: the peer keeps earlier runs' parties, which must not look like these. */
+const n = 10 + Math.floor(Math.random() * 980);
 
 interface Company {
   erp: string;
@@ -34,29 +36,29 @@ const COMPANIES: Company[] = [
   {
     erp: `${run} Nordwind Handel GmbH`,
     crm: `${run} Nordwind Handel`,
-    street: ["Hauptstraße 5", "Hauptstr. 5"],
+    street: [`Hauptstraße ${n}`, `Hauptstr. ${n}`],
     zip: "10115",
     city: "Berlin",
-    phone: "+49 30 1234567",
+    phone: `+49 30 1234${n}`,
     domain: `nordwind-${run}.example`,
     vat: "DE136695976",
   },
   {
     erp: `${run} Blue Harbor Foods Inc.`,
     crm: `${run} Blue Harbour Foods`,
-    street: ["200 Harbor Road", "200 Harbor Rd"],
+    street: [`${n} Harbor Road`, `${n} Harbor Rd`],
     zip: "02110",
     city: "Boston",
-    phone: "+1 617 555 0142",
+    phone: `+1 617 555 0${n}`,
     domain: `blueharbor-${run}.example`,
   },
   {
     erp: `${run} Café Lumière SARL`,
     crm: `${run} Cafe Lumiere`,
-    street: ["12 rue de la Paix", "12, Rue de la Paix"],
+    street: [`${n} rue de la Paix`, `${n}, Rue de la Paix`],
     zip: "75002",
     city: "Paris",
-    phone: "+33 1 42 60 00 00",
+    phone: `+33 1 42 60 0${n}`,
     domain: `lumiere-${run}.example`,
   },
 ];
@@ -105,7 +107,7 @@ const COMPANIES: Company[] = [
       [
         {
           name: `${run} Solo Werkzeuge KG`,
-          addresses: [["create", [{ street: "Ringweg 9", postal_code: "80331", city: "München", invoice: true }]]],
+          addresses: [["create", [{ street: `Ringweg ${n}`, postal_code: "80331", city: "München", invoice: true }]]],
         },
       ],
     ])) as number[];
@@ -113,13 +115,13 @@ const COMPANIES: Company[] = [
     const since = new Date(Date.now() - 60_000).toISOString();
     const spec = await loadSpecFile("examples/espocrm-tryton.yaml");
     spec.systems.erp.options = { ...spec.systems.erp.options, database: env.db };
+    spec.objects = spec.objects.filter((o) => ["customer", "billingAddress"].includes(o.name));
     for (const o of spec.objects)
       o.erp.filter = [
         ...(o.erp.filter ?? []),
         { field: "create_date", op: ">=", value: since },
         { field: o.erp.entity === "party.party" ? "name" : "party.name", op: "like", value: `${run}%` },
       ];
-    spec.objects = spec.objects.filter((o) => ["customer", "billingAddress"].includes(o.name));
     crm = await startEspoCrmSandbox({ webhookDelayMs: 3_600_000 });
     opened = await openContext(spec, {
       env: { ESPOCRM_URL: crm.url, ESPOCRM_API_KEY: crm.apiKey, TRYTON_URL: env.url, TRYTON_USER: env.user, TRYTON_PASSWORD: env.password },
@@ -138,6 +140,9 @@ const COMPANIES: Company[] = [
       });
   });
   afterAll(async () => {
+    // leave no look-alikes for the next run (addresses, mechanisms and identifiers go with the party)
+    if (raw && partyIds.length)
+      await raw.call("model.party.party.delete", [[...partyIds, ...(erpOnlyId ? [erpOnlyId] : [])]]).catch(() => {});
     await opened?.close();
     await crm?.close();
   });
@@ -153,11 +158,11 @@ const COMPANIES: Company[] = [
     expect(byId.get(String(partyIds[0]))).toEqual({
       id: String(partyIds[0]),
       name: COMPANIES[0].erp,
-      street: "Hauptstraße 5",
+      street: `Hauptstraße ${n}`,
       postalCode: "10115",
       city: "Berlin",
       country: "Germany",
-      phone: "+49 30 1234567",
+      phone: `+49 30 1234${n}`,
       email: `info@${COMPANIES[0].domain}`,
       website: `https://www.${COMPANIES[0].domain}`,
       taxId: "DE136695976",
@@ -165,7 +170,7 @@ const COMPANIES: Company[] = [
     expect(byId.get(String(erpOnlyId))).toEqual({
       id: String(erpOnlyId),
       name: `${run} Solo Werkzeuge KG`,
-      street: "Ringweg 9",
+      street: `Ringweg ${n}`,
       postalCode: "80331",
       city: "München",
     });

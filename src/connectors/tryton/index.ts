@@ -46,14 +46,24 @@
  *   options.checkLinks (default true) checks many2one targets exist before create/update;
  * - server-side create runs no on_change: a sale needs invoice_address/shipment_address, a
  *   sale line unit/unit_price, a template `products: [["create",[{}]]]` — the integration file
- *   must map them (the connector does not guess);
+ *   must map them; the one exception is a new line's `unit` (sale.line, and any model with
+ *   product + unit links): left out, it is the product's sale (purchase, default) unit, exactly
+ *   as Tryton's on_change_product sets it, read once for all lines (options.fillUnits: false
+ *   turns this off);
+ * - product.product's name, list price and units are its template's, exposed as LAZY function
+ *   fields that a default read leaves out: they are read by default all the same (EXTRA_COLUMNS;
+ *   options.columns adds others per model). Editing only the template does not touch the
+ *   variant's write_date;
+ * - organisations(): a party's address, contact mechanisms and identifiers are separate models,
+ *   read in batches for all parties at once (organisations.ts);
  * - each login hashes the password server-side (~0.25 s, more under load) → connectors of one
  *   process share the session of a login (rpc.ts) and the fields_get answers (5 min).
  *
  * Options (ConnectorConfig.options): database (else the URL's first path segment), company
  * (company.company id for the context; else the user's preferences), language, checkLinks
  * (default true), submit ({model: last button}, default {"sale.sale": "confirm"}; "quote"
- * stops at a quotation), workflows (extra models with states), pageSize (default 200), and the
+ * stops at a quotation), workflows (extra models with states), columns ({model: [lazy fields
+ * read by default]}), fillUnits (default true), pageSize (default 200), and the
  * common HTTP options (timeoutMs, concurrency, maxRetries, rateLimit, logger …).
  * Credentials: user, password.
  */
@@ -114,6 +124,15 @@ export const TRYTON_DEFAULT_PAGE = 200;
  */
 const FIELDS_TTL_MS = 5 * 60_000;
 const sharedFields = new Map<string, { at: number; fields: Fields }>();
+
+/**
+ * Lazy (function) fields read by default all the same, per model: a product.product's name, prices
+ * and units are its template's, exposed as lazy function fields; without them a product read is
+ * an id and a code. options.columns adds more ({model: [field, …]}).
+ */
+const EXTRA_COLUMNS: Record<string, string[]> = {
+  "product.product": ["name", "list_price", "default_uom", "sale_uom", "salable", "type", "template"],
+};
 
 /** Workflow of a model with states: the buttons submit/cancel press, in order, and what they reach. */
 export interface Workflow {
@@ -220,6 +239,8 @@ export class TrytonConnector implements Connector {
   private readonly checkLinks: boolean;
   private readonly workflows: Record<string, Workflow>;
   private readonly submitPolicy: Record<string, string>;
+  private readonly extraColumns: Record<string, string[]>;
+  private readonly fillUnits: boolean;
   private context?: Promise<Row>;
   private readonly fieldCache = new Map<string, Promise<Fields>>();
   private readonly logins = new Map<number, string>();
@@ -250,6 +271,12 @@ export class TrytonConnector implements Connector {
     this.checkLinks = o.checkLinks !== false;
     this.workflows = { "sale.sale": SALE_WORKFLOW, ...(isObj(o.workflows) ? (o.workflows as Record<string, Workflow>) : {}) };
     this.submitPolicy = { "sale.sale": "confirm", ...(isObj(o.submit) ? (o.submit as Record<string, string>) : {}) };
+    this.extraColumns = { ...EXTRA_COLUMNS };
+    if (isObj(o.columns))
+      for (const [m, list] of Object.entries(o.columns))
+        if (Array.isArray(list))
+          this.extraColumns[m] = [...(this.extraColumns[m] ?? []), ...list.filter((x): x is string => typeof x === "string")];
+    this.fillUnits = o.fillUnits !== false;
     this.rpc = new TrytonRpc({
       baseUrl,
       database,
@@ -328,18 +355,25 @@ export class TrytonConnector implements Connector {
     return f;
   }
 
-  /** Default columns: eager, non-x2many fields (cheap stored columns; lazy function fields are left out). */
-  private defaultColumns(fields: Fields, skip?: string): string[] {
-    return Object.entries(fields)
+  /**
+   * Default columns: eager, non-x2many fields (cheap stored columns; lazy function fields are left
+   * out), plus the model's extra default columns (EXTRA_COLUMNS, options.columns) that exist.
+   */
+  private defaultColumns(fields: Fields, skip?: string, model?: string): string[] {
+    const cols = Object.entries(fields)
       .filter(([n, f]) => !X2MANY.has(f.type) && f.type !== "binary" && f.loading !== "lazy" && n !== skip && !SYSTEM_FIELDS.includes(n))
       .map(([n]) => n);
+    const extra = model
+      ? (this.extraColumns[model] ?? []).filter((n) => fields[n] && !X2MANY.has(fields[n].type) && !cols.includes(n))
+      : [];
+    return [...cols, ...extra];
   }
 
   /** The columns to read for `fields` (system fields always; x2many expanded to their rows' columns). */
   private async columns(entity: string, fields?: string[]): Promise<string[]> {
     const meta = await this.fields(entity);
     const cols = new Set<string>(SYSTEM_FIELDS);
-    const wanted = fields ?? this.defaultColumns(meta);
+    const wanted = fields ?? this.defaultColumns(meta, undefined, entity);
     for (const name of wanted) {
       const [base, sub] = name.split(/\.(.*)/s, 2);
       const f = await this.field(entity, base);
@@ -348,7 +382,7 @@ export class TrytonConnector implements Connector {
           cols.add(`${base}.${sub}`);
         } else {
           const child = await this.fields(f.relation);
-          for (const c of this.defaultColumns(child, f.relation_field)) cols.add(`${base}.${c}`);
+          for (const c of this.defaultColumns(child, f.relation_field, f.relation)) cols.add(`${base}.${c}`);
         }
       } else {
         cols.add(sub ? `${base}.${sub}` : base);
@@ -584,6 +618,52 @@ export class TrytonConnector implements Connector {
     }
   }
 
+  /**
+   * Server-side create runs no on_change, so a new sale line without `unit` is refused ("A value is
+   * required for field Unit"). Rows being created (the record itself on create, ["create", rows] of
+   * its one2many tables) of a model with `product` and `unit` links that give a product and no
+   * unit get the product's unit, as Tryton's own on_change_product does: `sale_uom` for sale.*
+   * models, `purchase_uom` for purchase.*, else `default_uom` — one read for all of them.
+   * A unit given is never changed. options.fillUnits: false turns this off.
+   */
+  private async fillLineUnits(entity: string, enc: Row, creating: boolean): Promise<void> {
+    if (!this.fillUnits) return;
+    const targets: { model: string; row: Row }[] = [];
+    const lineModel = async (model: string) => {
+      const m = await this.fields(model);
+      return m.product?.type === "many2one" && m.product.relation === "product.product" && m.unit?.type === "many2one";
+    };
+    if (creating && (await lineModel(entity))) targets.push({ model: entity, row: enc });
+    const meta = await this.fields(entity);
+    for (const [name, v] of Object.entries(enc)) {
+      const rel = meta[name]?.type === "one2many" ? meta[name].relation : undefined;
+      if (!rel || !Array.isArray(v) || !(await lineModel(rel))) continue;
+      for (const cmd of v)
+        if (Array.isArray(cmd) && cmd[0] === "create" && Array.isArray(cmd[1]))
+          for (const row of cmd[1] as unknown[]) if (isObj(row)) targets.push({ model: rel, row });
+    }
+    const todo = targets.filter((t) => typeof t.row.product === "number" && (t.row.unit === undefined || t.row.unit === null));
+    if (!todo.length) return;
+    const product = await this.fields("product.product");
+    const uomOf = (model: string) =>
+      [model.startsWith("sale.") ? "sale_uom" : model.startsWith("purchase.") ? "purchase_uom" : "", "default_uom"].filter(
+        (n) => n && product[n],
+      );
+    const cols = [...new Set(todo.flatMap((t) => uomOf(t.model)))];
+    const ids = [...new Set(todo.map((t) => t.row.product as number))];
+    const rows = await this.readRows("product.product", ids, cols);
+    const byId = new Map(rows.map((r) => [r.id as number, r]));
+    for (const t of todo) {
+      const p = byId.get(t.row.product as number);
+      const unit = p
+        ? uomOf(t.model)
+            .map((c) => p[c])
+            .find((u) => typeof u === "number")
+        : undefined;
+      if (unit !== undefined) t.row.unit = unit;
+    }
+  }
+
   private async encodeFilter(entity: string, filter: FilterExpr[] | undefined): Promise<Domain> {
     const dom: Domain = [];
     for (const fx of filter ?? []) {
@@ -790,7 +870,7 @@ export class TrytonConnector implements Connector {
   private async writtenColumns(entity: string, values: Row): Promise<string[]> {
     const meta = await this.fields(entity);
     const extra = Object.keys(values).filter((k) => meta[k] && X2MANY.has(meta[k].type));
-    return this.columns(entity, [...this.defaultColumns(meta), ...extra]);
+    return this.columns(entity, [...this.defaultColumns(meta, undefined, entity), ...extra]);
   }
 
   async create(entity: string, values: Record<string, unknown>): Promise<RemoteRecord> {
@@ -801,6 +881,7 @@ export class TrytonConnector implements Connector {
       });
     const enc = await this.encodeValues(entity, values);
     await this.checkTargets(entity, enc);
+    await this.fillLineUnits(entity, enc, true);
     const ids = await this.model<number[]>(entity, "create", [[enc]], { action: `create ${entity}` });
     const id = ids?.[0];
     if (typeof id !== "number")
@@ -860,6 +941,7 @@ export class TrytonConnector implements Connector {
     }
     const enc = await this.encodeValues(entity, vals, current);
     await this.checkTargets(entity, enc);
+    await this.fillLineUnits(entity, enc, false);
     if (Object.keys(enc).length)
       await this.model<null>(entity, "write", [[nid], enc], {
         idempotent: true,
