@@ -1,7 +1,7 @@
 /**
  * Quote-to-cash as a RECIPE (examples/espocrm-tryton.yaml: product + salesOrder), run by the engine
  * against the EspoCRM sandbox and the REAL Tryton: a closed-won deal with three lines at custom
- * prices becomes exactly one Tryton sale.sale with those lines, quantities and unit prices, quoted
+ * prices (one far under the list price: held until approved) becomes exactly one Tryton sale.sale with those lines, quantities and unit prices, quoted
  * and confirmed (Tryton then processes it: invoice + shipment); the sale id and state come back
  * into the deal; reruns create nothing more. The only change to the loaded file: the Tryton side of
  * each object is limited to records created by this run (the peer's database keeps other tests'
@@ -83,7 +83,7 @@ const dec = (v: unknown): number => Number((v as { decimal?: string })?.decimal 
       ["state", "number", "party", "invoice_address", "shipment_address", "lines", "sale_date", "description", "total_amount"],
     ])) as Row[];
 
-  it("products come into the CRM; a deal becomes one confirmed sale with its lines and prices only once closed-won; reruns create nothing", async () => {
+  it("products come into the CRM; a deal becomes one confirmed sale with its lines and prices only once closed-won (and approved); reruns create nothing", async () => {
     const { ctx } = opened;
     const acc = await ctx.crm.create("Account", {
       name: `${run} Quote Buyer Ltd`,
@@ -128,8 +128,16 @@ const dec = (v: unknown): number => Number((v as { decimal?: string })?.decimal 
     expect(r2.objects.find((o) => o.object === "salesOrder")?.counts.applied).toBe(0);
     expect(await salesOfDeal(deal.id)).toEqual([]);
 
-    // won: exactly one sale with the deal's lines, quantities and prices, quoted and confirmed
+    // won, but a line is 21% under the Tryton list price: held, the reason on the deal, no sale
     await ctx.crm.update("Opportunity", deal.id, { stage: "Closed Won" });
+    const held = await runSync(ctx);
+    expect(held.objects.find((o) => o.object === "salesOrder")?.counts.held).toBe(1);
+    expect(await salesOfDeal(deal.id)).toEqual([]);
+    const [waiting] = await ctx.crm.readByIds("Opportunity", [deal.id]);
+    expect(String(waiting.values.cSyncError)).toMatch(/Needs approval/);
+
+    // approved: exactly one sale with the deal's lines, quantities and prices, quoted and confirmed
+    await ctx.crm.update("Opportunity", deal.id, { cPriceApproved: true });
     const r3 = await runSync(ctx);
     const so = r3.objects.find((o) => o.object === "salesOrder");
     expect(so?.counts.quarantined, JSON.stringify(so?.records)).toBe(0);
