@@ -21,8 +21,9 @@ import { runSync } from "../engine/index.ts";
 import type { EngineLogger } from "../engine/types.ts";
 import { Transient } from "../errors.ts";
 import { Alerter } from "../monitor/alerts.ts";
+import { acceptSnapshot, checkDrift, type DriftReport, hasPauses, pausedSpec } from "../monitor/drift.ts";
 import { apiDelta, HealthRules } from "../monitor/health.ts";
-import { settingsFromSpec } from "../monitor/settings.ts";
+import { type MonitorSettings, settingsFromSpec } from "../monitor/settings.ts";
 import type { Keyring, LoadedIntegration } from "../registry/types.ts";
 import { connectSystems } from "../server/systems.ts";
 import type { IntegrationSpec, ObjectSpec, Side } from "../spec/model.ts";
@@ -50,6 +51,8 @@ export interface WorkerOptions {
   /** Called after every sync run (tests, benches). */
   onRun?: (r: WorkerRun) => void;
   holder?: string;
+  /** Describe both systems and diff (schema drift) at most this often per integration (default 60 s); 0 = never. */
+  driftEveryMs?: number;
 }
 
 export interface WorkerRun {
@@ -69,8 +72,15 @@ interface Served {
   loaded: LoadedIntegration;
   crm: Connector;
   erp: Connector;
+  settings: MonitorSettings;
+  alerter: Alerter;
   health: HealthRules;
   checkedAt: number;
+  /** Schema drift: the last report (its pauses apply to every run), when it was made, whether a run asked for a new one. */
+  drift?: DriftReport;
+  driftAt: number;
+  driftDue: boolean;
+  driftCheck?: Promise<void>;
 }
 
 const RECHECK_MS = 30_000;
@@ -190,7 +200,7 @@ export class Worker {
       const settings = settingsFromSpec(loaded.spec.monitor);
       const alerter = new Alerter({ spec: loaded.spec, store: this.#opts.store, settings, logger: this.#log });
       const health = new HealthRules({ spec: loaded.spec, store: this.#opts.store, settings, alerter });
-      const served: Served = { loaded, crm, erp, health, checkedAt: Date.now() };
+      const served: Served = { loaded, crm, erp, settings, alerter, health, checkedAt: Date.now(), driftAt: 0, driftDue: false };
       if (cached) await Promise.allSettled([cached.crm.close(), cached.erp.close()]);
       this.#served.set(name, served);
       return served;
@@ -203,10 +213,18 @@ export class Worker {
 
   async #sync(job: SyncJob, ctx: JobContext): Promise<void> {
     const served = await this.#serve(job.integration);
-    const spec = served.loaded.spec;
+    if (!served.loaded.spec.objects.some((o) => o.name === job.object)) {
+      this.#log?.warn({ integration: job.integration, object: job.object }, "job for an object the integration no longer has: dropped");
+      return;
+    }
+    // The spec as drift leaves it: paused mappings are not read or written, the rest keeps syncing.
+    const spec = await this.#driftChecked(served);
     const obj = spec.objects.find((o) => o.name === job.object);
     if (!obj) {
-      this.#log?.warn({ integration: job.integration, object: job.object }, "job for an object the integration no longer has: dropped");
+      this.#log?.warn(
+        { integration: job.integration, object: job.object, reason: served.drift?.pauses[job.object]?.whole },
+        "object paused by schema drift: not run (fix the map, then `accord drift accept`)",
+      );
       return;
     }
     const store = this.#opts.store;
@@ -250,6 +268,7 @@ export class Worker {
       counts = { ...res.totals };
     } catch (err) {
       failed = `${(err as { errorClass?: string }).errorClass ?? "Error"}: ${messageOf(err)}`;
+      if ((err as { errorClass?: string }).errorClass === "SchemaDrift") served.driftDue = true;
     } finally {
       if (renew) clearInterval(renew);
       if (guard && !lost.signal.aborted) await store.releaseLock?.(lockName, holder).catch(() => {});
@@ -312,6 +331,55 @@ export class Worker {
         visibleAt: job.visibleAt ?? Date.now(),
       });
     }
+  }
+
+  /**
+   * Schema drift, as `accord run` checks it: both systems described with the integration's own
+   * credentials and diffed against the file and the accepted snapshots, at most every `driftEveryMs`
+   * per integration (and at once after a run met SchemaDrift). The first accepted snapshot is recorded
+   * when none exists and nothing is broken. Findings raise (and clear) `schema-drift` alerts. A check
+   * that fails keeps the last report and is retried at the next interval.
+   */
+  async #driftChecked(served: Served): Promise<IntegrationSpec> {
+    const spec = served.loaded.spec;
+    const every = this.#opts.driftEveryMs ?? 60_000;
+    if (every > 0 && (served.driftDue || Date.now() - served.driftAt >= every)) {
+      served.driftCheck ??= (async () => {
+        const store = this.#opts.store;
+        try {
+          let report = await checkDrift(spec, store, served.settings, { env: { ...served.loaded.env } });
+          if ((!report.baseline.crm || !report.baseline.erp) && !hasPauses(report.pauses)) {
+            await acceptSnapshot(store, spec.name, report.current);
+            const current = report.current;
+            report = await checkDrift(spec, store, served.settings, { describe: async (side) => current[side] });
+          }
+          served.drift = report;
+          for (const o of spec.objects) {
+            const f = report.findings.filter((x) => x.object === o.name && x.action !== "none");
+            if (f.length === 0) {
+              await served.alerter.resolve("schema-drift", o.name);
+              continue;
+            }
+            const paused = f.some((x) => x.action.startsWith("pause"));
+            await served.alerter.raise({
+              rule: "schema-drift",
+              object: o.name,
+              severity: paused ? "critical" : "warning",
+              message: `${f.map((x) => x.message).join("; ")}${paused ? " — the affected mappings are paused (the rest keeps syncing); fix the map, then `accord drift accept FILE`" : ""}`,
+              detail: JSON.parse(JSON.stringify(f)),
+            });
+          }
+        } catch (err) {
+          this.#log?.warn({ integration: spec.name, err: messageOf(err) }, "schema drift check failed; retrying at the next interval");
+        } finally {
+          served.driftAt = Date.now();
+          served.driftDue = false;
+          served.driftCheck = undefined;
+        }
+      })();
+      await served.driftCheck;
+    }
+    return served.drift ? pausedSpec(spec, served.drift.pauses) : spec;
   }
 
   /**

@@ -118,7 +118,7 @@ describe.sequential("accord worker (in-process, SQLite)", () => {
     await store.acquireLock?.("wk#customer", "deadhost:1:job", 1);
     await sleep(10);
     queue = new SqliteQueue({ store, leaseMs: 2000, pollMs: 50, retryDelayMs: 200 });
-    worker = await startWorker({ store, queue, keyring, concurrency: 2, leaseMs: 2000, onRun: (r) => runs.push(r) });
+    worker = await startWorker({ store, queue, keyring, concurrency: 2, leaseMs: 2000, driftEveryMs: 500, onRun: (r) => runs.push(r) });
     await until("the start run", 15_000, () => runs.some((r) => r.object === "customer" && r.trigger === "start"));
     const start = runs.find((r) => r.trigger === "start");
     expect(start?.status, start?.error).toBe("ok");
@@ -209,5 +209,41 @@ describe.sequential("accord worker (in-process, SQLite)", () => {
     expect(keys(queue)).toEqual(["wk/customer * * * * *", "wk/customer/reconcile 30 * * * *"]);
     expect(keys(again.queue as SqliteQueue)).toEqual(keys(queue));
     await again.stop({ graceMs: 0 });
+  });
+
+  it("checks schema drift with the integration's own credentials: a renamed ERP field pauses its mapping and alerts, the rest syncs", {
+    timeout: 30_000,
+  }, async () => {
+    const res = await fetch(`${sb.erp.url}/__sandbox/upgrade`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ doctype: "Customer", renameField: { from: "website", to: "website_url" } }),
+    });
+    expect(res.ok).toBe(true);
+    await sleep(600); // past driftEveryMs
+    const before = runs.length;
+    const [acc] = (sb.servers.crm.control.dump("Account") as Rec[]).filter((a) => a.name === "Wk 2");
+    await fetch(`${sb.crm.url}/__sandbox/act`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Sandbox-Token": sb.crm.apiKey },
+      body: JSON.stringify({
+        userId: sb.servers.crm.control.personUserId,
+        op: "update",
+        entity: "Account",
+        id: acc.id,
+        data: { name: "Wk 2 Renamed", website: "https://wk-2.example.com" },
+      }),
+    });
+    await queue.enqueue({ kind: "sync", integration: "wk", object: "customer", trigger: "manual" });
+    await until("a run after the upgrade", 20_000, () => runs.slice(before).some((r) => r.object === "customer"));
+    const run = runs.slice(before).find((r) => r.object === "customer");
+    expect(run?.status, run?.error).toBe("ok");
+    const alerts = (await store.listAlerts?.("wk", { status: "active" })) ?? [];
+    expect(alerts.map((a) => `${a.rule} ${a.object}`)).toContain("schema-drift customer");
+    expect(alerts.find((a) => a.rule === "schema-drift")?.message).toMatch(/website/);
+    const cust = await erpCustomer("Wk 2");
+    expect(cust?.customer_name).toBe("Wk 2 Renamed"); // the rest keeps syncing
+    expect(cust?.website ?? null).toBeNull(); // the paused mapping wrote nothing, under either name
+    expect(cust?.website_url ?? null).toBeNull();
   });
 });

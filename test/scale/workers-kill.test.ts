@@ -79,7 +79,7 @@ objects:
   contact:
     crm: { entity: Contact, identity: cAccordId }
     erp: { entity: Contact, identity: name }
-    parent: { object: customer, crm: accountId, erp: links.Customer }
+    parent: { object: customer, crm: accountId, erp: "links[link_doctype=Customer].link_name" }
     create: crm->erp
     schedule: hourly
     fields:
