@@ -8,6 +8,7 @@
  * parties, products and sales).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Transient } from "../../src/errors.ts";
 import { type OpenedContext, openContext } from "../../src/engine/context.ts";
 import { runSync } from "../../src/engine/index.ts";
 import { type EspoCrmSandbox, startEspoCrmSandbox } from "../../src/sandbox/espocrm/index.ts";
@@ -27,6 +28,8 @@ const dec = (v: unknown): number => Number((v as { decimal?: string })?.decimal 
   let opened: OpenedContext;
   let raw: RawTryton;
   const products: { id: number; name: string; list: string; uom: number }[] = [];
+  let accountId = "";
+  const crmProduct: string[] = [];
 
   beforeAll(async () => {
     raw = await new RawTryton(env, env.user).open();
@@ -91,11 +94,11 @@ const dec = (v: unknown): number => Number((v as { decimal?: string })?.decimal 
       billingAddressCity: "Leeds",
       billingAddressPostalCode: "LS1 6AA",
     });
+    accountId = acc.id;
     const r1 = await runSync(ctx);
     for (const o of r1.objects) expect(o.counts.quarantined, `${o.object}: ${JSON.stringify(o.records?.slice(0, 2))}`).toBe(0);
 
     // products: ERP master → CRM, carrying the Tryton product id
-    const crmProduct: string[] = [];
     for (const p of products) {
       const found = await ctx.crm.findByField("Product", "cErpItemCode", String(p.id));
       expect(
@@ -178,5 +181,48 @@ const dec = (v: unknown): number => Number((v as { decimal?: string })?.decimal 
     expect(d.values.cErpOrderStatus).toBe(sale.state);
     const byRun = (await raw.call("model.sale.sale.search", [[["party", "=", partyId]], 0, null, null])) as number[];
     expect(byRun).toEqual([sale.id]);
+  });
+
+  it("a crash right after Tryton created the sale: the next run finds it by the deal id (createKey reference), links and confirms it — no second sale", async () => {
+    const { ctx } = opened;
+    expect(accountId).not.toBe("");
+    const deal = await ctx.crm.create("Opportunity", {
+      name: `${run} Crash order`,
+      accountId,
+      stage: "Closed Won",
+      closeDate: "2026-11-21",
+      amount: 0,
+      itemList: [
+        { productId: crmProduct[0], quantity: 1, unitPrice: 12 },
+        { productId: crmProduct[2], quantity: 2, unitPrice: 80 },
+      ],
+    });
+    // the sale is created in Tryton, then the answer is lost (the process dies / the connection drops)
+    const erp = ctx.erp;
+    const create = erp.create.bind(erp);
+    erp.create = async (entity, values) => {
+      const rec = await create(entity, values);
+      if (entity === "sale.sale") throw new Transient("test: connection dropped after the create was sent");
+      return rec;
+    };
+    try {
+      await runSync(ctx).catch(() => undefined);
+    } finally {
+      erp.create = create;
+    }
+    const orphan = await salesOfDeal(deal.id);
+    expect(orphan).toHaveLength(1);
+    expect(orphan[0].state).toBe("draft");
+    let [d] = await ctx.crm.readByIds("Opportunity", [deal.id]);
+    expect(d.values.cErpOrderName ?? "").toBe("");
+
+    // restart: recovered, not created again; then submitted on the next pass that finds it a draft
+    await runSync(ctx);
+    await runSync(ctx);
+    const sales = await salesOfDeal(deal.id);
+    expect(sales.map((x) => x.id)).toEqual([orphan[0].id]);
+    expect(["processing", "done"]).toContain(sales[0].state);
+    [d] = await ctx.crm.readByIds("Opportunity", [deal.id]);
+    expect(d.values.cErpOrderName).toBe(String(orphan[0].id));
   });
 });
