@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The test command (README): bootstraps Node 24 and dependencies, type-checks,
 # lints, then runs the Vitest suite twice: the whole suite on SQLite (unit, contract,
-# end-to-end; the store suite on SQLite and on PostgreSQL), then every test that opens
-# a store again on PostgreSQL (ACCORD_TEST_STORE=postgres: each store a fresh schema on
-# $ACCORD_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/accord_test).
-# The PostgreSQL pass leaves out what never opens a store (connectors, sandbox, spec), test/store
-# (already on both) and test/demo (the demo keeps its own SQLite file by design). ACCORD_TEST_PG_PASS=0 skips it; without a reachable
+# end-to-end; the store suite and the files that loop over both dialects on SQLite and on
+# PostgreSQL), then again on PostgreSQL every test file whose store comes from
+# test/support/store.ts (ACCORD_TEST_STORE=postgres: each store a fresh schema on
+# $ACCORD_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/accord_test); the list is the
+# import closure of that helper (scripts/store-dependent-tests.mjs), so new tests join by using it.
+# Positional filters (e.g. test/engine) narrow both passes. ACCORD_TEST_PG_PASS=0 skips it; without a reachable
 # PostgreSQL it is skipped with a message, except under CI=true where that fails.
 set -euo pipefail
 ACCORD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,10 +47,16 @@ elif ! node -e '
   pg_pass=0
 fi
 if [ "$pg_pass" = "1" ]; then
-  echo "== tests on PostgreSQL (every test that opens a store; ACCORD_TEST_STORE=postgres)"
-  ACCORD_TEST_STORE=postgres npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest-postgres.json \
-    --exclude 'test/connectors/**' --exclude 'test/sandbox/**' --exclude 'test/spec/**' --exclude 'test/store/**' --exclude 'test/demo/**' \
-    --passWithNoTests "$@" || status=$?
+  mapfile -t pg_files < <(node scripts/store-dependent-tests.mjs "$@")
+  pg_opts=()
+  for a in "$@"; do case "$a" in -*) pg_opts+=("$a") ;; esac; done
+  if [ "${#pg_files[@]}" -eq 0 ]; then
+    echo "== tests on PostgreSQL: none of the selected files takes its store from test/support/store.ts"
+  else
+    echo "== tests on PostgreSQL (${#pg_files[@]} files whose store comes from test/support/store.ts; ACCORD_TEST_STORE=postgres)"
+    ACCORD_TEST_STORE=postgres npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest-postgres.json \
+      "${pg_opts[@]}" "${pg_files[@]}" || status=$?
+  fi
 fi
 t2=$(date +%s)
 echo "== test time: SQLite pass $((t1 - t0))s, PostgreSQL pass $((t2 - t1))s"
