@@ -83,8 +83,9 @@ Examples:
             process.stderr.write(
               "accord worker: no DATABASE_URL — jobs run in this process on the SQLite store (one worker only; set DATABASE_URL to a PostgreSQL database to run many)\n",
             );
-          // TESTS ONLY (test/scale): run without the one-run-per-(integration, object) guards to show they matter.
-          const keyGuard = env.ACCORD_TEST_UNSAFE_NO_KEY_GUARD !== "1";
+          // TESTS ONLY (test/scale): without the store lease per (integration, object) ("1": both guards off, "lease": this one).
+          const off = env.ACCORD_TEST_UNSAFE_NO_KEY_GUARD;
+          const keyGuard = off !== "1" && off !== "lease";
           const queue = openJobQueue({
             store,
             env,

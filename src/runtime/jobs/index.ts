@@ -26,8 +26,9 @@ export function openJobQueue(opts: OpenJobQueueOptions): JobQueue {
   const env = opts.env ?? process.env;
   const num = (v: string | undefined, d: number) => (v !== undefined && v !== "" && Number.isFinite(Number(v)) ? Number(v) : d);
   const heartbeat = opts.heartbeatSeconds ?? num(env.ACCORD_JOB_HEARTBEAT_SECONDS, 15);
-  // TESTS ONLY (test/scale): without the one-run-per-(integration, object) guard, to show it matters.
-  const keyGuard = env.ACCORD_TEST_UNSAFE_NO_KEY_GUARD !== "1";
+  // TESTS ONLY (test/scale): without the queue's one-job-per-(integration, object) guard ("1": both guards off, "queue": this one).
+  const off = env.ACCORD_TEST_UNSAFE_NO_KEY_GUARD;
+  const keyGuard = off !== "1" && off !== "queue";
   const url = env.DATABASE_URL?.trim();
   if (opts.store.dialect === "postgres") {
     if (!url) throw new Error("the PostgreSQL store was opened without DATABASE_URL: the job queue needs the URL too (set DATABASE_URL)");
