@@ -326,6 +326,14 @@ describe("scale out: three worker processes, 20 integrations, one worker SIGKILL
       workers: 3,
       killedAfterMs: killAt - t0,
       killedWhileRunning: killedRun,
+      // the killed key's next run can start only once pg-boss saw its heartbeat lapse (stately: one active per key)
+      killedKeyResumedAfterMs: killedRun
+        ? Math.min(
+            ...runs
+              .filter((r) => `${r.integration}/${r.object}` === killedRun && Date.parse(r.startedAt) > killAt)
+              .map((r) => Date.parse(r.startedAt) - killAt),
+          )
+        : null,
       convergedAfterKillMs: elapsed - (killAt - t0),
       runs: runs.length,
       ok: runs.filter((r) => r.status === "ok").length,
