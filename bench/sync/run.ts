@@ -61,6 +61,8 @@ interface WorkerResult {
     /** Store transactions of the engine's group commit per record, and store writes (intent, link completion, stamp save) per transaction. */
     commitsPerRecord: number;
     writesPerCommit: number;
+    /** Wall ms per record spent in those transactions (node:sqlite is synchronous: every lane waits meanwhile). */
+    commitMsPerRecord: number;
   };
   noChange: {
     seconds: number;
@@ -431,6 +433,7 @@ async function worker(n: number, concurrency: number, wo: WorkerOptions): Promis
           unlistedReports,
           commitsPerRecord: Math.round(((g1.commits - g0.commits) / n) * 100) / 100,
           writesPerCommit: Math.round(((g1.calls - g0.calls) / Math.max(1, g1.commits - g0.commits)) * 100) / 100,
+          commitMsPerRecord: Math.round(((g1.ms - g0.ms) / n) * 1000) / 1000,
         },
         noChange: {
           seconds: Math.round(bSec * 100) / 100,

@@ -25,8 +25,8 @@ class CommitGroup {
   readonly #store: Store;
   #queue: Pending[] = [];
   #busy = false;
-  /** Transactions committed and calls served (for tests and benchmarks). */
-  readonly stats = { commits: 0, calls: 0 };
+  /** Transactions committed, calls served, and wall ms spent in them (for tests and benchmarks). */
+  readonly stats = { commits: 0, calls: 0, ms: 0 };
 
   constructor(store: Store) {
     this.#store = store;
@@ -56,6 +56,15 @@ class CommitGroup {
   }
 
   async #commit(batch: Pending[]): Promise<void> {
+    const t0 = performance.now();
+    try {
+      await this.#commitBatch(batch);
+    } finally {
+      this.stats.ms += performance.now() - t0;
+    }
+  }
+
+  async #commitBatch(batch: Pending[]): Promise<void> {
     this.stats.calls += batch.length;
     if (batch.length > 1) {
       let results: unknown[] | undefined;
@@ -102,7 +111,7 @@ export function commit<T>(store: Store, fn: (tx: Store) => Promise<T>): Promise<
   return groupOf(store).run(fn);
 }
 
-/** Commits made and calls served by the store's commit group so far. */
-export function commitStats(store: Store): { commits: number; calls: number } {
+/** Commits made, calls served, and wall ms spent committing by the store's commit group so far. */
+export function commitStats(store: Store): { commits: number; calls: number; ms: number } {
   return { ...groupOf(store).stats };
 }
