@@ -198,7 +198,7 @@ export class Worker {
       // The integration's own secrets only: never process.env (tenants must not read the platform's secrets).
       const { crm, erp } = await connectSystems(loaded.spec, { ...loaded.env });
       const settings = settingsFromSpec(loaded.spec.monitor);
-      const alerter = new Alerter({ spec: loaded.spec, store: this.#opts.store, settings, logger: this.#log });
+      const alerter = new Alerter({ spec: loaded.spec, store: this.#opts.store, settings, logger: this.#log, env: loaded.env });
       const health = new HealthRules({ spec: loaded.spec, store: this.#opts.store, settings, alerter });
       const served: Served = { loaded, crm, erp, settings, alerter, health, checkedAt: Date.now(), driftAt: 0, driftDue: false };
       if (cached) await Promise.allSettled([cached.crm.close(), cached.erp.close()]);
