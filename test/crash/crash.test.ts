@@ -100,7 +100,7 @@ objects:
   contact:
     crm: { entity: Contact, identity: cAccordId }
     erp: { entity: Contact, identity: name }
-    parent: { object: customer, crm: accountId, erp: links.Customer }
+    parent: { object: customer, crm: accountId, erp: "links[link_doctype=Customer].link_name" }
     create: crm->erp
     onMasterEdit: revert
     fields:
@@ -461,9 +461,7 @@ async function checkWorld(store: Store): Promise<void> {
 
   // 4. contacts: each CRM contact once in the ERP, under its account's customer, with its values
   const contactLinks = await allLinks(store, "contact");
-  // KNOWN GAP (reported): the parent path `links.Customer` (a row of ERPNext's Dynamic Link table)
-  // is neither written nor read by the ERPNext connector yet, so ERP contacts are created without
-  // their customer. Counted and printed here; set CRASH_STRICT_PARENT=1 to make it a failure.
+  // every ERP contact hangs under its account's customer: a row of ERPNext's Dynamic Link table
   let orphans = 0;
   const cByCrm = new Map(contactLinks.map((l) => [l.crmId, l]));
   const erpContactByName = new Map(contactsErp.map((c) => [str(c.name), c]));
@@ -486,12 +484,7 @@ async function checkWorld(store: Store): Promise<void> {
       problems.push(`contact ${cc.id}: ERP contact is under "${cust.link_name}", its account's customer is "${parent.erpId}"`);
   }
 
-  if (orphans > 0) {
-    process.stdout.write(
-      `crash test: KNOWN GAP — ${orphans} ERP contacts carry no Customer link (links.Customer not written by the connector)\n`,
-    );
-    if (process.env.CRASH_STRICT_PARENT) problems.push(`${orphans} ERP contacts carry no Customer link`);
-  }
+  if (orphans > 0) problems.push(`${orphans} ERP contacts carry no Customer link`);
 
   // 5. nothing pending, nothing quarantined, every run balanced
   const pending = await store.pendingCreateIntents("crash");
