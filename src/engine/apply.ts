@@ -13,7 +13,7 @@ import { readValue } from "./paths.ts";
 import { connectorOf, createdSide, entityOf } from "./plan.ts";
 import { oneWayMaster } from "./reconcile.ts";
 import type { ObjectRun, RecordPlan } from "./types.ts";
-import { BASE_APPLIED_KEY, BASE_WRITES_KEY, otherSide, toJson } from "./values.ts";
+import { BASE_APPLIED_KEY, BASE_WRITES_KEY, otherSide } from "./values.ts";
 
 export async function applyPlan(or: ObjectRun, plan: RecordPlan): Promise<void> {
   const { store, spec } = or.ctx;
