@@ -28,6 +28,23 @@ program.exitOverride((err) => {
 
 for (const register of commands) register(program);
 
+/**
+ * Descriptions are written hard-wrapped in the source; let the terminal's width wrap them instead:
+ * within a paragraph, a line break that does not start a list item or an indented line is a space.
+ */
+function reflow(text: string): string {
+  return text
+    .split(/\n{2,}/)
+    .map((para) => para.replace(/\n(?![ \t]|[-*•] |\d+[.)] )/g, " "))
+    .join("\n\n");
+}
+function reflowAll(cmd: Command): void {
+  const d = cmd.description();
+  if (d) cmd.description(reflow(d));
+  for (const sub of cmd.commands) reflowAll(sub);
+}
+reflowAll(program);
+
 process.on("SIGINT", () => process.exit(EXIT.interrupted));
 // `accord … | head` closes the pipe early: that is not an error.
 process.stdout.on("error", (err: NodeJS.ErrnoException) => {

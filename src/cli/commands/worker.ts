@@ -6,12 +6,12 @@ export function register(program: Command): void {
     .command("worker")
     .summary("Run registered integrations' jobs from the shared queue (scale out: any number of workers)")
     .description(
-      "Run sync runs, webhook deliveries and their retries as jobs. With DATABASE_URL (PostgreSQL) the\n" +
-        "queue is pg-boss in its own schema of that database, shared by every worker on any host: at most\n" +
-        "one run per (integration, object) at a time, retries with exponential backoff, a dead letter\n" +
-        "queue, cron schedules from each object's tier. Without DATABASE_URL the same jobs run in this\n" +
+      "Run sync runs, webhook deliveries and their retries as jobs. With DATABASE_URL (PostgreSQL) the " +
+        "queue is pg-boss in its own schema of that database, shared by every worker on any host: at most " +
+        "one run per (integration, object) at a time, retries with exponential backoff, a dead letter " +
+        "queue, cron schedules from each object's tier. Without DATABASE_URL the same jobs run in this " +
         "process on the SQLite store (one worker only).\n" +
-        "Integrations come from the registry (`accord integration add`); each runs with its own\n" +
+        "Integrations come from the registry (`accord integration add`); each runs with its own " +
         "decrypted credentials only — never with this process's environment.\n" +
         "Ctrl-C / SIGTERM: no new job; runs in flight stop after their page; then exit.",
     )
