@@ -225,4 +225,21 @@ const dec = (v: unknown): number => Number((v as { decimal?: string })?.decimal 
     [d] = await ctx.crm.readByIds("Opportunity", [deal.id]);
     expect(d.values.cErpOrderName).toBe(String(orphan[0].id));
   });
+  it("a price edited on the product's template (the variant untouched) reaches the CRM product", async () => {
+    const { ctx } = opened;
+    // no overlap window: the variant was created minutes ago and would be re-read anyway
+    ctx.spec.sync.overlapMs = 0;
+    await runSync(ctx);
+    const p = products[1];
+    const [variant] = (await raw.call("model.product.product.read", [[p.id], ["template", "write_date"]])) as Row[];
+    await raw.call("model.product.template.write", [[variant.template], { list_price: "47.50" }]);
+    const [after] = (await raw.call("model.product.product.read", [[p.id], ["write_date"]])) as Row[];
+    expect(after.write_date).toEqual(variant.write_date); // Tryton's trap: the variant is not touched
+    const r = await runSync(ctx);
+    expect(r.objects.find((o) => o.object === "product")?.counts.applied).toBe(1);
+    const [crmP] = await ctx.crm.readByIds("Product", [crmProduct[1]]);
+    expect(crmP.values.listPrice).toBe(47.5);
+    const again = await runSync(ctx);
+    expect(again.objects.find((o) => o.object === "product")?.counts.applied).toBe(0);
+  });
 });

@@ -53,7 +53,9 @@
  * - product.product's name, list price and units are its template's, exposed as LAZY function
  *   fields that a default read leaves out: they are read by default all the same (EXTRA_COLUMNS;
  *   options.columns adds others per model). Editing only the template does not touch the
- *   variant's write_date;
+ *   variant's write_date: for product.product the template's modification counts as the
+ *   variant's (MODIFIED_VIA: change reads also select variants whose template changed, and
+ *   modifiedAt/version are the later of the two);
  * - organisations(): a party's address, contact mechanisms and identifiers are separate models,
  *   read in batches for all parties at once (organisations.ts);
  * - each login hashes the password server-side (~0.25 s, more under load) → connectors of one
@@ -182,13 +184,33 @@ interface Listed {
   moves: number;
 }
 
-function modRaw(row: Row): string | undefined {
+function ownModRaw(row: Row): string | undefined {
   const w = row.write_date;
   const c = row.create_date;
   if (isTrytonDateTime(w)) return rawDateTime(w);
   if (isTrytonDateTime(c)) return rawDateTime(c);
   return undefined;
 }
+
+/**
+ * A record's modification: COALESCE(write_date, create_date), or the later one of its `via`
+ * record's (read as the dotted "<via>." object), when the model's values live there (MODIFIED_VIA).
+ */
+function modRaw(row: Row, via?: string): string | undefined {
+  const own = ownModRaw(row);
+  const rel = via ? row[`${via}.`] : undefined;
+  const other = isObj(rel) ? ownModRaw(rel) : undefined;
+  if (own === undefined) return other;
+  return other !== undefined && other > own ? other : own;
+}
+
+/**
+ * Models whose values live partly in a linked record, whose modification therefore counts as the
+ * record's own: a product.product's name and list price are its template's, and editing the
+ * template does not touch the variant's write_date. Change reads also select records whose
+ * template changed, and modifiedAt/version are the later of the two.
+ */
+const MODIFIED_VIA: Record<string, string> = { "product.product": "template" };
 
 export function neutralType(name: string, f: TrytonField): FieldType {
   switch (f.type) {
@@ -369,10 +391,37 @@ export class TrytonConnector implements Connector {
     return [...cols, ...extra];
   }
 
+  /** The MODIFIED_VIA link of a model, when it has that many2one. */
+  private via(entity: string, meta: Fields): string | undefined {
+    const v = MODIFIED_VIA[entity];
+    return v && meta[v]?.type === "many2one" ? v : undefined;
+  }
+
+  private viaColumns(entity: string, meta: Fields): string[] {
+    const v = this.via(entity, meta);
+    return v ? [`${v}.create_date`, `${v}.write_date`] : [];
+  }
+
+  /** "Changed since t": created or written since t (and its MODIFIED_VIA record the same). */
+  private changedSince(entity: string, meta: Fields, t: unknown): unknown[] {
+    const v = this.via(entity, meta);
+    return [
+      "OR",
+      ["create_date", ">=", t],
+      ["write_date", ">=", t],
+      ...(v
+        ? [
+            [`${v}.create_date`, ">=", t],
+            [`${v}.write_date`, ">=", t],
+          ]
+        : []),
+    ];
+  }
+
   /** The columns to read for `fields` (system fields always; x2many expanded to their rows' columns). */
   private async columns(entity: string, fields?: string[]): Promise<string[]> {
     const meta = await this.fields(entity);
-    const cols = new Set<string>(SYSTEM_FIELDS);
+    const cols = new Set<string>([...SYSTEM_FIELDS, ...this.viaColumns(entity, meta)]);
     const wanted = fields ?? this.defaultColumns(meta, undefined, entity);
     for (const name of wanted) {
       const [base, sub] = name.split(/\.(.*)/s, 2);
@@ -415,6 +464,14 @@ export class TrytonConnector implements Connector {
       if (top && (k === "_timestamp" || k === "id")) continue;
       if (k.endsWith(".")) {
         const base = k.slice(0, -1);
+        // the timestamps of a MODIFIED_VIA record, read for modifiedAt only: not a value
+        if (
+          top &&
+          base === MODIFIED_VIA[entity] &&
+          isObj(v) &&
+          Object.keys(v).every((x) => ["id", "create_date", "write_date"].includes(x))
+        )
+          continue;
         const f = meta[base];
         const rel = f?.relation;
         if (Array.isArray(v))
@@ -437,7 +494,7 @@ export class TrytonConnector implements Connector {
   }
 
   private async toRecord(entity: string, row: Row): Promise<RemoteRecord> {
-    const raw = modRaw(row);
+    const raw = modRaw(row, this.via(entity, await this.fields(entity)));
     const values = await this.decodeRow(entity, row, true);
     const rec: RemoteRecord = {
       id: String(row.id),
@@ -753,11 +810,13 @@ export class TrytonConnector implements Connector {
     const cols = await this.columns(entity, opts.fields);
     const base: Domain = await this.encodeFilter(entity, opts.filter);
     const domain: Domain = [...base];
+    const meta = await this.fields(entity);
+    const via = this.via(entity, meta);
     let after: { iso: string; id: number } | undefined;
     if (opts.since) {
       const overlap = Math.max(0, opts.overlapMs ?? 0);
       const t = isoToDateTime(Date.parse(opts.since.modifiedAt) - overlap);
-      domain.push(["OR", ["create_date", ">=", t], ["write_date", ">=", t]]);
+      domain.push(this.changedSince(entity, meta, t));
       if (overlap === 0) after = { iso: opts.since.modifiedAt, id: Number(opts.since.id) || 0 };
     }
     // 1. list (id, timestamps) of every matching record, id keyset
@@ -768,11 +827,11 @@ export class TrytonConnector implements Connector {
         const rows = await this.model<Row[]>(
           entity,
           "search_read",
-          [[...dom, ["id", ">", lastId]], 0, LIST_PAGE, [["id", "ASC"]], ["create_date", "write_date"]],
+          [[...dom, ["id", ">", lastId]], 0, LIST_PAGE, [["id", "ASC"]], ["create_date", "write_date", ...this.viaColumns(entity, meta)]],
           { idempotent: true, action: `list changes of ${entity}` },
         );
         for (const r of rows) {
-          const raw = modRaw(r);
+          const raw = modRaw(r, via);
           if (!raw) continue;
           const e: Listed = { id: r.id as number, raw, iso: rawToIso(raw), moves: 0 };
           if (skipThrough && cmpKey(e, skipThrough) <= 0) continue;
@@ -800,7 +859,7 @@ export class TrytonConnector implements Connector {
       for (const b of batch) {
         const row = byId.get(b.id);
         if (!row) continue; // deleted since listed
-        const raw = modRaw(row);
+        const raw = modRaw(row, via);
         if (raw && raw !== b.raw) {
           // modified after it was listed: read it again at its new place in the order
           const e: Listed = { id: b.id, raw, iso: rawToIso(raw), moves: b.moves + 1 };
@@ -824,7 +883,7 @@ export class TrytonConnector implements Connector {
       if (!pending.length && emitted) {
         pass++;
         const t = isoToDateTime(emitted.iso);
-        const again = await list([...base, ["OR", ["create_date", ">=", t], ["write_date", ">=", t]]], emitted);
+        const again = await list([...base, this.changedSince(entity, meta, t)], emitted);
         pending.push(...again);
       }
     }
@@ -914,7 +973,7 @@ export class TrytonConnector implements Connector {
       const rows = await this.model<Row[]>(
         entity,
         "search_read",
-        [[["id", "=", nid]], 0, 1, null, ["_timestamp", "create_date", "write_date", ...tables]],
+        [[["id", "=", nid]], 0, 1, null, ["_timestamp", "create_date", "write_date", ...this.viaColumns(entity, meta), ...tables]],
         {
           idempotent: true,
           action: `read ${entity} ${id} before update`,
@@ -928,9 +987,9 @@ export class TrytonConnector implements Connector {
           hint: "Re-read or unlink the record.",
         });
       if (opts.ifVersion !== undefined) {
-        if (modRaw(current) !== opts.ifVersion)
+        if (modRaw(current, this.via(entity, meta)) !== opts.ifVersion)
           throw new VersionConflict(
-            `tryton: update ${entity} ${id}: the record changed since version ${opts.ifVersion} (now ${modRaw(current)}).`,
+            `tryton: update ${entity} ${id}: the record changed since version ${opts.ifVersion} (now ${modRaw(current, this.via(entity, meta))}).`,
             {
               where: { system: SYSTEM, object: entity, record: id },
               hint: "Re-read the record and plan again.",
