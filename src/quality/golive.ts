@@ -29,7 +29,7 @@
  * identity field; the engine does all value writes on the next sync, with its usual reasons
  * and history.
  */
-import type { Connector, RemoteRecord } from "../connectors/types.ts";
+import type { Connector, FilterExpr, RemoteRecord } from "../connectors/types.ts";
 import { ValidationRejected } from "../errors.ts";
 import type { IntegrationSpec, ObjectSpec, Side } from "../spec/model.ts";
 import type { Json, Link, Store } from "../store/types.ts";
@@ -87,9 +87,9 @@ export interface GoLiveResult {
   children: Record<string, number>;
 }
 
-async function readAll(conn: Connector, entity: string): Promise<RemoteRecord[]> {
+async function readAll(conn: Connector, entity: string, filter?: FilterExpr[]): Promise<RemoteRecord[]> {
   const out: RemoteRecord[] = [];
-  for await (const page of conn.readChanges(entity, {})) out.push(...page.records);
+  for await (const page of conn.readChanges(entity, filter?.length ? { filter } : {})) out.push(...page.records);
   return out;
 }
 
@@ -100,12 +100,13 @@ async function readOrganisations(
   type: string,
   entity: string,
   identityField: string,
+  filter?: FilterExpr[],
 ): Promise<{ records: RemoteRecord[]; orgs: OrgRecord[] }> {
   if (!conn.organisations)
     throw new ValidationRejected(`go-live: the ${type} connector (${side.toUpperCase()}) cannot read ${entity} records as organisations to match them.`, {
       hint: "Link these records by their shared identifier instead (stamp it into both systems), or add an organisation view to the connector (docs/connectors.md).",
     });
-  const records = await readAll(conn, entity);
+  const records = await readAll(conn, entity, filter);
   return { records, orgs: await conn.organisations(entity, records, { sharedIdField: identityField }) };
 }
 
@@ -178,8 +179,9 @@ export async function goLive(ctx: GoLiveContext, opts: GoLiveOptions = {}): Prom
   const integration = spec.name;
   say(`go-live ${obj.name}: reading ${obj.crm.entity} records from the CRM and ${obj.erp.entity} records from the ERP…`);
   const [crmSide, erpSide] = await Promise.all([
-    readOrganisations(ctx.crm, "crm", spec.systems.crm.type, obj.crm.entity, obj.crm.identity),
-    readOrganisations(ctx.erp, "erp", spec.systems.erp.type, obj.erp.entity, obj.erp.identity),
+    // only the records the object syncs (its filter): go-live must not link what the sync would never touch
+    readOrganisations(ctx.crm, "crm", spec.systems.crm.type, obj.crm.entity, obj.crm.identity, obj.crm.filter as FilterExpr[] | undefined),
+    readOrganisations(ctx.erp, "erp", spec.systems.erp.type, obj.erp.entity, obj.erp.identity, obj.erp.filter as FilterExpr[] | undefined),
   ]);
   const crmById = new Map(crmSide.records.map((r) => [r.id, r]));
   const erpById = new Map(erpSide.records.map((r) => [r.id, r]));

@@ -54,4 +54,18 @@ describe("matching through the connector's organisation view", () => {
     const link = await world.store.getLink(world.spec.name, "customer", { crmId: acc.id });
     expect(link?.erpId).toBe(cust.id);
   });
+
+  it("go-live reads only the records the object syncs (its filter), so it links nothing the sync would never touch", async () => {
+    world = await makeWorld();
+    const acme = world.crm.add("Account", { name: "Acme GmbH", industry: "Tech" }, "ana");
+    world.crm.add("Account", { name: "Zeta AG", industry: "Retail" }, "ana");
+    world.erp.add("Customer", { customer_name: "Acme GmbH" }, "erika");
+    world.erp.add("Customer", { customer_name: "Zeta AG" }, "erika");
+    Object.assign(world.crm, { organisations: byName("name", "cErpId") });
+    Object.assign(world.erp, { organisations: byName("customer_name") });
+    world.ctx.spec.objects[0].crm.filter = [{ field: "industry", op: "=", value: "Tech" }];
+    const result = await goLive(world.ctx, { object: "customer" });
+    expect(result.read.crm).toBe(1);
+    expect(result.linked.map((p) => p.crmId)).toEqual([acme.id]);
+  });
 });
