@@ -6,7 +6,9 @@
 # test/support/store.ts (ACCORD_TEST_STORE=postgres: each store a fresh schema on
 # $ACCORD_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/accord_test); the list is the
 # import closure of that helper (scripts/store-dependent-tests.mjs), so new tests join by using it.
-# Positional filters (e.g. test/engine) narrow both passes. ACCORD_TEST_PG_PASS=0 skips it; without a reachable
+# Positional filters (e.g. test/engine) narrow both passes. ACCORD_TEST_PG_CRASH_RUNS=N makes the
+# PostgreSQL pass's SIGKILL crash series (test/crash, test/tryton) N runs instead of 36/34, to fit
+# a time budget; the SQLite pass always runs them in full. ACCORD_TEST_PG_PASS=0 skips it; without a reachable
 # PostgreSQL it is skipped with a message, except under CI=true where that fails.
 set -euo pipefail
 ACCORD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -54,7 +56,11 @@ if [ "$pg_pass" = "1" ]; then
     echo "== tests on PostgreSQL: none of the selected files takes its store from test/support/store.ts"
   else
     echo "== tests on PostgreSQL (${#pg_files[@]} files whose store comes from test/support/store.ts; ACCORD_TEST_STORE=postgres)"
-    ACCORD_TEST_STORE=postgres npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest-postgres.json \
+    crash_env=()
+    if [ -n "${ACCORD_TEST_PG_CRASH_RUNS:-}" ]; then
+      crash_env=("CRASH_RUNS=$ACCORD_TEST_PG_CRASH_RUNS" "TRYTON_CRASH_RUNS=$ACCORD_TEST_PG_CRASH_RUNS")
+    fi
+    env "${crash_env[@]}" ACCORD_TEST_STORE=postgres npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest-postgres.json \
       "${pg_opts[@]}" "${pg_files[@]}" || status=$?
   fi
 fi
