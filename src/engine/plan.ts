@@ -8,7 +8,7 @@ import type { Connector, FilterExpr, RemoteRecord } from "../connectors/types.ts
 import type { Side } from "../spec/model.ts";
 import type { Json, Link, ReviewItem } from "../store/types.ts";
 import { bounceCapReached, classifyEcho } from "./echo.ts";
-import { aggregateView } from "./aggregate.ts";
+import { type AggregateViewOptions, aggregateView, isEmptiedGroup } from "./aggregate.ts";
 import { evaluate, matches, truthy } from "./conditions.ts";
 import { type EngineField, fieldName, readFieldList, TranslationFailed, translate } from "./fields.ts";
 import { writeValue } from "./paths.ts";
@@ -34,7 +34,7 @@ import {
   toJson,
 } from "./values.ts";
 
-const views = new WeakMap<Connector, Map<string, Connector>>();
+const views = new WeakMap<Connector, Map<string, { view: Connector; opts: AggregateViewOptions }>>();
 
 /** The connector of a side — for an aggregate side, its read-only group view (aggregate.ts). */
 export function connectorOf(or: ObjectRun, side: Side): Connector {
@@ -44,10 +44,19 @@ export function connectorOf(or: ObjectRun, side: Side): Connector {
   let byKey = views.get(base);
   if (!byKey) views.set(base, (byKey = new Map()));
   const filter = (objectSide(or.obj, side).filter ?? []).map((x) => ({ field: x.field, op: x.op as FilterExpr["op"], value: x.value }));
-  const key = JSON.stringify([agg, filter]);
-  let view = byKey.get(key);
-  if (!view) byKey.set(key, (view = aggregateView(base, agg, filter)));
-  return view;
+  const key = JSON.stringify([or.ctx.spec.name, or.obj.name, agg, filter]);
+  let entry = byKey.get(key);
+  if (!entry) {
+    const opts: AggregateViewOptions = { filter };
+    byKey.set(key, (entry = { view: aggregateView(base, agg, opts), opts }));
+  }
+  // A group key is known when a link of this object holds it: an emptied known group reads as sums 0.
+  // (set on every call: the view outlives a run, the store is this run's)
+  const { store } = or.ctx;
+  const integration = or.ctx.spec.name;
+  const object = or.obj.name;
+  entry.opts.known = async (k) => (await store.getLink(integration, object, side === "crm" ? { crmId: k } : { erpId: k })) !== undefined;
+  return entry.view;
 }
 
 export function entityOf(or: ObjectRun, side: Side): string {
@@ -475,6 +484,21 @@ export async function planPair(
     }
   }
   plan.updates = [byTarget.erp, byTarget.crm].filter((u): u is UpdateOp => u !== undefined);
+  // An emptied aggregate group (a known key with no rows left): every value it writes says why, in the
+  // record's history too (the rule is logged), so a sum going back to 0 is never a mystery.
+  let emptied: string | undefined;
+  for (const s of ["crm", "erp"] as const) {
+    const rec = s === "crm" ? crm : erp;
+    if (!objectSide(or.obj, s).aggregate || !isEmptiedGroup(rec)) continue;
+    emptied = `group ${rec.id} of ${objectSide(or.obj, s).entity} emptied: no rows left (deleted, cancelled or outside the filter)`;
+    for (const u of plan.updates) {
+      for (const c of u.changes) {
+        if (c.source !== s) continue;
+        c.rule = `${c.rule}; ${emptied}`;
+        c.reason = `${c.reason} — ${emptied}`;
+      }
+    }
+  }
 
   for (const d of decisions) {
     if (d.action === "hold" && d.review) {
@@ -527,6 +551,7 @@ export async function planPair(
     plan.reason = decisions.some((d) => d.action === "rebase") ? "values already agree (base refreshed)" : "no mapped field changed";
   }
   if (skipped.length > 0) plan.reason += `; not synced (absent): ${skipped.map((d) => d.key).join(", ")}`;
+  if (emptied) plan.reason = `${emptied}; ${plan.reason}`;
   return plan;
 }
 

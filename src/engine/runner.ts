@@ -14,7 +14,8 @@
 import type { RemoteRecord } from "../connectors/types.ts";
 import { isAccordError } from "../errors.ts";
 import type { ObjectSpec, Side } from "../spec/model.ts";
-import type { QuarantineEntry, ReviewItem, RunCounts } from "../store/types.ts";
+import type { Json, Link, QuarantineEntry, ReviewItem, RunCounts } from "../store/types.ts";
+import { emptyGroup } from "./aggregate.ts";
 import { applyDeletion, applyPlan } from "./apply.ts";
 import { ConditionFailed } from "./conditions.ts";
 import { recoverIntents } from "./creates.ts";
@@ -494,18 +495,26 @@ function report(or: ObjectRun, plan: RecordPlan): void {
   or.onRecord?.(r);
 }
 
-/** Deletion detection by comparing every active link against the full id lists (when connectors can list ids). */
+/**
+ * Deletion detection by comparing every active link against the full id lists (when connectors can list
+ * ids). An aggregate side lists the keys of its groups that have rows: a linked group missing there is
+ * not a deleted record but an EMPTIED group (its rows deleted — no change read shows that — or gone
+ * from its filter); it is processed as one (sums 0, max/min empty), unless the link's base already
+ * holds those values (nothing to do, not read again every run) or it was processed in this run.
+ */
 async function sweepDeletions(or: ObjectRun): Promise<void> {
   const { store, spec } = or.ctx;
   const ids: Partial<Record<Side, Set<string>>> = {};
+  const groups: Partial<Record<Side, Set<string>>> = {};
   for (const side of ["crm", "erp"] as const) {
     const conn = connectorOf(or, side);
     if (!conn.listIds) continue;
     const set = new Set<string>();
     for await (const page of conn.listIds(entityOf(or, side))) for (const id of page) set.add(id);
-    ids[side] = set;
+    if (objectSide(or.obj, side).aggregate) groups[side] = set;
+    else ids[side] = set;
   }
-  if (!ids.crm && !ids.erp) return;
+  if (!ids.crm && !ids.erp && !groups.crm && !groups.erp) return;
   let afterId = 0;
   for (;;) {
     const links = await store.listLinks(spec.name, or.obj.name, { afterId, limit: 500 });
@@ -513,6 +522,7 @@ async function sweepDeletions(or: ObjectRun): Promise<void> {
     afterId = links[links.length - 1].id;
     for (const link of links) {
       if (link.status !== "active" || link.pinned) continue;
+      let deleted = false;
       for (const side of ["crm", "erp"] as const) {
         const id = side === "crm" ? link.crmId : link.erpId;
         const set = ids[side];
@@ -521,10 +531,33 @@ async function sweepDeletions(or: ObjectRun): Promise<void> {
         or.result.deletions++;
         report(or, plan);
         if (!or.dry) await applyDeletion(or, link, side);
+        deleted = true;
         break;
+      }
+      if (deleted) continue;
+      for (const side of ["crm", "erp"] as const) {
+        const key = side === "crm" ? link.crmId : link.erpId;
+        const agg = objectSide(or.obj, side).aggregate;
+        const keys = groups[side];
+        if (!key || !agg || !keys || keys.has(key) || or.processed.has(`${side}:${key}`)) continue;
+        const empty = emptyGroup(agg, key);
+        if (baseHolds(or, link, side, empty)) continue;
+        await processRecord(or, side, empty);
       }
     }
   }
+}
+
+/** Whether the link's base already holds `rec`'s value of every mapped field it carries (on `side`). */
+function baseHolds(or: ObjectRun, link: Link, side: Side, rec: RemoteRecord): boolean {
+  for (const f of or.fields) {
+    const cur = readField(rec, side === "crm" ? f.map.crm : f.map.erp);
+    if (!cur.present) continue;
+    const b = link.base[f.key];
+    if (!b || typeof b !== "object" || Array.isArray(b) || !(side in b)) return false;
+    if (!sameValue(cur.value, (b as Record<string, Json>)[side] ?? null)) return false;
+  }
+  return true;
 }
 
 export { planPair };

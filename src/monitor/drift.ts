@@ -180,13 +180,20 @@ function usesOf(spec: IntegrationSpec, side: Side, entity: string): Use[] {
       const written = m.direction === "both" || (side === "erp" ? m.direction === "crm->erp" : m.direction === "erp->crm");
       out.push({ object: o, role: "mapping", mapping: `${m.crm}|${m.erp}`, field: side === "crm" ? m.crm : m.erp, written });
     }
-    // an aggregate's summed fields no map uses: the read asks for them, so a vanished one breaks the object's reads
+    // an aggregate's summed (max, min) fields no map uses: the read asks for them, so a vanished one breaks the object's reads
     const mapped = new Set(o.fields.map((m) => fieldRoot(side === "crm" ? m.crm : m.erp)));
-    for (const f of o[side].aggregate?.sum ?? []) {
+    const agg = o[side].aggregate;
+    for (const f of agg ? [...agg.sum, ...(agg.max ?? []), ...(agg.min ?? [])] : []) {
       if (!mapped.has(f)) out.push({ object: o, role: "mapping", mapping: aggregateKey(side, f), field: f, written: false });
     }
   }
   return out;
+}
+
+/** What an aggregate computes from a field: "summed", "max" or "min". */
+function aggregateRole(o: ObjectSpec, side: Side, field: string): string {
+  const agg = o[side].aggregate;
+  return agg?.max?.includes(field) ? "max" : agg?.min?.includes(field) ? "min" : "summed";
 }
 
 /** The pause key of an aggregate side's summed field that no map uses ("aggregate:erp:projected_qty"). */
@@ -251,7 +258,7 @@ export function diffDrift(
           if (!old && ALWAYS_THERE.has(root)) continue; // a standard column the system does not describe
           const suggestion = suggestRename(root, old, now_, was);
           const what = u.mapping?.startsWith("aggregate:")
-            ? `summed field ${root}`
+            ? `${aggregateRole(u.object, side, root)} field ${root}`
             : u.role === "mapping"
               ? `mapped field ${root}`
               : `${u.role} field ${root}`;
@@ -390,7 +397,13 @@ export function pausedSpec(spec: IntegrationSpec, pauses: Record<string, ObjectP
       if (!agg) return o[s];
       const gone = new Set(paused.map((m) => fieldRoot(m[s])));
       for (const k of Object.keys(p.fields)) if (k.startsWith(`aggregate:${s}:`)) gone.add(k.slice(`aggregate:${s}:`.length));
-      return { ...o[s], aggregate: { ...agg, sum: agg.sum.filter((f) => !gone.has(f)) } };
+      const keep = (l: string[] | undefined) => (l ?? []).filter((f) => !gone.has(f));
+      const max = keep(agg.max);
+      const min = keep(agg.min);
+      return {
+        ...o[s],
+        aggregate: { groupBy: agg.groupBy, sum: keep(agg.sum), ...(max.length ? { max } : {}), ...(min.length ? { min } : {}) },
+      };
     };
     objects.push({
       ...o,
@@ -457,7 +470,7 @@ export function renderDrift(r: DriftReport): string {
       if (p.whole) lines.push(`  ${o}: the whole object`);
       for (const k of Object.keys(p.fields)) {
         const agg = /^aggregate:(crm|erp):(.+)$/.exec(k);
-        lines.push(agg ? `  ${o}: the ${sideName(agg[1] as Side)} sum of ${agg[2]}` : `  ${o}: mapping ${k.replace("|", " ↔ ")}`);
+        lines.push(agg ? `  ${o}: the ${sideName(agg[1] as Side)} aggregate of ${agg[2]}` : `  ${o}: mapping ${k.replace("|", " ↔ ")}`);
       }
       for (const s of Object.keys(p.createsInto)) lines.push(`  ${o}: creates into the ${sideName(s as Side)}`);
     }

@@ -174,7 +174,18 @@ function objectFacts(o: ObjectSpec): Array<[string, string]> {
     const z = o.freeze?.[side];
     if (z) facts.push(["Frozen", `no writes into the ${side.toUpperCase()} record once ${describeCondition(z)}`]);
     const a = (side === "crm" ? o.crm : o.erp).aggregate;
-    if (a) facts.push(["Aggregate", `${side.toUpperCase()} ${(side === "crm" ? o.crm : o.erp).entity} grouped by ${a.groupBy}, sum of ${a.sum.join(", ")} (read-only)`]);
+    if (a) {
+      const parts = [
+        a.sum.length ? `sum of ${a.sum.join(", ")}` : "",
+        a.max?.length ? `latest (max) of ${a.max.join(", ")}` : "",
+        a.min?.length ? `earliest (min) of ${a.min.join(", ")}` : "",
+      ].filter(Boolean);
+      const entity = (side === "crm" ? o.crm : o.erp).entity;
+      facts.push([
+        "Aggregate",
+        `${side.toUpperCase()} ${entity} grouped by ${a.groupBy}, ${parts.join(", ")} (read-only; a linked group with no rows left reads as 0 / empty)`,
+      ]);
+    }
   }
   for (const h of o.holdIf ?? []) facts.push(["Held when", `${h.side.toUpperCase()}: ${h.expr} — ${h.reason}`]);
   if (o.updates === "never") facts.push(["Updates", "create-only: the created record is not written again"]);

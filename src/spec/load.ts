@@ -1037,6 +1037,28 @@ function checkFlowKeys(ctx: Issues, obj: Record<string, unknown>, base: Path, na
         ctx.add([...base, "fields", i, "direction"], "value", `the ${side.toUpperCase()} side is an aggregate (read-only); nothing can be written into it`, `${side}->${other}`);
       }
     });
+    // what the group computes: at least one value, each field once, never the group key
+    const agg = o.aggregate;
+    const seen = new Map<string, string>();
+    let values = 0;
+    for (const kind of ["sum", "max", "min"] as const) {
+      const list = Array.isArray(agg[kind]) ? (agg[kind] as unknown[]) : [];
+      list.forEach((f, i) => {
+        values++;
+        if (typeof f !== "string") return;
+        const where = [...base, side, "aggregate", kind, i];
+        if (f === agg.groupBy) {
+          ctx.add(where, "value", `\`${f}\` is the group key (groupBy); it cannot also be a ${kind} of the group`, `remove ${f} from ${kind}`);
+        } else if (f === "rows") {
+          ctx.add(where, "value", "`rows` is the group's row count (every aggregate has it); it cannot be a computed field", "map the field `rows` directly");
+        } else if (seen.has(f)) {
+          ctx.add(where, "value", `\`${f}\` is already a ${seen.get(f)} of this aggregate; a group has one value per field`, `keep ${f} in one of sum, max, min`);
+        } else seen.set(f, kind);
+      });
+    }
+    if (values === 0) {
+      ctx.add([...base, side, "aggregate"], "value", "an aggregate computes nothing: give it sum, max or min fields", "aggregate: { groupBy: party, sum: [paid_amount], max: [posting_date] }");
+    }
     if (o.identity !== o.aggregate.groupBy && o.identity !== "id") {
       ctx.add([...base, side, "identity"], "value", "the identity of an aggregate side is its group key", `identity: ${String(o.aggregate.groupBy)}`);
     }
@@ -1095,7 +1117,16 @@ function normalise(raw: IntegrationFile, ctx: Issues): IntegrationSpec {
       entity: s.entity,
       identity: canonicalFieldName(s.identity),
       ...(s.filter ? { filter: s.filter.map((x) => ({ ...x })) } : {}),
-      ...(s.aggregate ? { aggregate: { groupBy: s.aggregate.groupBy, sum: [...s.aggregate.sum] } } : {}),
+      ...(s.aggregate
+        ? {
+            aggregate: {
+              groupBy: s.aggregate.groupBy,
+              sum: [...(s.aggregate.sum ?? [])],
+              ...(s.aggregate.max?.length ? { max: [...s.aggregate.max] } : {}),
+              ...(s.aggregate.min?.length ? { min: [...s.aggregate.min] } : {}),
+            },
+          }
+        : {}),
       ...(s.createKey !== undefined ? { createKey: s.createKey } : {}),
     });
     const spec: ObjectSpec = {

@@ -111,9 +111,11 @@ export interface ObjectSide {
   filter?: Array<{ field: string; op: string; value?: unknown }>;
   /**
    * Aggregate (read-only): this side's records are rows of `entity` grouped by `groupBy`; a group is one
-   * record whose id and `groupBy` value is the group key and whose `sum` fields are summed over its rows.
+   * record whose id and `groupBy` value is the group key and whose `sum` fields are summed over its rows;
+   * `max` / `min` fields (optional) take the largest / smallest value over them (numbers numerically,
+   * ISO dates and other text as text; null when no row has one).
    */
-  aggregate?: { groupBy: string; sum: string[] };
+  aggregate?: { groupBy: string; sum: string[]; max?: string[]; min?: string[] };
   /**
    * Creation key (`createKey: custom_accord_id`): a field of this side into which every create Accord
    * makes here writes the SOURCE record's id, in the create call itself. Recovery of an interrupted

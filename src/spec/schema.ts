@@ -145,10 +145,17 @@ export const objectSideSchema = z.strictObject({
   aggregate: z
     .strictObject({
       groupBy: nonEmpty.describe("field whose value groups the rows; it is the group record's id"),
-      sum: z.array(nonEmpty).min(1).describe("numeric fields summed over the group's rows"),
+      sum: z.array(nonEmpty).optional().describe("numeric fields summed over the group's rows"),
+      max: z
+        .array(nonEmpty)
+        .optional()
+        .describe("fields whose largest value over the group's rows is taken (numbers numerically, ISO dates as text; null when no row has one), e.g. the last posting_date"),
+      min: z.array(nonEmpty).optional().describe("fields whose smallest value over the group's rows is taken (as max)"),
     })
     .optional()
-    .describe("read-only aggregate: rows of the entity grouped by a field, numeric fields summed (e.g. stock over warehouses)"),
+    .describe(
+      "read-only aggregate: rows of the entity grouped by a field, numeric fields summed, others' max/min taken (e.g. stock over warehouses; a customer's payments and its last payment date)",
+    ),
   createKey: nonEmpty
     .optional()
     .describe(

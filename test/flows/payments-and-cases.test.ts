@@ -172,7 +172,9 @@ describe("payments reach the CRM", () => {
     expect(d.cInvoiceStatus).toBe("Partly Paid");
     a = await crm("GET", `Account/${acc.A}`);
     expect(a.cAmountPaid).toBe(150);
+    expect(a.cLastPaymentDate).toBe("2026-11-10"); // max posting_date of the group
     expect((await crm("GET", `Account/${acc.B}`)).cAmountPaid).toBe(200);
+    expect((await crm("GET", `Account/${acc.B}`)).cLastPaymentDate).toBe("2026-11-11");
     expect((await crm("GET", `Opportunity/${deal.B}`)).cAmountPaid).toBe(200);
 
     payments.A2 = await pay(invoice.A, 250, "Credit Card", "CC-4242", "2026-11-20");
@@ -182,8 +184,10 @@ describe("payments reach the CRM", () => {
     expect(d.cInvoiceStatus).toBe("Paid");
     a = await crm("GET", `Account/${acc.A}`);
     expect(a.cAmountPaid).toBe(400);
+    expect(a.cLastPaymentDate).toBe("2026-11-20"); // the later payment moves the date
     expect(a.cOutstanding).toBe(0);
     expect((await crm("GET", `Account/${acc.B}`)).cAmountPaid).toBe(200);
+    expect((await crm("GET", `Account/${acc.B}`)).cLastPaymentDate).toBe("2026-11-11");
   }, 90_000);
 });
 
@@ -384,15 +388,78 @@ describe("customer 360 in the console", () => {
   );
 });
 
-describe("known limit (engine): an emptied aggregate group", () => {
-  // The aggregate view yields no record for a group whose rows all left its filter, so the CRM keeps the
-  // last sum (src/engine/README.md: aggregates have no deletion sweep). Kept as it.fails until it reads as 0.
-  it.fails("cancelling a customer's only payment brings its account's amount paid back to 0", async () => {
+describe("an emptied aggregate group (no rows left) goes back to 0", () => {
+  const paymentsRun = async (detectDeletes: boolean) => {
+    const r = await runSync(opened.ctx, { objects: ["accountPayments"], detectDeletes, verbose: true });
+    const o = r.objects[0];
+    const c = o.counts;
+    expect(c.read, "invariant 1").toBe(c.applied + c.unchanged + c.held + c.quarantined);
+    return o;
+  };
+  const historyOfB = async () =>
+    (await opened.ctx.store.history(opened.ctx.spec.name, "accountPayments", acc.B)).filter((h) => /emptied/.test(h.rule));
+
+  it("cancelling a customer's only payment brings its account's amount paid back to 0 and clears its last payment date", async () => {
+    expect((await crm("GET", `Account/${acc.B}`)).cAmountPaid).toBe(200);
     await erp("POST", `resource/Payment Entry/${encodeURIComponent(payments.B1)}`, { run_method: "cancel" });
     const pe = (await erp("GET", `resource/Payment Entry/${encodeURIComponent(payments.B1)}`)).data as Rec;
     expect(pe.docstatus).toBe(2);
-    await sync(PAY_OBJECTS);
-    expect((await crm("GET", `Opportunity/${deal.B}`)).cAmountPaid).toBe(0); // per deal: from the invoice, right
-    expect((await crm("GET", `Account/${acc.B}`)).cAmountPaid).toBe(0); // per account: stays 200
+    await sync(["dealInvoices", "accountInvoices"]);
+    // incremental read: the cancelled row is read as changed, leaves the filter, empties B's known group
+    const run = await paymentsRun(false);
+    expect(run.counts.applied).toBe(1);
+    expect((await crm("GET", `Opportunity/${deal.B}`)).cAmountPaid).toBe(0); // per deal: from the invoice
+    const b = await crm("GET", `Account/${acc.B}`);
+    expect(b.cAmountPaid).toBe(0);
+    expect(b.cLastPaymentDate ?? null).toBeNull();
+    // logged in the account's history with the reason
+    const h = await historyOfB();
+    expect(h.map((x) => [x.field, x.before, x.after])).toEqual(
+      expect.arrayContaining([
+        ["cAmountPaid", 200, 0],
+        ["cLastPaymentDate", "2026-11-11", null],
+      ]),
+    );
+    expect(h[0].rule).toMatch(/group Other Payer AG of Payment Entry emptied: no rows left \(deleted, cancelled or outside the filter\)/);
+    // A is untouched; no echo: the next run writes nothing
+    expect((await crm("GET", `Account/${acc.A}`)).cAmountPaid).toBe(400);
+    const again = await paymentsRun(true);
+    expect(again.counts.applied).toBe(0);
+    expect(await historyOfB()).toHaveLength(h.length);
+  }, 30_000);
+
+  it("payments cancelled and deleted between two syncs (never read as a change) are found by the deletion sweep", async () => {
+    // (customer A: B's pair was written twice already; a third and fourth write within the bounce
+    // window — sync.bounce: 3 per 10m — would be held as a possible ping-pong)
+    let a = await crm("GET", `Account/${acc.A}`);
+    expect(a.cAmountPaid).toBe(400);
+    for (const p of [payments.A1, payments.A2]) {
+      await erp("POST", `resource/Payment Entry/${encodeURIComponent(p)}`, { run_method: "cancel" });
+      const del = await fetch(`${sb.erp.url}/api/resource/Payment Entry/${encodeURIComponent(p)}`, { method: "DELETE", headers: erpHeaders() });
+      expect(del.ok, `delete ${p}`).toBe(true);
+    }
+    // a change read cannot see a deleted row: without the sweep A keeps 400
+    await paymentsRun(false);
+    expect((await crm("GET", `Account/${acc.A}`)).cAmountPaid).toBe(400);
+    // the sweep lists the groups that have rows; A's linked group is not among them → emptied
+    const swept = await paymentsRun(true);
+    expect(swept.counts.applied).toBe(1);
+    expect(swept.deletions).toBe(0); // an emptied group is not a deleted record: the link stays
+    a = await crm("GET", `Account/${acc.A}`);
+    expect(a.cAmountPaid).toBe(0);
+    expect(a.cLastPaymentDate ?? null).toBeNull();
+    const h = (await opened.ctx.store.history(opened.ctx.spec.name, "accountPayments", acc.A)).filter((x) => /emptied/.test(x.rule));
+    expect(h.map((x) => [x.field, x.before, x.after])).toEqual(
+      expect.arrayContaining([
+        ["cAmountPaid", 400, 0],
+        ["cLastPaymentDate", "2026-11-20", null],
+      ]),
+    );
+    // the next sweep does not read it again (the base already holds 0 and no date), nor writes anything
+    const next = await paymentsRun(true);
+    expect(next.counts.applied).toBe(0);
+    expect(next.records.filter((r) => r.side === "erp" && r.recordId === A)).toEqual([]);
+    const link = await opened.ctx.store.getLink(opened.ctx.spec.name, "accountPayments", { erpId: A });
+    expect(link?.status).toBe("active");
   }, 30_000);
 });

@@ -242,6 +242,7 @@ export function defaultEntityDefs(): EntityDefs {
       cOutstanding: { type: "float", isCustom: true },
       cInvoicedTotal: { type: "float", isCustom: true },
       cAmountPaid: { type: "float", isCustom: true },
+      cLastPaymentDate: { type: "date", isCustom: true },
     },
     links: {
       contacts: { type: "hasMany", entity: "Contact", foreign: "account", foreignKey: "accountId" },
