@@ -110,9 +110,16 @@ export class RawTryton {
   }
   /** A call whose last param is the context (unless withContext is false); throws on an error envelope. */
   async call(method: string, params: unknown[], withContext = true): Promise<unknown> {
-    const r = await this.post(method, withContext ? [...params, this.context] : params);
-    if (r.status !== 200 || !r.json || "error" in r.json) throw new Error(`${method}: HTTP ${r.status} ${r.text.slice(0, 300)}`);
-    return r.json.result;
+    for (let attempt = 1; ; attempt++) {
+      const r = await this.post(method, withContext ? [...params, this.context] : params);
+      // Tryton on SQLite can number concurrent creates from the same sequence value (rolled back): try again
+      if (attempt < 5 && method.endsWith(".create") && /The code on [\w .]+ must be unique/.test(r.text)) {
+        await new Promise((res) => setTimeout(res, 30 + Math.random() * 120 * attempt));
+        continue;
+      }
+      if (r.status !== 200 || !r.json || "error" in r.json) throw new Error(`${method}: HTTP ${r.status} ${r.text.slice(0, 300)}`);
+      return r.json.result;
+    }
   }
 }
 

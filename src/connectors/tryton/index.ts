@@ -941,7 +941,7 @@ export class TrytonConnector implements Connector {
     const enc = await this.encodeValues(entity, values);
     await this.checkTargets(entity, enc);
     await this.fillLineUnits(entity, enc, true);
-    const ids = await this.model<number[]>(entity, "create", [[enc]], { action: `create ${entity}` });
+    const ids = await this.createRetryingSequenceRace(entity, values, enc);
     const id = ids?.[0];
     if (typeof id !== "number")
       throw new ValidationRejected(`tryton: create ${entity} returned no id.`, { where: { system: SYSTEM, object: entity } });
@@ -955,6 +955,25 @@ export class TrytonConnector implements Connector {
         where: { system: SYSTEM, object: entity, record: String(id) },
       });
     return rec;
+  }
+
+  /**
+   * Tryton on SQLite can hand two concurrent creates the same number from a sequence (a party's
+   * code): the second fails "The code on party must be unique." and its transaction is rolled back,
+   * so nothing was created. When the unique field is not one the caller gave (the server numbered
+   * it), the create is tried again, up to 5 times; a duplicate of a value the caller gave is not.
+   */
+  private async createRetryingSequenceRace(entity: string, values: Record<string, unknown>, enc: unknown): Promise<number[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.model<number[]>(entity, "create", [[enc]], { action: `create ${entity}` });
+      } catch (err) {
+        const m = /The (\w[\w ]*?) on [\w .]+ must be unique/i.exec(err instanceof Error ? err.message : String(err));
+        const field = m?.[1].toLowerCase().replace(/ /g, "_");
+        if (!field || field in values || attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 30 + Math.random() * 120 * attempt));
+      }
+    }
   }
 
   async update(entity: string, id: string, values: Record<string, unknown>, opts: { ifVersion?: string } = {}): Promise<RemoteRecord> {
