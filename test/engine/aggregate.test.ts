@@ -10,9 +10,13 @@
  *  - the spec: max/min load into the model, mistakes are reported at their line.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import type { EntityDescription, FieldDescription } from "../../src/connectors/types.ts";
 import { aggregateView, compareValues, emptyGroup, groupRecord } from "../../src/engine/aggregate.ts";
 import { type EngineContext, runSync } from "../../src/engine/index.ts";
 import { SpecError, type SpecIssue } from "../../src/errors.ts";
+import { diffDrift, pausedSpec } from "../../src/monitor/drift.ts";
+import { DEFAULT_SETTINGS, type MonitorSettings } from "../../src/monitor/settings.ts";
+import { renderMappingDoc } from "../../src/spec/doc.ts";
 import { loadSpec } from "../../src/spec/load.ts";
 import type { IntegrationSpec, ObjectSpec } from "../../src/spec/model.ts";
 import type { Store } from "../../src/store/types.ts";
@@ -268,6 +272,13 @@ objects:
     expect(spec.objects[0].erp.aggregate).toEqual({ groupBy: "party", sum: [], max: ["posting_date"], min: ["paid_amount"] });
   });
 
+  it("the mapping document describes sums, max and min", () => {
+    const spec = loadSpec(`${HEAD}    erp:\n      entity: Payment Entry\n      identity: party\n      aggregate: { groupBy: party, sum: [paid_amount], max: [posting_date], min: [first_date] }\n`, "t.yaml");
+    expect(renderMappingDoc(spec, "md")).toContain(
+      "ERP Payment Entry grouped by party, sum of paid_amount, latest (max) of posting_date, earliest (min) of first_date (read-only; a linked group with no rows left reads as 0 / empty)",
+    );
+  });
+
   it("reports an aggregate that computes nothing, a field twice, the group key or rows as a value — at their lines", () => {
     const text = `${HEAD}    erp:
       entity: Payment Entry
@@ -290,5 +301,59 @@ objects:
     expect(issuesOf(none).map((i) => `${i.line}: ${i.message}`)).toContainEqual(
       `${lineOf(none, "aggregate:")}: an aggregate computes nothing: give it sum, max or min fields`,
     );
+  });
+});
+
+describe("drift: an aggregate's max field is a read field like a sum", () => {
+  const fd = (name: string, type: FieldDescription["type"]): FieldDescription => ({ name, type, nativeType: type, required: false, readOnly: false });
+  const entity = (name: string, fields: FieldDescription[]): EntityDescription => ({ name, fields: Object.fromEntries(fields.map((f) => [f.name, f])) });
+  const spec = loadSpec(
+    `version: 1
+name: agg
+systems:
+  crm: { type: espocrm, url: "http://127.0.0.1:1", credentials: { apiKey: "\${K}" } }
+  erp: { type: erpnext, url: "http://127.0.0.1:2", credentials: { apiKey: "\${K}", apiSecret: "\${K}" } }
+owner: { name: O, email: o@example.com }
+objects:
+  payments:
+    crm: { entity: Account, identity: cAccordId }
+    erp: { entity: Payment Entry, identity: party, aggregate: { groupBy: party, sum: [paid_amount], max: [posting_date, modified_on], min: [first_date] } }
+    create: link-only
+    fields:
+      - { crm: cAmountPaid, erp: paid_amount, direction: erp->crm }
+      - { crm: cLastPaymentDate, erp: posting_date, direction: erp->crm }
+`,
+    "agg.yaml",
+  );
+  const schemas = (erpFields: string[]) => ({
+    crm: { entities: { Account: entity("Account", [fd("cAccordId", "string"), fd("cAmountPaid", "float"), fd("cLastPaymentDate", "date")]) } },
+    erp: {
+      entities: {
+        "Payment Entry": entity("Payment Entry", [fd("party", "string"), fd("paid_amount", "float"), ...erpFields.map((f) => fd(f, "date"))]),
+      },
+    },
+  });
+  const all = ["posting_date", "modified_on", "first_date"];
+  const settings: MonitorSettings = { ...DEFAULT_SETTINGS, objects: {} };
+
+  it("a vanished mapped max field pauses its mapping and leaves the max without it; unmapped max/min fields pause just themselves", () => {
+    const mapped = diffDrift(spec, schemas(["modified_on", "first_date"]), schemas(all), settings);
+    expect(mapped.findings.find((f) => f.kind === "field-removed")).toMatchObject({ field: "posting_date" });
+    const run1 = pausedSpec(spec, mapped.pauses).objects[0];
+    expect(run1.fields.map((f) => f.crm)).toEqual(["cAmountPaid"]);
+    expect(run1.erp.aggregate).toEqual({ groupBy: "party", sum: ["paid_amount"], max: ["modified_on"], min: ["first_date"] });
+    const unmapped = diffDrift(spec, schemas(["posting_date"]), schemas(all), settings);
+    const removed = unmapped.findings.filter((f) => f.kind === "field-removed");
+    expect(removed.map((f) => [f.field, f.mapping])).toEqual(
+      expect.arrayContaining([
+        ["modified_on", "aggregate:erp:modified_on"],
+        ["first_date", "aggregate:erp:first_date"],
+      ]),
+    );
+    expect(removed.find((f) => f.field === "modified_on")?.message).toMatch(/max field modified_on/);
+    expect(removed.find((f) => f.field === "first_date")?.message).toMatch(/min field first_date/);
+    const run2 = pausedSpec(spec, unmapped.pauses).objects[0];
+    expect(run2.fields).toHaveLength(2);
+    expect(run2.erp.aggregate).toEqual({ groupBy: "party", sum: ["paid_amount"], max: ["posting_date"] });
   });
 });
