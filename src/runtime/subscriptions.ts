@@ -75,7 +75,10 @@ export function wantedSubscriptions(spec: IntegrationSpec, objects?: string[]): 
 
 /** The URL a system delivers to: `${endpoint}/crm` or `${endpoint}/erp` (the routes of `accord run` and `accord server`). */
 export function sideEndpoint(endpoint: string, side: Side): string {
-  return `${endpoint.replace(/\/+$/, "")}/${side}`;
+  const u = new URL(endpoint);
+  u.pathname = `${u.pathname.replace(/\/+$/, "")}/${side}`.replace(/\/{2,}/g, "/");
+  u.search = "";
+  return u.toString();
 }
 
 function pointsAt(sub: WebhookSubscription, endpoint: string, side: Side): boolean {

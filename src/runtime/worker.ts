@@ -37,6 +37,8 @@ export interface WorkerOptions {
   keyring?: Keyring;
   /** Jobs at once in this process (default 4). */
   concurrency?: number;
+  /** Records in flight within one run (the engine's applyConcurrency, as `accord sync --concurrency`; default 1). */
+  recordConcurrency?: number;
   /** Names to register schedules for (default: every enabled registered integration), or integrations already loaded (tests, embedding). */
   integrations?: string[] | LoadedIntegration[];
   logger?: EngineLogger;
@@ -181,7 +183,8 @@ export class Worker {
         if (cached) {
           const { getIntegration } = await import("../registry/index.ts");
           const reg = await getIntegration(this.#opts.store, name);
-          if (reg && reg.specHash === cached.loaded.integration.specHash && reg.enabled) {
+          // same file AND same registration (a set-secret or rotation bumps updatedAt): keep the connectors
+          if (reg && reg.specHash === cached.loaded.integration.specHash && reg.updatedAt === cached.loaded.integration.updatedAt && reg.enabled) {
             cached.checkedAt = Date.now();
             return cached;
           }
@@ -260,6 +263,7 @@ export class Worker {
         { spec, store, crm: guarded(served.crm, signal), erp: guarded(served.erp, signal), logger: this.#log },
         {
           objects: [job.object],
+          ...(this.#opts.recordConcurrency && this.#opts.recordConcurrency > 1 ? { applyConcurrency: this.#opts.recordConcurrency } : {}),
           detectDeletes: reconcile,
           ...(records ? { records } : {}),
           retryQuarantined: reconcile,

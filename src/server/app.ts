@@ -950,6 +950,10 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
             side,
             body: rawBody.toString("utf8"),
             query,
+            url: req.url,
+            // verified here, with the integration's secrets: the worker takes the events as they are
+            // (it would need the signature headers to verify again, and those are not kept)
+            events: verdict.events.map((e) => ({ id: e.id, kind: e.kind, ...(e.entity ? { entity: e.entity } : {}) })),
             receivedAt: Date.now(),
           });
           return reply.status(202).send({ queued: id, events: verdict.events.length });

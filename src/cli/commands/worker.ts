@@ -16,6 +16,7 @@ export function register(program: Command): void {
         "Ctrl-C / SIGTERM: no new job; runs in flight stop after their page; then exit.",
     )
     .option("--concurrency <n>", "jobs at once in this process", "4")
+    .option("--record-concurrency <n>", "records in flight within one run (as accord sync --concurrency; raise for large initial loads)", "1")
     .option("--integration <name...>", "register the schedules of these integrations only (default: every enabled one)")
     .option(
       "--heartbeat <seconds>",
@@ -48,12 +49,14 @@ Examples:
   export DATABASE_URL=postgres://accord@db:5432/accord ACCORD_SECRET_KEY=…
   accord worker                                # every registered integration, 4 jobs at once
   accord worker --concurrency 8
+  accord worker --record-concurrency 8         # an initial load of a large integration: 8 records in flight per run
   accord worker --integration acme-crm globex  # schedules of these two only
   accord worker --heartbeat 10 --log-level warn`,
     )
     .action(
       async (opts: {
         concurrency: string;
+        recordConcurrency: string;
         integration?: string[];
         heartbeat: string;
         schedules?: boolean;
@@ -64,8 +67,17 @@ Examples:
         const { EXIT } = await import("../exit-codes.ts");
         const concurrency = Number(opts.concurrency);
         const heartbeat = Number(opts.heartbeat);
-        if (!Number.isInteger(concurrency) || concurrency < 1 || !Number.isFinite(heartbeat) || heartbeat < 10) {
-          process.stderr.write("--concurrency must be an integer ≥ 1 and --heartbeat a number of seconds ≥ 10\n");
+        const recordConcurrency = Number(opts.recordConcurrency);
+        if (
+          !Number.isInteger(concurrency) ||
+          concurrency < 1 ||
+          !Number.isInteger(recordConcurrency) ||
+          recordConcurrency < 1 ||
+          recordConcurrency > 64 ||
+          !Number.isFinite(heartbeat) ||
+          heartbeat < 10
+        ) {
+          process.stderr.write("--concurrency must be an integer ≥ 1, --record-concurrency 1–64, and --heartbeat a number of seconds ≥ 10\n");
           process.exitCode = EXIT.invalid;
           return;
         }
@@ -100,6 +112,7 @@ Examples:
               queue,
               keyring,
               concurrency,
+              recordConcurrency,
               integrations: opts.integration,
               logger,
               leaseMs: num(env.ACCORD_RUN_LEASE_MS, 15_000),
