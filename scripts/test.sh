@@ -73,6 +73,8 @@ PG_MISSING=$pg_missing node -e '
     if (!fs.existsSync(file)) continue;
     const r = JSON.parse(fs.readFileSync(file, "utf8"));
     const n = { passed: r.numPassedTests, failed: r.numFailedTests, skipped: (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0) };
+    // a file that failed outside its tests (a beforeAll, an import) fails too, though its tests count as skipped
+    n.failed += (r.testResults ?? []).filter((f) => f.status === "failed" && !(f.assertionResults ?? []).some((t) => t.status === "failed")).length;
     console.log(`tests [${label}]: ${n.passed} passed, ${n.failed} failed, ${n.skipped} skipped`);
     for (const k of Object.keys(total)) total[k] += n[k];
   }
