@@ -15,7 +15,9 @@
  *  - health rules after every run (error rate, auth failures…) through the existing monitor.
  */
 import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:http";
 import { hostname } from "node:os";
+import { Registry } from "prom-client";
 import type { Connector } from "../connectors/types.ts";
 import { runSync } from "../engine/index.ts";
 import type { EngineLogger } from "../engine/types.ts";
@@ -23,6 +25,7 @@ import { Transient } from "../errors.ts";
 import { Alerter } from "../monitor/alerts.ts";
 import { acceptSnapshot, checkDrift, type DriftReport, hasPauses, pausedSpec } from "../monitor/drift.ts";
 import { apiDelta, HealthRules } from "../monitor/health.ts";
+import { AccordMetrics } from "../monitor/metrics.ts";
 import { type MonitorSettings, settingsFromSpec } from "../monitor/settings.ts";
 import type { Keyring, LoadedIntegration } from "../registry/types.ts";
 import { connectSystems } from "../server/systems.ts";
@@ -55,6 +58,8 @@ export interface WorkerOptions {
   holder?: string;
   /** Describe both systems and diff (schema drift) at most this often per integration (default 60 s); 0 = never. */
   driftEveryMs?: number;
+  /** Serve GET /metrics (Prometheus, every integration this worker ran) and GET /health (JSON) here; absent = none. */
+  http?: { port?: number; host?: string };
 }
 
 export interface WorkerRun {
@@ -77,6 +82,7 @@ interface Served {
   settings: MonitorSettings;
   alerter: Alerter;
   health: HealthRules;
+  metrics: AccordMetrics;
   checkedAt: number;
   /** Schema drift: the last report (its pauses apply to every run), when it was made, whether a run asked for a new one. */
   drift?: DriftReport;
@@ -97,6 +103,13 @@ export class Worker {
   readonly #preloaded = new Map<string, LoadedIntegration>();
   #names: string[] = [];
   #stopping = false;
+  /** Prometheus registry shared by every integration this worker runs (GET /metrics). */
+  readonly registry = new Registry();
+  /** The last run per integration/object (GET /health). */
+  readonly #last = new Map<string, { at: string; trigger: string; status: "ok" | "failed"; ms: number; error?: string }>();
+  #http?: Server;
+  /** http://HOST:PORT of /metrics and /health, when served. */
+  url = "";
 
   constructor(opts: WorkerOptions) {
     this.#opts = opts;
@@ -115,6 +128,7 @@ export class Worker {
   }
 
   async start(): Promise<void> {
+    if (this.#opts.http) await this.#serveHttp(this.#opts.http);
     const given = this.#opts.integrations;
     if (given && given.length > 0) this.#names = given.map((i) => (typeof i === "string" ? i : i.spec.name));
     else {
@@ -156,10 +170,45 @@ export class Worker {
     );
   }
 
+  /** GET /metrics (Prometheus) and GET /health (JSON: the worker, its queue, the integrations it serves, the last runs). */
+  async #serveHttp(where: { port?: number; host?: string }): Promise<void> {
+    const server = createServer((req, res) => {
+      const path = (req.url ?? "/").split("?")[0];
+      if (req.method === "GET" && path === "/metrics") {
+        void this.registry.metrics().then(
+          (text) => res.writeHead(200, { "Content-Type": this.registry.contentType }).end(text),
+          (err: unknown) => res.writeHead(500).end(String(err)),
+        );
+        return;
+      }
+      if (req.method === "GET" && path === "/health") {
+        const body = {
+          worker: this.holder,
+          status: this.#stopping ? "stopping" : "running",
+          queue: this.#opts.queue.backend,
+          integrations: this.#names,
+          loaded: [...this.#served.keys()],
+          lastRuns: Object.fromEntries(this.#last),
+        };
+        res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(body));
+        return;
+      }
+      res.writeHead(404, { "Content-Type": "application/json" }).end(JSON.stringify({ error: `no route ${req.method} ${path}; try GET /metrics or GET /health` }));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(where.port ?? 0, where.host ?? "127.0.0.1", () => resolve());
+    });
+    this.#http = server;
+    const a = server.address();
+    this.url = typeof a === "object" && a ? `http://${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}` : "";
+  }
+
   async stop(opts: { graceMs?: number } = {}): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
     await this.#opts.queue.stop(opts);
+    if (this.#http) await new Promise<void>((r) => this.#http?.close(() => r()));
     for (const s of this.#served.values()) await Promise.allSettled([s.crm.close(), s.erp.close()]);
     this.#served.clear();
   }
@@ -203,7 +252,9 @@ export class Worker {
       const settings = settingsFromSpec(loaded.spec.monitor);
       const alerter = new Alerter({ spec: loaded.spec, store: this.#opts.store, settings, logger: this.#log, env: loaded.env });
       const health = new HealthRules({ spec: loaded.spec, store: this.#opts.store, settings, alerter });
-      const served: Served = { loaded, crm, erp, settings, alerter, health, checkedAt: Date.now(), driftAt: 0, driftDue: false };
+      cached?.metrics.release();
+      const metrics = new AccordMetrics(loaded.spec.name, this.registry);
+      const served: Served = { loaded, crm, erp, settings, alerter, health, metrics, checkedAt: Date.now(), driftAt: 0, driftDue: false };
       if (cached) await Promise.allSettled([cached.crm.close(), cached.erp.close()]);
       this.#served.set(name, served);
       return served;
@@ -303,11 +354,17 @@ export class Worker {
       },
       `run ${failed ? "failed" : "ok"}: ${job.integration}/${job.object}`,
     );
+    served.metrics.recordRun(job.object, job.trigger, failed ? "failed" : "ok", (finishedAt - startedAt) / 1000, counts);
+    if (!failed && job.visibleAt)
+      served.metrics.lag.observe({ integration: job.integration, object: job.object, source: job.trigger }, (finishedAt - job.visibleAt) / 1000);
+    this.#last.set(`${job.integration}/${job.object}`, { at: new Date(finishedAt).toISOString(), trigger: job.trigger, status: failed ? "failed" : "ok", ms: finishedAt - startedAt, ...(failed ? { error: failed } : {}) });
     if (!signal.aborted) {
       const api = {
         crm: apiDelta(before.crm, served.crm.stats()),
         erp: apiDelta(before.erp, served.erp.stats()),
       };
+      served.metrics.recordApi("crm", before.crm, served.crm.stats());
+      served.metrics.recordApi("erp", before.erp, served.erp.stats());
       await served.health
         .afterRun({ object: job.object, counts: counts ?? { read: 0, applied: 0, unchanged: 0, held: 0, quarantined: 0 }, api, failed })
         .catch((err: unknown) => this.#log?.warn({ err: messageOf(err) }, "health rules after the run failed"));

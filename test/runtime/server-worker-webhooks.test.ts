@@ -82,7 +82,7 @@ beforeAll(async () => {
     await systems.crm.close();
     await systems.erp.close();
   }
-  worker = await startWorker({ store, queue, keyring, concurrency: 2, leaseMs: 2000, driftEveryMs: 0, onRun: (r) => runs.push(r) });
+  worker = await startWorker({ store, queue, keyring, concurrency: 2, leaseMs: 2000, driftEveryMs: 0, http: { port: 0 }, onRun: (r) => runs.push(r) });
   await until("the start run", 20_000, () => runs.some((r) => r.trigger === "start" && r.status === "ok"));
 }, 60_000);
 
@@ -133,4 +133,15 @@ describe("webhooks through accord server reach a worker's run", () => {
     await until("the ERP edit in the CRM", 10_000, async () => (await crmSic()) === "FI-1234");
     expect(runs.slice(mark).some((r) => r.trigger === "webhook" && r.status === "ok")).toBe(true);
   }, 60_000);
+
+  it("the worker serves /metrics (every integration it ran, by trigger) and /health (its last runs)", async () => {
+    const url = worker?.url as string;
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/accord_runs_total\{integration="sw",object="customer",trigger="webhook",status="ok"\} [1-9]/);
+    expect(metrics).toMatch(/accord_api_calls_total\{integration="sw",system="erp"\} [1-9]/);
+    expect(metrics).toMatch(/accord_freshness_seconds\{integration="sw",object="customer"\}/);
+    const health = (await (await fetch(`${url}/health`)).json()) as { queue: string; lastRuns: Record<string, { status: string }> };
+    expect(health.queue).toBe("sqlite");
+    expect(health.lastRuns["sw/customer"]?.status).toBe("ok");
+  });
 });

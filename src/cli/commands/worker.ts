@@ -16,6 +16,8 @@ export function register(program: Command): void {
         "Ctrl-C / SIGTERM: no new job; runs in flight stop after their page; then exit.",
     )
     .option("--concurrency <n>", "jobs at once in this process", "4")
+    .option("--http-port <port>", "serve GET /metrics (Prometheus) and GET /health (JSON) on this port (default: none)")
+    .option("--http-host <host>", "address for --http-port (0.0.0.0 for every interface)", "127.0.0.1")
     .option("--record-concurrency <n>", "records in flight within one run (as accord sync --concurrency; raise for large initial loads)", "1")
     .option("--integration <name...>", "register the schedules of these integrations only (default: every enabled one)")
     .option(
@@ -49,6 +51,7 @@ Examples:
   export DATABASE_URL=postgres://accord@db:5432/accord ACCORD_SECRET_KEY=…
   accord worker                                # every registered integration, 4 jobs at once
   accord worker --concurrency 8
+  accord worker --http-port 9464              # Prometheus scrapes http://HOST:9464/metrics; /health for probes
   accord worker --record-concurrency 8         # an initial load of a large integration: 8 records in flight per run
   accord worker --integration acme-crm globex  # schedules of these two only
   accord worker --heartbeat 10 --log-level warn`,
@@ -57,6 +60,8 @@ Examples:
       async (opts: {
         concurrency: string;
         recordConcurrency: string;
+        httpPort?: string;
+        httpHost: string;
         integration?: string[];
         heartbeat: string;
         schedules?: boolean;
@@ -68,6 +73,12 @@ Examples:
         const concurrency = Number(opts.concurrency);
         const heartbeat = Number(opts.heartbeat);
         const recordConcurrency = Number(opts.recordConcurrency);
+        const httpPort = opts.httpPort === undefined ? undefined : Number(opts.httpPort);
+        if (httpPort !== undefined && (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535)) {
+          process.stderr.write(`--http-port must be 0–65535 (got "${opts.httpPort}")\n`);
+          process.exitCode = EXIT.invalid;
+          return;
+        }
         if (
           !Number.isInteger(concurrency) ||
           concurrency < 1 ||
@@ -113,6 +124,7 @@ Examples:
               keyring,
               concurrency,
               recordConcurrency,
+              ...(httpPort !== undefined ? { http: { port: httpPort, host: opts.httpHost } } : {}),
               integrations: opts.integration,
               logger,
               leaseMs: num(env.ACCORD_RUN_LEASE_MS, 15_000),
@@ -126,7 +138,7 @@ Examples:
             throw err;
           }
           process.stderr.write(
-            `accord worker ${worker.holder}: ${queue.backend} queue, ${worker.integrations.length} integration(s), ${concurrency} job(s) at once\n`,
+            `accord worker ${worker.holder}: ${queue.backend} queue, ${worker.integrations.length} integration(s), ${concurrency} job(s) at once${worker.url ? `; metrics ${worker.url}/metrics, health ${worker.url}/health` : ""}\n`,
           );
           await new Promise<void>((resolve) => {
             const stop = (signal: string) => {
