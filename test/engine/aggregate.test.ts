@@ -56,7 +56,7 @@ describe("aggregateView without a known key", () => {
   it("a group with no rows is not a record unless the engine knows its key", async () => {
     const clock = new TestClock();
     const erp = new MemoryConnector({ type: "memory-erp", user: "accord", clock, idPrefix: "PAY", idField: "name" });
-    erp.add("Payment", { party: "C1", amount: 10, docstatus: 2 });
+    const cancelled = erp.add("Payment", { party: "C1", amount: 10, docstatus: 2 }).id;
     const agg = { groupBy: "party", sum: ["amount"] };
     const filter = [{ field: "docstatus", op: "=" as const, value: 1 }];
     const unknown = aggregateView(erp, agg, { filter });
@@ -65,6 +65,9 @@ describe("aggregateView without a known key", () => {
     const known = aggregateView(erp, agg, { filter, known: async (k) => k === "C1" });
     expect((await known.readByIds("Payment", ["C1"]))[0]?.values).toEqual({ party: "C1", amount: 0, rows: 0 });
     expect((await known.findByField("Payment", "party", "C1"))[0]?.values.amount).toBe(0);
+    // a webhook names the cancelled ROW: its group is read, emptied (known) or nothing (unknown)
+    expect((await known.readByIds("Payment", [cancelled])).map((g) => [g.id, g.values.rows])).toEqual([["C1", 0]]);
+    expect(await unknown.readByIds("Payment", [cancelled])).toEqual([]);
     const keys: string[] = [];
     for await (const page of known.listIds?.("Payment") ?? []) keys.push(...page);
     expect(keys).toEqual([]);
@@ -226,6 +229,17 @@ describe("engine: emptied groups and max over memory connectors", () => {
     expect(w.crm.get("Account", c1)?.values).toMatchObject({ cPaid: 0, cLastPaid: "none" });
   });
 
+  it("a targeted run for a webhook naming the cancelled row empties its group", async () => {
+    const w = await world();
+    const c1 = w.crm.add("Account", { name: "One", cAccordId: "C1" }).id;
+    const p = w.erp.add("Payment", { party: "C1", amount: 100, date: "2026-01-10", docstatus: 1 }).id;
+    await w.run(false);
+    w.erp.edit("Payment", p, { docstatus: 2 });
+    const r = (await runSync(w.ctx, { records: { erp: [p] }, detectDeletes: false })).objects[0];
+    expect(r.counts).toMatchObject({ read: 1, applied: 1 });
+    expect(w.crm.get("Account", c1)?.values).toMatchObject({ cPaid: 0, cLastPaid: null });
+  });
+
   it("a dry run plans the emptied group and writes nothing", async () => {
     const w = await world();
     const c1 = w.crm.add("Account", { name: "One", cAccordId: "C1" }).id;
@@ -234,7 +248,7 @@ describe("engine: emptied groups and max over memory connectors", () => {
     w.clock.advance(10_000);
     w.erp.edit("Payment", p, { docstatus: 2 });
     const { planSync } = await import("../../src/engine/index.ts");
-    const plan = (await planSync(w.ctx, {})).objects[0];
+    const plan = (await planSync(w.ctx, { detectDeletes: false })).objects[0];
     const rep = plan.records.find((x) => x.side === "erp" && x.recordId === "C1");
     expect(rep?.outcome).toBe("applied");
     expect(rep?.ops.find((o) => o.field === "cPaid")).toMatchObject({ before: 100, after: 0 });
