@@ -148,8 +148,15 @@ export class Worker {
       }
       const spec = served.loaded.spec;
       if (this.#opts.schedules !== false) await this.#opts.queue.setSchedules(`${name}/`, schedulesOf(spec));
-      if (this.#opts.runAtStart !== false)
-        for (const o of spec.objects)
+      if (this.#opts.runAtStart !== false) {
+        // another worker starting at the same time already asked (queued or running): asking again would only
+        // add a second, no-change pass of every object (the queue keeps one active and one queued per object)
+        const pending = new Set<string>();
+        for (const state of ["queued", "active"] as const)
+          for (const j of await this.#opts.queue.listJobs({ integration: name, state, limit: 500 }).catch(() => []))
+            if (j.job.kind === "sync") pending.add(j.job.object);
+        for (const o of spec.objects) {
+          if (pending.has(o.name)) continue;
           await this.#opts.queue.enqueue({
             kind: "sync",
             integration: name,
@@ -158,6 +165,8 @@ export class Worker {
             reconcile: true,
             visibleAt: Date.now(),
           });
+        }
+      }
     }
     this.#log?.info(
       {
@@ -193,7 +202,9 @@ export class Worker {
         res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(body));
         return;
       }
-      res.writeHead(404, { "Content-Type": "application/json" }).end(JSON.stringify({ error: `no route ${req.method} ${path}; try GET /metrics or GET /health` }));
+      res
+        .writeHead(404, { "Content-Type": "application/json" })
+        .end(JSON.stringify({ error: `no route ${req.method} ${path}; try GET /metrics or GET /health` }));
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -233,7 +244,12 @@ export class Worker {
           const { getIntegration } = await import("../registry/index.ts");
           const reg = await getIntegration(this.#opts.store, name);
           // same file AND same registration (a set-secret or rotation bumps updatedAt): keep the connectors
-          if (reg && reg.specHash === cached.loaded.integration.specHash && reg.updatedAt === cached.loaded.integration.updatedAt && reg.enabled) {
+          if (
+            reg &&
+            reg.specHash === cached.loaded.integration.specHash &&
+            reg.updatedAt === cached.loaded.integration.updatedAt &&
+            reg.enabled
+          ) {
             cached.checkedAt = Date.now();
             return cached;
           }
@@ -356,8 +372,17 @@ export class Worker {
     );
     served.metrics.recordRun(job.object, job.trigger, failed ? "failed" : "ok", (finishedAt - startedAt) / 1000, counts);
     if (!failed && job.visibleAt)
-      served.metrics.lag.observe({ integration: job.integration, object: job.object, source: job.trigger }, (finishedAt - job.visibleAt) / 1000);
-    this.#last.set(`${job.integration}/${job.object}`, { at: new Date(finishedAt).toISOString(), trigger: job.trigger, status: failed ? "failed" : "ok", ms: finishedAt - startedAt, ...(failed ? { error: failed } : {}) });
+      served.metrics.lag.observe(
+        { integration: job.integration, object: job.object, source: job.trigger },
+        (finishedAt - job.visibleAt) / 1000,
+      );
+    this.#last.set(`${job.integration}/${job.object}`, {
+      at: new Date(finishedAt).toISOString(),
+      trigger: job.trigger,
+      status: failed ? "failed" : "ok",
+      ms: finishedAt - startedAt,
+      ...(failed ? { error: failed } : {}),
+    });
     if (!signal.aborted) {
       const api = {
         crm: apiDelta(before.crm, served.crm.stats()),
