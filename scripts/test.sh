@@ -8,7 +8,9 @@
 # import closure of that helper (scripts/store-dependent-tests.mjs), so new tests join by using it.
 # Positional filters (e.g. test/engine) narrow both passes. ACCORD_TEST_PG_CRASH_RUNS=N makes the
 # PostgreSQL pass's SIGKILL crash series (test/crash, test/tryton) N runs instead of 36/34, to fit
-# a time budget; the SQLite pass always runs them in full. ACCORD_TEST_PG_PASS=0 skips it; without a reachable
+# a time budget; the SQLite pass always runs them in full. ACCORD_TEST_WORKERS=N runs N test files
+# at once in both passes (Vitest's default on this 2-core machine is 1; the suite mostly waits on
+# sandboxes, peers and child processes, so 3 roughly halves the wall time). ACCORD_TEST_PG_PASS=0 skips it; without a reachable
 # PostgreSQL it is skipped with a message, except under CI=true where that fails.
 set -euo pipefail
 ACCORD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,9 +25,11 @@ npx biome lint src test bench
 mkdir -p test-results
 rm -f test-results/vitest.json test-results/vitest-postgres.json
 status=0
+workers=()
+if [ -n "${ACCORD_TEST_WORKERS:-}" ]; then workers=("--maxWorkers=$ACCORD_TEST_WORKERS"); fi
 t0=$(date +%s)
 echo "== tests (SQLite; the store suite on both)"
-ACCORD_TEST_STORE=sqlite npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@" || status=$?
+ACCORD_TEST_STORE=sqlite npx vitest run "${workers[@]}" --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@" || status=$?
 t1=$(date +%s)
 pg_pass=1
 pg_url="${ACCORD_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/accord_test}"
@@ -60,7 +64,7 @@ if [ "$pg_pass" = "1" ]; then
     if [ -n "${ACCORD_TEST_PG_CRASH_RUNS:-}" ]; then
       crash_env=("CRASH_RUNS=$ACCORD_TEST_PG_CRASH_RUNS" "TRYTON_CRASH_RUNS=$ACCORD_TEST_PG_CRASH_RUNS")
     fi
-    env "${crash_env[@]}" ACCORD_TEST_STORE=postgres npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest-postgres.json \
+    env "${crash_env[@]}" ACCORD_TEST_STORE=postgres npx vitest run "${workers[@]}" --reporter=default --reporter=json --outputFile.json=test-results/vitest-postgres.json \
       "${pg_opts[@]}" "${pg_files[@]}" || status=$?
   fi
 fi
