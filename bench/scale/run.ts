@@ -55,6 +55,7 @@ const { values: args } = parseArgs({
     accounts: { type: "string", default: "500" },
     workers: { type: "string", default: "1,2,4" },
     concurrency: { type: "string", default: "4" },
+    "record-concurrency": { type: "string", default: "1" },
     "fleet-procs": { type: "string", default: "2" },
     "edit-rate": { type: "string", default: "10" },
     "edit-seconds": { type: "string", default: "30" },
@@ -75,6 +76,8 @@ const WORKER_COUNTS = String(args.workers)
   .map((s) => Number(s.trim()))
   .filter((n) => n > 0);
 const CONC = Number(args.concurrency);
+/** Records in flight per run (accord worker --record-concurrency). */
+const RECORD_CONC = Math.max(1, Number(args["record-concurrency"]));
 const FLEET_PROCS = Math.max(1, Math.min(N_INT, Number(args["fleet-procs"])));
 const EDIT_RATE = Number(args["edit-rate"]);
 const EDIT_SECONDS = Number(args["edit-seconds"]);
@@ -561,7 +564,7 @@ function startWorkers(n: number, env: Record<string, string>, dir: string): Work
     const logFile = join(dir, `worker-${w + 1}.log`);
     logs.push(logFile);
     const out = createWriteStream(logFile);
-    const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", ...workerArgv, "--concurrency", String(CONC)], {
+    const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", ...workerArgv, "--concurrency", String(CONC), ...(RECORD_CONC > 1 ? ["--record-concurrency", String(RECORD_CONC)] : [])], {
       cwd: repo,
       env: { ...process.env, ...env, PATH: `${NODE_BIN}:${process.env.PATH ?? ""}` },
       stdio: ["ignore", "pipe", "pipe"],
@@ -738,7 +741,7 @@ async function round(W: number): Promise<RoundResult> {
     }
     await chooseWorkerCommand(env);
     if (workerArgv[0]?.endsWith("worker-proc.ts")) notes.push(`workers: ${workerVia}`);
-    log(`starting ${W} worker(s) (${workerVia} --concurrency ${CONC})…`);
+    log(`starting ${W} worker(s) (${workerVia} --concurrency ${CONC}${RECORD_CONC > 1 ? ` --record-concurrency ${RECORD_CONC}` : ""})…`);
     const loadStart = load();
     const cpu0 = cpuSample([], fleet);
     const t0 = performance.now();
