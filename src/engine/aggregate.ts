@@ -99,6 +99,19 @@ export function isEmptiedGroup(rec: RemoteRecord): boolean {
   return rec.values.rows === 0;
 }
 
+/** SQL LIKE (`%` any run, `_` one character, a backslash escapes the next), case-insensitive as the systems' default collations. */
+function likeMatches(value: string, pattern: string): boolean {
+  let re = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i];
+    if (ch === "\\" && i + 1 < pattern.length) re += pattern[++i].replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    else if (ch === "%") re += ".*";
+    else if (ch === "_") re += ".";
+    else re += ch.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  }
+  return new RegExp(`^${re}$`, "is").test(value);
+}
+
 /** Whether a row satisfies the side's filter (conditions on fields the row lacks are left to the system). */
 function inFilter(row: RemoteRecord, filter: FilterExpr[]): boolean {
   return filter.every((c) => {
@@ -127,6 +140,8 @@ function inFilter(row: RemoteRecord, filter: FilterExpr[]): boolean {
         return num(v) < num(c.value);
       case "<=":
         return num(v) <= num(c.value);
+      case "like":
+        return likeMatches(String(v ?? ""), String(c.value ?? ""));
       default:
         return true;
     }

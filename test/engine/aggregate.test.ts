@@ -77,6 +77,23 @@ describe("aggregateView without a known key", () => {
   });
 });
 
+describe("aggregateView filters rows itself", () => {
+  it("a `like` filter holds locally too (the incremental read asks the system for every changed row)", async () => {
+    const clock = new TestClock();
+    const erp = new MemoryConnector({ type: "memory-erp", user: "accord", clock, idPrefix: "PAY", idField: "name" });
+    erp.add("Payment", { party: "C1", amount: 10, mode: "Wire Transfer" });
+    erp.add("Payment", { party: "C1", amount: 5, mode: "Cash" });
+    erp.add("Payment", { party: "C2", amount: 7, mode: "cash 100%" });
+    const view = aggregateView(erp, { groupBy: "party", sum: ["amount"] }, { filter: [{ field: "mode", op: "like", value: "wire%" }] });
+    const since = { modifiedAt: new Date(0).toISOString(), id: "" };
+    const groups = [];
+    for await (const page of view.readChanges("Payment", { since })) groups.push(...page.records);
+    expect(groups.map((g) => [g.id, g.values.amount])).toEqual([["C1", 10]]);
+    const pct = aggregateView(erp, { groupBy: "party", sum: ["amount"] }, { filter: [{ field: "mode", op: "like", value: "%_100\\%" }] });
+    expect((await pct.readByIds("Payment", ["C2", "C1"])).map((g) => g.id)).toEqual(["C2"]);
+  });
+});
+
 function paymentsObject(): ObjectSpec {
   return {
     name: "payments",
