@@ -514,8 +514,21 @@ export async function planPair(
     }
   }
 
-  // Echo layer 3: the bounce cap.
-  if (plan.updates.length > 0 && link && !plan.resetBounce && bounceCapReached(link.base, or.now().getTime(), spec.sync.bounce)) {
+  // Echo layer 3: the bounce cap. Not for values flowing out of an aggregate (read-only) side into the
+  // other one: Accord never writes there, so no loop can feed them (busy stock or payment totals would
+  // otherwise be held after a few changes); a revert of an edit on the written side still counts.
+  const aggSide: Side | undefined = or.obj.erp.aggregate ? "erp" : or.obj.crm.aggregate ? "crm" : undefined;
+  const fromReadOnlySide =
+    aggSide !== undefined &&
+    plan.updates.every((u) => u.target !== aggSide) &&
+    decisions.filter((d) => d.action === "write").every((d) => d.source === aggSide && !/reverted/.test(d.rule));
+  if (
+    plan.updates.length > 0 &&
+    link &&
+    !plan.resetBounce &&
+    !fromReadOnlySide &&
+    bounceCapReached(link.base, or.now().getTime(), spec.sync.bounce)
+  ) {
     const { maxBounces, windowMs } = spec.sync.bounce;
     plan.updates = [];
     plan.fields = decisions.map((d) =>

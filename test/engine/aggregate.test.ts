@@ -208,6 +208,31 @@ describe("engine: emptied groups and max over memory connectors", () => {
     expect(w.crm.get("Account", c2)?.values).toMatchObject({ cPaid: 20, cLastPaid: "2026-06-01" });
   });
 
+  it("the bounce cap does not hold totals flowing out of the aggregate side (no loop can feed them); reverts of CRM edits still count", async () => {
+    const w = await world();
+    w.ctx.spec.sync.bounce = { maxBounces: 2, windowMs: 3_600_000 };
+    const c1 = w.crm.add("Account", { name: "One", cAccordId: "C1" }).id;
+    w.erp.add("Payment", { party: "C1", amount: 1, date: "2026-01-01", docstatus: 1 });
+    await w.run(false);
+    for (let i = 2; i <= 6; i++) {
+      w.clock.advance(10_000);
+      w.erp.add("Payment", { party: "C1", amount: 1, date: `2026-01-0${i}`, docstatus: 1 });
+      const r = await w.run(false);
+      expect(r.counts.held, `payment ${i}`).toBe(0);
+      expect(w.crm.get("Account", c1)?.values).toMatchObject({ cPaid: i, cLastPaid: `2026-01-0${i}` });
+    }
+    expect((await w.store.listReviews("agg", { status: "open" })).filter((x) => x.kind === "bounce")).toEqual([]);
+    // a person (or a CRM automation) keeps overwriting the ERP-mastered total: the reverts are capped
+    let held = 0;
+    for (let i = 0; i < 4; i++) {
+      w.clock.advance(10_000);
+      w.crm.edit("Account", c1, { cPaid: 999 + i }, "ana");
+      held += (await w.run(false)).counts.held;
+    }
+    expect(held).toBeGreaterThan(0);
+    expect((await w.store.listReviews("agg", { status: "open" })).some((x) => x.kind === "bounce")).toBe(true);
+  });
+
   it("deleted payments (never read as a change) are found by the deletion sweep: the group is emptied, the link stays", async () => {
     const w = await world();
     const c1 = w.crm.add("Account", { name: "One", cAccordId: "C1" }).id;
