@@ -103,7 +103,7 @@ interface WorkerResult {
 }
 
 /** Connectors allow max(8, C) requests in flight (their default is 8), so C lanes are never throttled below C. */
-const SPEC = (tz: string, inFlight: number) => `
+const SPEC = (tz: string, inFlight: number, crmIdShared = false) => `
 version: 1
 name: bench
 systems:
@@ -120,8 +120,13 @@ systems:
 owner: { name: Bench, email: bench@example.com }
 objects:
   customer:
-    crm: { entity: Account, identity: cAccordId }
-    erp: { entity: Customer, identity: name }
+${
+  crmIdShared
+    ? `    crm: { entity: Account, identity: id }                 # --shared-id crm: the CRM id is the shared id,
+    erp: { entity: Customer, identity: custom_accord_id }  # carried by the ERP customer: 1 call per create`
+    : `    crm: { entity: Account, identity: cAccordId }
+    erp: { entity: Customer, identity: name }`
+}
     create: crm->erp
     fields:
       - { crm: name, erp: customer_name, direction: both, conflict: review, required: true }
@@ -336,6 +341,8 @@ interface WorkerOptions {
   split: boolean;
   /** Only (a) (and its raw comparison): skip the no-change passes — quick runs, profiles. */
   initialOnly: boolean;
+  /** `crm: { identity: id }`: the CRM id is the shared id, written by the ERP create itself (no stamp call). */
+  crmIdShared?: boolean;
 }
 
 async function worker(n: number, concurrency: number, wo: WorkerOptions): Promise<WorkerResult> {
@@ -353,7 +360,7 @@ async function worker(n: number, concurrency: number, wo: WorkerOptions): Promis
     await seedAccounts(sb.target, n);
     global.gc?.();
     const baseline = process.memoryUsage().rss;
-    const opened = await openContext(loadSpec(SPEC(sb.timezone, Math.max(8, concurrency)), "bench.yaml"), {
+    const opened = await openContext(loadSpec(SPEC(sb.timezone, Math.max(8, concurrency), wo.crmIdShared), "bench.yaml"), {
       env: {
         B_CRM_URL: sb.target.crm.url,
         B_CRM_KEY: sb.target.crm.apiKey,
@@ -496,6 +503,7 @@ function runWorker(n: number, concurrency: number, wo: WorkerOptions, profileDir
         String(concurrency),
         ...(wo.split ? [] : ["--one-sandbox-process"]),
         ...(wo.initialOnly ? ["--initial-only"] : []),
+        ...(wo.crmIdShared ? ["--shared-id", "crm"] : []),
       ],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
@@ -555,6 +563,7 @@ async function main(): Promise<void> {
       json: { type: "boolean", default: false },
       "one-sandbox-process": { type: "boolean", default: false },
       "initial-only": { type: "boolean", default: false },
+      "shared-id": { type: "string", default: "erp" },
       profile: { type: "string" },
       help: { type: "boolean", default: false },
     },
@@ -565,13 +574,15 @@ async function main(): Promise<void> {
         "node bench/sync/run.ts [--sizes 2000,5000,10000] [--concurrency 4,16] [--out FILE] [--json]",
         "  --one-sandbox-process  EspoCRM and ERPNext served by one child process (default: one process each, as real systems)",
         "  --initial-only         only (a) and the raw comparison (no no-change passes): quick runs",
+        "  --shared-id erp|crm    erp (default): the ERP name is the shared id, stamped back into the CRM (2 calls per create);",
+        "                         crm: crm: { identity: id }, the ERP customer carries the CRM id (1 call per create)",
         "  --profile DIR          write a V8 CPU profile of each worker (the engine process) into DIR",
         "",
       ].join("\n"),
     );
     return;
   }
-  const wo: WorkerOptions = { split: !values["one-sandbox-process"], initialOnly: values["initial-only"] };
+  const wo: WorkerOptions = { split: !values["one-sandbox-process"], initialOnly: values["initial-only"], crmIdShared: values["shared-id"] === "crm" };
   if (values.worker) {
     const r = await worker(Number(values.worker), Number(values.concurrency.split(",")[0]), wo);
     process.stdout.write(`${JSON.stringify(r)}\n`);
@@ -592,6 +603,7 @@ async function main(): Promise<void> {
     concurrency: levels,
     sandboxProcesses: wo.split ? "two (EspoCRM and ERPNext each in its own process)" : "one (both systems)",
     initialOnly: wo.initialOnly,
+    sharedId: wo.crmIdShared ? "crm (crm: { identity: id }; 1 call per create)" : "erp (ERP name stamped into the CRM; 2 calls per create)",
     targets: { initialVsRawCreate: 0.8, noChangeRecordsPerSec: 5000 },
     notes: [
       "(a) records/s of the engine (N initial creates CRM→ERP, C records in flight) vs raw creates/s (plain fetch POST ERPNext Customer, one per request, C in flight) against the same servers in the same worker process: ratio = the target's figure (≥ 0.8)",

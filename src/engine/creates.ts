@@ -84,7 +84,8 @@ export async function completeCreate(
   const sourceSide = otherSide(target);
   const crm = target === "crm" ? created : source;
   const erp = target === "erp" ? created : source;
-  const sid = target === "erp" ? sharedIdOf(or.obj, created) : (intent.sharedId ?? sharedIdOf(or.obj, source));
+  // into the ERP: its identity value (the ERP's own id, or — with `crm: { identity: id }` — the CRM id the create wrote)
+  const sid = target === "erp" ? (intent.sharedId ?? sharedIdOf(or.obj, created)) : (intent.sharedId ?? sharedIdOf(or.obj, source));
   const base: Record<string, Json> = {};
   for (const f of or.fields) {
     const cName = f.map.crm;

@@ -235,7 +235,8 @@ async function planUnlinked(or: ObjectRun, side: Side, first: RemoteRecord): Pro
         `the ${target} record with shared id ${sid} is already linked to another ${side} record`,
       );
     }
-    if (side === "crm" && !identityIsParents(or) && policy !== "link-only") {
+    // (with `crm: { identity: id }` every CRM record "carries" its own id: no ERP record with it = not created yet)
+    if (side === "crm" && !identityIsParents(or) && policy !== "link-only" && obj.crm.identity !== "id") {
       // The CRM record says it belongs to an ERP record that does not exist: never resurrect it.
       return quarantinePlan(
         or,
@@ -287,6 +288,11 @@ async function planUnlinked(or: ObjectRun, side: Side, first: RemoteRecord): Pro
     sharedId = sid ?? rec.id;
     const identity = obj.crm.identity;
     if (identity !== "id") writeValue(payload, undefined, identity, sharedId);
+  } else if (obj.crm.identity === "id" && obj.erp.identity !== "id") {
+    // The shared id is the CRM record's own id (`crm: { identity: id }`): the ERP record carries it in its
+    // identity field, written by the create itself — one call, nothing to stamp back into the CRM.
+    sharedId = rec.id;
+    writeValue(payload, undefined, obj.erp.identity, sharedId);
   }
   return {
     ...emptyPlan(or, side, rec),

@@ -759,6 +759,22 @@ function checkCron(ctx: Issues, expr: string, path: Path): void {
  * identity, not written by a field map or `createWith`, on a side this object creates into.
  */
 function checkCreateKeys(ctx: Issues, obj: Record<string, unknown>, base: Path): void {
+  // `crm: { identity: id }`: the shared id is the CRM record's own id, carried by the ERP record in its identity
+  // field (written by Accord's creates into the ERP). A record created in the CRM gets its id only from the CRM,
+  // after the create, and the ERP record's identity would then need a stamp the engine does not make.
+  const crmSide = obj.crm;
+  const erpSide = obj.erp;
+  if (isRecord(crmSide) && crmSide.identity === "id" && isRecord(erpSide) && !isRecord(erpSide.aggregate)) {
+    if (obj.create === "both" || obj.create === "erp->crm")
+      ctx.add(
+        [...base, "create"],
+        "value",
+        `with crm: { identity: id } the shared id is the CRM record's own id, which a record created in the CRM has only after its create: create: ${String(obj.create)} cannot create into the CRM here`,
+        "create: crm->erp, link-only or never — or a CRM identity field (e.g. cAccordId) that Accord stamps",
+      );
+    if (erpSide.identity === "id")
+      ctx.add([...base, "erp", "identity"], "value", "with crm: { identity: id } the ERP record must carry the CRM id in a field of its own", "e.g. erp: { identity: custom_accord_id }");
+  }
   for (const side of ["crm", "erp"] as const) {
     const o = obj[side];
     if (!isRecord(o) || typeof o.createKey !== "string" || o.createKey.trim() === "") continue;
