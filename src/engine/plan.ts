@@ -359,8 +359,12 @@ export async function findBySharedId(or: ObjectRun, side: Side, sid: string): Pr
   const conn = connectorOf(or, side);
   const entity = entityOf(or, side);
   if (identity === "id") return conn.readByIds(entity, [sid]);
+  // looked up for the whole page already (runner.ts prefetchPage, `crm: { identity: id }`)
+  const pre = side === "erp" ? or.sharedIdLookups : undefined;
+  if (pre?.covered.has(sid)) return (pre.found.get(sid) ?? []).filter((r) => withinObjectFilter(or, side, r));
   const found = (await conn.findByField(entity, identity, sid)).filter((r) => withinObjectFilter(or, side, r));
-  if (found.length > 0 || side !== "erp") return found;
+  // with `crm: { identity: id }` the ERP identity holds the CRM id, never the ERP record's own id: no fallback
+  if (found.length > 0 || side !== "erp" || or.obj.crm.identity === "id") return found;
   // an ERP identity that is its record id (e.g. ERPNext `name`) may not be filterable everywhere
   return (await conn.readByIds(entity, [sid])).filter((r) => sharedIdOf(or.obj, r) === sid);
 }

@@ -11,6 +11,7 @@
  * A dry run goes through the very same planner and writes nothing anywhere (no run row, no
  * cursor, no link, no remote write).
  */
+import { isFieldPath } from "../connectors/field-path.ts";
 import type { RemoteRecord } from "../connectors/types.ts";
 import { isAccordError } from "../errors.ts";
 import type { ObjectSpec, Side } from "../spec/model.ts";
@@ -198,6 +199,7 @@ async function syncObject(
         await prefetchPage(or, side, page.records);
         await processPage(or, side, page.records, opts.applyConcurrency ?? 1);
         or.prefetched = undefined;
+        or.sharedIdLookups = undefined;
         if (!or.dry && page.cursor) await store.setCursor(integration, obj.name, side, page.cursor);
         progress("read", side);
       }
@@ -214,6 +216,7 @@ async function syncObject(
       await prefetchPage(or, side, records);
       await processPage(or, side, records, opts.applyConcurrency ?? 1);
       or.prefetched = undefined;
+      or.sharedIdLookups = undefined;
       progress("read", side);
     }
 
@@ -325,6 +328,25 @@ async function prefetchPage(or: ObjectRun, side: Side, records: RemoteRecord[]):
     if (id && !byId.has(id)) byId.set(id, l); // the oldest link first, as getLink
   }
   or.prefetched = new Map(ids.map((id) => [`${side}:${id}`, { link: byId.get(id), pinned: pinned.has(id) }]));
+  // `crm: { identity: id }`: every unlinked CRM record "carries" its own id as the shared id; look them all
+  // up in the ERP in one query instead of one call per record before its create.
+  or.sharedIdLookups = undefined;
+  const erpIdentity = or.obj.erp.identity;
+  if (side === "crm" && or.obj.crm.identity === "id" && erpIdentity !== "id" && !isFieldPath(erpIdentity) && !or.obj.erp.aggregate) {
+    const unlinked = ids.filter((id) => !byId.has(id));
+    if (unlinked.length > 1) {
+      const found = new Map<string, RemoteRecord[]>();
+      const filter = [...(objectFilter(or.obj, "erp") ?? []), { field: erpIdentity, op: "in" as const, value: unlinked }];
+      for await (const page of connectorOf(or, "erp").readChanges(entityOf(or, "erp"), { filter, fields: readFieldList(or.obj, "erp", or.fields) }))
+        for (const r of page.records) {
+          const sid = sharedIdOf(or.obj, r);
+          const list = found.get(sid);
+          if (list) list.push(r);
+          else found.set(sid, [r]);
+        }
+      or.sharedIdLookups = { covered: new Set(unlinked), found };
+    }
+  }
 }
 
 function objectFilter(obj: ObjectSpec, side: Side) {

@@ -234,6 +234,11 @@ export interface ObjectRun {
    * Consumed by the first plan of each record (a re-plan after a VersionConflict reads afresh).
    */
   prefetched?: Map<string, { link: Link | undefined; pinned: boolean }>;
+  /**
+   * With `crm: { identity: id }`: the ERP records carrying the shared ids of the current CRM page's
+   * unlinked records, read in one query (`identity in [...]`); a covered id absent from `found` has none.
+   */
+  sharedIdLookups?: { covered: Set<string>; found: Map<string, RemoteRecord[]> };
   /** Pending create intents by "target:sourceId" (dry run: not recovered, only reported). */
   pendingIntents: Map<string, number>;
   verbose: boolean;
