@@ -33,6 +33,7 @@ import type { Connector, FilterExpr, RemoteRecord } from "../connectors/types.ts
 import { ValidationRejected } from "../errors.ts";
 import type { IntegrationSpec, ObjectSpec, Side } from "../spec/model.ts";
 import type { Json, Link, Store } from "../store/types.ts";
+import { readAll } from "./audit.ts";
 import { findDuplicates } from "./dedupe.ts";
 import { linkChildrenAtGoLive } from "./golive-children.ts";
 import { matchAcross } from "./match.ts";
@@ -87,12 +88,6 @@ export interface GoLiveResult {
   children: Record<string, number>;
 }
 
-async function readAll(conn: Connector, entity: string, filter?: FilterExpr[]): Promise<RemoteRecord[]> {
-  const out: RemoteRecord[] = [];
-  for await (const page of conn.readChanges(entity, filter?.length ? { filter } : {})) out.push(...page.records);
-  return out;
-}
-
 /** Every record of the object on one side, and the same records as organisations (the connector's view). */
 async function readOrganisations(
   conn: Connector,
@@ -106,7 +101,7 @@ async function readOrganisations(
     throw new ValidationRejected(`go-live: the ${type} connector (${side.toUpperCase()}) cannot read ${entity} records as organisations to match them.`, {
       hint: "Link these records by their shared identifier instead (stamp it into both systems), or add an organisation view to the connector (docs/connectors.md).",
     });
-  const records = await readAll(conn, entity, filter);
+  const records = await readAll(conn, entity, filter?.length ? { filter } : {});
   return { records, orgs: await conn.organisations(entity, records, { sharedIdField: identityField }) };
 }
 

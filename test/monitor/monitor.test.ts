@@ -278,6 +278,46 @@ describe("error rate", () => {
   });
 });
 
+/**
+ * A tiny SMTP server for the alert tests: enough of the protocol to take messages (into `mails`);
+ * `answer` may reply to a command line first (EHLO, STARTTLS, AUTH …), anything else gets 250.
+ */
+async function smtpServer(mails: string[], answer?: (line: string) => string | undefined): Promise<{ server: TcpServer; port: number }> {
+  const server = createTcp((sock) => {
+    sock.setEncoding("utf8");
+    let data = false;
+    let buf = "";
+    sock.write("220 test ESMTP\r\n");
+    sock.on("data", (d: string) => {
+      buf += d;
+      for (;;) {
+        if (data) {
+          const end = buf.indexOf("\r\n.\r\n");
+          if (end < 0) return;
+          mails.push(buf.slice(0, end));
+          buf = buf.slice(end + 5);
+          data = false;
+          sock.write("250 queued\r\n");
+          continue;
+        }
+        const i = buf.indexOf("\r\n");
+        if (i < 0) return;
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const special = answer?.(line);
+        if (special !== undefined) sock.write(special);
+        else if (line === "DATA") {
+          data = true;
+          sock.write("354 go\r\n");
+        } else if (line === "QUIT") sock.end("221 bye\r\n");
+        else sock.write("250 ok\r\n");
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  return { server, port: (server.address() as { port: number }).port };
+}
+
 describe("alerts", () => {
   let store: Store;
   let hook: Server;
@@ -301,38 +341,7 @@ describe("alerts", () => {
     });
     await new Promise<void>((r) => hook.listen(0, "127.0.0.1", () => r()));
     hookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}`;
-    // a tiny SMTP server: enough of the protocol to take one message
-    smtp = createTcp((sock) => {
-      sock.setEncoding("utf8");
-      let data = false;
-      let buf = "";
-      sock.write("220 test ESMTP\r\n");
-      sock.on("data", (d: string) => {
-        buf += d;
-        for (;;) {
-          if (data) {
-            const end = buf.indexOf("\r\n.\r\n");
-            if (end < 0) return;
-            mails.push(buf.slice(0, end));
-            buf = buf.slice(end + 5);
-            data = false;
-            sock.write("250 queued\r\n");
-            continue;
-          }
-          const i = buf.indexOf("\r\n");
-          if (i < 0) return;
-          const line = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          if (line === "DATA") {
-            data = true;
-            sock.write("354 go\r\n");
-          } else if (line === "QUIT") sock.end("221 bye\r\n");
-          else sock.write("250 ok\r\n");
-        }
-      });
-    });
-    await new Promise<void>((r) => smtp.listen(0, "127.0.0.1", () => r()));
-    smtpPort = (smtp.address() as { port: number }).port;
+    ({ server: smtp, port: smtpPort } = await smtpServer(mails));
   });
 
   afterAll(async () => {
@@ -432,43 +441,14 @@ describe("alert e-mail security (nodemailer)", () => {
 
   beforeAll(async () => {
     store = await openTestStore();
-    server = createTcp((sock) => {
-      sock.setEncoding("utf8");
-      let data = false;
-      let buf = "";
-      sock.write("220 test ESMTP\r\n");
-      sock.on("data", (d: string) => {
-        buf += d;
-        for (;;) {
-          if (data) {
-            const end = buf.indexOf("\r\n.\r\n");
-            if (end < 0) return;
-            seen.mails.push(buf.slice(0, end));
-            buf = buf.slice(end + 5);
-            data = false;
-            sock.write("250 queued\r\n");
-            continue;
-          }
-          const i = buf.indexOf("\r\n");
-          if (i < 0) return;
-          const line = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          if (/^EHLO /i.test(line)) sock.write("250-test\r\n250 AUTH PLAIN\r\n");
-          else if (/^STARTTLS/i.test(line)) sock.write("502 5.5.1 STARTTLS not offered\r\n");
-          else if (/^AUTH PLAIN /i.test(line)) {
-            const [, user, pass] = Buffer.from(line.slice(11), "base64").toString("utf8").split("\0");
-            seen.auth.push(`${user}:${pass}`);
-            sock.write(pass === "s3cret-from-env" ? "235 ok\r\n" : "535 bad credentials\r\n");
-          } else if (line === "DATA") {
-            data = true;
-            sock.write("354 go\r\n");
-          } else if (line === "QUIT") sock.end("221 bye\r\n");
-          else sock.write("250 ok\r\n");
-        }
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-    port = (server.address() as { port: number }).port;
+    ({ server, port } = await smtpServer(seen.mails, (line) => {
+      if (/^EHLO /i.test(line)) return "250-test\r\n250 AUTH PLAIN\r\n";
+      if (/^STARTTLS/i.test(line)) return "502 5.5.1 STARTTLS not offered\r\n";
+      if (!/^AUTH PLAIN /i.test(line)) return undefined;
+      const [, user, pass] = Buffer.from(line.slice(11), "base64").toString("utf8").split("\0");
+      seen.auth.push(`${user}:${pass}`);
+      return pass === "s3cret-from-env" ? "235 ok\r\n" : "535 bad credentials\r\n";
+    }));
   });
   afterAll(async () => {
     await store?.close();

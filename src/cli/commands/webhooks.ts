@@ -15,15 +15,6 @@ const collect = (v: string, prev: string[] = []) => [
     .filter(Boolean),
 ];
 
-function envSecrets(): Partial<Record<"crm" | "erp", string[]>> {
-  const of = (v: string | undefined) =>
-    (v ?? "")
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean);
-  return { crm: of(process.env.ACCORD_WEBHOOK_SECRETS_CRM), erp: of(process.env.ACCORD_WEBHOOK_SECRETS_ERP) };
-}
-
 type Mode = "plan" | "register" | "remove" | "list";
 
 async function run(mode: Mode, file: string, opts: WebhooksOptions): Promise<void> {
@@ -45,6 +36,7 @@ async function run(mode: Mode, file: string, opts: WebhooksOptions): Promise<voi
     const { loadSpecFile } = await import("../../spec/load.ts");
     const { connectSystems } = await import("../../server/systems.ts");
     const sub = await import("../../runtime/subscriptions.ts");
+    const { secretList } = await import("../../server/served.ts");
     const spec = await loadSpecFile(file);
     const systems = await connectSystems(spec, process.env);
     try {
@@ -67,7 +59,7 @@ async function run(mode: Mode, file: string, opts: WebhooksOptions): Promise<voi
         return;
       }
       const endpoint = opts.endpoint as string;
-      const common = { objects: opts.object, knownSecrets: envSecrets(), remove: mode === "remove" };
+      const common = { objects: opts.object, knownSecrets: { crm: secretList(process.env.ACCORD_WEBHOOK_SECRETS_CRM), erp: secretList(process.env.ACCORD_WEBHOOK_SECRETS_ERP) }, remove: mode === "remove" };
       if (mode === "plan") {
         const { plan } = await sub.planSubscriptions(spec, systems, endpoint, common);
         if (opts.json) printJson(plan);
