@@ -156,8 +156,8 @@ async function mechanisms(): Promise<Rec[]> {
 }
 
 /** One random edit or create by a person, recorded in `edits`. */
-async function personAction(): Promise<void> {
-  const kind = rng.weighted(
+async function personAction(force?: "crm-new"): Promise<void> {
+  const kind = force ?? rng.weighted(
     ["crm-name", "erp-name", "erp-code", "crm-sic", "crm-email", "crm-lastname", "erp-email", "crm-new", "erp-new"],
     [4, 4, 3, 2, 3, 2, 2, 1, 1],
   );
@@ -315,7 +315,7 @@ async function personAction(): Promise<void> {
         },
       });
       const during = Array.from({ length: rng.int(0, 2) }, () => rng.int(0, 1500));
-      const duringDone = Promise.all(during.map((ms) => sleep(ms).then(personAction)));
+      const duringDone = Promise.all(during.map((ms) => sleep(ms).then(() => personAction())));
       const r = await done;
       await duringDone;
       if (r.signal === "SIGKILL") killed++;
@@ -325,6 +325,20 @@ async function personAction(): Promise<void> {
         // a run that finished on its own ends 0 (all synced) or 4 (held/quarantined), never with a failure
         expect([0, 4], `run ${run} exited ${r.code}: ${r.stderr.slice(-1500)}`).toContain(r.code);
       }
+      const store = await target.open();
+      try {
+        if ((await store.pendingCreateIntents(INTEGRATION)).length > 0) interruptedCreates++;
+      } finally {
+        await store.close();
+      }
+    }
+    // Under load the seeded kill instants can all miss the creates: a few extra rounds, each with new CRM
+    // accounts to create and an early kill, make sure kills inside a create are exercised.
+    for (let extra = 0; interruptedCreates < Math.min(3, RUNS) && extra < 8; extra++) {
+      for (let i = 0; i < 3; i++) await personAction("crm-new");
+      const r = await startSync({ file, env, killAfterMs: () => rng.int(30, 400) }).done;
+      if (r.signal !== "SIGKILL") continue;
+      killed++;
       const store = await target.open();
       try {
         if ((await store.pendingCreateIntents(INTEGRATION)).length > 0) interruptedCreates++;
