@@ -80,6 +80,8 @@ interface WorkerResult {
     p50Ms: number;
     crmCreatesPerSec: number;
     cpuPerCreate: CpuFigure;
+    /** Plain-fetch insert_many of 50 customers per call, C calls in flight: what the bulk API gives. */
+    bulkPerSec: number;
     pairsPerSec: number;
     pairP50Ms: number;
     cpuPerPair: CpuFigure;
@@ -88,6 +90,8 @@ interface WorkerResult {
   ratio: number;
   /** (a) records/s ÷ raw pairs/s (the same two calls without the engine). */
   ratioToPairs: number;
+  /** (a) records/s ÷ raw bulk creates/s. */
+  ratioToBulk: number;
   rss: {
     baselineMb: number;
     peakInitialMb: number;
@@ -125,7 +129,7 @@ ${
     ? `    crm: { entity: Account, identity: id }                 # --shared-id crm: the CRM id is the shared id,
     erp: { entity: Customer, identity: custom_accord_id }  # carried by the ERP customer: 1 call per create`
     : `    crm: { entity: Account, identity: cAccordId }
-    erp: { entity: Customer, identity: name }`
+    erp: { entity: Customer, identity: name, createKey: custom_accord_id }  # as examples/espocrm-erpnext.yaml`
 }
     create: crm->erp
     fields:
@@ -277,6 +281,54 @@ async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ value: T; peak: n
 }
 
 /**
+ * Bulk creates without the engine: plain-fetch `frappe.client.insert_many` of `batch` new customers per
+ * call, `concurrency` calls in flight for `seconds` — the most the API gives the engine's bulk path.
+ */
+async function rawBulk(
+  t: RawTarget,
+  concurrency: number,
+  seconds: number,
+  label: string,
+  batch = 50,
+): Promise<{ records: number; perSec: number; p50Ms: number }> {
+  const headers = { Authorization: `token ${t.erp.apiKey}:${t.erp.apiSecret}`, "Content-Type": "application/json" };
+  const times: number[] = [];
+  let next = 0;
+  let records = 0;
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  const lane = async () => {
+    while (performance.now() < deadline) {
+      const i = next++;
+      const s0 = performance.now();
+      const docs = Array.from({ length: batch }, (_, j) => ({
+        doctype: "Customer",
+        customer_name: `Bulk ${label} #${i}.${j} Trading Ltd`,
+        customer_type: "Company",
+        customer_group: "Commercial",
+        territory: "United Kingdom",
+      }));
+      const res = await fetch(`${t.erp.url}/api/method/frappe.client.insert_many`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ docs }),
+      });
+      const body = (await res.json()) as { message?: unknown[] };
+      if (res.status === 200 && Array.isArray(body.message)) records += body.message.length;
+      times.push(performance.now() - s0);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  const elapsed = (performance.now() - t0) / 1000;
+  times.sort((a, b) => a - b);
+  return {
+    records,
+    perSec: Math.round((records / elapsed) * 10) / 10,
+    p50Ms: Math.round((times[Math.floor(times.length / 2)] ?? 0) * 10) / 10,
+  };
+}
+
+/**
  * The two calls of one engine create without the engine: plain-fetch ERPNext create, then a plain-fetch
  * EspoCRM PUT of the new name into an existing account, `concurrency` pairs in flight for `seconds`.
  */
@@ -421,6 +473,8 @@ async function worker(n: number, concurrency: number, wo: WorkerOptions): Promis
       const cpuP0 = cpuNow(sb.pids);
       const pairs = await rawPairs(sb.target, concurrency, 3, `sync${n}c${concurrency}`);
       const cpuP1 = cpuNow(sb.pids);
+      log(`raw bulk creates (ERPNext insert_many of 50, plain fetch) at concurrency ${concurrency}…`);
+      const bulk = await rawBulk(sb.target, concurrency, 3, `sync${n}c${concurrency}`);
       const rawPerSec = rawErp?.perSec ?? 0;
       const aPerSec = n / aSec;
       const rawRequests = raw.creates.reduce((k, c) => k + c.creates + c.errors, 0) + raw.lists.reduce((k, l) => k + l.pages + 1, 0);
@@ -462,12 +516,14 @@ async function worker(n: number, concurrency: number, wo: WorkerOptions): Promis
           p50Ms: rawErp?.p50Ms ?? 0,
           crmCreatesPerSec: rawCrm?.perSec ?? 0,
           cpuPerCreate: cpuPer(cpuR0, cpuR1, rawRequests),
+          bulkPerSec: bulk.perSec,
           pairsPerSec: pairs.perSec,
           pairP50Ms: pairs.p50Ms,
           cpuPerPair: cpuPer(cpuP0, cpuP1, pairs.pairs),
         },
         ratio: rawPerSec > 0 ? Math.round((aPerSec / rawPerSec) * 100) / 100 : 0,
         ratioToPairs: pairs.perSec > 0 ? Math.round((aPerSec / pairs.perSec) * 100) / 100 : 0,
+        ratioToBulk: bulk.perSec > 0 ? Math.round((aPerSec / bulk.perSec) * 100) / 100 : 0,
         rss: {
           baselineMb: mb(baseline),
           peakInitialMb: mb(a.peak),
@@ -531,12 +587,12 @@ function table(rows: WorkerResult[]): string {
     "(a) initial creates CRM→ERP: engine records/s vs raw at the SAME concurrency (raw create = 1 call; raw pair = the engine's 2 calls, no engine)",
   );
   out.push(
-    `${pad("records", 7)} ${pad("conc", 4)} | ${pad("s", 6)} ${pad("rec/s", 6)} ${pad("calls/rec", 9)} ${pad("commits/rec", 11)} | ${pad("raw create/s", 12)} ${pad("ratio", 5)} | ${pad("raw pair/s", 10)} ${pad("ratio", 5)} | ${pad("engine CPU ms/rec", 17)} ${pad("sandbox CPU ms/rec", 18)} | ${pad("raw: sandbox ms/pair", 20)} | load 1m`,
+    `${pad("records", 7)} ${pad("conc", 4)} | ${pad("s", 6)} ${pad("rec/s", 6)} ${pad("calls/rec", 9)} ${pad("commits/rec", 11)} | ${pad("raw create/s", 12)} ${pad("ratio", 5)} | ${pad("raw pair/s", 10)} ${pad("ratio", 5)} | ${pad("raw bulk/s", 10)} ${pad("ratio", 5)} | ${pad("engine CPU ms/rec", 17)} ${pad("sandbox CPU ms/rec", 18)} | ${pad("raw: sandbox ms/pair", 20)} | load 1m`,
   );
   out.push("-".repeat(out[1].length));
   for (const r of rows) {
     out.push(
-      `${pad(r.records, 7)} ${pad(r.concurrency, 4)} | ${pad(r.initial.seconds, 6)} ${pad(r.initial.recordsPerSec, 6)} ${pad(r.initial.apiCallsPerRecord, 9)} ${pad(r.initial.commitsPerRecord ?? "", 11)} | ${pad(r.raw.createsPerSec, 12)} ${pad(pct(r.ratio), 5)} | ${pad(r.raw.pairsPerSec, 10)} ${pad(pct(r.ratioToPairs), 5)} | ${pad(r.initial.cpuPerRecord.engineMs, 17)} ${pad(r.initial.cpuPerRecord.sandboxMs, 18)} | ${pad(r.raw.cpuPerPair.sandboxMs, 20)} | ${r.load.start[0]}→${r.load.end[0]}`,
+      `${pad(r.records, 7)} ${pad(r.concurrency, 4)} | ${pad(r.initial.seconds, 6)} ${pad(r.initial.recordsPerSec, 6)} ${pad(r.initial.apiCallsPerRecord, 9)} ${pad(r.initial.commitsPerRecord ?? "", 11)} | ${pad(r.raw.createsPerSec, 12)} ${pad(pct(r.ratio), 5)} | ${pad(r.raw.pairsPerSec, 10)} ${pad(pct(r.ratioToPairs), 5)} | ${pad(r.raw.bulkPerSec, 10)} ${pad(pct(r.ratioToBulk), 5)} | ${pad(r.initial.cpuPerRecord.engineMs, 17)} ${pad(r.initial.cpuPerRecord.sandboxMs, 18)} | ${pad(r.raw.cpuPerPair.sandboxMs, 20)} | ${r.load.start[0]}→${r.load.end[0]}`,
     );
   }
   out.push("");
@@ -608,6 +664,7 @@ async function main(): Promise<void> {
     notes: [
       "(a) records/s of the engine (N initial creates CRM→ERP, C records in flight) vs raw creates/s (plain fetch POST ERPNext Customer, one per request, C in flight) against the same servers in the same worker process: ratio = the target's figure (≥ 0.8)",
       "each engine record costs 2 API calls (ERPNext create + stamping the new name into the CRM account); raw pair/s = those 2 calls by plain fetch with no engine, C in flight: ratioToPairs is the engine's own overhead",
+      "bulk creates: the ERPNext connector has frappe.client.insert_many (≤ 200 documents per call, one transaction), so the engine puts every record of a mostly-new page in flight and their creates share calls (≥ 50 per call, at most C calls at once; src/engine/bulk-creates.ts); created customers are read back in one list call and matched by the createKey / identity field. raw bulk/s = plain-fetch insert_many of 50 per call, C in flight: ratioToBulk is the engine's overhead against the best use of the API; ratio (the target) compares with one create per request, as bench/sandbox-raw measures it",
       "engine store work per record: intent insert (committed before the create); intent done + link + create history; after the stamp, link version + stamp history — written through the engine's group commit, so the writes of records in flight share transactions (commitsPerRecord, writesPerCommit); the stamp of a record runs while its lane creates the next one (at most C stamps in flight)",
       "sandboxes: EspoCRM and ERPNext each in its own child process (sandboxProcesses), as two real systems would be; sandbox CPU is the sum of both",
       "(a) stops reading a side at a page holding only records Accord wrote in this run after it started (the accounts it stamped, the customers it created): they are read by the next run — (b) — as echoes",

@@ -138,6 +138,24 @@ export interface Connector {
   findByField(entity: string, field: string, value: string | number): Promise<RemoteRecord[]>;
   create(entity: string, values: Record<string, unknown>): Promise<RemoteRecord>;
   /**
+   * Create several records in one call, where the system has a bulk create (ERPNext
+   * `frappe.client.insert_many`: at most `maxCreateBatch` documents, one transaction — all or none).
+   * `key` names a plain field every payload sets to a value unique in the batch (the object's
+   * createKey): the created records are matched back by it, never by position. `fields`: what to
+   * read of the created records (the bulk answer holds ids only). Returns one entry per payload, in
+   * the payloads' order: the created record, or an error concerning that record alone (ERPNext
+   * renamed a customer whose name was taken: that copy is deleted again and a Duplicate returned).
+   * Throws when the call as a whole failed: nothing was created when the error says the system
+   * refused (certainlyNotCreated), otherwise the outcome is unknown and the stored intents decide.
+   */
+  createMany?(
+    entity: string,
+    payloads: Array<Record<string, unknown>>,
+    opts: { key: string; fields?: string[] },
+  ): Promise<Array<RemoteRecord | Error>>;
+  /** How many records one createMany call may carry. */
+  readonly maxCreateBatch?: number;
+  /**
    * Partial update. With `ifVersion` the write only happens when the record is still at
    * that version; otherwise VersionConflict is thrown (re-read and re-plan).
    * A child table given in values replaces the whole table (send all rows).

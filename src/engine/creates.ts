@@ -17,12 +17,14 @@
  * adopts what it finds (no second create), or marks the intent failed when nothing was created
  * and re-processes the source record.
  */
+import { isFieldPath } from "../connectors/field-path.ts";
 import type { RemoteRecord } from "../connectors/types.ts";
 import type { Side } from "../spec/model.ts";
 import type { CreateIntent, Json, Link } from "../store/types.ts";
+import { BulkCreates } from "./bulk-creates.ts";
 import { commit } from "./commits.ts";
 import { withWriteRecorded } from "./echo.ts";
-import { fieldName, translate } from "./fields.ts";
+import { fieldName, readFieldList, translate } from "./fields.ts";
 import { readValue, writeValue } from "./paths.ts";
 import { connectorOf, entityOf } from "./plan.ts";
 import type { CreateOp, ObjectRun } from "./types.ts";
@@ -37,6 +39,42 @@ export function certainlyNotCreated(err: unknown): boolean {
 /** Remember a record Accord wrote in this run (the runner's read stops at a page of only these). */
 export function noteWritten(or: ObjectRun, side: Side, id: string): void {
   (or.written ??= new Set()).add(`${side}:${id}`);
+}
+
+/**
+ * The shared bulk creates into `target` for this run (bulk-creates.ts), when the runner turned them
+ * on and the target system has a bulk create: keyed by the target's createKey, or by its identity
+ * field when the create writes it (`crm: { identity: id }`) — plain fields only.
+ */
+export function bulkCreatesOf(or: ObjectRun, target: Side): { creates: BulkCreates; key: string } | undefined {
+  if (!or.bulk) return undefined;
+  const have = or.bulk.bySide.get(target);
+  if (have !== undefined) return have ?? undefined;
+  const conn = connectorOf(or, target);
+  const side = objectSide(or.obj, target);
+  const key = side.createKey ?? (side.identity !== "id" ? side.identity : undefined);
+  const made =
+    conn.createMany && key && !isFieldPath(key) && !side.aggregate
+      ? {
+          key,
+          creates: new BulkCreates(conn as typeof conn & Required<Pick<typeof conn, "createMany">>, entityOf(or, target), {
+            key,
+            // read back as a list (one call), never one record at a time: name the fields
+            fields:
+              readFieldList(or.obj, target, or.fields) ??
+              [...new Set([...or.fields.map((f) => fieldName(f, target)), side.identity])].filter((n) => n !== "id"),
+            maxInFlight: or.bulk.maxInFlight,
+          }),
+        }
+      : null;
+  or.bulk.bySide.set(target, made);
+  return made ?? undefined;
+}
+
+/** A payload's value of the bulk key (the records are matched back by it), when it has a usable one. */
+function keyOf(payload: Record<string, Json>, key: string): string | undefined {
+  const v = payload[key];
+  return (typeof v === "string" && v !== "") || typeof v === "number" ? String(v) : undefined;
 }
 
 /** Execute a planned create. Returns the new link. */
@@ -55,7 +93,12 @@ export async function executeCreate(or: ObjectRun, create: CreateOp, source: Rem
   );
   let created: RemoteRecord;
   try {
-    created = await connectorOf(or, create.target).create(create.entity, create.payload);
+    const bulk = bulkCreatesOf(or, create.target);
+    const key = bulk && keyOf(create.payload, bulk.key);
+    created =
+      bulk && key
+        ? await bulk.creates.create(create.payload, key)
+        : await connectorOf(or, create.target).create(create.entity, create.payload);
   } catch (err) {
     // Only when the system certainly refused is the intent closed; otherwise (timeout, crash) recovery decides.
     if (certainlyNotCreated(err)) await store.failCreateIntent(intent.id);

@@ -7,9 +7,9 @@
 import type { Connector, FilterExpr, RemoteRecord } from "../connectors/types.ts";
 import type { Side } from "../spec/model.ts";
 import type { Json, Link, ReviewItem } from "../store/types.ts";
-import { bounceCapReached, classifyEcho } from "./echo.ts";
 import { type AggregateViewOptions, aggregateView, isEmptiedGroup } from "./aggregate.ts";
 import { evaluate, matches, truthy } from "./conditions.ts";
+import { bounceCapReached, classifyEcho } from "./echo.ts";
 import { type EngineField, fieldName, readFieldList, TranslationFailed, translate } from "./fields.ts";
 import { writeValue } from "./paths.ts";
 import {
@@ -191,7 +191,8 @@ async function planUnlinked(or: ObjectRun, side: Side, first: RemoteRecord): Pro
   // The shared identifier this record carries (CRM: its identity field; ERP: its own identity).
   const sid = side === "erp" ? sharedIdOf(obj, rec) : carriedSharedId(obj, "crm", rec);
   if (sid !== undefined) {
-    const byShared = await store.getLink(integration, obj.name, { sharedId: sid });
+    const pre = or.sharedLinks;
+    const byShared = pre?.covered.has(sid) ? pre.links.get(sid) : await store.getLink(integration, obj.name, { sharedId: sid });
     if (byShared && (side === "crm" ? byShared.crmId : byShared.erpId) !== rec.id) {
       return quarantinePlan(
         or,

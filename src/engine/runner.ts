@@ -19,7 +19,7 @@ import type { Json, Link, QuarantineEntry, ReviewItem, RunCounts } from "../stor
 import { emptyGroup } from "./aggregate.ts";
 import { applyDeletion, applyPlan } from "./apply.ts";
 import { ConditionFailed } from "./conditions.ts";
-import { recoverIntents } from "./creates.ts";
+import { bulkCreatesOf, recoverIntents } from "./creates.ts";
 import { engineFields, readFieldList } from "./fields.ts";
 import { connectorOf, entityOf, pendingResolutions, planDeletion, planPair, planRecord, reportOf, withinObjectFilter } from "./plan.ts";
 import type { EngineContext, ObjectResult, ObjectRun, Outcome, RecordPlan, SyncOptions, SyncResult } from "./types.ts";
@@ -184,12 +184,14 @@ async function syncObject(
       const since = await store.getCursor(integration, obj.name, side);
       const filter = objectFilter(obj, side);
       const fields = readFieldList(obj, side, or.fields);
-      for await (const page of conn.readChanges(entityOf(or, side), {
-        since,
-        overlapMs: spec.sync.overlapMs,
-        filter,
-        ...(fields ? { fields } : {}),
-      })) {
+      for await (const page of readAhead(
+        conn.readChanges(entityOf(or, side), {
+          since,
+          overlapMs: spec.sync.overlapMs,
+          filter,
+          ...(fields ? { fields } : {}),
+        }),
+      )) {
         // Accord's own writes of this run move the records' modifiedAt past the read position, so
         // reading on would fetch them again (the CRM accounts just stamped, the ERP customers just
         // created) only to find echoes. A page holding nothing but such records, each modified after
@@ -199,6 +201,7 @@ async function syncObject(
         await prefetchPage(or, side, page.records);
         await processPage(or, side, page.records, opts.applyConcurrency ?? 1);
         or.prefetched = undefined;
+        or.sharedLinks = undefined;
         or.sharedIdLookups = undefined;
         if (!or.dry && page.cursor) await store.setCursor(integration, obj.name, side, page.cursor);
         progress("read", side);
@@ -216,6 +219,7 @@ async function syncObject(
       await prefetchPage(or, side, records);
       await processPage(or, side, records, opts.applyConcurrency ?? 1);
       or.prefetched = undefined;
+      or.sharedLinks = undefined;
       or.sharedIdLookups = undefined;
       progress("read", side);
     }
@@ -263,12 +267,19 @@ async function processPage(or: ObjectRun, side: Side, records: RemoteRecord[], l
     for (const rec of records) await processRecord(or, side, rec);
     return;
   }
-  const byLane: RemoteRecord[][] = Array.from({ length: n }, () => []);
+  const width = lanesFor(or, side, records, n);
+  const byLane: RemoteRecord[][] = Array.from({ length: width }, () => []);
+  // records of one key share a lane; keys are dealt to the lanes in turn (even lanes: with a lane per
+  // record, a lane holding two would make its second record wait for the first's calls)
+  const laneOfKey = new Map<string, number>();
   for (const rec of records) {
     const key = side === "erp" ? sharedIdOf(or.obj, rec) : (carriedSharedId(or.obj, "crm", rec) ?? `id:${rec.id}`);
-    let h = 0;
-    for (let i = 0; i < key.length; i++) h = (Math.imul(h, 31) + key.charCodeAt(i)) | 0;
-    byLane[Math.abs(h) % n].push(rec);
+    let lane = laneOfKey.get(key);
+    if (lane === undefined) {
+      lane = laneOfKey.size % width;
+      laneOfKey.set(key, lane);
+    }
+    byLane[lane].push(rec);
   }
   // Real runs: each lane's identity stamp overlaps its next create (creates.ts), at most `n` stamps in
   // flight; all of them land before this returns (the caller saves the page's cursor after).
@@ -294,6 +305,43 @@ async function processPage(or: ObjectRun, side: Side, records: RemoteRecord[], l
     // the linked pair — even though the record does not change again.
     await applyPlan(or, errorPlan(or, f.side, f.record, f.err));
   }
+}
+
+/**
+ * Pages of a read, the next one asked for as soon as one arrives: the system reads page k+1 while
+ * the engine processes page k (the same calls in the same order, only earlier). A failed read ahead
+ * surfaces when its page is due; a read ended early (own writes, an error) closes the source.
+ */
+export async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  let next = it.next();
+  try {
+    for (;;) {
+      const r = await next;
+      if (r.done) return;
+      next = it.next();
+      next.catch(() => undefined); // awaited on the next turn of the loop, or dropped when the read ends early
+      yield r.value;
+    }
+  } finally {
+    await it.return?.()?.catch(() => undefined);
+  }
+}
+
+/**
+ * How many lanes a page gets. `n` (the run's concurrency) as a rule; but when most of the page is
+ * new and the other system has a bulk create, every record of the page is in flight: their intents
+ * share a commit, their creates share calls (at most `n` at a time, bulk-creates.ts), their links
+ * share a commit — the page's creates cost a few calls instead of one each. Other calls stay
+ * bounded by each connector's own concurrency; stamps by `n`.
+ */
+function lanesFor(or: ObjectRun, side: Side, records: RemoteRecord[], n: number): number {
+  if (or.dry || !or.prefetched) return n;
+  or.bulk ??= { maxInFlight: n, bySide: new Map() };
+  if (!bulkCreatesOf(or, otherSide(side))) return n;
+  let fresh = 0;
+  for (const r of records) if (!or.prefetched.get(`${side}:${r.id}`)?.link) fresh++;
+  return fresh * 2 > records.length ? Math.max(n, records.length) : n;
 }
 
 /**
@@ -328,6 +376,23 @@ async function prefetchPage(or: ObjectRun, side: Side, records: RemoteRecord[]):
     if (id && !byId.has(id)) byId.set(id, l); // the oldest link first, as getLink
   }
   or.prefetched = new Map(ids.map((id) => [`${side}:${id}`, { link: byId.get(id), pinned: pinned.has(id) }]));
+  // the links of the shared ids the unlinked records carry (planUnlinked checks that no other record holds it)
+  const carried = new Map<string, number>();
+  const fresh = new Set<string>();
+  for (const r of records) {
+    const sid = side === "erp" ? sharedIdOf(or.obj, r) : carriedSharedId(or.obj, "crm", r);
+    if (sid === undefined) continue;
+    carried.set(sid, (carried.get(sid) ?? 0) + 1);
+    if (!byId.has(r.id)) fresh.add(sid);
+  }
+  const once = [...fresh].filter((sid) => carried.get(sid) === 1);
+  or.sharedLinks = undefined;
+  if (once.length > 1) {
+    const links = new Map<string, Link>();
+    for (const l of await store.getLinksByIds(spec.name, or.obj.name, "shared", once))
+      if (l.sharedId && !links.has(l.sharedId)) links.set(l.sharedId, l); // the oldest first, as getLink
+    or.sharedLinks = { covered: new Set(once), links };
+  }
   // `crm: { identity: id }`: every unlinked CRM record "carries" its own id as the shared id; look them all
   // up in the ERP in one query instead of one call per record before its create.
   or.sharedIdLookups = undefined;

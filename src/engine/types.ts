@@ -2,6 +2,7 @@
 import type { Connector, RemoteRecord } from "../connectors/types.ts";
 import type { DeletePolicy, IntegrationSpec, ObjectSpec, Side } from "../spec/model.ts";
 import type { Json, Link, QuarantineEntry, ReviewItem, RunCounts, Store } from "../store/types.ts";
+import type { BulkCreates } from "./bulk-creates.ts";
 import type { EngineField } from "./fields.ts";
 import type { FieldDecision } from "./reconcile.ts";
 
@@ -235,10 +236,22 @@ export interface ObjectRun {
    */
   prefetched?: Map<string, { link: Link | undefined; pinned: boolean }>;
   /**
+   * The links carrying the shared ids of the current page's unlinked records, read in one query: only
+   * for ids carried by one record of the page (no other record of it can link such an id meanwhile);
+   * a covered id absent from `links` has no link.
+   */
+  sharedLinks?: { covered: Set<string>; links: Map<string, Link> };
+  /**
    * With `crm: { identity: id }`: the ERP records carrying the shared ids of the current CRM page's
    * unlinked records, read in one query (`identity in [...]`); a covered id absent from `found` has none.
    */
   sharedIdLookups?: { covered: Set<string>; found: Map<string, RemoteRecord[]> };
+  /**
+   * Bulk creates (bulk-creates.ts), set by the runner for a real run in several lanes: per target
+   * side, the creates shared across records (null: that system has no bulk create, or no key to
+   * match created records by); at most `maxInFlight` bulk calls at a time.
+   */
+  bulk?: { maxInFlight: number; bySide: Map<Side, { creates: BulkCreates; key: string } | null> };
   /** Pending create intents by "target:sourceId" (dry run: not recovered, only reported). */
   pendingIntents: Map<string, number>;
   verbose: boolean;

@@ -765,9 +765,9 @@ export class KyselyStore implements Store {
     }
   }
 
-  async getLinksByIds(integration: string, object: string, side: Side, ids: string[]): Promise<Link[]> {
+  async getLinksByIds(integration: string, object: string, by: Side | "shared", ids: string[]): Promise<Link[]> {
     const out: Link[] = [];
-    const col = side === "crm" ? "crm_id" : "erp_id";
+    const col = by === "crm" ? "crm_id" : by === "erp" ? "erp_id" : "shared_id";
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
       const rows = await this.#db

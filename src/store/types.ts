@@ -266,8 +266,11 @@ export interface Store {
   // pins (records excluded from sync by a person, linked or not)
   setPinned(integration: string, object: string, side: Side, recordId: string, pinned: boolean): Promise<void>;
   isPinned(integration: string, object: string, side: Side, recordId: string): Promise<boolean>;
-  /** Optional batch reads for the sync's hot path (one query per page instead of two per record). */
-  getLinksByIds?(integration: string, object: string, side: Side, ids: string[]): Promise<Link[]>;
+  /**
+   * Optional batch reads for the sync's hot path (one query per page instead of two per record).
+   * `by`: the ids are CRM ids, ERP ids, or shared ids ("shared").
+   */
+  getLinksByIds?(integration: string, object: string, by: Side | "shared", ids: string[]): Promise<Link[]>;
   pinnedAmong?(integration: string, object: string, side: Side, ids: string[]): Promise<string[]>;
 
   // schema snapshots and spec versions

@@ -263,6 +263,42 @@ describe("erpnext connector: the system's traps", () => {
     expect(kept.id).toMatch(/^Rename Trap AG - \d+$/);
   });
 
+  it("createMany: one insert_many call, the created documents matched to the payloads by key; a silent rename is that record's Duplicate", async () => {
+    await c.create("Customer", { customer_name: "Bulk Trap KG" }); // a name taken (and the doctype's meta read)
+    const before = c.stats().calls;
+    const payloads = ["k-3", "k-1", "k-2"].map((k) => ({
+      customer_name: `Bulk ${k} GmbH`,
+      custom_accord_id: k,
+      website: `${k}.example.com`,
+    }));
+    payloads.push({ customer_name: "Bulk Trap KG", custom_accord_id: "k-4", website: "trap.example.com" });
+    const out = await c.createMany?.("Customer", payloads, {
+      key: "custom_accord_id",
+      fields: ["customer_name", "website", "custom_accord_id"],
+    });
+    expect(c.stats().calls - before).toBe(4); // insert_many, one read back by name; for the renamed one: a find and its delete
+    expect(out?.slice(0, 3).map((r) => (r instanceof Error ? r.message : [r.id, r.values.custom_accord_id, r.values.website]))).toEqual([
+      ["Bulk k-3 GmbH", "k-3", "k-3.example.com"],
+      ["Bulk k-1 GmbH", "k-1", "k-1.example.com"],
+      ["Bulk k-2 GmbH", "k-2", "k-2.example.com"],
+    ]);
+    expect(out?.[3]).toBeInstanceOf(Duplicate); // created as "Bulk Trap KG - 1" and deleted again
+    expect((await c.findByField("Customer", "custom_accord_id", "k-4")).length).toBe(0);
+    // a key that is empty or repeated is refused before anything is sent
+    const bad = await c
+      .createMany?.(
+        "Customer",
+        [
+          { customer_name: "A", custom_accord_id: "x" },
+          { customer_name: "B", custom_accord_id: "x" },
+        ],
+        { key: "custom_accord_id" },
+      )
+      .catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(ValidationRejected);
+    expect((await c.findByField("Customer", "customer_name", "A")).length).toBe(0);
+  });
+
   it("optimistic concurrency on `modified`: a stale version → VersionConflict", async () => {
     const r = await c.create("Customer", { customer_name: "Concurrency KG" });
     await h.touch(r.id);

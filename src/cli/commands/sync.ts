@@ -28,7 +28,7 @@ export function register(program: Command): void {
     .option("--no-deletes", "skip the deletion check (comparing full id lists)")
     .option(
       "-c, --concurrency <n>",
-      "records processed at once (1–64; records sharing a shared id still go one after the other). Raise the systems' options.concurrency (default 8 requests in flight) to match above 8",
+      "records processed at once (1–64; records sharing a shared id still go one after the other). Raise the systems' options.concurrency (default 8 requests in flight) to match above 8. From 2 up, the new records of a page go into a system with a bulk create (ERPNext insert_many; the object needs a createKey) in shared calls, at most this many at once",
       lanes,
       1,
     )

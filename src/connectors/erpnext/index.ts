@@ -26,8 +26,6 @@ import {
 } from "../../errors.ts";
 import { fieldRoot, isFieldPath, parseFieldPath } from "../field-path.ts";
 import { defaultClassify, HttpClient, type HttpFailure } from "../http.ts";
-import { ADDRESS_FIELDS, erpCustomerOrganisations } from "./organisations.ts";
-import { erpSubscribe, erpSubscriptions, erpUnsubscribe } from "./webhook-subscriptions.ts";
 import { readCommonOptions, scalar } from "../options.ts";
 import { verifiedWalk, type WalkKey } from "../paging.ts";
 import { checkTimeZone, frappeCanonical, isoToLocalNaive, isZonedIso, localNaiveToIso } from "../time.ts";
@@ -51,6 +49,8 @@ import type {
   WebhookSubscription,
 } from "../types.ts";
 import { header, hmacSha256, parseJsonBody, queryOf, safeEqual, signatureError } from "../webhook.ts";
+import { ADDRESS_FIELDS, erpCustomerOrganisations } from "./organisations.ts";
+import { erpSubscribe, erpSubscriptions, erpUnsubscribe } from "./webhook-subscriptions.ts";
 
 const SYSTEM = "erpnext";
 /** ERPNext has no maximum page; this is ours (one call per 1000 rows). */
@@ -761,6 +761,87 @@ export class ErpNextConnector implements Connector {
     const [rec] = await this.recordsOf(entity, [await this.withNulls(entity, doc)], tz);
     if (entity === "Customer") await this.checkCustomerRename(values, rec);
     return rec;
+  }
+
+  /** `frappe.client.insert_many` takes at most 200 documents per request. */
+  readonly maxCreateBatch = 200;
+
+  /**
+   * Bulk create through `frappe.client.insert_many` (one transaction: all documents or none). Its
+   * answer lists names only, and not in a documented order, so the documents are read back by name
+   * (one list call) and matched to the payloads by `key`.
+   */
+  async createMany(
+    entity: string,
+    payloads: Array<Record<string, unknown>>,
+    opts: { key: string; fields?: string[] },
+  ): Promise<Array<RemoteRecord | Error>> {
+    if (payloads.length === 0) return [];
+    if (payloads.length > this.maxCreateBatch)
+      throw new ValidationRejected(
+        `erpnext: create ${payloads.length} ${entity} documents in one call: at most ${this.maxCreateBatch} are allowed.`,
+        {
+          where: { system: SYSTEM, object: entity },
+          hint: `Split the documents into calls of ${this.maxCreateBatch} or fewer (frappe.client.insert_many's limit).`,
+        },
+      );
+    const keyOf = (v: unknown) => (v === null || v === undefined ? "" : String(v));
+    const keys = new Set<string>();
+    for (const p of payloads) {
+      if (p.name !== undefined)
+        throw new ValidationRejected(`erpnext: create ${entity}: a document name cannot be chosen by the client (ERPNext names it).`, {
+          where: { system: SYSTEM, object: entity, field: "name" },
+          hint: "Leave `name` out; store the name ERPNext returns (Accord links records through its own shared identifier field).",
+        });
+      const k = keyOf(p[opts.key]);
+      if (!k || keys.has(k))
+        throw new ValidationRejected(
+          `erpnext: create ${entity} documents in one call: each needs its own value in ${opts.key} (empty or repeated: "${k}").`,
+          {
+            where: { system: SYSTEM, object: entity, field: opts.key },
+            hint: "Create such documents one by one.",
+          },
+        );
+      keys.add(k);
+    }
+    const tz = await this.timezone();
+    const docs = await Promise.all(payloads.map(async (p) => ({ ...(await this.toSystemValues(entity, p, tz)), doctype: entity })));
+    const res = await this.http.request<{ message?: unknown }>({
+      method: "POST",
+      path: "/method/frappe.client.insert_many",
+      body: { docs },
+      action: `create ${payloads.length} ${entity} documents (frappe.client.insert_many)`,
+      where: { object: entity },
+    });
+    const names = Array.isArray(res.body?.message) ? res.body.message.map((n) => String(n)) : undefined;
+    if (!names || names.length !== payloads.length)
+      throw new Transient(`erpnext: create ${payloads.length} ${entity} documents: the answer does not list ${payloads.length} names.`, {
+        where: { system: SYSTEM, object: entity },
+        hint: "Whether they were created is unknown: Accord looks each one up by its key before creating it again.",
+      });
+    const fields = opts.fields ? [...new Set([...opts.fields, opts.key])] : undefined;
+    const byKey = new Map<string, RemoteRecord>();
+    for (const r of await this.readByIds(entity, names, fields)) byKey.set(keyOf(r.values[opts.key]), r);
+    return Promise.all(
+      payloads.map(async (p): Promise<RemoteRecord | Error> => {
+        const rec = byKey.get(keyOf(p[opts.key]));
+        if (!rec)
+          return new Transient(
+            `erpnext: created ${entity} with ${opts.key} "${keyOf(p[opts.key])}" cannot be found among the created documents.`,
+            {
+              where: { system: SYSTEM, object: entity, field: opts.key },
+              hint: "Accord looks it up by its key on the next run before creating it again.",
+            },
+          );
+        if (entity !== "Customer") return rec;
+        try {
+          await this.checkCustomerRename(p, rec);
+          return rec;
+        } catch (e) {
+          return e as Error;
+        }
+      }),
+    );
   }
 
   /** With naming by customer name, a taken name becomes "Name - n" silently: detect and undo it. */
