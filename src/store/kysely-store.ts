@@ -6,7 +6,7 @@
  * Orders: listLinks by id; listRuns and listSpecVersions newest first; history, reviews,
  * intents and quarantine oldest first (id order breaks ties between equal timestamps).
  */
-import { type Kysely, type Selectable, sql, type Transaction } from "kysely";
+import { type Compilable, CompiledQuery, type Kysely, type QueryResult, type Selectable, sql, type Transaction } from "kysely";
 import type { Cursor } from "../connectors/types.ts";
 import { Duplicate, NotFound, VersionConflict } from "../errors.ts";
 import type { Side } from "../spec/model.ts";
@@ -252,6 +252,40 @@ function rowToApiToken(r: Selectable<ApiTokensTable>): ApiToken {
 /** Rows per INSERT when logging many changes (13 parameters a row; stays far below both dialects' limits). */
 const CHANGE_BATCH = 500;
 
+/**
+ * The sync's hot writes (intents, links, history), compiled once per dialect and shape: Kysely builds
+ * the statement the first time with a marker in place of each value, and later calls reuse its SQL
+ * text with their own values, put where the markers were. On an initial load building and compiling
+ * the queries cost the engine more CPU than SQLite spent executing them (bench/sync). The SQL does not
+ * depend on the PostgreSQL schema (search_path), so the cache is per dialect.
+ */
+const hotStatements = new Map<string, { sql: string; keys: string[]; order: number[] }>();
+
+function hotStatement(
+  cacheKey: string,
+  values: Record<string, unknown>,
+  build: (marked: Record<string, string>) => Compilable,
+): CompiledQuery {
+  let c = hotStatements.get(cacheKey);
+  if (!c) {
+    const keys = Object.keys(values);
+    const marks = keys.map((_, i) => `\u0001accord-value-${i}\u0001`);
+    const q = build(Object.fromEntries(keys.map((k, i) => [k, marks[i]]))).compile();
+    const order = q.parameters.map((p) => {
+      const i = marks.indexOf(p as string);
+      if (i < 0) throw new Error(`store: statement ${cacheKey} has a parameter that is not one of its values`);
+      return i;
+    });
+    c = { sql: q.sql, keys, order };
+    hotStatements.set(cacheKey, c);
+  }
+  const { keys, order } = c;
+  return CompiledQuery.raw(
+    c.sql,
+    order.map((i) => values[keys[i]]),
+  );
+}
+
 export class KyselyStore implements Store {
   readonly dialect: StoreDialect;
   readonly #db: Kysely<StoreDatabase>;
@@ -265,6 +299,11 @@ export class KyselyStore implements Store {
     this.dialect = dialect;
     this.#owner = owner;
     this.#depth = depth;
+  }
+
+  /** Run a hot statement (see hotStatement) on this store's connection or transaction. */
+  #hot<R>(name: string, values: Record<string, unknown>, build: (db: Kysely<StoreDatabase>, marked: Record<string, string>) => Compilable): Promise<QueryResult<R>> {
+    return this.#db.executeQuery<R>(hotStatement(`${this.dialect}:${name}`, values, (m) => build(this.#db, m)));
   }
 
   /** The underlying Kysely instance (or transaction), for other parts' read-only reports. Optional extra. */
@@ -365,17 +404,26 @@ export class KyselyStore implements Store {
     });
     try {
       if (link.id === undefined) {
-        const row = await this.#db
-          .insertInto("links")
-          .values({ ...values, created_at: at })
-          .returning("id")
-          .executeTakeFirstOrThrow();
+        const r = await this.#hot<{ id: number | string }>("link.insert", { ...values, created_at: at }, (db, m) =>
+          db
+            .insertInto("links")
+            .values(m as never)
+            .returning("id"),
+        );
+        const row = r.rows[0];
+        if (!row) throw new Error("store: inserting a link returned no id");
         return saved(toId(row.id), at);
       }
       const known = (link as { createdAt?: unknown }).createdAt;
       if (typeof known === "string") {
-        const r = await this.#db.updateTable("links").set(values).where("id", "=", link.id).executeTakeFirst();
-        if (Number(r.numUpdatedRows) > 0) return saved(link.id, known);
+        const r = await this.#hot("link.update", { ...values, id: link.id }, (db, m) => {
+          const { id, ...set } = m;
+          return db
+            .updateTable("links")
+            .set(set as never)
+            .where("id", "=", id as never);
+        });
+        if (Number(r.numAffectedRows ?? 0) > 0) return saved(link.id, known);
       } else {
         const row = await this.#db.updateTable("links").set(values).where("id", "=", link.id).returning("created_at").executeTakeFirst();
         if (row) return saved(link.id, row.created_at);
@@ -501,10 +549,14 @@ export class KyselyStore implements Store {
       at: e.at ?? at,
     }));
     for (let i = 0; i < rows.length; i += CHANGE_BATCH) {
-      await this.#db
-        .insertInto("change_log")
-        .values(rows.slice(i, i + CHANGE_BATCH))
-        .execute();
+      const chunk = rows.slice(i, i + CHANGE_BATCH);
+      // one statement per row count; the values flattened as r<row>.<column>
+      const flat: Record<string, unknown> = {};
+      for (const [j, r] of chunk.entries()) for (const [k, v] of Object.entries(r)) flat[`r${j}.${k}`] = v;
+      const columns = Object.keys(chunk[0]);
+      await this.#hot(`change_log.insert.${chunk.length}`, flat, (db, m) =>
+        db.insertInto("change_log").values(chunk.map((_, j) => Object.fromEntries(columns.map((k) => [k, m[`r${j}.${k}`]]))) as never),
+      );
     }
   }
 
@@ -600,9 +652,9 @@ export class KyselyStore implements Store {
     const at = now();
     const payload = JSON.stringify(intent.payload ?? {});
     try {
-      const row = await this.#db
-        .insertInto("create_intents")
-        .values({
+      const r = await this.#hot<{ id: number | string }>(
+        "create_intent.insert",
+        {
           integration: intent.integration,
           object: intent.object,
           target: intent.target,
@@ -613,9 +665,15 @@ export class KyselyStore implements Store {
           remote_id: null,
           created_at: at,
           updated_at: at,
-        })
-        .returning("id")
-        .executeTakeFirstOrThrow();
+        },
+        (db, m) =>
+          db
+            .insertInto("create_intents")
+            .values(m as never)
+            .returning("id"),
+      );
+      const row = r.rows[0];
+      if (!row) throw new Error("store: inserting a create intent returned no id");
       // built from what was written (only the id is read back)
       return {
         id: toId(row.id),
@@ -644,12 +702,13 @@ export class KyselyStore implements Store {
   }
 
   async completeCreateIntent(id: number, remoteId: string): Promise<void> {
-    const r = await this.#db
-      .updateTable("create_intents")
-      .set({ status: "done", remote_id: remoteId, updated_at: now() })
-      .where("id", "=", id)
-      .executeTakeFirst();
-    if (Number(r.numUpdatedRows) === 0) throw notFound("create intent", id);
+    const r = await this.#hot("create_intent.done", { status: "done", remote_id: remoteId, updated_at: now(), id }, (db, m) =>
+      db
+        .updateTable("create_intents")
+        .set({ status: m.status, remote_id: m.remote_id, updated_at: m.updated_at })
+        .where("id", "=", m.id as never),
+    );
+    if (Number(r.numAffectedRows ?? 0) === 0) throw notFound("create intent", id);
   }
 
   async failCreateIntent(id: number): Promise<void> {
