@@ -58,6 +58,10 @@
  *   modifiedAt/version are the later of the two);
  * - organisations(): a party's address, contact mechanisms and identifiers are separate models,
  *   read in batches for all parties at once (organisations.ts);
+ * - bulk creates (createMany, for the engine's bulk-creates.ts): `create` takes a list of value
+ *   dicts and answers the ids in the same order, in one transaction → one RPC per batch of at most
+ *   maxCreateBatch (100), all or none, then one read of the created records; each payload is encoded
+ *   and checked as create() does (link targets checked per target model for the whole batch);
  * - each login hashes the password server-side (~0.25 s, more under load) → connectors of one
  *   process share the session of a login (rpc.ts) and the fields_get answers (5 min).
  *
@@ -69,7 +73,7 @@
  * common HTTP options (timeoutMs, concurrency, maxRetries, rateLimit, logger …).
  * Credentials: user, password.
  */
-import { NotFound, SchemaDrift, ValidationRejected, VersionConflict } from "../../errors.ts";
+import { NotFound, SchemaDrift, Transient, ValidationRejected, VersionConflict } from "../../errors.ts";
 import { readCommonOptions } from "../options.ts";
 import type {
   Connector,
@@ -656,22 +660,40 @@ export class TrytonConnector implements Connector {
     return out;
   }
 
-  /** SQLite-backed Tryton accepts dangling many2one ids: check the targets exist first. */
-  private async checkTargets(entity: string, values: Row): Promise<void> {
+  /**
+   * SQLite-backed Tryton accepts dangling many2one ids: check the targets exist first. For several
+   * records (a bulk create) the ids each model is pointed at are checked together: one search per
+   * target model, whatever the number of records.
+   */
+  private async checkTargets(entity: string, rows: Row[]): Promise<void> {
     if (!this.checkLinks) return;
     const meta = await this.fields(entity);
-    for (const [name, v] of Object.entries(values)) {
-      const f = meta[name];
-      if (f?.type !== "many2one" || typeof v !== "number" || !f.relation) continue;
-      const found = await this.model<number[]>(f.relation, "search", [[["id", "=", v]], 0, 1, null], {
-        idempotent: true,
-        action: `check ${entity}.${name} → ${f.relation} ${v}`,
-      });
-      if (!found.length)
-        throw new ValidationRejected(`tryton: ${entity}.${name} points at ${f.relation} ${v}, which does not exist.`, {
+    const wanted = new Map<string, { ids: Set<number>; fields: Map<number, string> }>();
+    for (const values of rows)
+      for (const [name, v] of Object.entries(values)) {
+        const f = meta[name];
+        if (f?.type !== "many2one" || typeof v !== "number" || !f.relation) continue;
+        let w = wanted.get(f.relation);
+        if (!w) wanted.set(f.relation, (w = { ids: new Set(), fields: new Map() }));
+        w.ids.add(v);
+        if (!w.fields.has(v)) w.fields.set(v, name);
+      }
+    for (const [relation, w] of wanted) {
+      const ids = [...w.ids];
+      const found = new Set(
+        await this.model<number[]>(relation, "search", [[["id", "in", ids]], 0, null, null], {
+          idempotent: true,
+          action: `check ${entity} → ${relation} ${ids.join(", ")}`,
+        }),
+      );
+      const missing = ids.find((id) => !found.has(id));
+      if (missing !== undefined) {
+        const name = w.fields.get(missing) as string;
+        throw new ValidationRejected(`tryton: ${entity}.${name} points at ${relation} ${missing}, which does not exist.`, {
           where: { system: SYSTEM, object: entity, field: name },
           hint: "Create or link the target record first (Tryton on SQLite would store the dangling reference).",
         });
+      }
     }
   }
 
@@ -683,21 +705,24 @@ export class TrytonConnector implements Connector {
    * models, `purchase_uom` for purchase.*, else `default_uom` — one read for all of them.
    * A unit given is never changed. options.fillUnits: false turns this off.
    */
-  private async fillLineUnits(entity: string, enc: Row, creating: boolean): Promise<void> {
+  private async fillLineUnits(entity: string, encs: Row[], creating: boolean): Promise<void> {
     if (!this.fillUnits) return;
     const targets: { model: string; row: Row }[] = [];
     const lineModel = async (model: string) => {
       const m = await this.fields(model);
       return m.product?.type === "many2one" && m.product.relation === "product.product" && m.unit?.type === "many2one";
     };
-    if (creating && (await lineModel(entity))) targets.push({ model: entity, row: enc });
     const meta = await this.fields(entity);
-    for (const [name, v] of Object.entries(enc)) {
-      const rel = meta[name]?.type === "one2many" ? meta[name].relation : undefined;
-      if (!rel || !Array.isArray(v) || !(await lineModel(rel))) continue;
-      for (const cmd of v)
-        if (Array.isArray(cmd) && cmd[0] === "create" && Array.isArray(cmd[1]))
-          for (const row of cmd[1] as unknown[]) if (isObj(row)) targets.push({ model: rel, row });
+    const isLine = creating && (await lineModel(entity));
+    for (const enc of encs) {
+      if (isLine) targets.push({ model: entity, row: enc });
+      for (const [name, v] of Object.entries(enc)) {
+        const rel = meta[name]?.type === "one2many" ? meta[name].relation : undefined;
+        if (!rel || !Array.isArray(v) || !(await lineModel(rel))) continue;
+        for (const cmd of v)
+          if (Array.isArray(cmd) && cmd[0] === "create" && Array.isArray(cmd[1]))
+            for (const row of cmd[1] as unknown[]) if (isObj(row)) targets.push({ model: rel, row });
+      }
     }
     const todo = targets.filter((t) => typeof t.row.product === "number" && (t.row.unit === undefined || t.row.unit === null));
     if (!todo.length) return;
@@ -932,16 +957,21 @@ export class TrytonConnector implements Connector {
     return this.columns(entity, [...this.defaultColumns(meta, undefined, entity), ...extra]);
   }
 
-  async create(entity: string, values: Record<string, unknown>): Promise<RemoteRecord> {
+  /** A client-chosen id is refused: Tryton assigns ids. */
+  private refuseId(entity: string, values: Record<string, unknown>): void {
     if ("id" in values)
       throw new ValidationRejected(`tryton: create ${entity}: the client cannot choose a record id ("id" given).`, {
         where: { system: SYSTEM, object: entity, field: "id" },
         hint: "Remove `id` from the values; Tryton assigns ids and Accord stores the returned one.",
       });
+  }
+
+  async create(entity: string, values: Record<string, unknown>): Promise<RemoteRecord> {
+    this.refuseId(entity, values);
     const enc = await this.encodeValues(entity, values);
-    await this.checkTargets(entity, enc);
-    await this.fillLineUnits(entity, enc, true);
-    const ids = await this.createRetryingSequenceRace(entity, values, enc);
+    await this.checkTargets(entity, [enc]);
+    await this.fillLineUnits(entity, [enc], true);
+    const ids = await this.createRetryingSequenceRace(entity, [values], [enc]);
     const id = ids?.[0];
     if (typeof id !== "number")
       throw new ValidationRejected(`tryton: create ${entity} returned no id.`, { where: { system: SYSTEM, object: entity } });
@@ -958,19 +988,105 @@ export class TrytonConnector implements Connector {
   }
 
   /**
+   * Records per createMany call. `model.<name>.create` takes any number of value dicts in one
+   * transaction, but the werkzeug development server handles a request in one thread and SQLite
+   * holds its write lock for the whole transaction: 100 keeps one call well under the request
+   * timeout (parties with addresses take ~10-20 ms each server-side) and keeps other writers'
+   * lock waits short (trytond's `[database] retry`), while making the per-call cost (HTTP, context,
+   * session check, commit) negligible. The read-back (READ_CHUNK ids per read) stays one call.
+   */
+  readonly maxCreateBatch = 100;
+
+  /**
+   * Bulk create: ONE `model.<entity>.create` with the list of value dicts — one transaction, all or
+   * none — then ONE read of the created records. Each payload goes through what create() does
+   * (encoding, link checks, line units), for all of them at once. Tryton returns the ids in the
+   * order of the values, so the records are matched back by position; each one's `key` value is
+   * still compared with its payload's (an error entry if they differ). Refused before any write:
+   * a payload without a value in `key`, or with a value another payload has.
+   */
+  async createMany(
+    entity: string,
+    payloads: Array<Record<string, unknown>>,
+    opts: { key: string; fields?: string[] },
+  ): Promise<Array<RemoteRecord | Error>> {
+    if (payloads.length === 0) return [];
+    if (payloads.length > this.maxCreateBatch)
+      throw new ValidationRejected(
+        `tryton: create ${payloads.length} ${entity} records in one call: at most ${this.maxCreateBatch} are allowed.`,
+        {
+          where: { system: SYSTEM, object: entity },
+          hint: `Split the records into calls of ${this.maxCreateBatch} or fewer.`,
+        },
+      );
+    const keyOf = (v: unknown) => (v === null || v === undefined ? "" : String(v));
+    const keys = new Set<string>();
+    for (const p of payloads) {
+      this.refuseId(entity, p);
+      const k = keyOf(p[opts.key]);
+      if (!k || keys.has(k))
+        throw new ValidationRejected(
+          `tryton: create ${entity} records in one call: each needs its own value in ${opts.key} (${k ? `"${k}" is repeated` : "one is empty"}).`,
+          {
+            where: { system: SYSTEM, object: entity, field: opts.key },
+            hint: "Create such records one by one.",
+          },
+        );
+      keys.add(k);
+    }
+    const encs: Row[] = [];
+    for (const p of payloads) encs.push(await this.encodeValues(entity, p));
+    await this.checkTargets(entity, encs);
+    await this.fillLineUnits(entity, encs, true);
+    const ids = await this.createRetryingSequenceRace(entity, payloads, encs);
+    if (!Array.isArray(ids) || ids.length !== payloads.length || !ids.every((id) => typeof id === "number"))
+      throw new Transient(`tryton: create ${payloads.length} ${entity} records: the answer does not list ${payloads.length} ids.`, {
+        where: { system: SYSTEM, object: entity },
+        hint: "Whether they were created is unknown: Accord looks each one up by its key before creating it again.",
+      });
+    // the columns create() reads back, for every payload at once (plus the key and the asked fields)
+    const meta = await this.fields(entity);
+    const cols = new Set<string>();
+    for (const p of payloads) for (const c of await this.writtenColumns(entity, p)) if (!SYSTEM_FIELDS.includes(c)) cols.add(c);
+    for (const f of [opts.key, ...(opts.fields ?? [])]) if (f !== "id" && meta[f.split(".", 1)[0]]) cols.add(f);
+    const byId = new Map((await this.readByIds(entity, ids.map(String), [...cols])).map((r) => [r.id, r]));
+    return payloads.map((p, i): RemoteRecord | Error => {
+      const id = String(ids[i]);
+      const rec = byId.get(id);
+      if (!rec)
+        return new NotFound(`tryton: ${entity} ${id} vanished right after its create.`, {
+          where: { system: SYSTEM, object: entity, record: id },
+        });
+      const want = keyOf(p[opts.key]);
+      const got = keyOf(rec.values[opts.key]);
+      if (got !== want)
+        return new Transient(
+          `tryton: create ${entity} with ${opts.key} "${want}": the record created in its place (${id}) has ${opts.key} "${got}".`,
+          {
+            where: { system: SYSTEM, object: entity, record: id, field: opts.key },
+            hint: "Accord looks the record up by its key on the next run before creating it again; check both in Tryton.",
+          },
+        );
+      return rec;
+    });
+  }
+
+  /**
    * Tryton on SQLite can hand two concurrent creates the same number from a sequence (a party's
    * code): the second fails "The code on party must be unique." and its transaction is rolled back,
-   * so nothing was created. When the unique field is not one the caller gave (the server numbered
-   * it), the create is tried again, up to 5 times; a duplicate of a value the caller gave is not.
+   * so nothing was created. When the unique field is not one the caller gave in any of the records
+   * (the server numbered it), the create — of one record or a whole batch, one transaction — is
+   * tried again, up to 5 times; a duplicate of a value the caller gave is not.
    */
-  private async createRetryingSequenceRace(entity: string, values: Record<string, unknown>, enc: unknown): Promise<number[]> {
+  private async createRetryingSequenceRace(entity: string, values: Array<Record<string, unknown>>, encs: Row[]): Promise<number[]> {
+    const action = encs.length === 1 ? `create ${entity}` : `create ${encs.length} ${entity} records`;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.model<number[]>(entity, "create", [[enc]], { action: `create ${entity}` });
+        return await this.model<number[]>(entity, "create", [encs], { action });
       } catch (err) {
         const m = /The (\w[\w ]*?) on [\w .]+ must be unique/i.exec(err instanceof Error ? err.message : String(err));
         const field = m?.[1].toLowerCase().replace(/ /g, "_");
-        if (!field || field in values || attempt >= 5) throw err;
+        if (!field || values.some((v) => field in v) || attempt >= 5) throw err;
         await new Promise((r) => setTimeout(r, 30 + Math.random() * 120 * attempt));
       }
     }
@@ -1018,8 +1134,8 @@ export class TrytonConnector implements Connector {
       }
     }
     const enc = await this.encodeValues(entity, vals, current);
-    await this.checkTargets(entity, enc);
-    await this.fillLineUnits(entity, enc, false);
+    await this.checkTargets(entity, [enc]);
+    await this.fillLineUnits(entity, [enc], false);
     if (Object.keys(enc).length)
       await this.model<null>(entity, "write", [[nid], enc], {
         idempotent: true,
