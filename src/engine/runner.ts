@@ -198,6 +198,7 @@ async function syncObject(
         // the run started, ends this side's read: its cursor is not saved, so the next run reads it (and anything changed meanwhile
         // by someone else) — nothing is skipped, it is read one run later.
         if (ownWritesOnly(or, side, page.records, runStartMs)) break;
+        opts.beforePage?.();
         await prefetchPage(or, side, page.records);
         await processPage(or, side, page.records, opts.applyConcurrency ?? 1);
         or.prefetched = undefined;

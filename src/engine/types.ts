@@ -185,6 +185,12 @@ export interface SyncOptions {
   /** Records of a page processed at once (records sharing a shared id always in turn). Default 1. */
   applyConcurrency?: number;
   /**
+   * Called before each page of changes is processed; throw to stop the run there (a graceful stop, a
+   * lost lease). Needed besides a guard on the connector's reads: the engine reads the next page while
+   * it processes one, so a read that was allowed may be processed after the stop.
+   */
+  beforePage?: () => void;
+  /**
    * Reports kept per object in `ObjectResult.records`, for applied/unchanged records and again for held/quarantined
    * ones; the rest are counted in `unlisted`. Default: all in a dry run or with `verbose`, else DEFAULT_REPORT_LIMIT.
    */

@@ -489,6 +489,10 @@ export class Runtime {
         {
           objects: [object],
           detectDeletes: job.detectDeletes,
+          // a page read ahead is not processed once stopping (the guard below stops further reads)
+          beforePage: () => {
+            if (this.#stopping) throw new Transient(`${STOPPING}: the run ends after the page in flight`);
+          },
           ...(records ? { records } : {}),
           // quarantine retries (a read per entry) belong to the scheduled passes, not to every webhook or poll
           retryQuarantined: job.trigger !== "webhook" && job.trigger !== "poll",

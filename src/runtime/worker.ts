@@ -334,6 +334,10 @@ export class Worker {
           detectDeletes: reconcile,
           ...(records ? { records } : {}),
           retryQuarantined: reconcile,
+          // a page read ahead is not processed once the lease is lost or the worker stops
+          beforePage: () => {
+            if (signal.aborted) throw runStopped(signal);
+          },
         },
       );
       counts = { ...res.totals };
@@ -584,9 +588,14 @@ function targetable(job: SyncJob, obj: ObjectSpec): Partial<Record<Side, string[
   return Object.keys(out).length ? out : undefined;
 }
 
+/** Why a run stops before its next page (lease lost, worker stopping). */
+function runStopped(signal: AbortSignal): Transient {
+  return new Transient(`run stopped: ${messageOf(signal.reason)} — the next run resumes from the cursors`);
+}
+
 /** The connector as a run sees it: once the signal is aborted (lease lost, worker stopping), no further page is read. */
 function guarded(conn: Connector, signal: AbortSignal): Connector {
-  const stopped = () => new Transient(`run stopped: ${messageOf(signal.reason)} — the next run resumes from the cursors`);
+  const stopped = () => runStopped(signal);
   return new Proxy(conn, {
     get(t, prop, receiver) {
       const v = Reflect.get(t, prop, receiver);

@@ -974,7 +974,11 @@ export class TrytonConnector implements Connector {
     const ids = await this.createRetryingSequenceRace(entity, [values], [enc]);
     const id = ids?.[0];
     if (typeof id !== "number")
-      throw new ValidationRejected(`tryton: create ${entity} returned no id.`, { where: { system: SYSTEM, object: entity } });
+      // the create may have happened: not "refused" (which would close the intent), but unknown
+      throw new Transient(`tryton: create ${entity} returned no id.`, {
+        where: { system: SYSTEM, object: entity },
+        hint: "Whether it was created is unknown: Accord looks it up (createKey or content) before creating it again.",
+      });
     const [rec] = await this.readByIds(
       entity,
       [String(id)],
