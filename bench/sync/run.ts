@@ -8,10 +8,12 @@
  * with fresh sandboxes in child processes — EspoCRM and ERPNext each in its own process by default, as
  * the real systems are separate servers (`--one-sandbox-process` for one process serving both):
  *   (a) initial sync: N CRM accounts, no ERP customers → N creates CRM→ERP with C records in flight
- *       (SyncOptions.applyConcurrency = C; each record: intent committed, ERPNext create, link + intent
- *       + history in one transaction, identity stamp back into the CRM = 2 API calls; the stamp runs
- *       behind the lane's next create, and the store writes of records in flight share transactions
- *       (group commit)) — records/s, API calls and store commits per record;
+ *       (SyncOptions.applyConcurrency = C; each record: intent committed, ERPNext create — shared with
+ *       the page's other creates in insert_many calls, the file having a createKey — link + intent +
+ *       history in one transaction, then (default) the identity stamp back into the CRM, behind the
+ *       lane's next record; the store writes of records in flight share transactions (group commit);
+ *       `--shared-id crm`: the CRM id is the shared id, nothing stamped back) — records/s, API calls and
+ *       store commits per record;
  *   (b) a no-change incremental pass over the N linked pairs (the overlap window re-reads every
  *       record touched in (a), on both sides; every one must be recognised as unchanged) — records/s;
  *   (c) peak RSS and V8 heap of the engine's process during (a) and during (b);
@@ -21,7 +23,9 @@
  *   - raw pairs: what (a)'s two calls cost with no engine at all — plain-fetch ERPNext create, then a
  *     plain-fetch EspoCRM PUT of the new name into an account — pairs/s, one pair after the other per
  *     lane (the engine overlaps a lane's stamp with its next create, and its HTTP client is node:http,
- *     not fetch: it can beat this figure).
+ *     not fetch: it can beat this figure);
+ *   - raw bulk creates: plain-fetch insert_many of 50 customers per call, C calls in flight — the most
+ *     the API gives the engine's bulk path.
  * CPU time of the engine process and of the sandbox processes is sampled for (a) and for the raw runs
  * (ms per record / per request), and the load average at each step, so a loaded machine shows.
  * Prints a table and writes bench/results/sync.json.
