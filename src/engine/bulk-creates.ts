@@ -6,10 +6,12 @@
  * `create(payload)` behaves like `connector.create` for its caller: it resolves with the created
  * record or rejects with the error that concerns it, so every rule of creates.ts keeps holding per
  * record (the intent is committed before the call that carries its payload; the link after).
- * Creates asked for within one turn of the event loop, or while the system's calls are all busy,
- * go out together: at most `maxInFlight` calls at a time (the run's concurrency), the waiting
- * creates spread over the free calls, at most `maxBatch` per call. The created records are matched
- * back by `key` (the object's createKey), so two payloads with one key value never share a call.
+ * Creates asked for within one turn of the event loop, or while the system's calls are busy, go out
+ * together: at most `maxInFlight` calls at a time (the run's concurrency), the waiting creates
+ * spread over the free calls but at least 50 per call when that many wait (while calls are out, a
+ * few waiting creates wait for one to come back), at most `maxBatch` per call. The created records
+ * are matched back by `key` (the object's createKey), so two payloads with one key value never share
+ * a call.
  *
  * Failures: when the system refused the whole call (certainlyNotCreated: nothing was created, all
  * or none), each of its records is created again on its own, so one invalid record is quarantined
@@ -40,8 +42,6 @@ export class BulkCreates {
   #queue: Waiting[] = [];
   #inFlight = 0;
   #scheduled = false;
-  /** Calls made and records they carried (for tests and benchmarks). */
-  readonly stats = { calls: 0, records: 0, refusedCalls: 0 };
 
   constructor(
     conn: Connector & Required<Pick<Connector, "createMany">>,
@@ -101,8 +101,6 @@ export class BulkCreates {
   }
 
   async #call(batch: Waiting[]): Promise<void> {
-    this.stats.calls++;
-    this.stats.records += batch.length;
     if (batch.length === 1) return this.#one(batch[0]);
     let results: Array<RemoteRecord | Error>;
     try {
@@ -119,7 +117,6 @@ export class BulkCreates {
         return;
       }
       // refused as a whole (one transaction): nothing was created; each record on its own
-      this.stats.refusedCalls++;
       for (const w of batch) await this.#one(w);
       return;
     }

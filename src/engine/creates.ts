@@ -52,7 +52,7 @@ export function bulkCreatesOf(or: ObjectRun, target: Side): { creates: BulkCreat
   if (have !== undefined) return have ?? undefined;
   const conn = connectorOf(or, target);
   const side = objectSide(or.obj, target);
-  const key = side.createKey ?? (side.identity !== "id" ? side.identity : undefined);
+  const key = createWrittenKey(or, target);
   const made =
     conn.createMany && key && !isFieldPath(key) && !side.aggregate
       ? {
@@ -69,6 +69,19 @@ export function bulkCreatesOf(or: ObjectRun, target: Side): { creates: BulkCreat
       : null;
   or.bulk.bySide.set(target, made);
   return made ?? undefined;
+}
+
+/**
+ * The field every create into `target` sets to a value of its own source record (see planUnlinked):
+ * the createKey (the source id), or the identity when the create writes the shared id into it — into
+ * the CRM the ERP's id, into the ERP under `crm: { identity: id }` the CRM id. Not an identity the
+ * target assigns itself (an ERPNext name), which is unknown until the answer.
+ */
+function createWrittenKey(or: ObjectRun, target: Side): string | undefined {
+  const side = objectSide(or.obj, target);
+  if (side.createKey) return side.createKey;
+  if (target === "crm") return or.obj.crm.identity !== "id" ? or.obj.crm.identity : undefined;
+  return or.obj.crm.identity === "id" && or.obj.erp.identity !== "id" ? or.obj.erp.identity : undefined;
 }
 
 /** A payload's value of the bulk key (the records are matched back by it), when it has a usable one. */

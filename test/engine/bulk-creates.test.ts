@@ -6,6 +6,8 @@
  * reason. A call whose answer is lost leaves the intents pending: the next run finds the customers
  * by their key, with no second create.
  */
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { type OpenedContext, openContext } from "../../src/engine/context.ts";
 import { runSync } from "../../src/engine/index.ts";
@@ -119,6 +121,47 @@ describe("bulk creates into ERPNext (frappe.client.insert_many)", () => {
     const again = await runSync(ctx, { applyConcurrency: 4 });
     expect(again.totals.applied).toBe(0);
     expect(await erpCustomers(s)).toHaveLength(450);
+  });
+
+  it("without a key to match created records by, creates go one call each and never more than C at once", async () => {
+    const { sb: s } = await world(named(120));
+    // a counting proxy in front of the ERPNext sandbox: the most creates in flight at one moment
+    let inFlight = 0;
+    let most = 0;
+    let bulk = 0;
+    const proxy = createServer((req, res) => {
+      const isCreate = req.method === "POST" && req.url?.startsWith("/api/resource/Customer");
+      if (req.url?.includes("insert_many")) bulk++;
+      if (isCreate) most = Math.max(most, ++inFlight);
+      const up = request(`${s.erp.url}${req.url}`, { method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+        r.on("end", () => {
+          if (isCreate) inFlight--;
+        });
+      });
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const spec = loadSpec(SPEC(s.erp.timezone).replace(", createKey: custom_accord_id", ""), "nokey.yaml");
+      const o = await openContext(spec, {
+        env: { B_CRM_URL: s.crm.url, B_CRM_KEY: s.crm.apiKey, B_ERP_URL: url, B_ERP_KEY: s.erp.apiKey, B_ERP_SECRET: s.erp.apiSecret },
+        store: await testStoreOptions(),
+      });
+      try {
+        const r = await runSync(o.ctx, { applyConcurrency: 4 });
+        expect(r.totals).toMatchObject({ applied: 120, quarantined: 0 });
+      } finally {
+        await o.close();
+      }
+    } finally {
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
+    expect(bulk).toBe(0);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(4);
   });
 
   it("a record the ERP refuses is quarantined with its reason; the rest of its call is created one by one", async () => {
