@@ -31,7 +31,7 @@ import { apiDelta, HealthRules } from "../monitor/health.ts";
 import { AccordMetrics } from "../monitor/metrics.ts";
 import type { MonitorSettings } from "../monitor/settings.ts";
 import type { ObjectSpec, Side } from "../spec/model.ts";
-import { ReplayGuard, readBody, sendJson, verifyWebhook } from "./webhooks.ts";
+import { admitWebhook, ReplayGuard, readBody, sendJson } from "./webhooks.ts";
 
 export type Trigger = "start" | "poll" | "webhook" | "schedule" | "reconcile" | "manual";
 
@@ -664,7 +664,13 @@ export class Runtime {
       const receivedAt = Date.now();
       const rawBody = await readBody(req);
       const conn = side === "crm" ? this.ctx.crm : this.ctx.erp;
-      const v = verifyWebhook(side, conn, this.#opts.webhookSecrets?.[side] ?? [], { headers: req.headers, url, rawBody }, this.#replay);
+      const v = await admitWebhook(
+        side,
+        conn,
+        this.#opts.webhookSecrets?.[side] ?? [],
+        { headers: req.headers, url, rawBody },
+        this.#replay,
+      );
       this.metrics.webhooks.inc({ integration: this.integration, system: side, result: v.result });
       if (v.result !== "accepted") {
         this.#log?.warn({ side, result: v.result }, `webhook rejected: ${v.message}`);

@@ -22,7 +22,7 @@ import { rejectMatch } from "../quality/link.ts";
 import { mappingRows, renderMappingDoc } from "../spec/doc.ts";
 import type { IntegrationSpec } from "../spec/model.ts";
 import type { JobQueue } from "../runtime/jobs/types.ts";
-import { ReplayGuard, verifyWebhook } from "../runtime/webhooks.ts";
+import { admitWebhook, ReplayGuard } from "../runtime/webhooks.ts";
 import type { Json, Store, User } from "../store/types.ts";
 import { dummyPasswordHash, LoginLimiter, newToken, type Role, sameSecret, sha256, verifyPassword } from "./auth.ts";
 import { canSee, fileSource, type IntegrationSource, type ServedIntegration, visibleTenant } from "./served.ts";
@@ -60,7 +60,10 @@ export interface ServerOptions {
   source?: IntegrationSource;
   /** Step 10: with a job queue, "Sync now" enqueues a sync job per object, and POST /webhooks/:integration/:side enqueues webhook jobs. */
   queue?: JobQueue;
-  /** Replay window of the webhook route (default: 10 minutes, in memory). */
+  /**
+   * Replay window of the webhook route (default: 10 minutes, kept in `store` when it keeps webhook
+   * deliveries — so every server process on the same database refuses a replay — else in memory).
+   */
   replayGuard?: ReplayGuard;
 }
 
@@ -145,7 +148,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   if (!specList.length && !opts.source)
     throw new Error("createServer needs a spec (or specs, or a registry source): the integration(s) the console shows");
   const source: IntegrationSource = opts.source ?? fileSource(specList, opts.systems);
-  const replay = opts.replayGuard ?? new ReplayGuard();
+  const replay = opts.replayGuard ?? new ReplayGuard(undefined, undefined, { store: opts.store });
   const store = opts.store;
   const users: UserStore = userStore(store);
   const limiter = opts.loginLimiter ?? new LoginLimiter();
@@ -939,7 +942,13 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
               },
             });
           const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-          const verdict = verifyWebhook(side, conn, served.webhookSecrets[side], { headers: req.headers, url: req.url, rawBody }, replay);
+          const verdict = await admitWebhook(
+            side,
+            conn,
+            served.webhookSecrets[side],
+            { headers: req.headers, url: req.url, rawBody },
+            replay,
+          );
           if (verdict.result !== "accepted")
             return reply.status(verdict.status).send({ error: { class: verdict.result, message: verdict.message, hint: "" } });
           const query: Record<string, string> = {};

@@ -1184,7 +1184,39 @@ export class KyselyStore implements Store {
   setUserTenant(userId: number, tenant: string | null): Promise<void> {
     return registered.setUserTenant(this.#db, userId, tenant);
   }
+
+  // ---------------------------------------------------------------- webhook deliveries (migration 0006)
+
+  async firstDelivery(key: string, windowMs: number, now: Date = new Date()): Promise<boolean> {
+    const db = this.#db as unknown as Kysely<WebhookDeliveriesDatabase>;
+    const t = now.getTime();
+    const cutoff = t - Math.max(0, windowMs);
+    // Now and then (not on every call) forget the keys older than the window; the upsert below does
+    // not need it (it takes an expired key over), it only keeps the table small.
+    const pruned = deliveriesPrunedAt.get(this.#db) ?? 0;
+    if (t - pruned >= Math.min(Math.max(windowMs, 1000), 60_000) || t < pruned) {
+      deliveriesPrunedAt.set(this.#db, t);
+      await db.deleteFrom("webhook_deliveries").where("seen_at", "<", cutoff).execute();
+    }
+    // One statement on both dialects: a new key is inserted; a key seen within the window is left as
+    // it is (no row affected → a replay); an expired one is taken over. The primary key makes two
+    // processes racing on one key get one affected row between them.
+    const r = await db
+      .insertInto("webhook_deliveries")
+      .values({ delivery_key: key, seen_at: t })
+      .onConflict((oc) => oc.column("delivery_key").doUpdateSet({ seen_at: t }).where("webhook_deliveries.seen_at", "<", cutoff))
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+  }
 }
+
+/** The table of migration 0006, as the store's Kysely instance sees it (kept out of schema.ts's StoreDatabase). */
+interface WebhookDeliveriesDatabase {
+  webhook_deliveries: { delivery_key: string; seen_at: number };
+}
+
+/** When each connection (or transaction) last pruned webhook_deliveries (ms since the epoch). */
+const deliveriesPrunedAt = new WeakMap<object, number>();
 
 function notFound(what: string, id: number): NotFound {
   return new NotFound(`${what} ${id} does not exist in the store`, {

@@ -298,6 +298,13 @@ export interface Store {
   getLock?(integration: string): Promise<{ holder: string; acquiredAt: string; expiresAt: string } | undefined>;
   /** Change-log entries of one field of an object (target field name): how many since `since`, and the latest one ever. */
   fieldChanges?(integration: string, object: string, field: string, since: string): Promise<{ count: number; lastAt: string | null }>;
+  /**
+   * Webhook replay guard shared by every process on this store: records the delivery `key` (a digest,
+   * never a secret) and answers true when no delivery with that key was recorded within the last
+   * `windowMs` before `now` (default: the current time) — by any process. Of two calls racing on one
+   * key exactly one gets true. Keys older than the window are forgotten.
+   */
+  firstDelivery?(key: string, windowMs: number, now?: Date): Promise<boolean>;
 
   // console users, sessions, API tokens (Step 9; optional: implemented by the Kysely store for both dialects)
   /** Throws Duplicate when the name is taken. */

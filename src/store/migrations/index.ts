@@ -9,6 +9,7 @@ import { operations } from "./0002_operations.ts";
 import { consoleUsers } from "./0003_console_users.ts";
 import { integrations } from "./0004_integrations.ts";
 import { jobs } from "./0005_jobs.ts";
+import { webhookDeliveries } from "./0006_webhook_deliveries.ts";
 
 export type StoreDialect = "sqlite" | "postgres";
 
@@ -19,6 +20,7 @@ export function storeMigrations(dialect: StoreDialect): Record<string, Migration
     "0003_console_users": consoleUsers(dialect),
     "0004_integrations": integrations(dialect),
     "0005_jobs": jobs(dialect),
+    "0006_webhook_deliveries": webhookDeliveries(dialect),
   };
 }
 
