@@ -31,6 +31,7 @@ import { apiDelta, HealthRules } from "../monitor/health.ts";
 import { AccordMetrics } from "../monitor/metrics.ts";
 import type { MonitorSettings } from "../monitor/settings.ts";
 import type { ObjectSpec, Side } from "../spec/model.ts";
+import { authSideOf, probeAuth } from "./auth-probe.ts";
 import { admitWebhook, ReplayGuard, readBody, sendJson } from "./webhooks.ts";
 
 export type Trigger = "start" | "poll" | "webhook" | "schedule" | "reconcile" | "manual";
@@ -396,13 +397,7 @@ export class Runtime {
     for (const side of [...this.pausedSystems.keys()]) {
       try {
         // a real call (whoAmI is cached by the connectors): read a record that does not exist
-        const entity = this.ctx.spec.objects[0]?.[side].entity;
-        if (entity)
-          await (side === "crm" ? this.ctx.crm : this.ctx.erp).readByIds(entity, ["accord-auth-probe"]).catch((err: unknown) => {
-            const cls = (err as { errorClass?: string }).errorClass;
-            if (cls !== "NotFound" && cls !== "ValidationRejected") throw err; // an answer made with our credentials
-            return [];
-          });
+        await probeAuth(side === "crm" ? this.ctx.crm : this.ctx.erp, this.ctx.spec.objects[0]?.[side].entity);
         this.pausedSystems.delete(side);
         this.metrics.pausedSystems.set({ integration: this.integration, system: side }, 0);
         await this.health.authRestored(side);
@@ -577,11 +572,8 @@ export class Runtime {
 
   /** An authentication failure while describing a system: the same alert and pause as in a run. */
   async #authFromDescribe(err: unknown): Promise<void> {
-    const e = err as { errorClass?: string; where?: { system?: string } };
-    if (e.errorClass !== "AuthError") return;
-    const sides = (["crm", "erp"] as const).filter((sd) => this.ctx.spec.systems[sd].type === e.where?.system);
-    if (sides.length !== 1) return; // both systems of one type: the next run tells which one
-    const side = sides[0];
+    const side = authSideOf(err, this.ctx.spec);
+    if (!side) return; // not an AuthError, or both systems of one type: the next run tells which one
     if (!this.pausedSystems.has(side)) {
       this.pausedSystems.set(side, new Date().toISOString());
       this.metrics.pausedSystems.set({ integration: this.integration, system: side }, 1);

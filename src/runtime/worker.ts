@@ -12,7 +12,15 @@
  *    stops at the next page). Taking the lease over from a dead holder marks its run row abandoned;
  *  - a webhook job → the connector's parseWebhook → targeted sync jobs of the realtime objects it touches;
  *  - schedules from each object's tier, registered at start (idempotent: keyed per integration/object);
- *  - health rules after every run (error rate, auth failures…) through the existing monitor.
+ *  - health rules after every run (error rate, auth failures…) through the existing monitor;
+ *  - an authentication failure pauses that (integration, system) IN THIS WORKER PROCESS, as `accord
+ *    run` does: one `auth` alert, the `accord_system_paused` gauge at 1, one log line saying what to
+ *    do; the integration's sync jobs are put back for later (completed and re-enqueued after
+ *    `probeEveryMs` — never failed, never dead-lettered) and none of its calls reach the system but a
+ *    probe every `probeEveryMs` (the registration re-read first, so a `set-secret`/`rekey` is seen; a
+ *    reload with changed secrets probes at once). When the probe answers: unpaused, gauge 0, the
+ *    deferred jobs run. The pause is per process, kept in memory (no store table): another worker
+ *    meets the AuthError once itself and pauses too; a restarted worker starts unpaused.
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
@@ -31,6 +39,8 @@ import type { Keyring, LoadedIntegration } from "../registry/types.ts";
 import { connectSystems } from "../server/systems.ts";
 import type { IntegrationSpec, ObjectSpec, Side } from "../spec/model.ts";
 import type { RunCounts, Store } from "../store/types.ts";
+import { authSideOf, probeAuth } from "./auth-probe.ts";
+import { mergeSyncJobs } from "./jobs/coalesce.ts";
 import type { Job, JobContext, JobQueue, JobSchedule, SyncJob, WebhookJob } from "./jobs/types.ts";
 
 export interface WorkerOptions {
@@ -58,6 +68,8 @@ export interface WorkerOptions {
   holder?: string;
   /** Describe both systems and diff (schema drift) at most this often per integration (default 60 s); 0 = never. */
   driftEveryMs?: number;
+  /** Probe a system paused by an authentication failure this often (default 15 s); its deferred jobs come back as often. */
+  probeEveryMs?: number;
   /** Serve GET /metrics (Prometheus, every integration this worker ran) and GET /health (JSON) here; absent = none. */
   http?: { port?: number; host?: string };
 }
@@ -92,6 +104,12 @@ interface Served {
 }
 
 const RECHECK_MS = 30_000;
+
+/** A system of one integration paused in this worker after an authentication failure. */
+interface SystemPause {
+  since: string;
+  reason: string;
+}
 const LEASE_LOST = "lost the run lease of";
 
 export class Worker {
@@ -108,6 +126,15 @@ export class Worker {
   /** The last run per integration/object (GET /health). */
   readonly #last = new Map<string, { at: string; trigger: string; status: "ok" | "failed"; ms: number; error?: string }>();
   #http?: Server;
+  /**
+   * Systems paused by an authentication failure, per integration (in this process only, on purpose:
+   * no store table — each worker learns it from its own first AuthError), and the sync jobs deferred
+   * meanwhile per object (merged), enqueued again when the system answers.
+   */
+  readonly #paused = new Map<string, Map<Side, SystemPause>>();
+  readonly #deferred = new Map<string, Map<string, SyncJob>>();
+  readonly #probing = new Map<string, Promise<void>>();
+  #probeTimer?: ReturnType<typeof setInterval>;
   /** http://HOST:PORT of /metrics and /health, when served. */
   url = "";
 
@@ -197,6 +224,7 @@ export class Worker {
           queue: this.#opts.queue.backend,
           integrations: this.#names,
           loaded: [...this.#served.keys()],
+          pausedSystems: Object.fromEntries([...this.#paused].map(([n, m]) => [n, Object.fromEntries(m)])),
           lastRuns: Object.fromEntries(this.#last),
         };
         res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(body));
@@ -218,6 +246,8 @@ export class Worker {
   async stop(opts: { graceMs?: number } = {}): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    if (this.#probeTimer) clearInterval(this.#probeTimer);
+    this.#probeTimer = undefined;
     await this.#opts.queue.stop(opts);
     if (this.#http) await new Promise<void>((r) => this.#http?.close(() => r()));
     for (const s of this.#served.values()) await Promise.allSettled([s.crm.close(), s.erp.close()]);
@@ -232,9 +262,10 @@ export class Worker {
 
   // ---------------------------------------------------------------- integrations
 
-  async #serve(name: string): Promise<Served> {
+  /** The integration's connectors and monitor, re-checked against the registry every 30 s (`recheck`: now). */
+  async #serve(name: string, recheck = false): Promise<Served> {
     const cached = this.#served.get(name);
-    if (cached && Date.now() - cached.checkedAt < RECHECK_MS) return cached;
+    if (cached && !recheck && Date.now() - cached.checkedAt < RECHECK_MS) return cached;
     const pending = this.#loading.get(name);
     if (pending) return pending;
     const p = (async () => {
@@ -273,6 +304,8 @@ export class Worker {
       const served: Served = { loaded, crm, erp, settings, alerter, health, metrics, checkedAt: Date.now(), driftAt: 0, driftDue: false };
       if (cached) await Promise.allSettled([cached.crm.close(), cached.erp.close()]);
       this.#served.set(name, served);
+      // reloaded (set-secret, rekey…) while a system is paused: ask it at once, not at the next interval
+      if (cached && this.#paused.get(name)?.size) void this.#probe(name);
       return served;
     })().finally(() => this.#loading.delete(name));
     this.#loading.set(name, p);
@@ -287,8 +320,11 @@ export class Worker {
       this.#log?.warn({ integration: job.integration, object: job.object }, "job for an object the integration no longer has: dropped");
       return;
     }
+    // A system of this integration refused its credentials: no call reaches it (every object touches both systems).
+    if (this.#paused.get(job.integration)?.size) return this.#defer(job);
     // The spec as drift leaves it: paused mappings are not read or written, the rest keeps syncing.
     const spec = await this.#driftChecked(served);
+    if (this.#paused.get(job.integration)?.size) return this.#defer(job); // the drift check met an AuthError
     const obj = spec.objects.find((o) => o.name === job.object);
     if (!obj) {
       this.#log?.warn(
@@ -322,6 +358,7 @@ export class Worker {
     const before = { crm: served.crm.stats(), erp: served.erp.stats() };
     const startedAt = Date.now();
     let failed: string | undefined;
+    let authSide: Side | undefined;
     let counts: RunCounts | undefined;
     try {
       const records = targetable(job, obj);
@@ -344,6 +381,12 @@ export class Worker {
     } catch (err) {
       failed = `${(err as { errorClass?: string }).errorClass ?? "Error"}: ${messageOf(err)}`;
       if ((err as { errorClass?: string }).errorClass === "SchemaDrift") served.driftDue = true;
+      authSide = authSideOf(err, spec);
+      if (!authSide && (err as { errorClass?: string }).errorClass === "AuthError") {
+        // both systems of one type: the run's API stats tell which one refused
+        for (const side of ["crm", "erp"] as const)
+          if ((apiDelta(before[side], served[side].stats()).errors.AuthError ?? 0) > 0) authSide ??= side;
+      }
     } finally {
       if (renew) clearInterval(renew);
       if (guard && !lost.signal.aborted) await store.releaseLock?.(lockName, holder).catch(() => {});
@@ -387,6 +430,14 @@ export class Worker {
       ms: finishedAt - startedAt,
       ...(failed ? { error: failed } : {}),
     });
+    if (failed && (authSide || this.#paused.get(job.integration)?.size)) {
+      // refused credentials (this run's, or a pause another run of the integration started meanwhile):
+      // not an error-rate signal nor a failure to back off from — the job waits for the system
+      served.metrics.recordApi("crm", before.crm, served.crm.stats());
+      served.metrics.recordApi("erp", before.erp, served.erp.stats());
+      if (authSide) await this.#pause(served, authSide, failed);
+      return this.#defer(job);
+    }
     if (!signal.aborted) {
       const api = {
         crm: apiDelta(before.crm, served.crm.stats()),
@@ -461,6 +512,8 @@ export class Worker {
           }
         } catch (err) {
           this.#log?.warn({ integration: spec.name, err: messageOf(err) }, "schema drift check failed; retrying at the next interval");
+          const side = authSideOf(err, spec);
+          if (side) await this.#pause(served, side, `AuthError while describing the schema: ${messageOf(err)}`);
         } finally {
           served.driftAt = Date.now();
           served.driftDue = false;
@@ -470,6 +523,119 @@ export class Worker {
       await served.driftCheck;
     }
     return served.drift ? pausedSpec(spec, served.drift.pauses) : spec;
+  }
+
+  // ---------------------------------------------------------------- authentication pauses
+
+  /** Pause a system of an integration in this worker: the alert (once), the gauge, one line saying what to do. */
+  async #pause(served: Served, side: Side, reason: string): Promise<void> {
+    const name = served.loaded.spec.name;
+    const paused = this.#paused.get(name) ?? new Map<Side, SystemPause>();
+    this.#paused.set(name, paused);
+    if (paused.has(side)) return;
+    paused.set(side, { since: new Date().toISOString(), reason });
+    served.metrics.pausedSystems.set({ integration: name, system: side }, 1);
+    const every = this.#probeEveryMs;
+    this.#log?.error(
+      { integration: name, system: side, type: served.loaded.spec.systems[side].type, probeEveryMs: every, err: reason },
+      `${name}: the ${side.toUpperCase()} (${served.loaded.spec.systems[side].type}) refused the integration's credentials — its jobs are paused in this worker and the system is probed every ${Math.round(every / 1000)} s; fix the credentials with \`accord integration set-secret ${name} VARIABLE\` (the worker picks them up at the next probe)`,
+    );
+    await served.health
+      .authFailure(side, reason)
+      .catch((err: unknown) => this.#log?.warn({ err: messageOf(err) }, "raising the auth alert failed"));
+    this.#probeTimer ??= setInterval(() => {
+      for (const n of this.#paused.keys()) void this.#probe(n);
+    }, every);
+    this.#probeTimer.unref?.();
+  }
+
+  get #probeEveryMs(): number {
+    return Math.max(20, this.#opts.probeEveryMs ?? 15_000);
+  }
+
+  /** A sync job of a paused integration: put back for later (completed here, enqueued again; kept to enqueue at resume). */
+  async #defer(job: SyncJob): Promise<void> {
+    const byObject = this.#deferred.get(job.integration) ?? new Map<string, SyncJob>();
+    this.#deferred.set(job.integration, byObject);
+    const waiting = byObject.get(job.object);
+    byObject.set(job.object, waiting ? mergeSyncJobs(waiting, job) : job);
+    // Also in the queue (durable: another worker, or this one after a restart, still has it); coalesced there.
+    await this.#opts.queue.enqueue(job, { startAfter: Date.now() + this.#probeEveryMs });
+    this.#log?.debug(
+      { integration: job.integration, object: job.object, trigger: job.trigger },
+      "job deferred: a system of the integration is paused (authentication failure)",
+    );
+  }
+
+  /**
+   * Ask every paused system of an integration whether it accepts the credentials again, with the
+   * registration re-read first (a set-secret or rekey reloads the connectors). One probe at a time per integration.
+   */
+  #probe(name: string): Promise<void> {
+    const running = this.#probing.get(name);
+    if (running) return running;
+    const p = (async () => {
+      if (this.#stopping || !this.#paused.get(name)?.size) return;
+      let served: Served;
+      try {
+        served = await this.#serve(name, true);
+      } catch (err) {
+        this.#log?.warn({ integration: name, err: messageOf(err) }, "auth probe: cannot load the integration; trying again later");
+        return;
+      }
+      for (const side of [...(this.#paused.get(name)?.keys() ?? [])]) {
+        try {
+          await probeAuth(served[side], served.loaded.spec.objects[0]?.[side].entity);
+        } catch (err) {
+          if ((err as { errorClass?: string }).errorClass !== "AuthError")
+            this.#log?.warn(
+              { integration: name, system: side, err: messageOf(err) },
+              "auth probe failed for another reason; trying again later",
+            );
+          continue;
+        }
+        await this.#resume(served, side);
+      }
+    })().finally(() => this.#probing.delete(name));
+    this.#probing.set(name, p);
+    return p;
+  }
+
+  async #resume(served: Served, side: Side): Promise<void> {
+    const name = served.loaded.spec.name;
+    const paused = this.#paused.get(name);
+    paused?.delete(side);
+    served.metrics.pausedSystems.set({ integration: name, system: side }, 0);
+    await served.health
+      .authRestored(side)
+      .catch((err: unknown) => this.#log?.warn({ err: messageOf(err) }, "resolving the auth alert failed"));
+    this.#log?.info(
+      { integration: name, system: side },
+      `${name}: the ${side.toUpperCase()} accepts the credentials again: its jobs resume`,
+    );
+    if (paused?.size) return;
+    this.#paused.delete(name);
+    if (this.#paused.size === 0 && this.#probeTimer) {
+      clearInterval(this.#probeTimer);
+      this.#probeTimer = undefined;
+    }
+    served.driftDue = true; // the schema was not checked while paused
+    const deferred = this.#deferred.get(name);
+    this.#deferred.delete(name);
+    for (const job of deferred?.values() ?? [])
+      await this.#opts.queue
+        .enqueue(job)
+        .catch((err: unknown) =>
+          this.#log?.warn(
+            { integration: name, object: job.object, err: messageOf(err) },
+            "re-enqueueing a deferred job failed; it runs at its delayed time",
+          ),
+        );
+  }
+
+  /** Systems of an integration paused in this worker (tests, /health): side → since. */
+  pausedSystems(integration: string): Partial<Record<Side, string>> {
+    return Object.fromEntries([...(this.#paused.get(integration) ?? [])].map(([s, p]) => [s, p.since]));
   }
 
   /**
