@@ -24,6 +24,7 @@ import {
   ValidationRejected,
   VersionConflict,
 } from "../../errors.ts";
+import { bulkKeyOf, checkBulkPayloads } from "../bulk.ts";
 import { fieldRoot, isFieldPath, parseFieldPath } from "../field-path.ts";
 import { defaultClassify, HttpClient, type HttpFailure } from "../http.ts";
 import { readCommonOptions, scalar } from "../options.ts";
@@ -742,12 +743,17 @@ export class ErpNextConnector implements Connector {
     return { table: path.table, filters };
   }
 
-  async create(entity: string, values: Record<string, unknown>): Promise<RemoteRecord> {
+  /** A client-chosen name is refused: ERPNext names documents on insert (v1). */
+  private refuseName(entity: string, values: Record<string, unknown>): void {
     if (values.name !== undefined)
       throw new ValidationRejected(`erpnext: create ${entity}: a document name cannot be chosen by the client (ERPNext names it).`, {
         where: { system: SYSTEM, object: entity, field: "name" },
         hint: "Leave `name` out; store the name ERPNext returns (Accord links records through its own shared identifier field).",
       });
+  }
+
+  async create(entity: string, values: Record<string, unknown>): Promise<RemoteRecord> {
+    this.refuseName(entity, values);
     const tz = await this.timezone();
     const res = await this.http.request<{ data?: Row }>({
       method: "POST",
@@ -777,33 +783,11 @@ export class ErpNextConnector implements Connector {
     opts: { key: string; fields?: string[] },
   ): Promise<Array<RemoteRecord | Error>> {
     if (payloads.length === 0) return [];
-    if (payloads.length > this.maxCreateBatch)
-      throw new ValidationRejected(
-        `erpnext: create ${payloads.length} ${entity} documents in one call: at most ${this.maxCreateBatch} are allowed.`,
-        {
-          where: { system: SYSTEM, object: entity },
-          hint: `Split the documents into calls of ${this.maxCreateBatch} or fewer (frappe.client.insert_many's limit).`,
-        },
-      );
-    const keyOf = (v: unknown) => (v === null || v === undefined ? "" : String(v));
-    const keys = new Set<string>();
-    for (const p of payloads) {
-      if (p.name !== undefined)
-        throw new ValidationRejected(`erpnext: create ${entity}: a document name cannot be chosen by the client (ERPNext names it).`, {
-          where: { system: SYSTEM, object: entity, field: "name" },
-          hint: "Leave `name` out; store the name ERPNext returns (Accord links records through its own shared identifier field).",
-        });
-      const k = keyOf(p[opts.key]);
-      if (!k || keys.has(k))
-        throw new ValidationRejected(
-          `erpnext: create ${entity} documents in one call: each needs its own value in ${opts.key} (empty or repeated: "${k}").`,
-          {
-            where: { system: SYSTEM, object: entity, field: opts.key },
-            hint: "Create such documents one by one.",
-          },
-        );
-      keys.add(k);
-    }
+    checkBulkPayloads(SYSTEM, entity, payloads, opts.key, this.maxCreateBatch, {
+      noun: "documents",
+      limitHint: "frappe.client.insert_many's limit",
+    });
+    for (const p of payloads) this.refuseName(entity, p);
     const tz = await this.timezone();
     const docs = await Promise.all(payloads.map(async (p) => ({ ...(await this.toSystemValues(entity, p, tz)), doctype: entity })));
     const res = await this.http.request<{ message?: unknown }>({
@@ -821,13 +805,13 @@ export class ErpNextConnector implements Connector {
       });
     const fields = opts.fields ? [...new Set([...opts.fields, opts.key])] : undefined;
     const byKey = new Map<string, RemoteRecord>();
-    for (const r of await this.readByIds(entity, names, fields)) byKey.set(keyOf(r.values[opts.key]), r);
+    for (const r of await this.readByIds(entity, names, fields)) byKey.set(bulkKeyOf(r.values[opts.key]), r);
     return Promise.all(
       payloads.map(async (p): Promise<RemoteRecord | Error> => {
-        const rec = byKey.get(keyOf(p[opts.key]));
+        const rec = byKey.get(bulkKeyOf(p[opts.key]));
         if (!rec)
           return new Transient(
-            `erpnext: created ${entity} with ${opts.key} "${keyOf(p[opts.key])}" cannot be found among the created documents.`,
+            `erpnext: created ${entity} with ${opts.key} "${bulkKeyOf(p[opts.key])}" cannot be found among the created documents.`,
             {
               where: { system: SYSTEM, object: entity, field: opts.key },
               hint: "Accord looks it up by its key on the next run before creating it again.",

@@ -74,6 +74,7 @@
  * Credentials: user, password.
  */
 import { NotFound, SchemaDrift, Transient, ValidationRejected, VersionConflict } from "../../errors.ts";
+import { bulkKeyOf, checkBulkPayloads } from "../bulk.ts";
 import { readCommonOptions } from "../options.ts";
 import type {
   Connector,
@@ -1015,29 +1016,8 @@ export class TrytonConnector implements Connector {
     opts: { key: string; fields?: string[] },
   ): Promise<Array<RemoteRecord | Error>> {
     if (payloads.length === 0) return [];
-    if (payloads.length > this.maxCreateBatch)
-      throw new ValidationRejected(
-        `tryton: create ${payloads.length} ${entity} records in one call: at most ${this.maxCreateBatch} are allowed.`,
-        {
-          where: { system: SYSTEM, object: entity },
-          hint: `Split the records into calls of ${this.maxCreateBatch} or fewer.`,
-        },
-      );
-    const keyOf = (v: unknown) => (v === null || v === undefined ? "" : String(v));
-    const keys = new Set<string>();
-    for (const p of payloads) {
-      this.refuseId(entity, p);
-      const k = keyOf(p[opts.key]);
-      if (!k || keys.has(k))
-        throw new ValidationRejected(
-          `tryton: create ${entity} records in one call: each needs its own value in ${opts.key} (${k ? `"${k}" is repeated` : "one is empty"}).`,
-          {
-            where: { system: SYSTEM, object: entity, field: opts.key },
-            hint: "Create such records one by one.",
-          },
-        );
-      keys.add(k);
-    }
+    checkBulkPayloads(SYSTEM, entity, payloads, opts.key, this.maxCreateBatch, { noun: "records" });
+    for (const p of payloads) this.refuseId(entity, p);
     const encs: Row[] = [];
     for (const p of payloads) encs.push(await this.encodeValues(entity, p));
     await this.checkTargets(entity, encs);
@@ -1061,8 +1041,8 @@ export class TrytonConnector implements Connector {
         return new NotFound(`tryton: ${entity} ${id} vanished right after its create.`, {
           where: { system: SYSTEM, object: entity, record: id },
         });
-      const want = keyOf(p[opts.key]);
-      const got = keyOf(rec.values[opts.key]);
+      const want = bulkKeyOf(p[opts.key]);
+      const got = bulkKeyOf(rec.values[opts.key]);
       if (got !== want)
         return new Transient(
           `tryton: create ${entity} with ${opts.key} "${want}": the record created in its place (${id}) has ${opts.key} "${got}".`,
