@@ -322,13 +322,21 @@ export async function completeCreate(
   return stampAll();
 }
 
-/** Start `work` (a stamp) without waiting for it, once fewer than `limit` are in flight. */
+/**
+ * Start `work` (a stamp) without waiting for it, once fewer than `limit` are in flight. Lanes waiting
+ * for a free place queue up and are woken one per finished stamp, in turn (with a lane per record of
+ * a page, racing every waiting lane on every finished stamp cost more CPU than the stamps).
+ */
 async function stampBehind(
   st: NonNullable<ObjectRun["stamps"]>,
   work: () => Promise<unknown>,
   failed: Omit<NonNullable<ObjectRun["stamps"]>["errors"][number], "err">,
 ): Promise<void> {
-  while (st.inFlight.size >= st.limit) await Promise.race(st.inFlight);
+  const waiting = (st.waiting ??= { lanes: [], handedOver: 0 });
+  if (st.inFlight.size + waiting.handedOver >= st.limit || waiting.lanes.length > 0) {
+    await new Promise<void>((wake) => waiting.lanes.push(wake));
+    waiting.handedOver--; // the place a finished stamp handed to this lane is taken now
+  }
   const self: { p?: Promise<void> } = {};
   self.p = (async () => {
     try {
@@ -337,6 +345,11 @@ async function stampBehind(
       st.errors.push({ ...failed, err });
     } finally {
       if (self.p) st.inFlight.delete(self.p);
+      const next = waiting.lanes.shift();
+      if (next) {
+        waiting.handedOver++; // kept for the woken lane: no newcomer takes it meanwhile
+        next();
+      }
     }
   })();
   st.inFlight.add(self.p);

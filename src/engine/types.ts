@@ -235,7 +235,13 @@ export interface ObjectRun {
    * lanes): at most `limit` in flight; failures collected for the runner, which awaits them all
    * before the page's cursor is saved.
    */
-  stamps?: { inFlight: Set<Promise<void>>; limit: number; errors: Array<{ err: unknown; side: Side; record: RemoteRecord }> };
+  stamps?: {
+    inFlight: Set<Promise<void>>;
+    limit: number;
+    errors: Array<{ err: unknown; side: Side; record: RemoteRecord }>;
+    /** Lanes waiting for a free place, woken in turn one per finished stamp; places handed to a woken lane not yet taken. */
+    waiting?: { lanes: Array<() => void>; handedOver: number };
+  };
   /**
    * The current page's links and pins by "side:id", read in one query each (store permitting).
    * Consumed by the first plan of each record (a re-plan after a VersionConflict reads afresh).
