@@ -103,6 +103,55 @@ describe("accord plan / sync / review / history", () => {
     expect(r.stderr).toContain("customer: done");
     const again = await accord("sync", file);
     expect(again.stdout).toMatch(/customer: read \d+ = applied 0 \+/);
+    expect(again.stderr).not.toContain("tip:");
+  });
+
+  it("a large load one record at a time, where creates could share calls, ends with a tip naming --concurrency", async () => {
+    const big = await startSandboxes({ accounts: 0, seed: 12, scope: "accounts" });
+    try {
+      big.servers.crm.control.seed({ Account: Array.from({ length: 220 }, (_, i) => ({ name: `Tip ${i} Ltd`, type: "Customer" })) });
+      const keyed = join(dir, "keyed.yaml");
+      await writeFile(
+        keyed,
+        `version: 1
+name: clikeyed
+systems:
+  crm: { type: espocrm, url: "\${CRM_URL}", credentials: { apiKey: "\${CRM_KEY}" } }
+  erp:
+    type: erpnext
+    url: "\${ERP_URL}"
+    credentials: { apiKey: "\${ERP_KEY}", apiSecret: "\${ERP_SECRET}" }
+    options: { timezone: ${big.erp.timezone} }
+owner: { name: Test Owner, email: owner@example.com }
+objects:
+  customer:
+    crm: { entity: Account, identity: cAccordId }
+    erp: { entity: Customer, identity: name, createKey: custom_accord_id }
+    create: crm->erp
+    fields:
+      - { crm: name, erp: customer_name, direction: both, required: true }
+`,
+      );
+      const saved = { ...env };
+      Object.assign(env, {
+        CRM_URL: big.crm.url,
+        CRM_KEY: big.crm.apiKey,
+        ERP_URL: big.erp.url,
+        ERP_KEY: big.erp.apiKey,
+        ERP_SECRET: big.erp.apiSecret,
+        ACCORD_HOME: join(dir, "home-keyed"),
+      });
+      try {
+        const r = await accord("sync", keyed, "--no-deletes");
+        expect(r.code, r.stderr.slice(-800)).toBe(0);
+        expect(r.stderr).toMatch(/tip: 220 records were applied one at a time; .*--concurrency 4/);
+      } finally {
+        for (const k of Object.keys(env)) delete env[k];
+        Object.assign(env, saved);
+      }
+    } finally {
+      await big.close();
+    }
   });
 
   it("review and history work from the command line", async () => {

@@ -118,7 +118,17 @@ from the last fully processed page).`,
               },
             });
             if (opts.json) printJson({ ok: true, ...res });
-            else process.stdout.write(`${renderResult(res)}\n`);
+            else {
+              process.stdout.write(`${renderResult(res)}\n`);
+              // one record at a time through a large load that could have shared create calls: say how
+              const bulkable = opened.ctx.spec.objects.some(
+                (o) => (o.create === "both" || o.create === "crm->erp") && o.erp.createKey && opened.ctx.erp.createMany,
+              );
+              if (opts.concurrency === 1 && bulkable && res.totals.applied >= 200)
+                process.stderr.write(
+                  `tip: ${res.totals.applied} records were applied one at a time; for a large load, --concurrency 4 (or more) lets the new records of a page be created in shared bulk calls (the object has a createKey)\n`,
+                );
+            }
             process.exitCode = res.totals.held + res.totals.quarantined > 0 ? EXIT.attention : EXIT.ok;
           } finally {
             await opened.close();
