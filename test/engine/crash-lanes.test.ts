@@ -97,9 +97,14 @@ objects:
     it(`${RUNS} SIGKILLed \`accord sync --concurrency 4\` runs, then clean runs: one customer per account, every account stamped`, async () => {
       const args = ["--concurrency", "4", "--no-deletes"];
       let killed = 0;
+      let rounds = 0;
       let workMs = 600;
-      for (let run = 0; run < RUNS; run++) {
-        const { done } = startSync({ file, env, args, killAfterMs: () => rng.int(20, Math.max(40, Math.floor(workMs * 0.7))) });
+      // RUNS rounds; when a loaded machine lets too many finish before their kill, up to RUNS extra rounds
+      // with earlier kills until half of them were killed (the assertion below is unchanged)
+      for (let run = 0; run < RUNS || (killed < Math.floor(RUNS / 2) && run < 2 * RUNS); run++) {
+        const share = run < RUNS ? 0.7 : 0.35;
+        rounds++;
+        const { done } = startSync({ file, env, args, killAfterMs: () => rng.int(20, Math.max(40, Math.floor(workMs * share))) });
         const r = await done;
         if (r.signal === "SIGKILL") killed++;
         else {
@@ -154,7 +159,7 @@ objects:
         await store.close();
       }
       expect(problems, problems.slice(0, 20).join("\n")).toEqual([]);
-      process.stdout.write(`crash-lanes${bulk ? " (bulk)" : ""}: ${RUNS} runs, ${killed} killed\n`);
+      process.stdout.write(`crash-lanes${bulk ? " (bulk)" : ""}: ${rounds} runs, ${killed} killed\n`);
     }, 240_000);
   });
 }
