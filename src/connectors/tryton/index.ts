@@ -257,6 +257,9 @@ function selectionKeys(sel: unknown): string[] | undefined {
   return keys;
 }
 
+/** Tries of a create that loses a race for a number the server assigns from a sequence (see createRetryingSequenceRace). */
+const SEQUENCE_RACE_TRIES = 10;
+
 export class TrytonConnector implements Connector {
   readonly type = SYSTEM;
   private readonly rpc: TrytonRpc;
@@ -1060,7 +1063,9 @@ export class TrytonConnector implements Connector {
    * code): the second fails "The code on party must be unique." and its transaction is rolled back,
    * so nothing was created. When the unique field is not one the caller gave in any of the records
    * (the server numbered it), the create — of one record or a whole batch, one transaction — is
-   * tried again, up to 5 times; a duplicate of a value the caller gave is not.
+   * tried again, up to 10 times with a growing random pause (several writers numbering from one
+   * sequence at once — other lanes, other processes, bulk creates holding many numbers — lose the race
+   * more than once: 5 tries ran out once in CI); a duplicate of a value the caller gave is not.
    */
   private async createRetryingSequenceRace(entity: string, values: Array<Record<string, unknown>>, encs: Row[]): Promise<number[]> {
     const action = encs.length === 1 ? `create ${entity}` : `create ${encs.length} ${entity} records`;
@@ -1070,7 +1075,7 @@ export class TrytonConnector implements Connector {
       } catch (err) {
         const m = /The (\w[\w ]*?) on [\w .]+ must be unique/i.exec(err instanceof Error ? err.message : String(err));
         const field = m?.[1].toLowerCase().replace(/ /g, "_");
-        if (!field || values.some((v) => field in v) || attempt >= 5) throw err;
+        if (!field || values.some((v) => field in v) || attempt >= SEQUENCE_RACE_TRIES) throw err;
         await new Promise((r) => setTimeout(r, 30 + Math.random() * 120 * attempt));
       }
     }
