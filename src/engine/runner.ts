@@ -313,7 +313,7 @@ async function processPage(or: ObjectRun, side: Side, records: RemoteRecord[], l
  * the engine processes page k (the same calls in the same order, only earlier). A failed read ahead
  * surfaces when its page is due; a read ended early (own writes, an error) closes the source.
  */
-export async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
   const it = source[Symbol.asyncIterator]();
   let next = it.next();
   try {

@@ -4,11 +4,11 @@
  * registry: the metrics are registered once and every integration's instance labels its own series.
  */
 import { Counter, Gauge, Histogram, type Metric, Registry } from "prom-client";
+import type { ConnectorStats } from "../connectors/types.ts";
+import type { RunCounts } from "../store/types.ts";
 
 /** Instances sharing a registry: the freshness gauge collects every one of them. */
 const sharing = new WeakMap<Registry, Set<AccordMetrics>>();
-import type { ConnectorStats } from "../connectors/types.ts";
-import type { RunCounts } from "../store/types.ts";
 
 export class AccordMetrics {
   readonly registry: Registry;
@@ -37,132 +37,58 @@ export class AccordMetrics {
     peers.add(this);
     /** The metric already in a shared registry, or a new one registered there. */
     const once = <M extends Metric>(name: string, make: () => M): M => (registry.getSingleMetric(name) as M | undefined) ?? make();
-    this.records = once(
-      "accord_records_total",
-      () =>
-        new Counter({
-          name: "accord_records_total",
-          help: "Records read, by outcome (read, applied, unchanged, held, quarantined)",
-          labelNames: ["integration", "object", "outcome"],
-          registers: r,
-        }),
-    );
-    this.apiCalls = once(
-      "accord_api_calls_total",
-      () =>
-        new Counter({
-          name: "accord_api_calls_total",
-          help: "HTTP calls made to a system (retries included)",
-          labelNames: ["integration", "system"],
-          registers: r,
-        }),
-    );
-    this.apiErrors = once(
-      "accord_api_errors_total",
-      () =>
-        new Counter({
-          name: "accord_api_errors_total",
-          help: "Failed calls to a system, by error class",
-          labelNames: ["integration", "system", "class"],
-          registers: r,
-        }),
-    );
-    this.runs = once(
-      "accord_runs_total",
-      () =>
-        new Counter({
-          name: "accord_runs_total",
-          help: "Object runs, by trigger (start, poll, webhook, schedule, reconcile) and status",
-          labelNames: ["integration", "object", "trigger", "status"],
-          registers: r,
-        }),
-    );
-    this.runDuration = once(
+    const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
+      once(name, () => new Counter<L>({ name, help, labelNames, registers: r }));
+    const gauge = <L extends string>(name: string, help: string, labelNames: L[], collect?: () => void) =>
+      once(name, () => new Gauge<L>({ name, help, labelNames, registers: r, ...(collect ? { collect } : {}) }));
+    const histogram = <L extends string>(name: string, help: string, labelNames: L[], buckets: number[]) =>
+      once(name, () => new Histogram<L>({ name, help, labelNames, buckets, registers: r }));
+    this.records = counter("accord_records_total", "Records read, by outcome (read, applied, unchanged, held, quarantined)", [
+      "integration",
+      "object",
+      "outcome",
+    ]);
+    this.apiCalls = counter("accord_api_calls_total", "HTTP calls made to a system (retries included)", ["integration", "system"]);
+    this.apiErrors = counter("accord_api_errors_total", "Failed calls to a system, by error class", ["integration", "system", "class"]);
+    this.runs = counter("accord_runs_total", "Object runs, by trigger (start, poll, webhook, schedule, reconcile) and status", [
+      "integration",
+      "object",
+      "trigger",
+      "status",
+    ]);
+    this.runDuration = histogram(
       "accord_run_duration_seconds",
-      () =>
-        new Histogram({
-          name: "accord_run_duration_seconds",
-          help: "Duration of an object run",
-          labelNames: ["integration", "object", "trigger"],
-          buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
-          registers: r,
-        }),
+      "Duration of an object run",
+      ["integration", "object", "trigger"],
+      [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
     );
-    this.lag = once(
+    this.lag = histogram(
       "accord_sync_lag_seconds",
-      () =>
-        new Histogram({
-          name: "accord_sync_lag_seconds",
-          help: "From a change becoming visible (webhook received, or the poll that saw it) to the end of the run that synced it",
-          labelNames: ["integration", "object", "source"],
-          buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 300],
-          registers: r,
-        }),
+      "From a change becoming visible (webhook received, or the poll that saw it) to the end of the run that synced it",
+      ["integration", "object", "source"],
+      [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 300],
     );
-    this.freshness = once(
-      "accord_freshness_seconds",
-      () =>
-        new Gauge({
-          name: "accord_freshness_seconds",
-          help: "Seconds since the object's last successful run",
-          labelNames: ["integration", "object"],
-          registers: r,
-          collect: () => {
-            const now = Date.now();
-            for (const m of sharing.get(registry) ?? []) m.collectFreshness(now);
-          },
-        }),
-    );
-    this.repaired = once(
+    this.freshness = gauge("accord_freshness_seconds", "Seconds since the object's last successful run", ["integration", "object"], () => {
+      const now = Date.now();
+      for (const m of sharing.get(registry) ?? []) m.collectFreshness(now);
+    });
+    this.repaired = counter(
       "accord_reconcile_repaired_total",
-      () =>
-        new Counter({
-          name: "accord_reconcile_repaired_total",
-          help: "Records a reconciliation pass had to repair (changes the webhooks did not bring)",
-          labelNames: ["integration", "object"],
-          registers: r,
-        }),
+      "Records a reconciliation pass had to repair (changes the webhooks did not bring)",
+      ["integration", "object"],
     );
-    this.webhooks = once(
+    this.webhooks = counter(
       "accord_webhooks_total",
-      () =>
-        new Counter({
-          name: "accord_webhooks_total",
-          help: "Webhook calls received, by result (accepted, unsigned, bad-signature, replay, error)",
-          labelNames: ["integration", "system", "result"],
-          registers: r,
-        }),
+      "Webhook calls received, by result (accepted, unsigned, bad-signature, replay, error)",
+      ["integration", "system", "result"],
     );
-    this.pausedMappings = once(
+    this.pausedMappings = gauge(
       "accord_paused_mappings",
-      () =>
-        new Gauge({
-          name: "accord_paused_mappings",
-          help: "Mappings paused by schema drift (an object paused whole counts its mappings)",
-          labelNames: ["integration", "object"],
-          registers: r,
-        }),
+      "Mappings paused by schema drift (an object paused whole counts its mappings)",
+      ["integration", "object"],
     );
-    this.pausedSystems = once(
-      "accord_system_paused",
-      () =>
-        new Gauge({
-          name: "accord_system_paused",
-          help: "1 while a system's jobs are paused (authentication failure)",
-          labelNames: ["integration", "system"],
-          registers: r,
-        }),
-    );
-    this.alertsActive = once(
-      "accord_alerts_active",
-      () =>
-        new Gauge({
-          name: "accord_alerts_active",
-          help: "Open or acknowledged alert incidents",
-          labelNames: ["integration"],
-          registers: r,
-        }),
-    );
+    this.pausedSystems = gauge("accord_system_paused", "1 while a system's jobs are paused (authentication failure)", ["integration", "system"]);
+    this.alertsActive = gauge("accord_alerts_active", "Open or acknowledged alert incidents", ["integration"]);
   }
 
   /** Set this integration's freshness series (called by the gauge's collect, for every instance sharing the registry). */

@@ -259,16 +259,17 @@ const CHANGE_BATCH = 500;
  * the queries cost the engine more CPU than SQLite spent executing them (bench/sync). The SQL does not
  * depend on the PostgreSQL schema (search_path), so the cache is per dialect.
  */
-const hotStatements = new Map<string, { sql: string; keys: string[]; order: number[] }>();
+const hotStatements = new Map<string, { sql: string; order: number[] }>();
 
+/** `values[i]` is the value of `keys[i]`; `keys` only matter the first time (to build the statement). */
 function hotStatement(
   cacheKey: string,
-  values: Record<string, unknown>,
+  keys: readonly string[],
+  values: readonly unknown[],
   build: (marked: Record<string, string>) => Compilable,
 ): CompiledQuery {
   let c = hotStatements.get(cacheKey);
   if (!c) {
-    const keys = Object.keys(values);
     const marks = keys.map((_, i) => `\u0001accord-value-${i}\u0001`);
     const q = build(Object.fromEntries(keys.map((k, i) => [k, marks[i]]))).compile();
     const order = q.parameters.map((p) => {
@@ -276,15 +277,17 @@ function hotStatement(
       if (i < 0) throw new Error(`store: statement ${cacheKey} has a parameter that is not one of its values`);
       return i;
     });
-    c = { sql: q.sql, keys, order };
+    c = { sql: q.sql, order };
     hotStatements.set(cacheKey, c);
   }
-  const { keys, order } = c;
   return CompiledQuery.raw(
     c.sql,
-    order.map((i) => values[keys[i]]),
+    c.order.map((i) => values[i]),
   );
 }
+
+/** Column names of a change-log INSERT of `rows` rows, as r<row>.<column> (see logChanges). */
+const changeLogKeys = new Map<number, string[]>();
 
 export class KyselyStore implements Store {
   readonly dialect: StoreDialect;
@@ -303,7 +306,17 @@ export class KyselyStore implements Store {
 
   /** Run a hot statement (see hotStatement) on this store's connection or transaction. */
   #hot<R>(name: string, values: Record<string, unknown>, build: (db: Kysely<StoreDatabase>, marked: Record<string, string>) => Compilable): Promise<QueryResult<R>> {
-    return this.#db.executeQuery<R>(hotStatement(`${this.dialect}:${name}`, values, (m) => build(this.#db, m)));
+    return this.#hotValues<R>(name, Object.keys(values), Object.values(values), build);
+  }
+
+  /** The same with the values given by position (`values[i]` of `keys[i]`). */
+  #hotValues<R>(
+    name: string,
+    keys: readonly string[],
+    values: readonly unknown[],
+    build: (db: Kysely<StoreDatabase>, marked: Record<string, string>) => Compilable,
+  ): Promise<QueryResult<R>> {
+    return this.#db.executeQuery<R>(hotStatement(`${this.dialect}:${name}`, keys, values, (m) => build(this.#db, m)));
   }
 
   /** The underlying Kysely instance (or transaction), for other parts' read-only reports. Optional extra. */
@@ -550,11 +563,16 @@ export class KyselyStore implements Store {
     }));
     for (let i = 0; i < rows.length; i += CHANGE_BATCH) {
       const chunk = rows.slice(i, i + CHANGE_BATCH);
-      // one statement per row count; the values flattened as r<row>.<column>
-      const flat: Record<string, unknown> = {};
-      for (const [j, r] of chunk.entries()) for (const [k, v] of Object.entries(r)) flat[`r${j}.${k}`] = v;
-      const columns = Object.keys(chunk[0]);
-      await this.#hot(`change_log.insert.${chunk.length}`, flat, (db, m) =>
+      // one statement per row count, its values row after row
+      const columns = Object.keys(chunk[0]) as Array<keyof (typeof chunk)[number]>;
+      let keys = changeLogKeys.get(chunk.length);
+      if (!keys) {
+        keys = chunk.flatMap((_, j) => columns.map((k) => `r${j}.${k}`));
+        changeLogKeys.set(chunk.length, keys);
+      }
+      const values: unknown[] = [];
+      for (const r of chunk) for (const k of columns) values.push(r[k]);
+      await this.#hotValues(`change_log.insert.${chunk.length}`, keys, values, (db, m) =>
         db.insertInto("change_log").values(chunk.map((_, j) => Object.fromEntries(columns.map((k) => [k, m[`r${j}.${k}`]]))) as never),
       );
     }

@@ -34,32 +34,41 @@ function accord(...args: string[]): Promise<{ code: number; stdout: string; stde
   });
 }
 
-beforeAll(async () => {
-  sb = await startSandboxes({ accounts: 6, seed: 11, scope: "accounts" });
-  dir = await mkdtemp(join(tmpdir(), "accord-cli-e2e-"));
-  file = join(dir, "cli.yaml");
-  await writeFile(
-    file,
-    `version: 1
-name: clie2e
+/** The test's integration file: one customer object between the sandboxes, credentials from the environment. */
+function integrationFile(name: string, tz: string, customer: { erp: string; create: string; extra: string }): string {
+  return `version: 1
+name: ${name}
 systems:
   crm: { type: espocrm, url: "\${CRM_URL}", credentials: { apiKey: "\${CRM_KEY}" } }
   erp:
     type: erpnext
     url: "\${ERP_URL}"
     credentials: { apiKey: "\${ERP_KEY}", apiSecret: "\${ERP_SECRET}" }
-    options: { timezone: ${sb.erp.timezone} }
+    options: { timezone: ${tz} }
 owner: { name: Test Owner, email: owner@example.com }
 objects:
   customer:
     crm: { entity: Account, identity: cAccordId }
-    erp: { entity: Customer, identity: name }
-    create: both
-    conflict: review
+    erp: ${customer.erp}
+    create: ${customer.create}
+${customer.extra}`;
+}
+
+beforeAll(async () => {
+  sb = await startSandboxes({ accounts: 6, seed: 11, scope: "accounts" });
+  dir = await mkdtemp(join(tmpdir(), "accord-cli-e2e-"));
+  file = join(dir, "cli.yaml");
+  await writeFile(
+    file,
+    integrationFile("clie2e", sb.erp.timezone, {
+      erp: "{ entity: Customer, identity: name }",
+      create: "both",
+      extra: `    conflict: review
     fields:
       - { crm: name, erp: customer_name, direction: both, required: true }
       - { crm: sicCode, erp: tax_id, direction: erp->crm }
 `,
+    }),
   );
   env = {
     PATH: process.env.PATH ?? "",
@@ -113,24 +122,13 @@ describe("accord plan / sync / review / history", () => {
       const keyed = join(dir, "keyed.yaml");
       await writeFile(
         keyed,
-        `version: 1
-name: clikeyed
-systems:
-  crm: { type: espocrm, url: "\${CRM_URL}", credentials: { apiKey: "\${CRM_KEY}" } }
-  erp:
-    type: erpnext
-    url: "\${ERP_URL}"
-    credentials: { apiKey: "\${ERP_KEY}", apiSecret: "\${ERP_SECRET}" }
-    options: { timezone: ${big.erp.timezone} }
-owner: { name: Test Owner, email: owner@example.com }
-objects:
-  customer:
-    crm: { entity: Account, identity: cAccordId }
-    erp: { entity: Customer, identity: name, createKey: custom_accord_id }
-    create: crm->erp
-    fields:
+        integrationFile("clikeyed", big.erp.timezone, {
+          erp: "{ entity: Customer, identity: name, createKey: custom_accord_id }",
+          create: "crm->erp",
+          extra: `    fields:
       - { crm: name, erp: customer_name, direction: both, required: true }
 `,
+        }),
       );
       const saved = { ...env };
       Object.assign(env, {
